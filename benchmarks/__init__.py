@@ -1,0 +1,1 @@
+"""Speed, size and accuracy of the shipped models: `python -m benchmarks [--quick]`."""

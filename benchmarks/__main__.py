@@ -1,0 +1,69 @@
+"""`python -m benchmarks [--quick] [--out benchmarks/results]`: one run, one JSON, one markdown table."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+from datetime import datetime, timezone
+from pathlib import Path
+
+import onnxruntime
+import torch
+
+from benchmarks.measure_inference import benchmark_model
+from benchmarks.measure_pipeline import cold_start, folder_run, photo_stages, synthetic_photos
+from benchmarks.peak import cpu_peak
+from benchmarks.report import markdown, update_readme
+from benchmarks.variants import seed_model, shipped_model
+from fer_runtime import __version__
+from fer_runtime.atomic import write_text
+from fer_runtime.recognizer import Recognizer
+from fer_train.data import load_dataset
+
+REPO = Path(__file__).resolve().parents[1]
+DATA = REPO.parent / "shared" / "data"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="Few repeats and Test_100: a smoke test, not numbers.")
+    parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results")
+    parser.add_argument("--data", type=Path, default=DATA, help="The shared data folder.")
+    parser.add_argument("--checkpoint", type=Path, help="The shipped model's PyTorch checkpoint (else random weights).")
+    parser.add_argument("--seed-checkpoint", type=Path, help="A trained seed_cnn checkpoint (else random weights).")
+    parser.add_argument("--update-readme", action="store_true", help="Put the table into README.md.")
+    args = parser.parse_args()
+
+    repeats = 3 if args.quick else 30
+    test_file = args.data / "seed" / ("Test_100.zip" if args.quick else "Test_250.zip")
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        shipped = shipped_model(work, args.checkpoint)
+        test = load_dataset(test_file, shipped.spec.classes, shipped.spec)
+        seed = seed_model(work, args.seed_checkpoint, str(args.data / "seed" / "Train_400.zip"), shipped.spec)
+        models = [benchmark_model(m, test, repeats, (1, 2)) for m in (shipped, seed)]
+        image = work / "face.png"
+        import cv2
+
+        cv2.imwrite(str(image), test.pixels[0])
+        recognizer = Recognizer(threads=2)
+        result = {
+            "date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "quick": args.quick,
+            "versions": {"fer": __version__, "torch": torch.__version__, "onnxruntime": onnxruntime.__version__},
+            "cpu": cpu_peak(), "test_data": str(test_file), "models": models,
+            "cold_start": cold_start(image, shipped.checkpoint, 2 if args.quick else 7),
+            "folder": folder_run(test, work / "crops"),
+            "photos": photo_stages(recognizer, synthetic_photos(test, 4 if args.quick else 40)),
+        }
+    stamp = result["date"][:10] + ("-quick" if args.quick else "")
+    write_text(args.out / f"{stamp}.json", json.dumps(result, indent=2) + "\n")
+    table = markdown(result)
+    write_text(args.out / f"{stamp}.md", table + "\n")
+    if args.update_readme:
+        update_readme(REPO / "README.md", table)
+    print(table)
+
+
+if __name__ == "__main__":
+    main()

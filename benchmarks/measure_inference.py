@@ -1,0 +1,66 @@
+"""Batch-1 latency and batch-64 throughput per engine and thread count; accuracy on a test split."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+
+from benchmarks.timing import measure
+from benchmarks.variants import ModelUnderTest
+from fer_runtime.preprocess import normalize
+from fer_runtime.session import create_session
+from fer_train.data import FaceDataset
+from fer_train.evaluate import predict_logits
+from fer_train.graph_stats import graph_stats
+from fer_train.metrics import compute_metrics
+
+BATCH = 64
+
+
+def _engines(model: ModelUnderTest, threads: int) -> dict[str, Any]:
+    torch.set_num_threads(threads)
+
+    def pytorch(x: np.ndarray) -> np.ndarray:
+        with torch.inference_mode():
+            return model.pytorch(torch.from_numpy(x)).numpy()
+
+    engines: dict[str, Any] = {"pytorch": pytorch}
+    for kind, path in (("ort_float", model.float_graph), ("ort_int8", model.int8_graph)):
+        session = create_session(path, threads=threads)
+        engines[kind] = lambda x, s=session: s.run(None, {"input": x})[0]
+    return engines
+
+
+def benchmark_model(model: ModelUnderTest, test: FaceDataset, repeats: int, thread_counts: tuple[int, ...]
+                    ) -> dict[str, Any]:
+    spec = model.spec
+    batch = normalize(test.pixels, spec.mean, spec.std)[:, None]
+    one, many = batch[:1], batch[:BATCH]
+    speed: dict[str, Any] = {}
+    for threads in thread_counts:
+        for engine, run in _engines(model, threads).items():
+            single = measure(lambda: run(one), repeats * 10)
+            full = measure(lambda: run(many), repeats)
+            speed[f"{engine}/{threads}t"] = {
+                "batch1_ms": single["median_s"] * 1e3, "batch1_ms_min": single["min_s"] * 1e3,
+                "batch1_ms_max": single["max_s"] * 1e3,
+                "batch64_per_s": BATCH / full["median_s"], "batch64_per_s_min": BATCH / full["max_s"],
+                "batch64_per_s_max": BATCH / full["min_s"],
+            }
+    accuracy: dict[str, Any] = {}
+    for engine, path in (("ort_float", model.float_graph), ("ort_int8", model.int8_graph)):
+        session = create_session(path, threads=max(thread_counts))
+        logits = np.concatenate([session.run(None, {"input": batch[i:i + 256]})[0] for i in range(0, len(batch), 256)])
+        accuracy[engine] = compute_metrics(test.labels, logits.argmax(1), spec.classes).balanced_accuracy
+    accuracy["pytorch"] = (compute_metrics(test.labels, predict_logits(model.pytorch, test.pixels, spec).argmax(1),
+                                           spec.classes).balanced_accuracy if model.trained_pytorch else None)
+    sizes = {kind: graph_stats(path) for kind, path in (("float", model.float_graph), ("int8", model.int8_graph))}
+    return {
+        "name": model.name, "trained_pytorch_weights": model.trained_pytorch,
+        "parameters": sizes["float"].parameters, "macs_per_image": sizes["float"].macs_per_image,
+        "file_bytes": {"checkpoint": model.checkpoint.stat().st_size, "float": sizes["float"].file_bytes,
+                       "int8": sizes["int8"].file_bytes},
+        "speed": speed, "balanced_accuracy": accuracy, "accuracy_data": test.source,
+    }

@@ -1,0 +1,48 @@
+"""This CPU's theoretical multiply-accumulate peak, from facts the OS reports plus stated assumptions."""
+
+from __future__ import annotations
+
+import os
+import platform
+from pathlib import Path
+from typing import Any
+
+
+def _cpuinfo() -> dict[str, str]:
+    info: dict[str, str] = {}
+    text = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
+    for line in text.splitlines():
+        if ":" in line:
+            key, value = (part.strip() for part in line.split(":", 1))
+            info.setdefault(key, value)
+    return info
+
+
+def cpu_peak() -> dict[str, Any]:
+    """Peak = cores × clock × MACs per cycle per core.
+
+    MACs per cycle: two FMA pipes per core (true for current x86 server cores); a pipe does
+    16 float32 FMAs a cycle if 512 bits wide (Intel AVX-512 server cores; AMD Zen 5, recognised by
+    its AVX-VNNI flag) or 8 if 256 bits wide (AMD Zen 4 runs AVX-512 as two halves; AVX2 parts);
+    VNNI (vpdpbusd) does 4 int8 MACs per 32-bit lane, 2 without it. The clock is the nominal one
+    the OS reports; turbo can exceed it, so measured shares above 100% mean a higher real clock.
+    """
+    info = _cpuinfo()
+    flags = set(info.get("flags", "").split())
+    cores = os.cpu_count() or 1
+    ghz = float(info.get("cpu MHz", "0") or 0) / 1000
+    vendor = info.get("vendor_id", platform.processor())
+    wide = "avx512f" in flags and (vendor != "AuthenticAMD" or "avx_vnni" in flags)
+    lanes_per_pipe = 16 if wide else 8
+    pipes = 2
+    float_per_cycle = pipes * lanes_per_pipe
+    vnni = bool(flags & {"avx512_vnni", "avx_vnni"})
+    int8_per_cycle = float_per_cycle * 4 if vnni else float_per_cycle * 2
+    return {
+        "cpu": info.get("model name", platform.processor()), "vendor": vendor, "cores": cores, "ghz": ghz,
+        "avx512": "avx512f" in flags, "vnni": vnni,
+        "float_macs_per_cycle_per_core": float_per_cycle, "int8_macs_per_cycle_per_core": int8_per_cycle,
+        "float_peak_gmacs": cores * ghz * float_per_cycle, "int8_peak_gmacs": cores * ghz * int8_per_cycle,
+        "derivation": (f"{cores} cores x {ghz:.2f} GHz x {pipes} FMA pipes x {lanes_per_pipe} float32 lanes "
+                       f"(x4 int8 MACs per lane with VNNI); cores as the OS counts them (vCPUs may be SMT siblings)"),
+    }

@@ -1,0 +1,84 @@
+"""The benchmark result as markdown, with the goals checked from ratios of the same run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from fer_runtime.atomic import write_text
+
+START, END = "<!-- benchmarks:start -->", "<!-- benchmarks:end -->"
+ENGINES = (("pytorch", "PyTorch eager"), ("ort_float", "ORT float"), ("ort_int8", "ORT int8"))
+
+
+def _fmt(value: float | None, pattern: str) -> str:
+    return "n/a" if value is None else format(value, pattern)
+
+
+def goals(result: dict[str, Any]) -> list[tuple[str, str, bool]]:
+    shipped = result["models"][0]
+    s = shipped["speed"]
+    acc = shipped["balanced_accuracy"]
+    float_vs_torch = s["ort_float/2t"]["batch64_per_s"] / s["pytorch/2t"]["batch64_per_s"]
+    int8_vs_float = s["ort_float/2t"]["batch1_ms"] / s["ort_int8/2t"]["batch1_ms"]
+    drop = (acc["ort_float"] - acc["ort_int8"]) * 100
+    best_b1 = min(s["ort_int8/1t"]["batch1_ms"], s["ort_int8/2t"]["batch1_ms"])
+    cold = result["cold_start"]["ratio"]
+    return [
+        ("ORT float >= 1.5x PyTorch eager throughput (batch 64, 2 threads)", f"{float_vs_torch:.2f}x",
+         float_vs_torch >= 1.5),
+        ("ORT int8 >= 3x ORT float at batch 1 (2 threads)", f"{int8_vs_float:.2f}x", int8_vs_float >= 3),
+        ("int8 loses <= 1 point of balanced accuracy", f"{drop:+.2f} points", drop <= 1.0),
+        ("fer-run cold start <= 1/4 of the PyTorch script's", f"{cold:.2f}", cold <= 0.25),
+        ("int8 >= 3,000 crops/s at batch 64 (2 threads)", f"{s['ort_int8/2t']['batch64_per_s']:,.0f}/s",
+         s["ort_int8/2t"]["batch64_per_s"] >= 3000),
+        ("int8 <= 0.5 ms per crop at batch 1", f"{best_b1:.3f} ms", best_b1 <= 0.5),
+    ]
+
+
+def markdown(result: dict[str, Any]) -> str:
+    cpu = result["cpu"]
+    lines = [f"Benchmark of {result['date']}{' (quick: smoke test only)' if result['quick'] else ''}: "
+             f"{cpu['cpu']}, {cpu['cores']} cores; torch {result['versions']['torch']}, "
+             f"onnxruntime {result['versions']['onnxruntime']}; accuracy on `{Path(result['test_data']).name}`.", "",
+             "| model | engine | threads | batch 1 ms (min-max) | batch 64 crops/s (min-max) | GMAC/s (% of peak) "
+             "| balanced acc. | file MB |",
+             "|---|---|---|---|---|---|---|---|"]
+    for model in result["models"]:
+        for engine, label in ENGINES:
+            for threads in (1, 2):
+                s = model["speed"][f"{engine}/{threads}t"]
+                gmacs = s["batch64_per_s"] * model["macs_per_image"] / 1e9
+                peak = cpu["int8_peak_gmacs"] if engine == "ort_int8" else cpu["float_peak_gmacs"]
+                peak_share = gmacs / (peak * threads / cpu["cores"]) * 100 if peak else 0.0
+                size = model["file_bytes"]["checkpoint" if engine == "pytorch" else engine.removeprefix("ort_")]
+                lines.append(
+                    f"| {model['name']} | {label} | {threads} | {s['batch1_ms']:.3f} ({s['batch1_ms_min']:.3f}-"
+                    f"{s['batch1_ms_max']:.3f}) | {s['batch64_per_s']:,.0f} ({s['batch64_per_s_min']:,.0f}-"
+                    f"{s['batch64_per_s_max']:,.0f}) | {gmacs:.1f} ({peak_share:.0f}%) | "
+                    f"{_fmt(model['balanced_accuracy'][engine], '.4f')} | {size / 1e6:.2f} |")
+    lines += ["", "| model | parameters | MACs per image |", "|---|---|---|"]
+    lines += [f"| {m['name']} | {m['parameters']:,} | {m['macs_per_image'] / 1e6:.1f} M |" for m in result["models"]]
+    cold, folder, photos = result["cold_start"], result["folder"], result["photos"]
+    lines += ["", f"- Cold start (process start to first result, median): `fer-run` {cold['fer_run_s']:.2f} s, "
+              f"minimal PyTorch script {cold['pytorch_script_s']:.2f} s (ratio {cold['ratio']:.2f}).",
+              f"- `fer-run` over a folder of {folder['images']} crops: {folder['seconds']:.2f} s, "
+              f"{folder['images_per_s']:.0f} images/s (process start included).",
+              f"- Photos (640x480 JPEG, Haar detection, {photos['faces_found']} of {photos['faces_pasted']} pasted faces "
+              f"found): decode {photos['decode_ms']:.2f} ms, detect {photos['detect_ms']:.2f} ms, preprocess "
+              f"{photos['preprocess_ms']:.2f} ms, inference {photos['inference_ms']:.2f} ms per photo; "
+              f"{photos['photos_per_s']:.0f} photos/s.",
+              f"- Peak: {cpu['derivation']}: float {cpu['float_peak_gmacs']:.0f} GMAC/s, int8 "
+              f"{cpu['int8_peak_gmacs']:.0f} GMAC/s for all cores (the % column scales it to the threads used).",
+              "", "| goal | measured | met |", "|---|---|---|"]
+    lines += [f"| {goal} | {value} | {'yes' if ok else '**no**'} |" for goal, value, ok in goals(result)]
+    return "\n".join(lines)
+
+
+def update_readme(readme: Path, table: str) -> None:
+    text = readme.read_text()
+    if START not in text or END not in text:
+        raise SystemExit(f"{readme} lacks the {START} ... {END} markers")
+    head, rest = text.split(START, 1)
+    _, tail = rest.split(END, 1)
+    write_text(readme, f"{head}{START}\n{table}\n{END}{tail}")

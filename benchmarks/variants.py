@@ -1,0 +1,61 @@
+"""The model variants benchmarked: PyTorch eager, ONNX Runtime float and int8, for each model."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from fer_runtime.model_files import bundled_model_dir, DEFAULT_MODEL_NAME
+from fer_runtime.spec import PreprocessSpec
+from fer_train.checkpoint import load_model, save_checkpoint
+from fer_train.export import export_checkpoint
+from fer_train.models import build_model
+
+
+@dataclass(frozen=True)
+class ModelUnderTest:
+    name: str
+    pytorch: nn.Module
+    checkpoint: Path          # what the PyTorch cold-start script loads
+    float_graph: Path
+    int8_graph: Path
+    spec: PreprocessSpec
+    trained_pytorch: bool     # False: random weights of the same architecture (speed only)
+    description: dict[str, Any]
+
+
+def _random_checkpoint(folder: Path, model_name: str, options: dict[str, Any], spec: PreprocessSpec) -> Path:
+    torch.manual_seed(0)
+    model = build_model(model_name, spec.num_classes, **options).eval()
+    path = folder / f"{model_name}.pt"
+    save_checkpoint(path, {"model": {"name": model_name, "options": options}, "spec": spec.to_dict(),
+                           "state_dict": model.state_dict()})
+    return path
+
+
+def shipped_model(work: Path, checkpoint: Path | None) -> ModelUnderTest:
+    folder = bundled_model_dir()
+    description = json.loads((folder / f"{DEFAULT_MODEL_NAME}.json").read_text())
+    spec = PreprocessSpec.from_dict(description["spec"])
+    model_info = description["model"]
+    trained = checkpoint is not None
+    path = checkpoint or _random_checkpoint(work, model_info["name"], model_info["options"], spec)
+    return ModelUnderTest("shipped (" + model_info["name"] + ")", load_model(path).model, path,
+                          folder / f"{DEFAULT_MODEL_NAME}.onnx", folder / f"{DEFAULT_MODEL_NAME}.int8.onnx", spec,
+                          trained, description)
+
+
+def seed_model(work: Path, checkpoint: Path | None, calib: str, spec: PreprocessSpec) -> ModelUnderTest:
+    trained = checkpoint is not None
+    path = checkpoint or _random_checkpoint(work, "seed_cnn", {}, spec)
+    out = Path(tempfile.mkdtemp(dir=work))
+    result = export_checkpoint(path, out, "seed_cnn", quantize=True, calib=calib)
+    assert result.int8_path is not None
+    return ModelUnderTest("seed_cnn", load_model(path).model, path, result.float_path, result.int8_path,
+                          load_model(path).spec, trained, result.description)

@@ -1,0 +1,80 @@
+"""Pure image → tensor functions, shared by training, evaluation and the runtime.
+
+Each step takes arrays and returns new arrays; nothing here keeps state. The chain for one face
+crop is `decode_image` (bytes only) → `to_gray` → `resize` → `normalize`; `prepare_batch` runs
+the whole chain for many crops.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import cv2
+import numpy as np
+
+from fer_runtime.errors import FerError
+from fer_runtime.spec import PreprocessSpec
+
+_INTERPOLATION = {
+    "area": cv2.INTER_AREA,
+    "linear": cv2.INTER_LINEAR,
+    "cubic": cv2.INTER_CUBIC,
+    "nearest": cv2.INTER_NEAREST,
+}
+
+
+def decode_image(data: bytes, name: str = "image") -> np.ndarray:
+    """Decode encoded image bytes (PNG, JPEG, BMP, ...) keeping depth and channels."""
+    if not data:
+        raise FerError(f"{name}: empty file")
+    buffer = np.frombuffer(data, dtype=np.uint8)
+    image = cv2.imdecode(buffer, cv2.IMREAD_UNCHANGED)
+    if image is None or image.size == 0:
+        raise FerError(f"{name}: not a readable image")
+    return image
+
+
+def to_gray(image: np.ndarray) -> np.ndarray:
+    """Any decoded image (gray, BGR, BGRA; uint8, uint16 or float in [0, 1]) → 2-D uint8 gray."""
+    if image.ndim == 3 and image.shape[2] == 1:
+        image = image[:, :, 0]
+    if image.ndim == 3:
+        if image.shape[2] == 3:
+            image = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+        elif image.shape[2] == 4:
+            image = cv2.cvtColor(image, cv2.COLOR_BGRA2GRAY)
+        else:
+            raise FerError(f"unsupported channel count {image.shape[2]}")
+    if image.ndim != 2:
+        raise FerError(f"unsupported image shape {image.shape}")
+    if image.dtype == np.uint8:
+        return image
+    if image.dtype == np.uint16:
+        return (image >> 8).astype(np.uint8)
+    if np.issubdtype(image.dtype, np.floating):
+        return np.clip(np.rint(image * 255.0), 0, 255).astype(np.uint8)
+    raise FerError(f"unsupported pixel type {image.dtype}")
+
+
+def resize(gray: np.ndarray, height: int, width: int, interpolation: str = "area") -> np.ndarray:
+    """Resize a 2-D image to height x width (a no-op copy when it already has that size)."""
+    if gray.shape == (height, width):
+        return gray.copy()
+    return cv2.resize(gray, (width, height), interpolation=_INTERPOLATION[interpolation])
+
+
+def normalize(gray: np.ndarray, mean: float, std: float) -> np.ndarray:
+    """uint8 pixels (any shape) → float32 `(pixel / 255 - mean) / std`."""
+    return ((gray.astype(np.float32) / np.float32(255.0)) - np.float32(mean)) / np.float32(std)
+
+
+def face_pixels(image: np.ndarray, spec: PreprocessSpec) -> np.ndarray:
+    """A decoded face crop → uint8 gray at the spec's input size."""
+    return resize(to_gray(image), spec.height, spec.width, spec.interpolation)
+
+
+def prepare_batch(crops: Sequence[np.ndarray], spec: PreprocessSpec) -> np.ndarray:
+    """Decoded face crops → float32 model input [N, 1, height, width]."""
+    pixels = np.stack([face_pixels(crop, spec) for crop in crops]) if len(crops) else (
+        np.zeros((0, spec.height, spec.width), np.uint8))
+    return normalize(pixels, spec.mean, spec.std)[:, None, :, :]

@@ -1,0 +1,129 @@
+"""`Recognizer`: one ONNX Runtime session, its preprocessing spec, and the face pipeline."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from fer_runtime.detect import Box, FaceDetector, crop_with_margin
+from fer_runtime.errors import FerError
+from fer_runtime.model_files import ModelInfo, bundled_model_path, parse_metadata, read_sidecar
+from fer_runtime.preprocess import prepare_batch, to_gray
+from fer_runtime.session import create_session
+from fer_runtime.spec import PreprocessSpec
+
+CROP_SIDE_FACTOR = 2  # images at most this × the model input size are taken as one face crop
+
+
+@dataclass(frozen=True)
+class Face:
+    """One face in an image: its box (x, y, w, h), best label and every class's probability."""
+
+    box: Box
+    label: str
+    scores: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def confidence(self) -> float:
+        return self.scores[self.label]
+
+    def top(self, k: int) -> list[tuple[str, float]]:
+        return sorted(self.scores.items(), key=lambda kv: kv[1], reverse=True)[:k]
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    exp = np.exp(shifted)
+    return exp / exp.sum(axis=1, keepdims=True)
+
+
+class Recognizer:
+    """Classify face crops or find and classify faces in photos.
+
+    `Recognizer()` loads the bundled model (its int8 graph when shipped; `prefer_int8=False`
+    for the float one). Pass a path to use any exported graph.
+    """
+
+    def __init__(
+        self,
+        model: str | os.PathLike[str] | None = None,
+        threads: int | None = None,
+        providers: Sequence[str] | None = None,
+        prefer_int8: bool = True,
+        batch_size: int = 64,
+    ) -> None:
+        path = Path(model) if model is not None else bundled_model_path(prefer_int8)
+        if not path.is_file():
+            raise FerError(f"model not found: {path}")
+        self.model_path = path
+        sidecar = read_sidecar(path)
+        self.session = create_session(path, threads, providers)
+        self.info: ModelInfo = sidecar or parse_metadata(
+            self.session.get_modelmeta().custom_metadata_map, str(path))
+        self._check_graph()
+        self.batch_size = batch_size
+        self._detector: FaceDetector | None = None
+
+    def _check_graph(self) -> None:
+        spec, inputs, outputs = self.spec, self.session.get_inputs(), self.session.get_outputs()
+        by_name = {i.name: i for i in inputs}
+        if self.info.input_name not in by_name:
+            raise FerError(f"{self.model_path}: graph has no input {self.info.input_name!r}")
+        shape = by_name[self.info.input_name].shape
+        if list(shape[1:]) != [spec.channels, spec.height, spec.width]:
+            raise FerError(f"{self.model_path}: graph input {shape} does not match the spec's "
+                           f"{spec.channels}x{spec.height}x{spec.width}")
+        out = {o.name: o for o in outputs}.get(self.info.output_name)
+        if out is None or out.shape[-1] != spec.num_classes:
+            raise FerError(f"{self.model_path}: graph output does not have {spec.num_classes} classes")
+
+    @property
+    def spec(self) -> PreprocessSpec:
+        return self.info.spec
+
+    @property
+    def classes(self) -> list[str]:
+        return list(self.info.classes)
+
+    def logits(self, batch: np.ndarray) -> np.ndarray:
+        """Raw model outputs for a prepared float32 batch [N, 1, H, W], run in chunks."""
+        outputs = [self.session.run([self.info.output_name], {self.info.input_name: batch[i:i + self.batch_size]})[0]
+                   for i in range(0, len(batch), self.batch_size)]
+        return np.concatenate(outputs) if outputs else np.zeros((0, self.spec.num_classes), np.float32)
+
+    def classify(self, crops: np.ndarray | Sequence[np.ndarray]) -> np.ndarray:
+        """One face crop or a list of them (uint8 gray/BGR/BGRA, any size) → probabilities [N, C]."""
+        if isinstance(crops, np.ndarray):
+            crops = [crops]
+        for crop in crops:
+            if crop.size == 0:
+                raise FerError("empty face crop")
+        return softmax(self.logits(prepare_batch(list(crops), self.spec)).astype(np.float64))
+
+    def is_face_crop(self, image: np.ndarray) -> bool:
+        """Small images (about the model's input size) are crops already: detection would miss them."""
+        return max(image.shape[:2]) <= CROP_SIDE_FACTOR * max(self.spec.height, self.spec.width)
+
+    def analyze(self, image: np.ndarray, detect: bool = True) -> list[Face]:
+        """A photo → faces, largest first. A face-sized image (or `detect=False`) is one face."""
+        if image.size == 0:
+            raise FerError("empty image")
+        height, width = image.shape[:2]
+        if not detect or self.is_face_crop(image):
+            boxes: list[Box] = [(0, 0, width, height)]
+            crops = [image]
+        else:
+            if self._detector is None:
+                self._detector = FaceDetector()
+            boxes = self._detector.detect(to_gray(image))
+            if not boxes:
+                return []
+            crops = [crop_with_margin(image, box, self.spec.face_margin) for box in boxes]
+        probs = self.classify(crops)
+        classes = self.classes
+        return [Face(box, classes[int(p.argmax())], {c: float(v) for c, v in zip(classes, p)})
+                for box, p in zip(boxes, probs)]

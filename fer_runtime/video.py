@@ -1,0 +1,101 @@
+"""Per-frame emotion labels for a video file or a webcam, with optional annotated or CSV output."""
+
+from __future__ import annotations
+
+import os
+from contextlib import nullcontext
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+from fer_runtime.annotate import draw_faces
+from fer_runtime.atomic import atomic_path, write_text
+from fer_runtime.errors import FerError
+from fer_runtime.recognizer import Recognizer
+from fer_runtime.results import image_record, to_csv, to_jsonl
+
+VIDEO_SUFFIXES = {".mp4": "mp4v", ".avi": "MJPG", ".mkv": "mp4v"}
+TABLE_SUFFIXES = {".csv", ".jsonl"}
+
+
+def open_capture(source: str | int) -> cv2.VideoCapture:
+    capture = cv2.VideoCapture(source)
+    if not capture.isOpened():
+        what = f"webcam {source}" if isinstance(source, int) else f"{source}: not a readable video"
+        raise FerError(f"cannot open {what}")
+    return capture
+
+
+def frames(capture: cv2.VideoCapture, max_frames: int | None = None) -> Iterator[np.ndarray]:
+    count = 0
+    while max_frames is None or count < max_frames:
+        ok, frame = capture.read()
+        if not ok:
+            return
+        count += 1
+        yield frame
+
+
+def can_show() -> bool:
+    """True when a display exists and this OpenCV build has its GUI module."""
+    if not os.environ.get("DISPLAY") and os.name != "nt":
+        return False
+    try:
+        return "NO" not in cv2.getBuildInformation().split("GUI:")[1].splitlines()[0]
+    except IndexError:
+        return False
+
+
+def run_stream(
+    recognizer: Recognizer,
+    source: str | int,
+    output: Path | None = None,
+    detect: bool = True,
+    top_k: int | None = None,
+    max_frames: int | None = None,
+    show: bool = False,
+    on_frame: Callable[[dict[str, Any]], None] | None = None,
+) -> list[dict[str, Any]]:
+    """Classify every frame; write an annotated video (.mp4/.avi/.mkv) or a table (.csv/.jsonl)."""
+    if output is not None and output.suffix.lower() not in VIDEO_SUFFIXES | dict.fromkeys(TABLE_SUFFIXES):
+        raise FerError(f"{output}: video output must end in {', '.join([*VIDEO_SUFFIXES, *TABLE_SUFFIXES])}")
+    capture = open_capture(source)
+    fps = capture.get(cv2.CAP_PROP_FPS) or 25.0
+    name = f"webcam:{source}" if isinstance(source, int) else str(source)
+    records: list[dict[str, Any]] = []
+    video_out = output if output is not None and output.suffix.lower() in VIDEO_SUFFIXES else None
+    writing_video = video_out is not None
+    try:
+        with atomic_path(video_out) if video_out is not None else nullcontext() as video_tmp:
+            writer = None
+            for index, frame in enumerate(frames(capture, max_frames)):
+                faces = recognizer.analyze(frame, detect=detect)
+                record = {"frame": index, "time_s": round(index / fps, 3), **image_record(name, faces, top_k)}
+                records.append(record)
+                if on_frame:
+                    on_frame(record)
+                if writing_video or show:
+                    canvas = draw_faces(frame, faces, recognizer.classes)
+                    if video_out is not None:
+                        if writer is None:
+                            fourcc = cv2.VideoWriter.fourcc(*VIDEO_SUFFIXES[video_out.suffix.lower()])
+                            writer = cv2.VideoWriter(str(video_tmp), fourcc, fps, canvas.shape[1::-1])
+                        writer.write(canvas)
+                    if show:
+                        cv2.imshow("fer-run", canvas)
+                        if cv2.waitKey(1) & 0xFF in (ord("q"), 27):
+                            break
+            if writer is not None:
+                writer.release()
+            if writing_video and not records:
+                raise FerError(f"{name}: no frames could be read")
+    finally:
+        capture.release()
+    if output is not None and not writing_video:
+        text = to_csv(records, recognizer.classes, extra=("frame", "time_s")) if output.suffix.lower() == ".csv" \
+            else to_jsonl(records)
+        write_text(output, text)
+    return records

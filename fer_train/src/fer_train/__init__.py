@@ -1,0 +1,1 @@
+"""fer_train: datasets, models, training, evaluation and export for fer_runtime."""

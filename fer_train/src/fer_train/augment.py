@@ -1,0 +1,70 @@
+"""Training-only augmentation as batched torch ops on normalised [N, 1, H, W] tensors.
+
+The seed's list: horizontal flip, rotation within ±10°, brightness/contrast jitter; plus a small
+translation and optional random erasing. All randomness comes from the generator passed in.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+
+@dataclass(frozen=True)
+class AugmentConfig:
+    flip: bool = True
+    rotation_deg: float = 10.0
+    translate: float = 0.1       # fraction of the image side
+    brightness: float = 0.15     # ± shift, in units of pixel/255
+    contrast: float = 0.2        # ± relative change around each image's mean
+    erase_p: float = 0.0         # probability of erasing one random rectangle
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _uniform(n: int, low: float, high: float, g: torch.Generator) -> torch.Tensor:
+    return torch.rand(n, generator=g) * (high - low) + low
+
+
+def augment_batch(x: torch.Tensor, std: float, config: AugmentConfig, g: torch.Generator) -> torch.Tensor:
+    """Return an augmented copy of `x` (normalised with pixel std `std`), same shape and dtype."""
+    n = x.shape[0]
+    if n == 0:
+        return x.clone()
+    if config.flip:
+        flip = torch.rand(n, generator=g) < 0.5
+        x = torch.where(flip[:, None, None, None], x.flip(-1), x)
+    if config.rotation_deg or config.translate:
+        angle = _uniform(n, -config.rotation_deg, config.rotation_deg, g) * (math.pi / 180.0)
+        shift = _uniform(2 * n, -2 * config.translate, 2 * config.translate, g).view(n, 2)
+        cos, sin = torch.cos(angle), torch.sin(angle)
+        theta = torch.stack([torch.stack([cos, -sin, shift[:, 0]], 1),
+                             torch.stack([sin, cos, shift[:, 1]], 1)], 1).to(x.dtype)
+        grid = F.affine_grid(theta, list(x.shape), align_corners=False)
+        x = F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)
+    if config.contrast or config.brightness:
+        mean = x.mean(dim=(1, 2, 3), keepdim=True)
+        c = _uniform(n, 1 - config.contrast, 1 + config.contrast, g).view(n, 1, 1, 1).to(x.dtype)
+        b = (_uniform(n, -config.brightness, config.brightness, g) / std).view(n, 1, 1, 1).to(x.dtype)
+        x = (x - mean) * c + mean + b
+    if config.erase_p > 0:
+        x = _random_erase(x, config.erase_p, g)
+    return x
+
+
+def _random_erase(x: torch.Tensor, p: float, g: torch.Generator) -> torch.Tensor:
+    n, _, h, w = x.shape
+    x = x.clone()
+    chosen = (torch.rand(n, generator=g) < p).nonzero().flatten().tolist()
+    for i in chosen:
+        eh = int(torch.randint(h // 8, h // 2 + 1, (1,), generator=g))
+        ew = int(torch.randint(w // 8, w // 2 + 1, (1,), generator=g))
+        top = int(torch.randint(0, h - eh + 1, (1,), generator=g))
+        left = int(torch.randint(0, w - ew + 1, (1,), generator=g))
+        x[i, :, top:top + eh, left:left + ew] = torch.randn((1, eh, ew), generator=g)
+    return x

@@ -1,0 +1,21 @@
+"""`fer-train card`."""
+
+from __future__ import annotations
+
+import click
+
+from fer_train.card import write_model_card
+from fer_train.cli import user_errors
+
+
+@click.command("card")
+@click.option("--export-dir", required=True, type=click.Path(exists=True, file_okay=False))
+@click.option("--name", required=True, help="The exported model's file stem.")
+@click.option("--data", "test_sets", multiple=True, required=True, type=click.Path(exists=True),
+              help="A test split; repeat for several.")
+@click.option("--cache-dir", type=click.Path(file_okay=False))
+@user_errors
+def card_command(export_dir: str, name: str, test_sets: tuple[str, ...], cache_dir: str | None) -> None:
+    """Evaluate an exported model's graphs on test splits and write MODEL_CARD.md beside them."""
+    path = write_model_card(export_dir, name, test_sets, cache_dir)
+    click.echo(f"wrote {path}")

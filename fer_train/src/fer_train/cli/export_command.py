@@ -1,0 +1,31 @@
+"""`fer-train export`."""
+
+from __future__ import annotations
+
+import click
+
+from fer_train.cli import user_errors
+from fer_train.export import export_checkpoint, format_parity
+
+
+@click.command("export")
+@click.option("--model", "checkpoint", required=True, type=click.Path(exists=True, dir_okay=False),
+              help="The checkpoint to export (e.g. runs/NAME/best.pt).")
+@click.option("--out", required=True, type=click.Path(file_okay=False), help="Output folder.")
+@click.option("--name", default="model", show_default=True, help="File stem: NAME.onnx, NAME.int8.onnx, NAME.json.")
+@click.option("--quantize", is_flag=True, help="Also write an int8 graph (static QDQ, per-channel).")
+@click.option("--calib", type=click.Path(exists=True),
+              help="Calibration data (default: a fixed sample of the checkpoint's training data).")
+@click.option("--check", type=click.Path(exists=True), help="Data for the parity report, e.g. Test_250.zip.")
+@click.option("--allow-int8-drop", is_flag=True, help="Keep an int8 graph that fails the accuracy limits.")
+@click.option("--cache-dir", type=click.Path(file_okay=False))
+@user_errors
+def export_command(checkpoint: str, out: str, name: str, quantize: bool, calib: str | None, check: str | None,
+                   allow_int8_drop: bool, cache_dir: str | None) -> None:
+    """Export a checkpoint: BatchNorm folded, onnxsim, optional int8, preprocessing JSON."""
+    result = export_checkpoint(checkpoint, out, name, quantize, calib, check, allow_int8_drop, cache_dir)
+    for path in (result.float_path, result.int8_path, result.json_path):
+        if path is not None:
+            click.echo(f"wrote {path}")
+    if "parity" in result.description:
+        click.echo(format_parity(result.description["parity"]))

@@ -1,0 +1,69 @@
+"""`fer-train fit`."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import fields
+from typing import Any
+
+import click
+
+from fer_runtime.errors import FerError
+from fer_train.augment import AugmentConfig
+from fer_train.cli import user_errors
+from fer_train.data import parse_classes
+from fer_train.train import OPTIMIZERS, SCHEDULES, FitConfig, fit
+
+
+def _read_config(path: str) -> dict[str, Any]:
+    try:
+        with open(path, "rb") as handle:
+            data = tomllib.load(handle)
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise FerError(f"{path}: cannot read config ({exc})") from None
+    known = {f.name for f in fields(FitConfig)}
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise FerError(f"{path}: unknown config keys {', '.join(unknown)}")
+    if isinstance(data.get("classes"), str):
+        data["classes"] = parse_classes(data["classes"])
+    if "augment" in data:
+        data["augment"] = AugmentConfig(**data["augment"])
+    return data
+
+
+@click.command("fit")
+@click.option("--config", "config_file", type=click.Path(exists=True, dir_okay=False),
+              help="TOML file with any of the options below; options given on the command line win.")
+@click.option("--data", type=click.Path(exists=True), help="Training data: a folder or .zip, one folder per class.")
+@click.option("--val", type=click.Path(exists=True), help="Validation data used to pick best.pt.")
+@click.option("--out", type=click.Path(file_okay=False), help="Run folder, e.g. runs/NAME.")
+@click.option("--model", help="Model name from the registry (default seed_cnn).")
+@click.option("--classes", help="Comma-separated classes (default angry,happy,neutral,sad).")
+@click.option("--epochs", type=click.IntRange(min=1))
+@click.option("--batch-size", type=click.IntRange(min=1))
+@click.option("--optimizer", type=click.Choice(OPTIMIZERS))
+@click.option("--lr", type=click.FloatRange(min=0, min_open=True))
+@click.option("--schedule", type=click.Choice(SCHEDULES))
+@click.option("--warmup-epochs", type=click.FloatRange(min=0))
+@click.option("--weight-decay", type=click.FloatRange(min=0))
+@click.option("--label-smoothing", type=click.FloatRange(0, 1))
+@click.option("--class-weights", type=click.Choice(["none", "balanced"]))
+@click.option("--seed", type=int)
+@click.option("--threads", type=click.IntRange(min=1), help="Torch intra-op threads (default: all cores).")
+@click.option("--cache-dir", type=click.Path(file_okay=False), help="Decoded-image cache (default ~/.cache/fer).")
+@click.option("--resume", is_flag=True, help="Continue from OUT/last.pt (a larger --epochs extends the run).")
+@click.option("--no-progress", is_flag=True, help="No progress bars (one log line per epoch remains).")
+@user_errors
+def fit_command(config_file: str | None, resume: bool, no_progress: bool, **options: Any) -> None:
+    """Train a model; checkpoints go to OUT/last.pt (every epoch) and OUT/best.pt."""
+    values = _read_config(config_file) if config_file else {}
+    if options.get("classes"):
+        options["classes"] = parse_classes(options["classes"])
+    values.update({k: v for k, v in options.items() if v is not None})
+    for required in ("data", "out"):
+        if required not in values:
+            raise FerError(f"--{required} is required (on the command line or in --config)")
+    result = fit(FitConfig(**values), resume=resume, progress=not no_progress)
+    click.echo(f"best validation balanced accuracy {result.best_balanced_accuracy:.4f} at epoch "
+               f"{result.best_epoch}; checkpoints in {result.out}")

@@ -1,0 +1,166 @@
+"""Face datasets: a folder or a .zip with one sub-folder per class, decoded once and cached.
+
+The class of an image is the name of the folder that holds it (case-insensitive), whatever
+top folders sit above it: `Train/Angry/x.jpg` and `test/happy/y.jpg` both work.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import zipfile
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+import numpy as np
+from tqdm import tqdm
+
+from fer_runtime.atomic import atomic_path
+from fer_runtime.errors import FerError
+from fer_runtime.preprocess import decode_image, face_pixels
+from fer_runtime.spec import PreprocessSpec
+
+log = logging.getLogger(__name__)
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".pgm", ".tif", ".tiff", ".webp"}
+CACHE_FORMAT = 1
+
+
+@dataclass(frozen=True)
+class FaceDataset:
+    """Decoded faces: `pixels` uint8 [N, H, W], `labels` int64 [N] indexing `classes`."""
+
+    pixels: np.ndarray
+    labels: np.ndarray
+    classes: tuple[str, ...]
+    paths: tuple[str, ...]
+    source: str
+    sha256: str
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def counts(self) -> dict[str, int]:
+        tally = np.bincount(self.labels, minlength=len(self.classes))
+        return {name: int(n) for name, n in zip(self.classes, tally)}
+
+    def subset(self, indices: np.ndarray) -> FaceDataset:
+        return FaceDataset(self.pixels[indices], self.labels[indices], self.classes,
+                           tuple(self.paths[i] for i in indices), self.source, self.sha256)
+
+
+def parse_classes(text: str) -> tuple[str, ...]:
+    """'angry, Happy,sad' → ('angry', 'happy', 'sad'); duplicates and empties are errors."""
+    names = tuple(part.strip().lower() for part in text.split(","))
+    if not names or any(not n for n in names):
+        raise FerError(f"invalid class list {text!r}: use comma-separated names, e.g. angry,happy,neutral,sad")
+    if len(set(names)) != len(names):
+        raise FerError(f"class list {text!r} repeats a class")
+    return names
+
+
+def default_cache_dir() -> Path:
+    return Path(os.environ.get("FER_CACHE_DIR") or Path.home() / ".cache" / "fer")
+
+
+def _members(source: Path) -> Iterator[tuple[str, str, bytes]]:
+    """Yield (relative path, class folder, encoded bytes) for every image file in the source."""
+    if source.is_dir():
+        for path in sorted(source.rglob("*")):
+            rel = path.relative_to(source)
+            if path.is_file() and path.suffix.lower() in IMAGE_SUFFIXES and len(rel.parts) >= 2:
+                yield rel.as_posix(), rel.parts[-2], path.read_bytes()
+        return
+    with zipfile.ZipFile(source) as archive:
+        for info in sorted(archive.infolist(), key=lambda i: i.filename):
+            member = PurePosixPath(info.filename)
+            if info.is_dir() or member.suffix.lower() not in IMAGE_SUFFIXES or len(member.parts) < 2:
+                continue
+            yield info.filename, member.parts[-2], archive.read(info)
+
+
+def _count_members(source: Path) -> int:
+    if source.is_dir():
+        return sum(1 for p in source.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
+    with zipfile.ZipFile(source) as archive:
+        return sum(1 for n in archive.namelist() if PurePosixPath(n).suffix.lower() in IMAGE_SUFFIXES)
+
+
+def content_hash(source: Path) -> str:
+    """sha256 of a file, or of a folder's image files (names and contents) in sorted order."""
+    digest = hashlib.sha256()
+    if source.is_dir():
+        for path in sorted(source.rglob("*")):
+            if path.is_file() and path.suffix.lower() in IMAGE_SUFFIXES:
+                digest.update(path.relative_to(source).as_posix().encode() + b"\0")
+                digest.update(path.read_bytes())
+    else:
+        with source.open("rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+    return digest.hexdigest()
+
+
+def _decode_all(source: Path, spec: PreprocessSpec) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    pixels, folders, paths = [], [], []
+    total = _count_members(source)
+    for rel, folder, data in tqdm(_members(source), total=total, desc=f"decoding {source.name}",
+                                  unit="img", leave=False, disable=None):
+        try:
+            pixels.append(face_pixels(decode_image(data, rel), spec))
+        except FerError as exc:
+            log.warning("skipping unreadable image %s/%s (%s)", source, rel, exc)
+            continue
+        folders.append(folder.lower())
+        paths.append(rel)
+    stacked = np.stack(pixels) if pixels else np.zeros((0, spec.height, spec.width), np.uint8)
+    return stacked, np.array(folders, dtype=str), np.array(paths, dtype=str)
+
+
+def load_dataset(
+    path: str | os.PathLike[str],
+    classes: Sequence[str],
+    spec: PreprocessSpec | None = None,
+    cache_dir: str | os.PathLike[str] | None = None,
+) -> FaceDataset:
+    """Read a folder or zip of faces, keeping only `classes` (in that order).
+
+    Decoded pixels are cached under `cache_dir` keyed by the data's content hash and the input
+    size, so the next run skips decoding. Unreadable files are logged and skipped.
+    """
+    source = Path(path)
+    if not source.exists():
+        raise FerError(f"data path not found: {source}")
+    if source.is_file() and not zipfile.is_zipfile(source):
+        raise FerError(f"{source} is neither a folder nor a .zip archive")
+    spec = spec or PreprocessSpec(classes=tuple(classes))
+    classes = tuple(c.lower() for c in classes)
+    sha = content_hash(source)
+    cache_root = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    cache_file = cache_root / f"{sha[:32]}-{spec.height}x{spec.width}-{spec.interpolation}-v{CACHE_FORMAT}.npz"
+    if cache_file.exists():
+        with np.load(cache_file, allow_pickle=False) as cached:
+            pixels, folders, paths = cached["pixels"], cached["folders"], cached["paths"]
+    else:
+        pixels, folders, paths = _decode_all(source, spec)
+        cache_root.mkdir(parents=True, exist_ok=True)
+        with atomic_path(cache_file) as tmp:
+            np.savez(tmp, pixels=pixels, folders=folders, paths=paths)
+
+    found = sorted(set(folders.tolist()))
+    missing = [c for c in classes if c not in found]
+    if missing:
+        raise FerError(f"{source}: no images for class(es) {', '.join(missing)}; "
+                       f"folders found: {', '.join(found) or 'none'}")
+    index = {name: i for i, name in enumerate(classes)}
+    keep = np.array([f in index for f in folders.tolist()], dtype=bool)
+    labels = np.array([index[f] for f in folders[keep].tolist()], dtype=np.int64)
+    return FaceDataset(pixels[keep], labels, classes, tuple(paths[keep].tolist()), str(source), sha)
+
+
+def pixel_stats(dataset: FaceDataset) -> tuple[float, float]:
+    """Mean and standard deviation of the dataset's pixels, in units of pixel/255."""
+    values = dataset.pixels.astype(np.float64) / 255.0
+    return float(values.mean()), float(values.std())

@@ -1,0 +1,67 @@
+"""Classification metrics from labels and predictions (NumPy only)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Metrics:
+    classes: tuple[str, ...]
+    confusion: np.ndarray  # [true, predicted] counts
+
+    @property
+    def total(self) -> int:
+        return int(self.confusion.sum())
+
+    @property
+    def accuracy(self) -> float:
+        return float(np.trace(self.confusion) / max(self.total, 1))
+
+    @property
+    def per_class_recall(self) -> dict[str, float]:
+        support = self.confusion.sum(axis=1)
+        recall = np.divide(np.diag(self.confusion), support, out=np.zeros(len(self.classes)), where=support > 0)
+        return {name: float(r) for name, r in zip(self.classes, recall)}
+
+    @property
+    def balanced_accuracy(self) -> float:
+        """Mean recall over the classes that have at least one true sample."""
+        support = self.confusion.sum(axis=1)
+        recalls = [r for r, s in zip(self.per_class_recall.values(), support) if s > 0]
+        return float(np.mean(recalls)) if recalls else 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "n": self.total,
+            "accuracy": self.accuracy,
+            "balanced_accuracy": self.balanced_accuracy,
+            "per_class_recall": self.per_class_recall,
+            "support": {c: int(s) for c, s in zip(self.classes, self.confusion.sum(axis=1))},
+            "classes": list(self.classes),
+            "confusion": self.confusion.tolist(),
+        }
+
+
+def compute_metrics(labels: np.ndarray, predictions: np.ndarray, classes: Sequence[str]) -> Metrics:
+    k = len(classes)
+    confusion = np.bincount(labels * k + predictions, minlength=k * k).reshape(k, k)
+    return Metrics(tuple(classes), confusion)
+
+
+def format_table(metrics: Metrics, title: str = "") -> str:
+    """A plain-text table: overall figures, per-class recall and the confusion matrix."""
+    width = max(9, *(len(c) for c in metrics.classes))
+    lines = [title] if title else []
+    lines.append(f"images {metrics.total}   accuracy {metrics.accuracy:.4f}   "
+                 f"balanced accuracy {metrics.balanced_accuracy:.4f}")
+    header = "true \\ pred".ljust(width + 2) + "".join(c[:width].rjust(width + 1) for c in metrics.classes)
+    lines.append(header + "   recall")
+    for name, row in zip(metrics.classes, metrics.confusion):
+        cells = "".join(str(int(v)).rjust(width + 1) for v in row)
+        lines.append(name.ljust(width + 2) + cells + f"   {metrics.per_class_recall[name]:.3f}")
+    return "\n".join(lines)

@@ -1,0 +1,45 @@
+"""int8 static quantization (QDQ, per-channel weights) calibrated through the shared preprocessing."""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+from onnxruntime.quantization import CalibrationDataReader, CalibrationMethod, QuantFormat, QuantType, quantize_static
+from onnxruntime.quantization.shape_inference import quant_pre_process
+
+from fer_runtime.preprocess import normalize
+from fer_runtime.spec import PreprocessSpec
+
+
+class _Batches(CalibrationDataReader):
+    def __init__(self, input_name: str, pixels: np.ndarray, spec: PreprocessSpec, batch_size: int = 32) -> None:
+        self._batches: Iterator[dict[str, np.ndarray]] = iter(
+            {input_name: normalize(pixels[i:i + batch_size], spec.mean, spec.std)[:, None]}
+            for i in range(0, len(pixels), batch_size))
+
+    def get_next(self) -> dict[str, np.ndarray] | None:
+        return next(self._batches, None)
+
+
+def calibration_sample(pixels: np.ndarray, paths: tuple[str, ...], size: int) -> np.ndarray:
+    """A fixed sample: images sorted by path, then `size` evenly spaced ones."""
+    order = np.argsort(np.array(paths))
+    picks = order[np.linspace(0, len(order) - 1, num=min(size, len(order))).round().astype(int)]
+    return pixels[picks]
+
+
+def quantize_int8(float_path: Path, int8_path: Path, input_name: str, pixels: np.ndarray,
+                  spec: PreprocessSpec) -> None:
+    """Write the int8 QDQ graph of `float_path` to `int8_path`, calibrated on `pixels` (uint8 faces)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        prepared = Path(tmp) / "prepared.onnx"
+        quant_pre_process(str(float_path), str(prepared), skip_symbolic_shape=True)
+        quantize_static(
+            str(prepared), str(int8_path), _Batches(input_name, pixels, spec),
+            quant_format=QuantFormat.QDQ, per_channel=True,
+            activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
+            calibrate_method=CalibrationMethod.MinMax,
+        )

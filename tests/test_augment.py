@@ -1,0 +1,41 @@
+import torch
+
+from fer_train.augment import AugmentConfig, augment_batch
+
+
+def _batch() -> torch.Tensor:
+    return torch.randn(16, 1, 48, 48, generator=torch.Generator().manual_seed(0))
+
+
+def test_shape_dtype_and_value_range():
+    x = _batch()
+    out = augment_batch(x, std=0.25, config=AugmentConfig(), g=torch.Generator().manual_seed(1))
+    assert out.shape == x.shape and out.dtype == x.dtype
+    assert torch.isfinite(out).all()
+    # resampling makes no new extremes; then |(v - m)·c + m + b| <= 2M·1.2 + M + 0.15/0.25
+    peak = x.abs().max()
+    assert out.abs().max() <= 3.4 * peak + 0.6 + 1e-4
+    assert not torch.equal(out, x)
+
+
+def test_same_generator_same_result_and_input_untouched():
+    x = _batch()
+    copy = x.clone()
+    a = augment_batch(x, 0.25, AugmentConfig(), torch.Generator().manual_seed(7))
+    b = augment_batch(x, 0.25, AugmentConfig(), torch.Generator().manual_seed(7))
+    assert torch.equal(a, b) and torch.equal(x, copy)
+
+
+def test_flip_only_mirrors_each_image_or_leaves_it():
+    x = _batch()
+    config = AugmentConfig(flip=True, rotation_deg=0, translate=0, brightness=0, contrast=0)
+    out = augment_batch(x, 0.25, config, torch.Generator().manual_seed(3))
+    for original, augmented in zip(x, out):
+        assert torch.equal(augmented, original) or torch.equal(augmented, original.flip(-1))
+    assert any(not torch.equal(a, b) for a, b in zip(out, x))
+
+
+def test_disabled_augmentation_is_identity():
+    x = _batch()
+    config = AugmentConfig(flip=False, rotation_deg=0, translate=0, brightness=0, contrast=0, erase_p=0)
+    assert torch.equal(augment_batch(x, 0.25, config, torch.Generator()), x)

@@ -1,0 +1,27 @@
+"""`python -m benchmarks --quick` as a smoke test: the result has the promised shape (no timings asserted)."""
+
+import json
+import subprocess
+import sys
+
+from tests.conftest import REPO
+
+
+def test_quick_benchmark_writes_json_and_table(shared_data, tmp_path):
+    result = subprocess.run([sys.executable, "-m", "benchmarks", "--quick", "--out", str(tmp_path),
+                             "--data", str(shared_data)], cwd=REPO, capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, result.stderr[-3000:]
+    [json_file] = tmp_path.glob("*-quick.json")
+    data = json.loads(json_file.read_text())
+    assert data["quick"] is True and data["cpu"]["cores"] >= 1
+    assert [m["name"].split(" ")[0] for m in data["models"]] == ["shipped", "seed_cnn"]
+    for model in data["models"]:
+        assert set(model["speed"]) == {f"{e}/{t}t" for e in ("pytorch", "ort_float", "ort_int8") for t in (1, 2)}
+        for figures in model["speed"].values():
+            assert figures["batch1_ms"] > 0 and figures["batch64_per_s"] > 0
+        assert model["macs_per_image"] > 1e6 and model["parameters"] > 1e5
+        assert 0 <= model["balanced_accuracy"]["ort_int8"] <= 1
+    assert data["cold_start"]["fer_run_s"] > 0 and data["cold_start"]["pytorch_script_s"] > 0
+    assert data["folder"]["images"] == 100 and data["photos"]["photos"] == 4
+    table = (tmp_path / json_file.name.replace(".json", ".md")).read_text()
+    assert "| goal | measured | met |" in table and "ORT int8" in table

@@ -1,0 +1,73 @@
+import logging
+import time
+
+import numpy as np
+import pytest
+
+from fer_runtime.errors import FerError
+from fer_train.data import load_dataset, parse_classes, pixel_stats
+from tests.conftest import CLASSES
+
+
+@pytest.mark.parametrize("which", ["face_folder", "face_zip"])
+def test_reader_merges_case_and_skips_corrupt_files(which, request, cache_dir, caplog):
+    source = request.getfixturevalue(which)
+    with caplog.at_level(logging.WARNING):
+        data = load_dataset(source, CLASSES, cache_dir=cache_dir)
+    assert data.counts() == {"angry": 12, "happy": 13, "neutral": 12, "sad": 12}
+    assert data.pixels.shape == (49, 48, 48) and data.pixels.dtype == np.uint8
+    assert "broken.jpg" in caplog.text
+    assert not any("broken" in p for p in data.paths)
+
+
+def test_folder_and_zip_give_the_same_images(face_folder, face_zip, cache_dir):
+    a = load_dataset(face_folder, CLASSES, cache_dir=cache_dir)
+    b = load_dataset(face_zip, CLASSES, cache_dir=cache_dir)
+    assert np.array_equal(a.pixels, b.pixels) and np.array_equal(a.labels, b.labels)
+
+
+def test_class_selection_and_order(face_zip, cache_dir):
+    data = load_dataset(face_zip, ("sad", "angry"), cache_dir=cache_dir)
+    assert data.classes == ("sad", "angry")
+    assert data.counts() == {"sad": 12, "angry": 12}
+    assert all("sad" in p for p, y in zip(data.paths, data.labels) if y == 0)
+
+
+def test_decoded_images_are_cached(face_zip, cache_dir):
+    first = load_dataset(face_zip, CLASSES, cache_dir=cache_dir)
+    files = list(cache_dir.glob("*.npz"))
+    assert len(files) == 1 and first.sha256[:32] in files[0].name
+    started = time.perf_counter()
+    second = load_dataset(face_zip, CLASSES, cache_dir=cache_dir)
+    assert time.perf_counter() - started < 5
+    assert np.array_equal(first.pixels, second.pixels) and first.paths == second.paths
+
+
+def test_clear_errors(face_zip, tmp_path, cache_dir):
+    with pytest.raises(FerError, match="not found"):
+        load_dataset(tmp_path / "missing.zip", CLASSES, cache_dir=cache_dir)
+    with pytest.raises(FerError, match="no images for class.*disgust"):
+        load_dataset(face_zip, ("angry", "disgust"), cache_dir=cache_dir)
+    not_zip = tmp_path / "data.zip"
+    not_zip.write_text("hello")
+    with pytest.raises(FerError, match="neither a folder nor a .zip"):
+        load_dataset(not_zip, CLASSES, cache_dir=cache_dir)
+
+
+def test_parse_classes_and_stats(face_zip, cache_dir):
+    assert parse_classes(" Angry,happy ,SAD") == ("angry", "happy", "sad")
+    for bad in ("angry,,sad", "angry,angry", ""):
+        with pytest.raises(FerError):
+            parse_classes(bad)
+    data = load_dataset(face_zip, CLASSES, cache_dir=cache_dir)
+    mean, std = pixel_stats(data)
+    expected = data.pixels.astype(np.float64) / 255
+    assert mean == pytest.approx(expected.mean()) and std == pytest.approx(expected.std())
+
+
+def test_seven_fer2013_classes_are_read(shared_data, cache_dir):
+    classes = ("angry", "disgust", "fear", "happy", "neutral", "sad", "surprise")
+    data = load_dataset(shared_data / "fer2013" / "val.zip", classes)
+    counts = data.counts()
+    assert set(counts) == set(classes) and all(n > 0 for n in counts.values())
+    assert sum(counts.values()) == 3136

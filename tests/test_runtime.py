@@ -1,0 +1,81 @@
+import subprocess
+import sys
+import zipfile
+
+import cv2
+import numpy as np
+import pytest
+
+from fer_runtime import Recognizer
+from fer_runtime.detect import crop_with_margin
+from fer_runtime.errors import FerError
+from fer_runtime.model_files import bundled_model_path
+
+
+@pytest.fixture(scope="module")
+def recognizer() -> Recognizer:
+    return Recognizer(threads=1)
+
+
+def test_import_does_not_load_torch():
+    code = ("import sys, numpy as np, fer_runtime; from fer_runtime import Recognizer; "
+            "Recognizer().classify(np.zeros((48, 48), np.uint8)); "
+            "sys.exit(1 if 'torch' in sys.modules else 0)")
+    assert subprocess.run([sys.executable, "-c", code]).returncode == 0
+
+
+def test_default_model_is_the_bundled_int8_graph(recognizer):
+    assert recognizer.model_path == bundled_model_path(prefer_int8=True)
+    assert recognizer.model_path.name.endswith(".int8.onnx")
+    assert Recognizer(prefer_int8=False).model_path.name.endswith(".onnx")
+    assert recognizer.classes == ["angry", "happy", "neutral", "sad"]
+    assert recognizer.session.get_providers() == ["CPUExecutionProvider"]
+
+
+def test_classify_single_list_and_batches_agree(recognizer):
+    rng = np.random.default_rng(0)
+    crops = [rng.integers(0, 255, (48, 48), dtype=np.uint8) for _ in range(70)]
+    crops.append(cv2.cvtColor(crops[0], cv2.COLOR_GRAY2BGR))
+    probs = recognizer.classify(crops)
+    assert probs.shape == (71, 4) and np.allclose(probs.sum(1), 1)
+    assert np.allclose(recognizer.classify(crops[5])[0], probs[5], atol=1e-6)
+    assert np.allclose(probs[0], probs[70], atol=1e-6)  # BGR and gray of the same face
+    small_batches = Recognizer(threads=1, batch_size=8)
+    assert np.allclose(small_batches.classify(crops), probs, atol=1e-5)
+
+
+def test_analyze_crop_photo_and_empty_scene(recognizer, shared_data):
+    with zipfile.ZipFile(shared_data / "seed" / "Test_100.zip") as archive:
+        name = sorted(n for n in archive.namelist() if "/happy/" in n.lower() and n.endswith(".jpg"))[0]
+        crop = cv2.imdecode(np.frombuffer(archive.read(name), np.uint8), cv2.IMREAD_GRAYSCALE)
+    faces = recognizer.analyze(crop)
+    assert len(faces) == 1 and faces[0].box == (0, 0, 48, 48)
+    assert faces[0].label in recognizer.classes and abs(sum(faces[0].scores.values()) - 1) < 1e-6
+
+    scene = np.full((480, 640), 128, np.uint8)
+    face = cv2.resize(crop, (200, 200), interpolation=cv2.INTER_CUBIC)
+    scene[140:340, 300:500] = face
+    found = recognizer.analyze(scene)
+    assert found, "the Haar detector should find an upscaled FER face"
+    x, y, w, h = found[0].box
+    assert 250 <= x + w / 2 <= 550 and 90 <= y + h / 2 <= 390
+
+    assert recognizer.analyze(np.full((480, 640, 3), 90, np.uint8)) == []
+    assert len(recognizer.analyze(scene, detect=False)) == 1
+
+
+def test_crop_with_margin_is_clipped():
+    image = np.arange(100 * 100, dtype=np.uint16).reshape(100, 100)
+    crop = crop_with_margin(image, (0, 10, 20, 20), 0.5)
+    assert crop.shape == (40, 30) and crop[0, 0] == image[0, 0]
+
+
+def test_bad_model_and_provider_are_clear_errors(tmp_path):
+    not_onnx = tmp_path / "model.onnx"
+    not_onnx.write_text("not a graph")
+    with pytest.raises(FerError, match="not a loadable ONNX model"):
+        Recognizer(not_onnx)
+    with pytest.raises(FerError, match="not found"):
+        Recognizer(tmp_path / "missing.onnx")
+    with pytest.raises(FerError, match="not available"):
+        Recognizer(providers=["NoSuchExecutionProvider"])

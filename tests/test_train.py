@@ -1,0 +1,78 @@
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import replace
+
+import pytest
+import torch
+
+from fer_runtime.errors import FerError
+from fer_train.augment import AugmentConfig
+from fer_train.checkpoint import load_model
+from fer_train.evaluate import evaluate_checkpoint
+from fer_train.train import FitConfig, fit
+
+TINY = {"widths": [8, 16, 16, 16], "blocks": [1, 1, 1, 1], "stem": 8}
+
+
+def _config(face_zip, out, cache_dir, **overrides) -> FitConfig:
+    base = FitConfig(data=str(face_zip), val=str(face_zip), out=str(out), model="fer_resnet", model_options=TINY,
+                     epochs=2, batch_size=16, optimizer="adam", lr=3e-3, schedule="cosine", threads=1,
+                     cache_dir=str(cache_dir), augment=AugmentConfig(rotation_deg=5))
+    return replace(base, **overrides)
+
+
+def test_fit_checkpoint_eval_and_resume(face_zip, tmp_path, cache_dir):
+    out = tmp_path / "run"
+    first = fit(_config(face_zip, out, cache_dir), progress=False)
+    assert [h["epoch"] for h in first.history] == [1, 2]
+    for name in ("last.pt", "best.pt", "metrics.csv", "metrics.json", "curves.png", "config.json"):
+        assert (out / name).is_file(), name
+    payload = torch.load(out / "last.pt", weights_only=True)
+    assert payload["epoch"] == 2 and payload["spec"]["classes"] == ["angry", "happy", "neutral", "sad"]
+    assert 0 < payload["spec"]["mean"] < 1 and payload["spec"]["std"] > 0
+
+    result = evaluate_checkpoint(out / "best.pt", face_zip, out / "eval", cache_dir)
+    assert result.metrics.total == 49
+    assert (out / "eval" / "confusion.png").is_file() and (out / "eval" / "metrics.json").is_file()
+
+    resumed = fit(_config(face_zip, out, cache_dir, epochs=4), resume=True, progress=False)
+    assert [h["epoch"] for h in resumed.history] == [1, 2, 3, 4]
+    assert resumed.history[:2] == first.history
+    with pytest.raises(FerError, match="already holds a run"):
+        fit(_config(face_zip, out, cache_dir), progress=False)
+    with pytest.raises(FerError, match="same model"):
+        fit(_config(face_zip, out, cache_dir, model="seed_cnn", model_options={}), resume=True, progress=False)
+
+
+def test_ema_run_learns_the_synthetic_task(face_zip, tmp_path, cache_dir):
+    out = tmp_path / "ema"
+    result = fit(_config(face_zip, out, cache_dir, epochs=12, ema_decay=0.9, label_smoothing=0.1,
+                         class_weights="balanced", warmup_epochs=1), progress=False)
+    assert result.best_balanced_accuracy >= 0.75
+    loaded = load_model(out / "best.pt")
+    assert loaded.checkpoint["train_state_dict"] is not None
+
+
+def test_resume_after_kill_9(face_zip, tmp_path, cache_dir):
+    out = tmp_path / "killed"
+    command = [sys.executable, "-m", "fer_train.cli", "-q", "fit", "--data", str(face_zip), "--out", str(out),
+               "--model", "seed_cnn", "--epochs", "200", "--batch-size", "16", "--threads", "1",
+               "--cache-dir", str(cache_dir), "--no-progress"]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 240
+        while not (out / "last.pt").exists() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        time.sleep(1.5)
+    finally:
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait()
+    done = torch.load(out / "last.pt", weights_only=True)["epoch"]
+    assert done >= 1
+    fit(FitConfig(data=str(face_zip), out=str(out), model="seed_cnn", epochs=done + 1, batch_size=16, threads=1,
+                  cache_dir=str(cache_dir)), resume=True, progress=False)
+    history = torch.load(out / "last.pt", weights_only=True)["history"]
+    assert [h["epoch"] for h in history] == list(range(1, done + 2))
