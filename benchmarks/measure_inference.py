@@ -9,7 +9,7 @@ import torch
 
 from benchmarks.timing import measure
 from benchmarks.variants import ModelUnderTest
-from fer_runtime.preprocess import normalize
+from fer_runtime.preprocess import model_input
 from fer_runtime.session import create_session
 from fer_train.data import FaceDataset
 from fer_train.evaluate import predict_logits
@@ -36,7 +36,7 @@ def _engines(model: ModelUnderTest, threads: int) -> dict[str, Any]:
 def benchmark_model(model: ModelUnderTest, test: FaceDataset, repeats: int, thread_counts: tuple[int, ...]
                     ) -> dict[str, Any]:
     spec = model.spec
-    batch = normalize(test.pixels, spec.mean, spec.std)[:, None]
+    batch = model_input(test.pixels, spec)
     one, many = batch[:1], batch[:BATCH]
     speed: dict[str, Any] = {}
     for threads in thread_counts:

@@ -20,11 +20,11 @@ from fer_train.data import FaceDataset
 
 PYTORCH_SCRIPT = """
 import sys, cv2, torch
-from fer_runtime.preprocess import face_pixels, normalize
+from fer_runtime.preprocess import face_pixels, model_input
 from fer_train.checkpoint import load_model
 loaded = load_model(sys.argv[1])
 pixels = face_pixels(cv2.imread(sys.argv[2], cv2.IMREAD_UNCHANGED), loaded.spec)
-x = torch.from_numpy(normalize(pixels, loaded.spec.mean, loaded.spec.std)[None, None])
+x = torch.from_numpy(model_input(pixels[None], loaded.spec))
 with torch.inference_mode():
     print(loaded.spec.classes[int(loaded.model(x).argmax())])
 """

@@ -2,7 +2,7 @@
 
 Each step takes arrays and returns new arrays; nothing here keeps state. The chain for one face
 crop is `decode_image` (bytes only) → `to_gray` → `resize` → `normalize`; `prepare_batch` runs
-the whole chain for many crops.
+the whole chain for many crops, `model_input` the last step for faces already decoded and resized.
 """
 
 from __future__ import annotations
@@ -73,8 +73,13 @@ def face_pixels(image: np.ndarray, spec: PreprocessSpec) -> np.ndarray:
     return resize(to_gray(image), spec.height, spec.width, spec.interpolation)
 
 
+def model_input(pixels: np.ndarray, spec: PreprocessSpec) -> np.ndarray:
+    """uint8 faces already at the input size [N, H, W] → float32 model input [N, 1, H, W]."""
+    return normalize(pixels, spec.mean, spec.std)[:, None, :, :]
+
+
 def prepare_batch(crops: Sequence[np.ndarray], spec: PreprocessSpec) -> np.ndarray:
-    """Decoded face crops → float32 model input [N, 1, height, width]."""
+    """Decoded face crops of any size → float32 model input [N, 1, height, width]."""
     pixels = np.stack([face_pixels(crop, spec) for crop in crops]) if len(crops) else (
         np.zeros((0, spec.height, spec.width), np.uint8))
-    return normalize(pixels, spec.mean, spec.std)[:, None, :, :]
+    return model_input(pixels, spec)

@@ -11,7 +11,7 @@ from typing import Any
 
 from fer_runtime.atomic import write_text
 from fer_runtime.errors import FerError
-from fer_runtime.preprocess import normalize
+from fer_runtime.preprocess import model_input
 from fer_runtime.recognizer import Recognizer
 from fer_train.data import load_dataset
 from fer_train.graph_stats import graph_stats
@@ -47,7 +47,7 @@ def evaluate_graph(graph: Path, data: str, cache_dir: str | None = None) -> Metr
     recognizer = Recognizer(graph)
     spec = recognizer.spec
     dataset = load_dataset(data, spec.classes, spec, cache_dir)
-    logits = recognizer.logits(normalize(dataset.pixels, spec.mean, spec.std)[:, None])
+    logits = recognizer.logits(model_input(dataset.pixels, spec))
     return compute_metrics(dataset.labels, logits.argmax(1), spec.classes)
 
 

@@ -19,12 +19,13 @@ from tqdm import tqdm
 
 from fer_runtime.atomic import atomic_path
 from fer_runtime.errors import FerError
+from fer_runtime.inputs import IMAGE_SUFFIXES
+from fer_runtime.model_files import sha256_file
 from fer_runtime.preprocess import decode_image, face_pixels
 from fer_runtime.spec import PreprocessSpec
 
 log = logging.getLogger(__name__)
 
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".pgm", ".tif", ".tiff", ".webp"}
 CACHE_FORMAT = 1
 
 
@@ -90,16 +91,13 @@ def _count_members(source: Path) -> int:
 
 def content_hash(source: Path) -> str:
     """sha256 of a file, or of a folder's image files (names and contents) in sorted order."""
+    if not source.is_dir():
+        return sha256_file(source)
     digest = hashlib.sha256()
-    if source.is_dir():
-        for path in sorted(source.rglob("*")):
-            if path.is_file() and path.suffix.lower() in IMAGE_SUFFIXES:
-                digest.update(path.relative_to(source).as_posix().encode() + b"\0")
-                digest.update(path.read_bytes())
-    else:
-        with source.open("rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(block)
+    for path in sorted(source.rglob("*")):
+        if path.is_file() and path.suffix.lower() in IMAGE_SUFFIXES:
+            digest.update(path.relative_to(source).as_posix().encode() + b"\0")
+            digest.update(path.read_bytes())
     return digest.hexdigest()
 
 

@@ -13,7 +13,7 @@ from torch import nn
 
 from fer_runtime.atomic import write_text
 from fer_runtime.errors import FerError
-from fer_runtime.preprocess import normalize
+from fer_runtime.preprocess import model_input
 from fer_runtime.spec import PreprocessSpec
 from fer_train.checkpoint import load_model
 from fer_train.data import FaceDataset, load_dataset
@@ -23,12 +23,12 @@ from fer_train.plots import plot_confusion
 
 @torch.inference_mode()
 def predict_logits(model: nn.Module, pixels: np.ndarray, spec: PreprocessSpec, batch_size: int = 256) -> np.ndarray:
-    """uint8 faces [N, H, W] → logits [N, C], through the shared `normalize`."""
+    """uint8 faces [N, H, W] → logits [N, C], through the shared `model_input`."""
     was_training = model.training
     model.eval()
     out = []
     for start in range(0, len(pixels), batch_size):
-        x = torch.from_numpy(normalize(pixels[start:start + batch_size], spec.mean, spec.std)[:, None])
+        x = torch.from_numpy(model_input(pixels[start:start + batch_size], spec))
         out.append(model(x).float().numpy())
     model.train(was_training)
     return np.concatenate(out) if out else np.zeros((0, spec.num_classes), np.float32)

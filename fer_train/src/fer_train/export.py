@@ -26,7 +26,7 @@ from fer_runtime import __version__
 from fer_runtime.atomic import write_text
 from fer_runtime.errors import FerError
 from fer_runtime.model_files import METADATA_KEY, MODEL_FORMAT, sha256_file
-from fer_runtime.preprocess import normalize
+from fer_runtime.preprocess import model_input
 from fer_runtime.recognizer import Recognizer
 from fer_runtime.spec import PreprocessSpec
 from fer_train.checkpoint import LoadedModel, load_model
@@ -97,7 +97,7 @@ def _parity(loaded: LoadedModel, float_path: Path, int8_path: Path | None, check
             cache_dir: str | None) -> dict[str, Any]:
     spec = loaded.spec
     dataset = load_dataset(check, spec.classes, spec, cache_dir)
-    batch = normalize(dataset.pixels, spec.mean, spec.std)[:, None]
+    batch = model_input(dataset.pixels, spec)
     reference = predict_logits(loaded.model, dataset.pixels, spec)
     floats = Recognizer(float_path).logits(batch)
     report: dict[str, Any] = {

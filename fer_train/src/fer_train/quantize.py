@@ -10,14 +10,14 @@ import numpy as np
 from onnxruntime.quantization import CalibrationDataReader, CalibrationMethod, QuantFormat, QuantType, quantize_static
 from onnxruntime.quantization.shape_inference import quant_pre_process
 
-from fer_runtime.preprocess import normalize
+from fer_runtime.preprocess import model_input
 from fer_runtime.spec import PreprocessSpec
 
 
 class _Batches(CalibrationDataReader):
     def __init__(self, input_name: str, pixels: np.ndarray, spec: PreprocessSpec, batch_size: int = 32) -> None:
         self._batches: Iterator[dict[str, np.ndarray]] = iter(
-            {input_name: normalize(pixels[i:i + batch_size], spec.mean, spec.std)[:, None]}
+            {input_name: model_input(pixels[i:i + batch_size], spec)}
             for i in range(0, len(pixels), batch_size))
 
     def get_next(self) -> dict[str, np.ndarray] | None:

@@ -22,7 +22,7 @@ from tqdm import tqdm
 
 from fer_runtime.atomic import write_text
 from fer_runtime.errors import FerError
-from fer_runtime.preprocess import normalize
+from fer_runtime.preprocess import model_input
 from fer_runtime.spec import DEFAULT_CLASSES, PreprocessSpec
 from fer_train.augment import AugmentConfig, augment_batch
 from fer_train.checkpoint import read_checkpoint, save_checkpoint
@@ -201,7 +201,7 @@ def _train_epoch(step: _Step, train: FaceDataset, spec: PreprocessSpec, config: 
                disable=None if progress else True, leave=False)
     for i in bar:
         idx = order[i * config.batch_size:(i + 1) * config.batch_size]
-        x = torch.from_numpy(normalize(train.pixels[idx], spec.mean, spec.std)[:, None])
+        x = torch.from_numpy(model_input(train.pixels[idx], spec))
         x = augment_batch(x, spec.std, config.augment, step.generator).contiguous(memory_format=torch.channels_last)
         y = torch.from_numpy(train.labels[idx])
         logits = step.model(x)
