@@ -5,11 +5,14 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from fer_runtime import __version__
+
+if TYPE_CHECKING:
+    from fer_runtime.recognizer import Recognizer
 
 
 def _fail(message: str) -> None:
@@ -48,8 +51,7 @@ def main(inputs: tuple[str, ...], model_path: str | None, fp32: bool, as_json: b
         recognizer = Recognizer(model_path, threads=threads, prefer_int8=not fp32)
         source = video if video is not None else webcam
         if source is not None:
-            _stream(recognizer, source, output, not no_detect, top_k, max_frames,
-                    as_json)
+            _stream(recognizer, source, output, not no_detect, top_k, max_frames, as_json)
             return
         failures, total = _images(recognizer, inputs, output, annotate, not no_detect, top_k, as_json)
     except FerError as exc:
@@ -61,7 +63,7 @@ def main(inputs: tuple[str, ...], model_path: str | None, fp32: bool, as_json: b
         sys.exit(1)
 
 
-def _images(recognizer: Any, inputs: tuple[str, ...], output: str | None, annotate: str | None, detect: bool,
+def _images(recognizer: Recognizer, inputs: tuple[str, ...], output: str | None, annotate: str | None, detect: bool,
             top_k: int | None, as_json: bool) -> tuple[int, int]:
     """Classify each image; returns (failed inputs, all inputs)."""
     from fer_runtime.annotate import draw_faces
@@ -109,7 +111,7 @@ def _images(recognizer: Any, inputs: tuple[str, ...], output: str | None, annota
     return failures, len(paths)
 
 
-def _stream(recognizer: Any, source: str | int, output: str | None, detect: bool, top_k: int | None,
+def _stream(recognizer: Recognizer, source: str | int, output: str | None, detect: bool, top_k: int | None,
             max_frames: int | None, as_json: bool) -> None:
     from fer_runtime.video import can_show, run_stream
 

@@ -11,6 +11,7 @@ from typing import Any
 
 from fer_runtime.atomic import write_text
 from fer_runtime.errors import FerError
+from fer_runtime.model_files import DEFAULT_MODEL_NAME
 from fer_runtime.preprocess import model_input
 from fer_runtime.recognizer import Recognizer
 from fer_train.data import load_dataset
@@ -113,6 +114,6 @@ def write_model_card(export_dir: str | os.PathLike[str], name: str, test_sets: S
               "FER2013 faces are small, low-resolution and noisy, and some labels are wrong; the classes are "
               "posed or spontaneous expressions, not felt emotions. Whole photos go through OpenCV's Haar "
               "frontal-face detector first, which misses profile and small faces.", ""]
-    path = folder / "MODEL_CARD.md"
+    path = folder / ("MODEL_CARD.md" if name == DEFAULT_MODEL_NAME else f"{name}.MODEL_CARD.md")
     write_text(path, "\n".join(lines))
     return path

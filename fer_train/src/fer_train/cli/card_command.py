@@ -16,6 +16,7 @@ from fer_train.cli import user_errors
 @click.option("--cache-dir", type=click.Path(file_okay=False))
 @user_errors
 def card_command(export_dir: str, name: str, test_sets: tuple[str, ...], cache_dir: str | None) -> None:
-    """Evaluate an exported model's graphs on test splits and write MODEL_CARD.md beside them."""
+    """Evaluate an exported model's graphs on test splits and write its model card beside them
+    (MODEL_CARD.md for the default model, NAME.MODEL_CARD.md for others)."""
     path = write_model_card(export_dir, name, test_sets, cache_dir)
     click.echo(f"wrote {path}")
