@@ -46,3 +46,21 @@ def cpu_peak() -> dict[str, Any]:
         "derivation": (f"{cores} cores x {ghz:.2f} GHz x {pipes} FMA pipes x {lanes_per_pipe} float32 lanes "
                        f"(x4 int8 MACs per lane with VNNI); cores as the OS counts them (vCPUs may be SMT siblings)"),
     }
+
+
+def measured_float_roof(threads: int, size: int = 1536, repeats: int = 5) -> float:
+    """GMAC/s of a large float32 matrix product in PyTorch on `threads` threads: the float rate this CPU
+    really sustains (its real clock included), against which the models' rates can be read."""
+    import time
+
+    import torch
+
+    torch.set_num_threads(threads)
+    a, b = torch.rand(size, size), torch.rand(size, size)
+    torch.mm(a, b)
+    best = float("inf")
+    for _ in range(repeats):
+        started = time.perf_counter()
+        torch.mm(a, b)
+        best = min(best, time.perf_counter() - started)
+    return size ** 3 / best / 1e9

@@ -12,6 +12,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 CLASSES = ("angry", "happy", "neutral", "sad")
+TINY_RESNET = {"widths": [8, 16, 16, 16], "blocks": [1, 1, 1, 1], "stem": 8}
 
 
 def shared_data_dir() -> Path:
@@ -78,3 +79,18 @@ def face_zip(face_folder: Path, tmp_path_factory: pytest.TempPathFactory) -> Pat
 @pytest.fixture()
 def cache_dir(tmp_path: Path) -> Path:
     return tmp_path / "cache"
+
+
+@pytest.fixture(scope="session")
+def tiny_export(face_zip, tmp_path_factory):
+    """A 3-epoch tiny fer_resnet on the synthetic faces, exported float + int8: (root folder, ExportResult)."""
+    from fer_train.export import export_checkpoint
+    from fer_train.train import FitConfig, fit
+
+    root = tmp_path_factory.mktemp("export")
+    fit(FitConfig(data=str(face_zip), val=str(face_zip), out=str(root / "run"), model="fer_resnet",
+                  model_options=TINY_RESNET, epochs=3, batch_size=16, threads=1, cache_dir=str(root / "cache")),
+        progress=False)
+    result = export_checkpoint(root / "run" / "best.pt", root / "out", "tiny", quantize=True, calib=str(face_zip),
+                               check=str(face_zip), allow_int8_drop=True, cache_dir=str(root / "cache"))
+    return root, result

@@ -21,7 +21,13 @@ def test_quick_benchmark_writes_json_and_table(shared_data, tmp_path):
             assert figures["batch1_ms"] > 0 and figures["batch64_per_s"] > 0
         assert model["macs_per_image"] > 1e6 and model["parameters"] > 1e5
         assert 0 <= model["balanced_accuracy"]["ort_int8"] <= 1
+    assert set(data["cpu"]["measured_float_gmacs"]) == {"1", "2"}
+    profiled = {(p["graph"], p["batch"]) for p in data["profile"]}
+    assert profiled == {(g, b) for g in ("float", "int8", "int8 (Conv/Gemm only)") for b in (1, 64)}
+    for entry in data["profile"]:
+        convolutions = {"Conv", "QLinearConv"} & set(entry["op_us"])
+        assert entry["run_us"] > 0 and len(convolutions) == 1, entry
     assert data["cold_start"]["fer_run_s"] > 0 and data["cold_start"]["pytorch_script_s"] > 0
     assert data["folder"]["images"] == 100 and data["photos"]["photos"] == 4
     table = (tmp_path / json_file.name.replace(".json", ".md")).read_text()
-    assert "| goal | measured | met |" in table and "ORT int8" in table
+    assert "| goal | measured | met |" in table and "ORT int8" in table and "Where the time goes" in table

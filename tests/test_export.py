@@ -15,20 +15,6 @@ from fer_train.evaluate import predict_logits
 from fer_train.export import export_checkpoint
 from fer_train.train import FitConfig, fit
 
-TINY = {"widths": [8, 16, 16, 16], "blocks": [1, 1, 1, 1], "stem": 8}
-
-
-@pytest.fixture(scope="module")
-def tiny_export(face_zip, tmp_path_factory):
-    root = tmp_path_factory.mktemp("export")
-    fit(FitConfig(data=str(face_zip), val=str(face_zip), out=str(root / "run"), model="fer_resnet",
-                  model_options=TINY, epochs=3, batch_size=16, threads=1, cache_dir=str(root / "cache")),
-        progress=False)
-    result = export_checkpoint(root / "run" / "best.pt", root / "out", "tiny", quantize=True, calib=str(face_zip),
-                               check=str(face_zip), allow_int8_drop=True, cache_dir=str(root / "cache"))
-    return root, result
-
-
 def test_export_writes_checked_graphs_and_description(tiny_export):
     root, result = tiny_export
     assert sorted(p.name for p in (root / "out").iterdir()) == ["tiny.int8.onnx", "tiny.json", "tiny.onnx"]

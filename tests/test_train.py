@@ -76,3 +76,23 @@ def test_resume_after_kill_9(face_zip, tmp_path, cache_dir):
                   cache_dir=str(cache_dir)), resume=True, progress=False)
     history = torch.load(out / "last.pt", weights_only=True)["history"]
     assert [h["epoch"] for h in history] == list(range(1, done + 2))
+
+
+def test_student_learns_from_teacher_alone_with_mixup(face_zip, tmp_path, cache_dir):
+    teacher = fit(_config(face_zip, tmp_path / "teacher", cache_dir, epochs=12, warmup_epochs=1), progress=False)
+    assert teacher.best_balanced_accuracy >= 0.75
+    # distill_weight 1: the hard labels play no part, so what the student learns comes from the teacher
+    student = fit(_config(face_zip, tmp_path / "student", cache_dir, epochs=12, warmup_epochs=1, mixup_alpha=0.2,
+                          teachers=(str(tmp_path / "teacher" / "best.pt"),), distill_weight=1.0, val_every=3),
+                  progress=False)
+    assert student.best_balanced_accuracy >= 0.75
+    assert [h["epoch"] for h in student.history if "val_loss" in h] == [3, 6, 9, 12]
+    saved = load_model(tmp_path / "student" / "best.pt").checkpoint["config"]
+    assert saved["teachers"] == [str(tmp_path / "teacher" / "best.pt")] and saved["mixup_alpha"] == 0.2
+
+    with pytest.raises(FerError, match="teacher"):
+        fit(_config(face_zip, tmp_path / "three", cache_dir, classes=("angry", "happy", "sad"),
+                    teachers=(str(tmp_path / "teacher" / "best.pt"),)), progress=False)
+    for bad in ({"mixup_alpha": -1}, {"distill_weight": 2}, {"val_every": 0}):
+        with pytest.raises(FerError):
+            _config(face_zip, tmp_path / "bad", cache_dir, **bad)

@@ -62,6 +62,15 @@ def parse_classes(text: str) -> tuple[str, ...]:
     return names
 
 
+def split_names(paths: Sequence[str | os.PathLike[str]]) -> list[str]:
+    """Short unique names for datasets, from their file or folder names: Test_250.zip → Test_250."""
+    names: list[str] = []
+    for path in paths:
+        stem = Path(path).stem or Path(path).name
+        names.append(stem if stem not in names else f"{stem}_{len(names) + 1}")
+    return names
+
+
 def default_cache_dir() -> Path:
     return Path(os.environ.get("FER_CACHE_DIR") or Path.home() / ".cache" / "fer")
 

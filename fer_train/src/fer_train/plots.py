@@ -27,10 +27,12 @@ def plot_curves(history: Sequence[dict[str, Any]], path: str | os.PathLike[str])
     fig = Figure(figsize=(10, 4))
     ax_loss, ax_acc = fig.subplots(1, 2)
     ax_loss.plot(epochs, [h["train_loss"] for h in history], label="train")
-    if any(h.get("val_loss") is not None for h in history):
-        ax_loss.plot(epochs, [h.get("val_loss") for h in history], label="validation")
-        ax_acc.plot(epochs, [h.get("val_accuracy") for h in history], label="validation accuracy")
-        ax_acc.plot(epochs, [h.get("val_balanced_accuracy") for h in history], label="validation balanced acc.")
+    validated = [h for h in history if "val_loss" in h]
+    if validated:
+        val_epochs = [h["epoch"] for h in validated]
+        ax_loss.plot(val_epochs, [h["val_loss"] for h in validated], label="validation")
+        ax_acc.plot(val_epochs, [h["val_accuracy"] for h in validated], label="validation accuracy")
+        ax_acc.plot(val_epochs, [h["val_balanced_accuracy"] for h in validated], label="validation balanced acc.")
     ax_acc.plot(epochs, [h["train_accuracy"] for h in history], label="train accuracy (augmented)")
     ax_loss.set(xlabel="epoch", ylabel="cross-entropy", title="loss")
     ax_acc.set(xlabel="epoch", ylabel="accuracy", title="accuracy", ylim=(0, 1))

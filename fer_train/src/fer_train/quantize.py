@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -32,8 +32,9 @@ def calibration_sample(pixels: np.ndarray, paths: tuple[str, ...], size: int) ->
 
 
 def quantize_int8(float_path: Path, int8_path: Path, input_name: str, pixels: np.ndarray,
-                  spec: PreprocessSpec) -> None:
-    """Write the int8 QDQ graph of `float_path` to `int8_path`, calibrated on `pixels` (uint8 faces)."""
+                  spec: PreprocessSpec, op_types: Sequence[str] | None = None) -> None:
+    """Write the int8 QDQ graph of `float_path` to `int8_path`, calibrated on `pixels` (uint8 faces);
+    `op_types` limits quantization to those operators (default: every one ONNX Runtime can quantize)."""
     with tempfile.TemporaryDirectory() as tmp:
         prepared = Path(tmp) / "prepared.onnx"
         quant_pre_process(str(float_path), str(prepared), skip_symbolic_shape=True)
@@ -42,4 +43,5 @@ def quantize_int8(float_path: Path, int8_path: Path, input_name: str, pixels: np
             quant_format=QuantFormat.QDQ, per_channel=True,
             activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
             calibrate_method=CalibrationMethod.MinMax,
+            op_types_to_quantize=list(op_types) if op_types else None,
         )

@@ -25,7 +25,7 @@ from fer_runtime.errors import FerError
 from fer_runtime.preprocess import model_input
 from fer_runtime.spec import DEFAULT_CLASSES, PreprocessSpec
 from fer_train.augment import AugmentConfig, augment_batch
-from fer_train.checkpoint import read_checkpoint, save_checkpoint
+from fer_train.checkpoint import load_model, read_checkpoint, save_checkpoint
 from fer_train.data import FaceDataset, load_dataset, pixel_stats
 from fer_train.evaluate import predict_logits
 from fer_train.metrics import compute_metrics
@@ -57,6 +57,11 @@ class FitConfig:
     label_smoothing: float = 0.0
     class_weights: str = "none"  # "none" or "balanced" (inverse class frequency)
     ema_decay: float = 0.0       # > 0: evaluate and export an exponential moving average of the weights
+    val_every: int = 1           # validate every N epochs (and after the last one)
+    mixup_alpha: float = 0.0     # > 0: mix pairs of training images with weight ~ Beta(alpha, alpha)
+    teachers: tuple[str, ...] = ()  # checkpoints whose averaged soft predictions the student also learns
+    distill_weight: float = 0.5     # share of the distillation term in the loss when teachers are given
+    distill_temperature: float = 4.0
     augment: AugmentConfig = AugmentConfig()
     seed: int = 0
     threads: int | None = None
@@ -69,20 +74,26 @@ class FitConfig:
             raise FerError(f"unknown schedule {self.schedule!r}; choose from {', '.join(SCHEDULES)}")
         if self.class_weights not in ("none", "balanced"):
             raise FerError("class_weights must be 'none' or 'balanced'")
+        if not 0 <= self.distill_weight <= 1 or self.distill_temperature <= 0:
+            raise FerError("distill_weight must be in [0, 1] and distill_temperature > 0")
+        if self.mixup_alpha < 0:
+            raise FerError(f"mixup_alpha must be >= 0, got {self.mixup_alpha}")
         if not 0 <= self.ema_decay < 1:
             raise FerError(f"ema_decay must be in [0, 1), got {self.ema_decay}")
-        if self.epochs < 1 or self.batch_size < 1 or not self.lr > 0:
-            raise FerError("epochs and batch size must be >= 1 and the learning rate > 0")
+        if self.epochs < 1 or self.batch_size < 1 or self.val_every < 1 or not self.lr > 0:
+            raise FerError("epochs, batch size and val_every must be >= 1 and the learning rate > 0")
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["classes"] = list(self.classes)
+        data["teachers"] = list(self.teachers)
         return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> FitConfig:
         data = dict(data)
         data["classes"] = tuple(data["classes"])
+        data["teachers"] = tuple(data.get("teachers", ()))
         data["augment"] = AugmentConfig(**data["augment"])
         return cls(**data)
 
@@ -168,7 +179,7 @@ def _weights(config: FitConfig, train: FaceDataset) -> torch.Tensor | None:
 
 def _write_history(out: Path, history: list[dict[str, Any]]) -> None:
     write_text(out / "metrics.json", json.dumps(history, indent=2))
-    columns = [k for k in history[0] if not isinstance(history[0][k], dict)]
+    columns = list(dict.fromkeys(k for record in history for k, v in record.items() if not isinstance(v, dict)))
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=columns, extrasaction="ignore")
     writer.writeheader()
@@ -187,6 +198,7 @@ class _Step:
     ema: nn.Module | None
     weights: torch.Tensor | None
     generator: torch.Generator
+    soft_targets: torch.Tensor | None = None  # teacher probabilities at the distillation temperature, [N, C]
 
 
 def _train_epoch(step: _Step, train: FaceDataset, spec: PreprocessSpec, config: FitConfig, epoch: int,
@@ -204,8 +216,8 @@ def _train_epoch(step: _Step, train: FaceDataset, spec: PreprocessSpec, config: 
         x = torch.from_numpy(model_input(train.pixels[idx], spec))
         x = augment_batch(x, spec.std, config.augment, step.generator).contiguous(memory_format=torch.channels_last)
         y = torch.from_numpy(train.labels[idx])
-        logits = step.model(x)
-        loss = F.cross_entropy(logits, y, weight=step.weights, label_smoothing=config.label_smoothing)
+        soft = step.soft_targets[idx] if step.soft_targets is not None else None
+        loss, logits = _loss(step, x, y, soft, config)
         step.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         step.optimizer.step()
@@ -222,6 +234,55 @@ def _train_epoch(step: _Step, train: FaceDataset, spec: PreprocessSpec, config: 
     return {"epoch": epoch, "lr": step.optimizer.param_groups[0]["lr"], "train_loss": loss_sum / seen,
             "train_accuracy": correct / seen, "train_seconds": round(seconds, 2),
             "images_per_second": round(seen / seconds, 1)}
+
+
+def _loss(step: _Step, x: torch.Tensor, y: torch.Tensor, soft: torch.Tensor | None,
+          config: FitConfig) -> tuple[torch.Tensor, torch.Tensor]:
+    """Cross-entropy of one batch (with mixup: of the batch blended with a shuffled copy of itself),
+    plus, with teachers, the temperature-scaled KL divergence to their soft predictions."""
+    def ce(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        return F.cross_entropy(logits, target, weight=step.weights, label_smoothing=config.label_smoothing)
+
+    if config.mixup_alpha > 0:
+        alpha = torch.tensor(config.mixup_alpha)
+        lam = float(torch.distributions.Beta(alpha, alpha).sample())
+        partner = torch.randperm(len(y), generator=step.generator)
+        logits = step.model(lam * x + (1 - lam) * x[partner])
+        loss = lam * ce(logits, y) + (1 - lam) * ce(logits, y[partner])
+        if soft is not None:
+            soft = lam * soft + (1 - lam) * soft[partner]
+    else:
+        logits = step.model(x)
+        loss = ce(logits, y)
+    if soft is None:
+        return loss, logits
+    t = config.distill_temperature
+    kl = F.kl_div(F.log_softmax(logits / t, dim=1), soft, reduction="batchmean") * t * t
+    return (1 - config.distill_weight) * loss + config.distill_weight * kl, logits
+
+
+def _teacher_targets(config: FitConfig, train: FaceDataset, val: FaceDataset | None) -> torch.Tensor | None:
+    """The teachers' averaged probabilities (at the distillation temperature) for every training image,
+    computed once on the unaugmented faces (flipped copies averaged in)."""
+    if not config.teachers:
+        return None
+    train_sum = np.zeros((len(train), len(config.classes)))
+    val_sum = np.zeros((len(val), len(config.classes))) if val is not None else None
+    for path in config.teachers:
+        teacher = load_model(path)
+        if teacher.spec.classes != config.classes:
+            raise FerError(f"teacher {path} predicts {list(teacher.spec.classes)}, not {list(config.classes)}")
+        for pixels, total in ((train.pixels, train_sum), (val.pixels if val else None, val_sum)):
+            if pixels is None or total is None:
+                continue
+            logits = predict_logits(teacher.model, pixels, teacher.spec)
+            logits += predict_logits(teacher.model, pixels[:, :, ::-1].copy(), teacher.spec)
+            total += torch.softmax(torch.from_numpy(logits / 2) / config.distill_temperature, 1).numpy()
+    if val is not None and val_sum is not None:
+        metrics = compute_metrics(val.labels, val_sum.argmax(1), config.classes)
+        log.info("teachers (%d, flip-averaged): val balanced accuracy %.4f", len(config.teachers),
+                 metrics.balanced_accuracy)
+    return torch.from_numpy(train_sum / len(config.teachers)).float()
 
 
 def _validate(model: nn.Module, val: FaceDataset, spec: PreprocessSpec) -> dict[str, Any]:
@@ -305,6 +366,7 @@ def fit(config: FitConfig, resume: bool = False, progress: bool = True) -> FitRe
         log.info("resuming %s at epoch %d of %d", out, start_epoch + 1, config.epochs)
 
     weights = _weights(config, train)
+    soft_targets = _teacher_targets(config, train, val)
     provenance = {
         "data": {"path": str(config.data), "sha256": train.sha256, "images": len(train)},
         "val": {"path": str(config.val), "sha256": val.sha256, "images": len(val)} if val else None,
@@ -315,18 +377,21 @@ def fit(config: FitConfig, resume: bool = False, progress: bool = True) -> FitRe
 
     for epoch in range(start_epoch + 1, config.epochs + 1):
         started = time.perf_counter()
-        record = _train_epoch(_Step(model, optimizer, scheduler, ema, weights, generator), train, spec, config,
+        record = _train_epoch(_Step(model, optimizer, scheduler, ema, weights, generator, soft_targets), train, spec, config,
                               epoch, progress)
         evaluated = ema if ema is not None else model
-        score = record["train_accuracy"]
+        score: float | None = record["train_accuracy"]
         if val is not None:
-            record.update(_validate(evaluated, val, spec))
-            score = record["val_balanced_accuracy"]
-        plateau.step(score)
+            score = None
+            if epoch % config.val_every == 0 or epoch == config.epochs:
+                record.update(_validate(evaluated, val, spec))
+                score = record["val_balanced_accuracy"]
+        if score is not None:
+            plateau.step(score)
         record["epoch_seconds"] = round(time.perf_counter() - started, 2)
         history.append(record)
-        improved = score > best["balanced_accuracy"]
-        if improved:
+        improved = score is not None and score > best["balanced_accuracy"]
+        if score is not None and improved:
             best = {"epoch": epoch, "balanced_accuracy": score}
         payload = {
             "model": {"name": config.model, "options": dict(config.model_options)},

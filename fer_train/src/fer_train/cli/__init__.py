@@ -38,11 +38,15 @@ def main(quiet: bool) -> None:
 
 def _register() -> None:
     from fer_train.cli.card_command import card_command
+    from fer_train.cli.eda_command import eda_command
     from fer_train.cli.eval_command import eval_command
     from fer_train.cli.export_command import export_command
     from fer_train.cli.fit_command import fit_command
+    from fer_train.cli.report_command import report_command
+    from fer_train.cli.sweep_command import sweep_command
 
-    for command in (fit_command, eval_command, export_command, card_command):
+    for command in (fit_command, eval_command, export_command, card_command, eda_command,
+                    report_command, sweep_command):
         main.add_command(command)
 
 

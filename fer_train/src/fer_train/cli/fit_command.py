@@ -2,34 +2,15 @@
 
 from __future__ import annotations
 
-import tomllib
-from dataclasses import fields
 from typing import Any
 
 import click
 
 from fer_runtime.errors import FerError
-from fer_train.augment import AugmentConfig
 from fer_train.cli import user_errors
+from fer_train.config_file import read_config_file
 from fer_train.data import parse_classes
 from fer_train.train import OPTIMIZERS, SCHEDULES, FitConfig, fit
-
-
-def _read_config(path: str) -> dict[str, Any]:
-    try:
-        with open(path, "rb") as handle:
-            data = tomllib.load(handle)
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise FerError(f"{path}: cannot read config ({exc})") from None
-    known = {f.name for f in fields(FitConfig)}
-    unknown = sorted(set(data) - known)
-    if unknown:
-        raise FerError(f"{path}: unknown config keys {', '.join(unknown)}")
-    if isinstance(data.get("classes"), str):
-        data["classes"] = parse_classes(data["classes"])
-    if "augment" in data:
-        data["augment"] = AugmentConfig(**data["augment"])
-    return data
 
 
 @click.command("fit")
@@ -48,6 +29,12 @@ def _read_config(path: str) -> dict[str, Any]:
 @click.option("--warmup-epochs", type=click.FloatRange(min=0))
 @click.option("--weight-decay", type=click.FloatRange(min=0))
 @click.option("--label-smoothing", type=click.FloatRange(0, 1))
+@click.option("--val-every", type=click.IntRange(min=1), help="Validate every N epochs (default 1).")
+@click.option("--mixup-alpha", type=click.FloatRange(min=0), help="Mixup strength (0: off).")
+@click.option("--teacher", "teachers", multiple=True, type=click.Path(exists=True, dir_okay=False),
+              help="Distil from this checkpoint (repeat for an ensemble).")
+@click.option("--distill-weight", type=click.FloatRange(0, 1), help="Share of the distillation loss (default 0.5).")
+@click.option("--distill-temperature", type=click.FloatRange(min=0, min_open=True))
 @click.option("--class-weights", type=click.Choice(["none", "balanced"]))
 @click.option("--seed", type=int)
 @click.option("--threads", type=click.IntRange(min=1), help="Torch intra-op threads (default: all cores).")
@@ -57,10 +44,10 @@ def _read_config(path: str) -> dict[str, Any]:
 @user_errors
 def fit_command(config_file: str | None, resume: bool, no_progress: bool, **options: Any) -> None:
     """Train a model; checkpoints go to OUT/last.pt (every epoch) and OUT/best.pt."""
-    values = _read_config(config_file) if config_file else {}
+    values = read_config_file(config_file) if config_file else {}
     if options.get("classes"):
         options["classes"] = parse_classes(options["classes"])
-    values.update({k: v for k, v in options.items() if v is not None})
+    values.update({k: v for k, v in options.items() if v is not None and v != ()})
     for required in ("data", "out"):
         if required not in values:
             raise FerError(f"--{required} is required (on the command line or in --config)")

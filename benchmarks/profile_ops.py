@@ -1,0 +1,37 @@
+"""Where the time goes inside a graph: ONNX Runtime's own profiler, kernel time summed per op type."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from collections import Counter, defaultdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import onnxruntime as ort
+
+
+def op_profile(graph: Path, batch: np.ndarray, runs: int, threads: int = 1) -> dict[str, Any]:
+    """Microseconds per run of each op type (kernel time, sum of per-node medians) and of the whole run."""
+    options = ort.SessionOptions()
+    options.enable_profiling = True
+    options.intra_op_num_threads = threads
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    with tempfile.TemporaryDirectory() as tmp:
+        options.profile_file_prefix = str(Path(tmp) / "profile")
+        session = ort.InferenceSession(str(graph), options, providers=["CPUExecutionProvider"])
+        name = session.get_inputs()[0].name
+        for _ in range(runs):
+            session.run(None, {name: batch})
+        events = json.loads(Path(session.end_profiling()).read_text())
+    per_node: dict[tuple[str, str], list[float]] = defaultdict(list)
+    for event in events:
+        if event.get("cat") == "Node" and event["name"].endswith("_kernel_time"):
+            per_node[(event["args"]["op_name"], event["name"])].append(event["dur"])
+    per_op: Counter[str] = Counter()
+    for (op, _), durations in per_node.items():  # the median of each node, so a stall in one run counts little
+        per_op[op] += float(np.median(durations))
+    run_us = [event["dur"] for event in events if event.get("name") == "model_run"]
+    return {"batch": len(batch), "threads": threads, "run_us": float(np.median(run_us)),
+            "op_us": dict(per_op.most_common())}

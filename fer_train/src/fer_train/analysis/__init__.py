@@ -1,0 +1,1 @@
+"""Analyses beside training: dataset EDA, hyperparameter sweeps, evaluation reports."""

@@ -1,0 +1,213 @@
+"""`fer-train report`: how good a model is on one or more test splits, with uncertainty.
+
+Per split: accuracy and balanced accuracy with bootstrap 95% intervals, per-class precision,
+recall and F1, the confusion matrix, calibration (expected calibration error and a reliability
+diagram) and the most confidently wrong faces. A PyTorch checkpoint and an exported ONNX graph
+(run through fer_runtime) go through the same code, so their reports compare directly.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from matplotlib.figure import Figure
+
+from fer_runtime.atomic import write_text
+from fer_runtime.errors import FerError
+from fer_runtime.preprocess import model_input
+from fer_runtime.recognizer import Recognizer, softmax
+from fer_runtime.spec import PreprocessSpec
+from fer_train.data import FaceDataset, load_dataset, split_names
+from fer_train.metrics import Metrics, compute_metrics
+from fer_train.plots import plot_confusion, save_figure
+
+
+@dataclass(frozen=True)
+class Predictions:
+    dataset: FaceDataset
+    probabilities: np.ndarray  # [N, C]
+
+    @property
+    def predicted(self) -> np.ndarray:
+        return self.probabilities.argmax(1)
+
+    @property
+    def confidence(self) -> np.ndarray:
+        return self.probabilities.max(1)
+
+
+class Scorer:
+    """Probabilities for uint8 faces from a checkpoint (PyTorch) or an ONNX graph (fer_runtime)."""
+
+    def __init__(self, model: str | os.PathLike[str], threads: int | None = None) -> None:
+        self.path = Path(model)
+        if not self.path.is_file():
+            raise FerError(f"model not found: {self.path}")
+        if self.path.suffix == ".onnx":
+            self._recognizer: Recognizer | None = Recognizer(self.path, threads=threads)
+            self.spec: PreprocessSpec = self._recognizer.spec
+        else:
+            from fer_train.checkpoint import load_model
+
+            self._recognizer = None
+            self._loaded = load_model(self.path)
+            self.spec = self._loaded.spec
+
+    def probabilities(self, pixels: np.ndarray) -> np.ndarray:
+        if self._recognizer is not None:
+            logits = self._recognizer.logits(model_input(pixels, self.spec))
+        else:
+            from fer_train.evaluate import predict_logits
+
+            logits = predict_logits(self._loaded.model, pixels, self.spec)
+        return softmax(logits.astype(np.float64))
+
+    def predict(self, data: str | os.PathLike[str], cache_dir: str | os.PathLike[str] | None = None) -> Predictions:
+        dataset = load_dataset(data, self.spec.classes, self.spec, cache_dir)
+        if len(dataset) == 0:
+            raise FerError(f"{data}: no images of the model's classes")
+        return Predictions(dataset, self.probabilities(dataset.pixels))
+
+
+def bootstrap_intervals(labels: np.ndarray, predicted: np.ndarray, classes: Sequence[str], samples: int = 1000,
+                        seed: int = 0) -> dict[str, tuple[float, float]]:
+    """95% percentile intervals of accuracy and balanced accuracy over resamples of the test images."""
+    rng = np.random.default_rng(seed)
+    accuracy, balanced = np.empty(samples), np.empty(samples)
+    for b in range(samples):
+        idx = rng.integers(0, len(labels), len(labels))
+        metrics = compute_metrics(labels[idx], predicted[idx], classes)
+        accuracy[b], balanced[b] = metrics.accuracy, metrics.balanced_accuracy
+    return {name: (float(np.percentile(v, 2.5)), float(np.percentile(v, 97.5)))
+            for name, v in (("accuracy", accuracy), ("balanced_accuracy", balanced))}
+
+
+def per_class_scores(metrics: Metrics) -> dict[str, dict[str, float]]:
+    """Precision, recall, F1 and support of each class from the confusion matrix."""
+    confusion = metrics.confusion.astype(np.float64)
+    hits, predicted, actual = np.diag(confusion), confusion.sum(0), confusion.sum(1)
+    scores = {}
+    for k, name in enumerate(metrics.classes):
+        precision = hits[k] / predicted[k] if predicted[k] else 0.0
+        recall = hits[k] / actual[k] if actual[k] else 0.0
+        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+        scores[name] = {"precision": float(precision), "recall": float(recall), "f1": float(f1),
+                        "support": int(actual[k])}
+    return scores
+
+
+@dataclass(frozen=True)
+class Calibration:
+    ece: float
+    edges: np.ndarray      # bin edges of the top-1 confidence, [B + 1]
+    confidence: np.ndarray  # mean confidence per bin (nan where empty), [B]
+    accuracy: np.ndarray    # accuracy per bin (nan where empty), [B]
+    counts: np.ndarray      # images per bin, [B]
+
+
+def calibration(confidence: np.ndarray, correct: np.ndarray, bins: int = 15) -> Calibration:
+    """Expected calibration error: the count-weighted gap between confidence and accuracy per bin."""
+    edges = np.linspace(0, 1, bins + 1)
+    which = np.clip(np.digitize(confidence, edges[1:-1]), 0, bins - 1)
+    counts = np.bincount(which, minlength=bins)
+    with np.errstate(invalid="ignore"):
+        mean_conf = np.bincount(which, weights=confidence, minlength=bins) / counts
+        mean_acc = np.bincount(which, weights=correct.astype(np.float64), minlength=bins) / counts
+    filled = counts > 0
+    ece = float(np.sum(counts[filled] * np.abs(mean_conf[filled] - mean_acc[filled])) / max(1, len(confidence)))
+    return Calibration(ece, edges, mean_conf, mean_acc, counts)
+
+
+def _reliability_figure(cal: Calibration, title: str, path: Path) -> None:
+    fig = Figure(figsize=(5, 5))
+    ax = fig.subplots()
+    centers = (cal.edges[:-1] + cal.edges[1:]) / 2
+    width = cal.edges[1] - cal.edges[0]
+    filled = cal.counts > 0
+    ax.bar(centers[filled], cal.accuracy[filled], width=width * 0.95, edgecolor="black", label="accuracy")
+    ax.bar(centers[filled], cal.confidence[filled] - cal.accuracy[filled], bottom=cal.accuracy[filled],
+           width=width * 0.95, color="red", alpha=0.3, label="gap to confidence")
+    ax.plot([0, 1], [0, 1], "k--", lw=1, label="perfect calibration")
+    ax.set(xlabel="top-1 confidence", ylabel="accuracy", xlim=(0, 1), ylim=(0, 1),
+           title=f"{title}: ECE {cal.ece:.3f}")
+    ax.legend(loc="upper left")
+    save_figure(fig, path)
+
+
+def _wrong_figure(predictions: Predictions, path: Path, count: int = 24) -> None:
+    data = predictions.dataset
+    wrong = np.nonzero(predictions.predicted != data.labels)[0]
+    worst = wrong[np.argsort(-predictions.confidence[wrong])][:count]
+    columns = 8
+    rows = max(1, -(-len(worst) // columns))
+    fig = Figure(figsize=(columns * 1.3, rows * 1.55))
+    axes = np.atleast_2d(fig.subplots(rows, columns))
+    for ax in axes.ravel():
+        ax.axis("off")
+    for ax, i in zip(axes.ravel(), worst):
+        ax.imshow(data.pixels[i], cmap="gray", vmin=0, vmax=255)
+        ax.set_title(f"{data.classes[data.labels[i]]}→{data.classes[predictions.predicted[i]]}\n"
+                     f"{predictions.confidence[i]:.2f}", fontsize=7)
+    fig.suptitle("most confidently wrong (true→predicted, confidence)")
+    save_figure(fig, path)
+
+
+def report_split(predictions: Predictions, name: str, out: Path, face_images: bool = True,
+                 bootstrap_samples: int = 1000) -> dict[str, Any]:
+    """Score one split and write its figures under `out/name/`; return its section of the report."""
+    data = predictions.dataset
+    metrics = compute_metrics(data.labels, predictions.predicted, data.classes)
+    cal = calibration(predictions.confidence, predictions.predicted == data.labels)
+    folder = out / name
+    plot_confusion(metrics, folder / "confusion.png", title=f"{name}: balanced acc. {metrics.balanced_accuracy:.3f}")
+    _reliability_figure(cal, name, folder / "reliability.png")
+    figures = [f"{name}/confusion.png", f"{name}/reliability.png"]
+    if face_images:
+        _wrong_figure(predictions, folder / "confident_errors.png")
+        figures.append(f"{name}/confident_errors.png")
+    return {
+        "name": name, "data": data.source, "data_sha256": data.sha256, **metrics.to_dict(),
+        "intervals_95": bootstrap_intervals(data.labels, predictions.predicted, data.classes, bootstrap_samples),
+        "per_class": per_class_scores(metrics), "ece": cal.ece, "figures": figures,
+    }
+
+
+def _markdown(model: str, sections: list[dict[str, Any]], face_images: bool) -> str:
+    lines = [f"# Evaluation report: `{Path(model).name}`", "",
+             "| split | images | accuracy (95% CI) | balanced accuracy (95% CI) | ECE |", "|---|---|---|---|---|"]
+    for s in sections:
+        acc, bal = s["intervals_95"]["accuracy"], s["intervals_95"]["balanced_accuracy"]
+        lines.append(f"| {s['name']} | {s['n']} | {s['accuracy']:.3f} ({acc[0]:.3f}–{acc[1]:.3f}) | "
+                     f"{s['balanced_accuracy']:.3f} ({bal[0]:.3f}–{bal[1]:.3f}) | {s['ece']:.3f} |")
+    for s in sections:
+        lines += ["", f"## {s['name']}", "", "| class | precision | recall | F1 | support |", "|---|---|---|---|---|"]
+        for name, c in s["per_class"].items():
+            lines.append(f"| {name} | {c['precision']:.3f} | {c['recall']:.3f} | {c['f1']:.3f} | {c['support']} |")
+        lines += [""] + [f"![{Path(f).stem}]({f})" for f in s["figures"]]
+    lines += ["", "Intervals: 2.5th and 97.5th percentiles over 1,000 bootstrap resamples of the test images. "
+              "ECE: expected calibration error over 15 confidence bins."]
+    if not face_images:
+        lines += ["", "The grid of most confidently wrong faces was not written (`--no-face-images`)."]
+    return "\n".join(lines) + "\n"
+
+
+def run_report(model: str | os.PathLike[str], paths: Sequence[str | os.PathLike[str]], out: str | os.PathLike[str],
+               face_images: bool = True, cache_dir: str | os.PathLike[str] | None = None,
+               threads: int | None = None) -> dict[str, Any]:
+    """Report `model` (checkpoint or .onnx) on each test split; write report.md, report.json, PNGs."""
+    if not paths:
+        raise FerError("give at least one test split (--data)")
+    scorer = Scorer(model, threads)
+    out_dir = Path(out)
+    sections = [report_split(scorer.predict(path, cache_dir), name, out_dir, face_images)
+                for name, path in zip(split_names(paths), paths)]
+    report = {"model": str(model), "classes": list(scorer.spec.classes), "splits": sections}
+    write_text(out_dir / "report.json", json.dumps(report, indent=2))
+    write_text(out_dir / "report.md", _markdown(str(model), sections, face_images))
+    return report
