@@ -136,7 +136,7 @@ def test_sweep_runs_each_point_once_and_resumes(face_zip, tmp_path, monkeypatch)
     history = json.loads((tmp_path / "sweep" / "runs" / saved[0]["run"] / "metrics.json").read_text())
     assert ["val_loss" in h for h in history] == [False, True]
     summary = (tmp_path / "sweep" / "summary.md").read_text()
-    assert "± " in summary and (tmp_path / "sweep" / "factor_lr.png").is_file()
+    assert " ± " in summary and (tmp_path / "sweep" / "factor_lr.png").is_file()
 
     def no_training(*args, **kwargs):
         raise AssertionError("a finished configuration was trained again")

@@ -261,28 +261,30 @@ def _loss(step: _Step, x: torch.Tensor, y: torch.Tensor, soft: torch.Tensor | No
     return (1 - config.distill_weight) * loss + config.distill_weight * kl, logits
 
 
+def _flip_averaged_probabilities(model: nn.Module, pixels: np.ndarray, spec: PreprocessSpec,
+                                 temperature: float) -> np.ndarray:
+    logits = predict_logits(model, pixels, spec) + predict_logits(model, pixels[:, :, ::-1].copy(), spec)
+    return torch.softmax(torch.from_numpy(logits / 2) / temperature, 1).numpy()
+
+
 def _teacher_targets(config: FitConfig, train: FaceDataset, val: FaceDataset | None) -> torch.Tensor | None:
     """The teachers' averaged probabilities (at the distillation temperature) for every training image,
     computed once on the unaugmented faces (flipped copies averaged in)."""
     if not config.teachers:
         return None
-    train_sum = np.zeros((len(train), len(config.classes)))
-    val_sum = np.zeros((len(val), len(config.classes))) if val is not None else None
-    for path in config.teachers:
-        teacher = load_model(path)
+    teachers = [load_model(path) for path in config.teachers]
+    for path, teacher in zip(config.teachers, teachers):
         if teacher.spec.classes != config.classes:
             raise FerError(f"teacher {path} predicts {list(teacher.spec.classes)}, not {list(config.classes)}")
-        for pixels, total in ((train.pixels, train_sum), (val.pixels if val else None, val_sum)):
-            if pixels is None or total is None:
-                continue
-            logits = predict_logits(teacher.model, pixels, teacher.spec)
-            logits += predict_logits(teacher.model, pixels[:, :, ::-1].copy(), teacher.spec)
-            total += torch.softmax(torch.from_numpy(logits / 2) / config.distill_temperature, 1).numpy()
-    if val is not None and val_sum is not None:
-        metrics = compute_metrics(val.labels, val_sum.argmax(1), config.classes)
-        log.info("teachers (%d, flip-averaged): val balanced accuracy %.4f", len(config.teachers),
-                 metrics.balanced_accuracy)
-    return torch.from_numpy(train_sum / len(config.teachers)).float()
+
+    def ensemble(pixels: np.ndarray) -> np.ndarray:
+        return np.mean([_flip_averaged_probabilities(t.model, pixels, t.spec, config.distill_temperature)
+                        for t in teachers], axis=0)
+
+    if val is not None:
+        metrics = compute_metrics(val.labels, ensemble(val.pixels).argmax(1), config.classes)
+        log.info("teachers (%d, flip-averaged): val balanced accuracy %.4f", len(teachers), metrics.balanced_accuracy)
+    return torch.from_numpy(ensemble(train.pixels)).float()
 
 
 def _validate(model: nn.Module, val: FaceDataset, spec: PreprocessSpec) -> dict[str, Any]:
@@ -377,8 +379,8 @@ def fit(config: FitConfig, resume: bool = False, progress: bool = True) -> FitRe
 
     for epoch in range(start_epoch + 1, config.epochs + 1):
         started = time.perf_counter()
-        record = _train_epoch(_Step(model, optimizer, scheduler, ema, weights, generator, soft_targets), train, spec, config,
-                              epoch, progress)
+        step = _Step(model, optimizer, scheduler, ema, weights, generator, soft_targets)
+        record = _train_epoch(step, train, spec, config, epoch, progress)
         evaluated = ema if ema is not None else model
         score: float | None = record["train_accuracy"]
         if val is not None:
@@ -391,7 +393,7 @@ def fit(config: FitConfig, resume: bool = False, progress: bool = True) -> FitRe
         record["epoch_seconds"] = round(time.perf_counter() - started, 2)
         history.append(record)
         improved = score is not None and score > best["balanced_accuracy"]
-        if score is not None and improved:
+        if improved and score is not None:
             best = {"epoch": epoch, "balanced_accuracy": score}
         payload = {
             "model": {"name": config.model, "options": dict(config.model_options)},

@@ -146,7 +146,7 @@ def _wrong_figure(predictions: Predictions, path: Path, count: int = 24) -> None
     worst = wrong[np.argsort(-predictions.confidence[wrong])][:count]
     columns = 8
     rows = max(1, -(-len(worst) // columns))
-    fig = Figure(figsize=(columns * 1.3, rows * 1.55))
+    fig = Figure(figsize=(columns * 1.3, rows * 1.8))
     axes = np.atleast_2d(fig.subplots(rows, columns))
     for ax in axes.ravel():
         ax.axis("off")

@@ -146,9 +146,14 @@ def _markdown(summary: list[dict[str, Any]], keys: list[str], base: FitConfig, o
              "|" + "---|" * (len(keys) + 3)]
     for line in summary:
         lines.append("| " + " | ".join(str(line[k]) for k in keys) +
-                     f" | {line['runs']} | {line['mean']:.3f} ± {line['std']:.3f} | {line['seconds']:.0f} |")
+                     f" | {line['runs']} | {line['mean']:.3f}" + (f" ± {line['std']:.3f}" if line["runs"] > 1 else "")
+                     + f" | {line['seconds']:.0f} |")
     best = max(summary, key=lambda s: s["mean"])
-    lines += ["", "Best: " + ", ".join(f"{k}={best[k]}" for k in keys) + f" ({best['mean']:.3f})", "",
+    lines += ["", "Best: " + ", ".join(f"{k}={best[k]}" for k in keys) + f" ({best['mean']:.3f})"]
+    if all(line["runs"] == 1 for line in summary):
+        lines += ["", "One seed per configuration: differences of a few points may be seed noise "
+                  "(`--seeds K` repeats each configuration and adds a standard deviation)."]
+    lines += ["",
               "## Per factor", ""] + [f"![{k}](factor_{k}.png)" for k in keys]
     return "\n".join(lines) + "\n"
 
