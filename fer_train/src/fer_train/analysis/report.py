@@ -23,7 +23,9 @@ from fer_runtime.errors import FerError
 from fer_runtime.preprocess import model_input
 from fer_runtime.recognizer import Recognizer, softmax
 from fer_runtime.spec import PreprocessSpec
+from fer_train.checkpoint import load_model
 from fer_train.data import FaceDataset, load_dataset, split_names
+from fer_train.evaluate import predict_logits
 from fer_train.metrics import Metrics, compute_metrics
 from fer_train.plots import plot_confusion, save_figure
 
@@ -53,8 +55,6 @@ class Scorer:
             self._recognizer: Recognizer | None = Recognizer(self.path, threads=threads)
             self.spec: PreprocessSpec = self._recognizer.spec
         else:
-            from fer_train.checkpoint import load_model
-
             self._recognizer = None
             self._loaded = load_model(self.path)
             self.spec = self._loaded.spec
@@ -63,8 +63,6 @@ class Scorer:
         if self._recognizer is not None:
             logits = self._recognizer.logits(model_input(pixels, self.spec))
         else:
-            from fer_train.evaluate import predict_logits
-
             logits = predict_logits(self._loaded.model, pixels, self.spec)
         return softmax(logits.astype(np.float64))
 
