@@ -1,8 +1,9 @@
-"""fer-train eda / report / sweep on the synthetic faces: what they find, what they write, their errors."""
+"""fer-train eda / report / sweep / compare on the synthetic faces: what they find, what they write, their errors."""
 
 import csv
 import json
 import shutil
+from dataclasses import replace
 
 import cv2
 import numpy as np
@@ -12,13 +13,14 @@ from conftest import synthetic_face, write_face_folder
 
 from fer_runtime.errors import FerError
 from fer_train.analysis import sweep as sweep_module
+from fer_train.analysis.compare import recipe_differences, run_compare
 from fer_train.analysis.duplicates import near_pairs, phash
 from fer_train.analysis.eda import run_eda
 from fer_train.analysis.report import bootstrap_intervals, calibration, per_class_scores, run_report
 from fer_train.analysis.sweep import apply, expand, parse_grid, run_sweep
 from fer_train.cli import main
 from fer_train.metrics import compute_metrics
-from fer_train.train import FitConfig
+from fer_train.train import FitConfig, fit
 
 
 def natural_image(seed: int, size: int = 48) -> np.ndarray:
@@ -145,6 +147,34 @@ def test_sweep_runs_each_point_once_and_resumes(face_zip, tmp_path, monkeypatch)
     assert len(run_sweep(base, grid, tmp_path / "sweep", seeds=2, one_at_a_time=True, progress=False)) == 6
 
 
+def test_compare_tables_recipe_differences_and_best_epochs(face_zip, tmp_path):
+    base = FitConfig(data=str(face_zip), val=str(face_zip), out=str(tmp_path / "base"), model="fer_resnet",
+                     model_options={"widths": [8, 8, 8, 8], "blocks": [1, 1, 1, 1], "stem": 8}, epochs=2,
+                     batch_size=16, threads=1, cache_dir=str(tmp_path / "cache"))
+    results = [fit(base, progress=False),
+               fit(replace(base, out=str(tmp_path / "mixed"), epochs=3, mixup_alpha=0.2), progress=False)]
+    unfinished = tmp_path / "unfinished"
+    shutil.copytree(tmp_path / "base", unfinished)
+    history = json.loads((unfinished / "metrics.json").read_text())
+    (unfinished / "metrics.json").write_text(json.dumps(history[:1]))
+    config = json.loads((unfinished / "config.json").read_text())
+    del config["mixup_alpha"]  # a config written before the setting existed: read at its default
+    (unfinished / "config.json").write_text(json.dumps(config))
+
+    runs = run_compare([tmp_path / "base", tmp_path / "mixed", unfinished], tmp_path / "cmp")
+    for run, result in zip(runs, results):
+        assert (run.best["epoch"], run.best["val_balanced_accuracy"]) == (result.best_epoch,
+                                                                          result.best_balanced_accuracy)
+    assert [run.finished for run in runs] == [True, True, False]
+    assert recipe_differences(runs[0].config, runs[1].config) == {"epochs": (2, 3), "mixup_alpha": (0.0, 0.2)}
+    assert recipe_differences(runs[0].config, runs[2].config) == {}
+    rows = [line for line in (tmp_path / "cmp" / "compare.md").read_text().splitlines() if line.startswith("| ")]
+    assert rows[1].startswith("| base | baseline |")
+    assert rows[2].startswith("| mixed | epochs 2 → 3; mixup_alpha 0.0 → 0.2 |")
+    assert rows[3].startswith("| unfinished | same recipe |") and "running: 1/2 epochs" in rows[3]
+    assert all((tmp_path / "cmp" / name).is_file() for name in ("val_curves.png", "recall.png"))
+
+
 def test_analysis_commands_and_their_errors(face_zip, tmp_path):
     runner = CliRunner()
     eda = runner.invoke(main, ["-q", "eda", "--data", str(face_zip), "--out", str(tmp_path / "eda"),
@@ -154,7 +184,10 @@ def test_analysis_commands_and_their_errors(face_zip, tmp_path):
     for args in (["sweep", "--data", str(face_zip), "--val", str(face_zip), "--grid", "kernel=3",
                   "--out", str(tmp_path / "s"), "--model", "fer_resnet"],
                  ["sweep", "--data", str(face_zip), "--val", str(face_zip), "--grid", "lr", "--out", str(tmp_path / "s")],
-                 ["report", "--model", str(face_zip), "--data", str(face_zip), "--out", str(tmp_path / "r")]):
-        result = runner.invoke(main, ["-q", *args, "--cache-dir", str(tmp_path / "c")])
+                 ["report", "--model", str(face_zip), "--data", str(face_zip), "--out", str(tmp_path / "r")],
+                 ["compare", str(tmp_path), "--out", str(tmp_path / "cmp")],
+                 ["compare", str(tmp_path), str(tmp_path), "--name", "one", "--out", str(tmp_path / "cmp")]):
+        cache = ["--cache-dir", str(tmp_path / "c")] if args[0] != "compare" else []
+        result = runner.invoke(main, ["-q", *args, *cache])
         assert result.exit_code == 1, (args, result.output)
         assert result.output.startswith("Error: ") and len(result.output.strip().splitlines()) == 1, result.output

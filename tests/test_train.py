@@ -12,7 +12,7 @@ from fer_runtime.errors import FerError
 from fer_train.augment import AugmentConfig
 from fer_train.checkpoint import load_model
 from fer_train.evaluate import evaluate_checkpoint
-from fer_train.train import FitConfig, fit
+from fer_train.train import FitConfig, fit, mix_batch
 
 TINY = {"widths": [8, 16, 16, 16], "blocks": [1, 1, 1, 1], "stem": 8}
 
@@ -93,6 +93,36 @@ def test_student_learns_from_teacher_alone_with_mixup(face_zip, tmp_path, cache_
     with pytest.raises(FerError, match="teacher"):
         fit(_config(face_zip, tmp_path / "three", cache_dir, classes=("angry", "happy", "sad"),
                     teachers=(str(tmp_path / "teacher" / "best.pt"),)), progress=False)
-    for bad in ({"mixup_alpha": -1}, {"distill_weight": 2}, {"val_every": 0}):
+    for bad in ({"mixup_alpha": -1}, {"cutmix_alpha": -1}, {"distill_weight": 2}, {"val_every": 0}):
         with pytest.raises(FerError):
             _config(face_zip, tmp_path / "bad", cache_dir, **bad)
+
+
+def test_cutmix_pastes_one_box_and_weights_labels_by_its_area(tmp_path):
+    x = torch.arange(4, dtype=torch.float32).view(4, 1, 1, 1).expand(4, 1, 12, 12).contiguous()
+    config = FitConfig(data="d", out=str(tmp_path), cutmix_alpha=1.0)
+    g = torch.Generator().manual_seed(0)
+    for _ in range(20):
+        mixed, partner, lam = mix_batch(x, config, g)
+        for i in range(4):
+            if partner[i] == i:
+                continue
+            from_partner = mixed[i, 0] == x[partner[i], 0, 0, 0]
+            rows, cols = from_partner.any(1).nonzero().flatten(), from_partner.any(0).nonzero().flatten()
+            box = 0 if len(rows) == 0 else (rows.max() - rows.min() + 1) * (cols.max() - cols.min() + 1)
+            assert int(from_partner.sum()) == int(box)  # one solid rectangle
+            assert lam == pytest.approx(1 - int(box) / 144)
+            assert bool(((mixed[i, 0] == x[i, 0, 0, 0]) | from_partner).all())
+
+
+def test_mixup_blends_whole_images_and_alternates_with_cutmix(tmp_path):
+    x = torch.randn(6, 1, 8, 8)
+    mixed, partner, lam = mix_batch(x, FitConfig(data="d", out=str(tmp_path), mixup_alpha=0.2), torch.Generator())
+    assert torch.allclose(mixed, lam * x + (1 - lam) * x[partner])
+    both = FitConfig(data="d", out=str(tmp_path), mixup_alpha=0.2, cutmix_alpha=1.0)
+    g = torch.Generator().manual_seed(1)
+    kinds = set()
+    for _ in range(20):
+        mixed, partner, lam = mix_batch(x, both, g)
+        kinds.add("mixup" if torch.allclose(mixed, lam * x + (1 - lam) * x[partner]) else "cutmix")
+    assert kinds == {"mixup", "cutmix"}

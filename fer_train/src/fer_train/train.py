@@ -59,6 +59,7 @@ class FitConfig:
     ema_decay: float = 0.0       # > 0: evaluate and export an exponential moving average of the weights
     val_every: int = 1           # validate every N epochs (and after the last one)
     mixup_alpha: float = 0.0     # > 0: mix pairs of training images with weight ~ Beta(alpha, alpha)
+    cutmix_alpha: float = 0.0    # > 0: paste a box of a partner image covering ~ Beta(alpha, alpha) of the face
     teachers: tuple[str, ...] = ()  # checkpoints whose averaged soft predictions the student also learns
     distill_weight: float = 0.5     # share of the distillation term in the loss when teachers are given
     distill_temperature: float = 4.0
@@ -76,8 +77,8 @@ class FitConfig:
             raise FerError("class_weights must be 'none' or 'balanced'")
         if not 0 <= self.distill_weight <= 1 or self.distill_temperature <= 0:
             raise FerError("distill_weight must be in [0, 1] and distill_temperature > 0")
-        if self.mixup_alpha < 0:
-            raise FerError(f"mixup_alpha must be >= 0, got {self.mixup_alpha}")
+        if self.mixup_alpha < 0 or self.cutmix_alpha < 0:
+            raise FerError("mixup_alpha and cutmix_alpha must be >= 0")
         if not 0 <= self.ema_decay < 1:
             raise FerError(f"ema_decay must be in [0, 1), got {self.ema_decay}")
         if self.epochs < 1 or self.batch_size < 1 or self.val_every < 1 or not self.lr > 0:
@@ -236,18 +237,39 @@ def _train_epoch(step: _Step, train: FaceDataset, spec: PreprocessSpec, config: 
             "images_per_second": round(seen / seconds, 1)}
 
 
+def _beta(alpha: float) -> float:
+    a = torch.tensor(alpha)
+    return float(torch.distributions.Beta(a, a).sample())
+
+
+def mix_batch(x: torch.Tensor, config: FitConfig, g: torch.Generator) -> tuple[torch.Tensor, torch.Tensor, float]:
+    """Blend the batch with a shuffled copy of itself: mixup, CutMix, or (both on) one of them at random.
+    Returns the mixed batch, the partner of each image and the share `lam` of the original label."""
+    partner = torch.randperm(len(x), generator=g)
+    use_cutmix = config.cutmix_alpha > 0 and (config.mixup_alpha == 0 or bool(torch.rand(1, generator=g) < 0.5))
+    if not use_cutmix:
+        lam = _beta(config.mixup_alpha)
+        return lam * x + (1 - lam) * x[partner], partner, lam
+    h, w = x.shape[-2:]
+    side = math.sqrt(1 - _beta(config.cutmix_alpha))
+    bh, bw = round(h * side), round(w * side)
+    top = int(torch.randint(0, h - bh + 1, (1,), generator=g))
+    left = int(torch.randint(0, w - bw + 1, (1,), generator=g))
+    mixed = x.clone()
+    mixed[..., top:top + bh, left:left + bw] = x[partner][..., top:top + bh, left:left + bw]
+    return mixed, partner, 1 - bh * bw / (h * w)
+
+
 def _loss(step: _Step, x: torch.Tensor, y: torch.Tensor, soft: torch.Tensor | None,
           config: FitConfig) -> tuple[torch.Tensor, torch.Tensor]:
-    """Cross-entropy of one batch (with mixup: of the batch blended with a shuffled copy of itself),
+    """Cross-entropy of one batch (with mixup/CutMix: of the batch blended with a shuffled copy of itself),
     plus, with teachers, the temperature-scaled KL divergence to their soft predictions."""
     def ce(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         return F.cross_entropy(logits, target, weight=step.weights, label_smoothing=config.label_smoothing)
 
-    if config.mixup_alpha > 0:
-        alpha = torch.tensor(config.mixup_alpha)
-        lam = float(torch.distributions.Beta(alpha, alpha).sample())
-        partner = torch.randperm(len(y), generator=step.generator)
-        logits = step.model(lam * x + (1 - lam) * x[partner])
+    if config.mixup_alpha > 0 or config.cutmix_alpha > 0:
+        mixed, partner, lam = mix_batch(x, config, step.generator)
+        logits = step.model(mixed)
         loss = lam * ce(logits, y) + (1 - lam) * ce(logits, y[partner])
         if soft is not None:
             soft = lam * soft + (1 - lam) * soft[partner]

@@ -38,6 +38,7 @@ def main(quiet: bool) -> None:
 
 def _register() -> None:
     from fer_train.cli.card_command import card_command
+    from fer_train.cli.compare_command import compare_command
     from fer_train.cli.eda_command import eda_command
     from fer_train.cli.eval_command import eval_command
     from fer_train.cli.export_command import export_command
@@ -46,7 +47,7 @@ def _register() -> None:
     from fer_train.cli.sweep_command import sweep_command
 
     for command in (fit_command, eval_command, export_command, card_command, eda_command,
-                    report_command, sweep_command):
+                    report_command, sweep_command, compare_command):
         main.add_command(command)
 
 

@@ -31,6 +31,8 @@ from fer_train.train import OPTIMIZERS, SCHEDULES, FitConfig, fit
 @click.option("--label-smoothing", type=click.FloatRange(0, 1))
 @click.option("--val-every", type=click.IntRange(min=1), help="Validate every N epochs (default 1).")
 @click.option("--mixup-alpha", type=click.FloatRange(min=0), help="Mixup strength (0: off).")
+@click.option("--cutmix-alpha", type=click.FloatRange(min=0),
+              help="CutMix strength (0: off; with mixup on, each batch uses one of the two).")
 @click.option("--teacher", "teachers", multiple=True, type=click.Path(exists=True, dir_okay=False),
               help="Distil from this checkpoint (repeat for an ensemble).")
 @click.option("--distill-weight", type=click.FloatRange(0, 1), help="Share of the distillation loss (default 0.5).")

@@ -1,0 +1,168 @@
+"""Compare finished (or running) training runs: what changed between their recipes and what it bought.
+
+Reads each run folder's config.json and metrics.json as `fer-train fit` writes them and produces an
+ablation table (differences from the first run, best validation score and per-class recall at that
+epoch, wall time), the validation curves on one plot and the per-class recalls side by side.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from matplotlib.figure import Figure
+
+from fer_runtime.atomic import write_text
+from fer_runtime.errors import FerError
+from fer_train.plots import save_figure
+from fer_train.train import FitConfig
+
+# Settings that change where or how fast a run went, not what it learned.
+_NOT_RECIPE = ("out", "threads", "cache_dir")
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    name: str
+    config: dict[str, Any]
+    history: list[dict[str, Any]]
+
+    @property
+    def validated(self) -> list[dict[str, Any]]:
+        return [h for h in self.history if "val_balanced_accuracy" in h]
+
+    @property
+    def best(self) -> dict[str, Any]:
+        """The epoch fit kept as best.pt: the first with the highest validation balanced accuracy."""
+        return max(self.validated, key=lambda h: h["val_balanced_accuracy"])
+
+    @property
+    def minutes(self) -> float:
+        return sum(h.get("epoch_seconds", h["train_seconds"]) for h in self.history) / 60
+
+    @property
+    def finished(self) -> bool:
+        return len(self.history) >= int(self.config["epochs"])
+
+
+def read_run(path: str | os.PathLike[str], name: str | None = None) -> RunSummary:
+    folder = Path(path)
+    try:
+        config = json.loads((folder / "config.json").read_text())
+        history = json.loads((folder / "metrics.json").read_text())
+    except FileNotFoundError as exc:
+        raise FerError(f"{folder}: not a training run (no {Path(exc.filename).name})") from None
+    except json.JSONDecodeError as exc:
+        raise FerError(f"{folder}: unreadable run files ({exc})") from None
+    run = RunSummary(name or folder.name, config, history)
+    if not run.validated:
+        raise FerError(f"{folder}: no validated epoch yet (was the run given --val?)")
+    return run
+
+
+def flatten(config: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Nested settings as dotted keys: {"augment": {"flip": True}} -> {"augment.flip": True}."""
+    flat: dict[str, Any] = {}
+    for key, value in config.items():
+        if isinstance(value, dict):
+            flat.update(flatten(value, f"{prefix}{key}."))
+        else:
+            flat[prefix + key] = value
+    return flat
+
+
+def recipe_differences(base: dict[str, Any], other: dict[str, Any]) -> dict[str, tuple[Any, Any]]:
+    """Settings whose values differ between two run configs, as {key: (base value, other value)}.
+    A setting a config lacks (written before the setting existed) counts at its default."""
+    defaults = flatten(FitConfig(data="", out="").to_dict())
+    a, b = {**defaults, **flatten(base)}, {**defaults, **flatten(other)}
+    keys = [k for k in dict.fromkeys([*a, *b]) if k not in _NOT_RECIPE]
+    return {k: (a.get(k), b.get(k)) for k in keys if a.get(k) != b.get(k)}
+
+
+def _describe(differences: dict[str, tuple[Any, Any]]) -> str:
+    if not differences:
+        return "same recipe"
+    return "; ".join(f"{k} {_short(old)} → {_short(new)}" for k, (old, new) in differences.items())
+
+
+def _short(value: Any) -> str:
+    if isinstance(value, str) and ("/" in value or "\\" in value):
+        return "/".join(Path(value).parts[-2:])  # the file and its folder: enough to tell runs apart
+    if isinstance(value, list):
+        return ",".join(_short(v) for v in value) or "none"
+    return str(value)
+
+
+def _threads(threads: int | None) -> str:
+    return "all cores" if not threads else f"{threads} thread" + ("s" if threads > 1 else "")
+
+
+def _markdown(runs: list[RunSummary]) -> str:
+    classes = list(runs[0].best.get("val_recall", {}))
+    lines = ["# Training runs compared (`fer-train compare`)", "",
+             "Best epoch = highest validation balanced accuracy (the epoch kept as best.pt). "
+             f"Differences are against the first run, `{runs[0].name}`. Time: wall time of the epochs "
+             "run so far, with the run's torch thread count (runs that shared the CPU were slower).", "",
+             "| run | differences | val. bal. acc. (epoch) | " + " | ".join(f"{c} recall" for c in classes)
+             + " | time |", "|" + "---|" * (len(classes) + 4)]
+    for run in runs:
+        best = run.best
+        recalls = [f"{best.get('val_recall', {}).get(c, float('nan')):.3f}" for c in classes]
+        status = "" if run.finished else f", running: {len(run.history)}/{run.config['epochs']} epochs"
+        described = "baseline" if run is runs[0] else _describe(recipe_differences(runs[0].config, run.config))
+        lines.append(f"| {run.name} | {described} | "
+                     f"{best['val_balanced_accuracy']:.4f} ({best['epoch']}) | " + " | ".join(recalls) +
+                     f" | {run.minutes:.0f} min ({_threads(run.config.get('threads'))}{status}) |")
+    lines += ["", "![validation curves](val_curves.png)", "", "![per-class recall](recall.png)"]
+    return "\n".join(lines) + "\n"
+
+
+def _curves_figure(runs: list[RunSummary], path: Path) -> None:
+    fig = Figure(figsize=(9, 4.5))
+    ax = fig.subplots()
+    for run in runs:
+        ax.plot([h["epoch"] for h in run.validated], [h["val_balanced_accuracy"] for h in run.validated],
+                label=run.name)
+    ax.set(xlabel="epoch", ylabel="val. balanced accuracy", title="validation balanced accuracy per epoch")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize="small")
+    save_figure(fig, path)
+
+
+def _recall_figure(runs: list[RunSummary], path: Path) -> None:
+    classes = list(runs[0].best.get("val_recall", {}))
+    fig = Figure(figsize=(max(6.0, 1.6 * len(classes) + 0.4 * len(runs)), 4))
+    ax = fig.subplots()
+    width = 0.8 / len(runs)
+    for i, run in enumerate(runs):
+        recall = run.best.get("val_recall", {})
+        ax.bar(np.arange(len(classes)) + (i - (len(runs) - 1) / 2) * width,
+               [recall.get(c, np.nan) for c in classes], width, label=run.name)
+    ax.set_xticks(range(len(classes)), classes)
+    ax.set(ylabel="val. recall at the best epoch", ylim=(0, 1), title="per-class recall")
+    ax.grid(alpha=0.3, axis="y")
+    ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    save_figure(fig, path)
+
+
+def run_compare(paths: Sequence[str | os.PathLike[str]], out: str | os.PathLike[str],
+                names: Sequence[str] = ()) -> list[RunSummary]:
+    """Write compare.md, val_curves.png and recall.png to `out`; return the runs read."""
+    if not paths:
+        raise FerError("give at least one run folder")
+    if names and len(names) != len(paths):
+        raise FerError(f"{len(names)} names for {len(paths)} runs")
+    labels: Sequence[str | None] = names or [None] * len(paths)
+    runs = [read_run(p, n) for p, n in zip(paths, labels)]
+    folder = Path(out)
+    folder.mkdir(parents=True, exist_ok=True)
+    _curves_figure(runs, folder / "val_curves.png")
+    _recall_figure(runs, folder / "recall.png")
+    write_text(folder / "compare.md", _markdown(runs))
+    return runs
