@@ -119,6 +119,8 @@ def test_mixup_blends_whole_images_and_alternates_with_cutmix(tmp_path):
     x = torch.randn(6, 1, 8, 8)
     mixed, partner, lam = mix_batch(x, FitConfig(data="d", out=str(tmp_path), mixup_alpha=0.2), torch.Generator())
     assert torch.allclose(mixed, lam * x + (1 - lam) * x[partner])
+    same, partner, lam = mix_batch(x, FitConfig(data="d", out=str(tmp_path)), torch.Generator())
+    assert torch.equal(same, x) and partner.tolist() == list(range(6)) and lam == 1.0
     both = FitConfig(data="d", out=str(tmp_path), mixup_alpha=0.2, cutmix_alpha=1.0)
     g = torch.Generator().manual_seed(1)
     kinds = set()

@@ -244,7 +244,10 @@ def _beta(alpha: float) -> float:
 
 def mix_batch(x: torch.Tensor, config: FitConfig, g: torch.Generator) -> tuple[torch.Tensor, torch.Tensor, float]:
     """Blend the batch with a shuffled copy of itself: mixup, CutMix, or (both on) one of them at random.
-    Returns the mixed batch, the partner of each image and the share `lam` of the original label."""
+    Returns the mixed batch, the partner of each image and the share `lam` of the original label
+    (with both alphas 0: the batch itself, every image its own partner, lam 1)."""
+    if config.mixup_alpha == 0 and config.cutmix_alpha == 0:
+        return x, torch.arange(len(x)), 1.0
     partner = torch.randperm(len(x), generator=g)
     use_cutmix = config.cutmix_alpha > 0 and (config.mixup_alpha == 0 or bool(torch.rand(1, generator=g) < 0.5))
     if not use_cutmix:

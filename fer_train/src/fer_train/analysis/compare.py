@@ -78,11 +78,12 @@ def flatten(config: dict[str, Any], prefix: str = "") -> dict[str, Any]:
 
 def recipe_differences(base: dict[str, Any], other: dict[str, Any]) -> dict[str, tuple[Any, Any]]:
     """Settings whose values differ between two run configs, as {key: (base value, other value)}.
-    A setting a config lacks (written before the setting existed) counts at its default."""
+    A setting a config lacks (written before the setting existed) counts at its default; paths count
+    as the same when their last two parts are (one run may name a file relative, another absolute)."""
     defaults = flatten(FitConfig(data="", out="").to_dict())
     a, b = {**defaults, **flatten(base)}, {**defaults, **flatten(other)}
     keys = [k for k in dict.fromkeys([*a, *b]) if k not in _NOT_RECIPE]
-    return {k: (a.get(k), b.get(k)) for k in keys if a.get(k) != b.get(k)}
+    return {k: (a.get(k), b.get(k)) for k in keys if a.get(k) != b.get(k) and _short(a.get(k)) != _short(b.get(k))}
 
 
 def _describe(differences: dict[str, tuple[Any, Any]]) -> str:
@@ -92,6 +93,8 @@ def _describe(differences: dict[str, tuple[Any, Any]]) -> str:
 
 
 def _short(value: Any) -> str:
+    if value is None:
+        return "unset"
     if isinstance(value, str) and ("/" in value or "\\" in value):
         return "/".join(Path(value).parts[-2:])  # the file and its folder: enough to tell runs apart
     if isinstance(value, list):
