@@ -259,7 +259,7 @@ def mix_batch(x: torch.Tensor, config: FitConfig, g: torch.Generator) -> tuple[t
     top = int(torch.randint(0, h - bh + 1, (1,), generator=g))
     left = int(torch.randint(0, w - bw + 1, (1,), generator=g))
     mixed = x.clone()
-    mixed[..., top:top + bh, left:left + bw] = x[partner][..., top:top + bh, left:left + bw]
+    mixed[..., top:top + bh, left:left + bw] = x[partner, :, top:top + bh, left:left + bw]
     return mixed, partner, 1 - bh * bw / (h * w)
 
 
