@@ -14,7 +14,7 @@ from conftest import synthetic_face, write_face_folder
 from fer_runtime.errors import FerError
 from fer_train.analysis import sweep as sweep_module
 from fer_train.analysis.compare import recipe_differences, run_compare
-from fer_train.analysis.duplicates import near_pairs, phash
+from fer_train.analysis.duplicates import has_near_copy, near_pairs, phash
 from fer_train.analysis.eda import run_eda
 from fer_train.analysis.report import bootstrap_intervals, calibration, per_class_scores, run_report
 from fer_train.analysis.sweep import apply, expand, parse_grid, run_sweep
@@ -40,6 +40,13 @@ def test_perceptual_hash_finds_reencoded_copies_and_separates_other_images():
     assert {(int(i), int(j)) for i, j in zip(within.first, within.second)} == {(0, 1), (0, 2), (1, 2)}
     across = near_pairs(hashes[:1], hashes[2:], max_distance=4)
     assert list(across.first) == [0] and list(across.second) == [0] and across.distance[0] <= 4
+
+
+def test_near_copies_of_a_reference_set_skip_blank_faces():
+    reference = np.stack([natural_image(i) for i in range(6)] + [np.full((48, 48), 128, np.uint8)])
+    relit = cv2.convertScaleAbs(natural_image(2), alpha=0.9, beta=10)
+    faces = np.stack([relit, natural_image(10), natural_image(11), np.full((48, 48), 127, np.uint8), natural_image(5)])
+    assert has_near_copy(faces, reference).tolist() == [True, False, False, False, True]
 
 
 def test_eda_counts_classes_blanks_and_cross_split_copies(tmp_path):
@@ -108,6 +115,29 @@ def test_report_treats_checkpoint_and_onnx_alike(tiny_export, face_zip, tmp_path
                  "faces/confident_errors.png"):
         assert (tmp_path / "pt" / name).is_file(), name
     assert not (tmp_path / "onnx" / "faces" / "confident_errors.png").exists()
+
+
+def test_report_without_near_copies_of_the_training_set(tiny_export, tmp_path):
+    root, _ = tiny_export
+    train, test = tmp_path / "train" / "Train", tmp_path / "test" / "Test"
+    for label, name in enumerate(("angry", "happy", "neutral", "sad")):
+        (train / name).mkdir(parents=True)
+        (test / name).mkdir(parents=True)
+        for i in range(3):
+            cv2.imwrite(str(train / name / f"{i}.png"), natural_image(10 * label + i))
+            cv2.imwrite(str(test / name / f"new{i}.png"), natural_image(100 + 10 * label + i))
+        cv2.imwrite(str(test / name / "copy.jpg"), natural_image(10 * label))  # re-encoded copy of a training face
+
+    report = run_report(root / "run" / "best.pt", [test], tmp_path / "report", cache_dir=tmp_path / "cache",
+                        face_images=False, train=train)
+    full, unseen = report["splits"]
+    assert (full["name"], full["n"]) == ("Test", 16)
+    assert (unseen["name"], unseen["n"]) == ("Test-unseen", 12) and unseen["left_out"]["count"] == 4
+    assert all(c["support"] == 3 for c in unseen["per_class"].values())
+    assert "leaves out the 4 faces" in (tmp_path / "report" / "report.md").read_text()
+    assert (tmp_path / "report" / "Test-unseen" / "confusion.png").is_file()
+    with pytest.raises(FerError, match="every face has a near copy"):
+        run_report(root / "run" / "best.pt", [train], tmp_path / "again", cache_dir=tmp_path / "cache", train=train)
 
 
 def test_grid_parsing_expansion_and_routing():

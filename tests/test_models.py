@@ -44,3 +44,12 @@ def test_seed_cnn_options_for_sweeps():
         build_model("seed_cnn", 4, pooling="median")
     with pytest.raises(FerError, match="unknown model"):
         build_model("vgg99", 4)
+
+
+def test_fer_resnet_strides_set_each_stages_resolution():
+    default, late = build_model("fer_resnet", 4), build_model("fer_resnet", 4, strides=(1, 2, 2, 1))
+    assert count_parameters(late) == count_parameters(default)
+    x = torch.zeros(1, 1, 48, 48)
+    assert default.stages(default.stem(x)).shape[-1] == 3 and late.stages(late.stem(x)).shape[-1] == 6
+    with pytest.raises(FerError, match="one entry per stage"):
+        build_model("fer_resnet", 4, strides=(1, 2, 2))

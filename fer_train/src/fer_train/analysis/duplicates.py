@@ -62,3 +62,19 @@ def near_pairs(hashes_a: np.ndarray, hashes_b: np.ndarray | None = None, max_dis
         empty = np.zeros(0, np.int64)
         return DuplicatePairs(empty, empty, empty)
     return DuplicatePairs(np.concatenate(firsts), np.concatenate(seconds), np.concatenate(distances).astype(np.int64))
+
+
+def has_near_copy(pixels: np.ndarray, reference: np.ndarray, max_distance: int = 4,
+                  blank_max_std: float = 3.0) -> np.ndarray:
+    """For each face in `pixels` [N, H, W], whether `reference` holds one within `max_distance` hash bits.
+
+    Near-constant faces (pixel std <= `blank_max_std`) all hash alike, so they never count as copies.
+    """
+    def shown(faces: np.ndarray) -> np.ndarray:
+        return np.nonzero(faces.reshape(len(faces), -1).std(1) > blank_max_std)[0]
+
+    mine, theirs = shown(pixels), shown(reference)
+    found = np.zeros(len(pixels), dtype=bool)
+    pairs = near_pairs(phash(pixels[mine]), phash(reference[theirs]), max_distance)
+    found[mine[pairs.first]] = True
+    return found

@@ -2,8 +2,10 @@
 
 Per split: accuracy and balanced accuracy with bootstrap 95% intervals, per-class precision,
 recall and F1, the confusion matrix, calibration (expected calibration error and a reliability
-diagram) and the most confidently wrong faces. A PyTorch checkpoint and an exported ONNX graph
-(run through fer_runtime) go through the same code, so their reports compare directly.
+diagram) and the most confidently wrong faces. Given a training set, each split is also scored
+without its near copies of that set's faces (perceptual hash), which a model may have memorised.
+A PyTorch checkpoint and an exported ONNX graph (run through fer_runtime) go through the same
+code, so their reports compare directly.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from fer_runtime.errors import FerError
 from fer_runtime.preprocess import model_input
 from fer_runtime.recognizer import Recognizer, softmax
 from fer_runtime.spec import PreprocessSpec
+from fer_train.analysis.duplicates import has_near_copy
 from fer_train.checkpoint import load_model
 from fer_train.data import FaceDataset, load_dataset, split_names
 from fer_train.evaluate import predict_logits
@@ -42,6 +45,9 @@ class Predictions:
     @property
     def confidence(self) -> np.ndarray:
         return self.probabilities.max(1)
+
+    def subset(self, indices: np.ndarray) -> Predictions:
+        return Predictions(self.dataset.subset(indices), self.probabilities[indices])
 
 
 class Scorer:
@@ -188,6 +194,10 @@ def _markdown(model: str, sections: list[dict[str, Any]], face_images: bool) -> 
         for name, c in s["per_class"].items():
             lines.append(f"| {name} | {c['precision']:.3f} | {c['recall']:.3f} | {c['f1']:.3f} | {c['support']} |")
         lines += [""] + [f"![{Path(f).stem}]({f})" for f in s["figures"]]
+    for s in sections:
+        if "left_out" in s:
+            lines += ["", f"`{s['name']}` leaves out the {s['left_out']['count']} faces of the split that have a near "
+                      f"copy (perceptual hash within 4 bits) in `{s['left_out']['near_copies_of']}`."]
     lines += ["", "Intervals: 2.5th and 97.5th percentiles over 1,000 bootstrap resamples of the test images. "
               "ECE: expected calibration error over 15 confidence bins."]
     if not face_images:
@@ -197,14 +207,27 @@ def _markdown(model: str, sections: list[dict[str, Any]], face_images: bool) -> 
 
 def run_report(model: str | os.PathLike[str], paths: Sequence[str | os.PathLike[str]], out: str | os.PathLike[str],
                face_images: bool = True, cache_dir: str | os.PathLike[str] | None = None,
-               threads: int | None = None) -> dict[str, Any]:
-    """Report `model` (checkpoint or .onnx) on each test split; write report.md, report.json, PNGs."""
+               threads: int | None = None, train: str | os.PathLike[str] | None = None) -> dict[str, Any]:
+    """Report `model` (checkpoint or .onnx) on each test split; write report.md, report.json, PNGs.
+
+    With `train`, each split is reported a second time as NAME-unseen: without the faces that have a
+    near copy in `train`.
+    """
     if not paths:
         raise FerError("give at least one test split (--data)")
     scorer = Scorer(model, threads)
     out_dir = Path(out)
-    sections = [report_split(scorer.predict(path, cache_dir), name, out_dir, face_images)
-                for name, path in zip(split_names(paths), paths)]
+    reference = None if train is None else load_dataset(train, scorer.spec.classes, scorer.spec, cache_dir)
+    sections = []
+    for name, path in zip(split_names(paths), paths):
+        predictions = scorer.predict(path, cache_dir)
+        sections.append(report_split(predictions, name, out_dir, face_images))
+        if reference is not None:
+            copied = has_near_copy(predictions.dataset.pixels, reference.pixels)
+            if copied.all():
+                raise FerError(f"{path}: every face has a near copy in {train}")
+            section = report_split(predictions.subset(np.nonzero(~copied)[0]), f"{name}-unseen", out_dir, face_images)
+            sections.append({**section, "left_out": {"near_copies_of": str(train), "count": int(copied.sum())}})
     report = {"model": str(model), "classes": list(scorer.spec.classes), "splits": sections}
     write_text(out_dir / "report.json", json.dumps(report, indent=2))
     write_text(out_dir / "report.md", _markdown(str(model), sections, face_images))

@@ -16,14 +16,17 @@ from fer_train.cli import user_errors
 @click.option("--data", "paths", required=True, multiple=True, type=click.Path(exists=True),
               help="A test split (folder or .zip); repeat for several.")
 @click.option("--out", required=True, type=click.Path(file_okay=False), help="Folder for report.md, report.json, PNGs.")
+@click.option("--train", type=click.Path(exists=True),
+              help="The training set (folder or .zip): also report each split without its near copies of it.")
 @click.option("--no-face-images", is_flag=True, help="Skip the grid of confidently wrong faces.")
 @click.option("--threads", type=click.IntRange(min=1), help="ONNX Runtime threads for an .onnx model.")
 @click.option("--cache-dir", type=click.Path(file_okay=False))
 @user_errors
-def report_command(model: str, paths: tuple[str, ...], out: str, no_face_images: bool, threads: int | None,
-                   cache_dir: str | None) -> None:
+def report_command(model: str, paths: tuple[str, ...], out: str, train: str | None, no_face_images: bool,
+                   threads: int | None, cache_dir: str | None) -> None:
     """Accuracy with bootstrap intervals, per-class P/R/F1, confusion, calibration, worst errors."""
-    report = run_report(model, paths, out, face_images=not no_face_images, cache_dir=cache_dir, threads=threads)
+    report = run_report(model, paths, out, face_images=not no_face_images, cache_dir=cache_dir, threads=threads,
+                        train=train)
     for split in report["splits"]:
         low, high = split["intervals_95"]["balanced_accuracy"]
         click.echo(f"{split['name']}: {split['n']} images, accuracy {split['accuracy']:.3f}, balanced accuracy "

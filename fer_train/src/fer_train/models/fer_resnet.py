@@ -1,8 +1,8 @@
 """A compact residual network for 48x48 faces, designed for accuracy per MAC on a CPU.
 
 Stem: conv3x3 at full resolution, then a stride-2 conv to 24x24, so no wide convolution ever runs
-at 48x48. Then one residual stage per resolution (24, 12, 6, 3), each opened by a stride-2 block,
-with optional squeeze-excitation (the seed's planned "attention"). Every BatchNorm directly follows
+at 48x48. Then residual stages, each opened by a block of stride `strides[i]` (by default 24, 12, 6
+and 3 pixels across), with optional squeeze-excitation (the seed's planned "attention"). Every BatchNorm directly follows
 a convolution inside an nn.Sequential so export can fold it.
 """
 
@@ -51,16 +51,17 @@ class BasicBlock(nn.Module):
 
 class FerResNet(nn.Module):
     def __init__(self, num_classes: int = 4, stem: int = 32, widths: Sequence[int] = (32, 64, 128, 192),
-                 blocks: Sequence[int] = (1, 2, 2, 1), se: bool = True, dropout: float = 0.2,
-                 activation_fn: str = "relu") -> None:
+                 blocks: Sequence[int] = (1, 2, 2, 1), strides: Sequence[int] = (1, 2, 2, 2), se: bool = True,
+                 dropout: float = 0.2, activation_fn: str = "relu") -> None:
         super().__init__()
+        if not len(widths) == len(blocks) == len(strides):
+            raise ValueError(f"widths, blocks and strides need one entry per stage: {widths}, {blocks}, {strides}")
         self.stem = nn.Sequential(conv_bn(1, stem, 3, 1, activation_fn), conv_bn(stem, widths[0], 3, 2, activation_fn))
         layers: list[nn.Module] = []
         c_in = widths[0]
-        for stage, (width, count) in enumerate(zip(widths, blocks)):
+        for width, count, stage_stride in zip(widths, blocks, strides):
             for i in range(count):
-                stride = 2 if stage > 0 and i == 0 else 1
-                layers.append(BasicBlock(c_in, width, stride, activation_fn, se))
+                layers.append(BasicBlock(c_in, width, stage_stride if i == 0 else 1, activation_fn, se))
                 c_in = width
         self.stages = nn.Sequential(*layers)
         self.head = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Dropout(dropout),
