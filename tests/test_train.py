@@ -47,13 +47,28 @@ def test_fit_checkpoint_eval_and_resume(face_zip, tmp_path, cache_dir):
         fit(_config(face_zip, out, cache_dir, model="seed_cnn", model_options={}), resume=True, progress=False)
 
 
-def test_ema_run_learns_the_synthetic_task(face_zip, tmp_path, cache_dir):
+def test_ema_run_in_bfloat16_learns_the_synthetic_task(face_zip, tmp_path, cache_dir):
     out = tmp_path / "ema"
-    result = fit(_config(face_zip, out, cache_dir, epochs=12, ema_decay=0.9, label_smoothing=0.1,
-                         class_weights="balanced", warmup_epochs=1), progress=False)
+    conv_outputs: set[tuple[bool, torch.dtype]] = set()
+
+    def record(module, inputs, output):
+        if isinstance(module, torch.nn.Conv2d):
+            conv_outputs.add((module.training, output.dtype))
+
+    hook = torch.nn.modules.module.register_module_forward_hook(record)
+    try:
+        result = fit(_config(face_zip, out, cache_dir, epochs=12, ema_decay=0.9, label_smoothing=0.1,
+                             class_weights="balanced", warmup_epochs=1, precision="bf16"), progress=False)
+    finally:
+        hook.remove()
     assert result.best_balanced_accuracy >= 0.75
+    assert (True, torch.bfloat16) in conv_outputs  # training passes in bfloat16 ...
+    assert (False, torch.float32) in conv_outputs and (False, torch.bfloat16) not in conv_outputs  # ... not eval
     loaded = load_model(out / "best.pt")
     assert loaded.checkpoint["train_state_dict"] is not None
+    assert all(p.dtype == torch.float32 for p in loaded.model.parameters())
+    with pytest.raises(FerError, match="unknown precision"):
+        _config(face_zip, out, cache_dir, precision="fp16")
 
 
 def test_resume_after_kill_9(face_zip, tmp_path, cache_dir):
@@ -72,10 +87,12 @@ def test_resume_after_kill_9(face_zip, tmp_path, cache_dir):
         process.wait()
     done = torch.load(out / "last.pt", weights_only=True)["epoch"]
     assert done >= 1
+    (out / ".last.pt.x1y2z3.tmp.pt").write_bytes(b"half a checkpoint")  # as a kill during a save leaves
     fit(FitConfig(data=str(face_zip), out=str(out), model="seed_cnn", epochs=done + 1, batch_size=16, threads=1,
                   cache_dir=str(cache_dir)), resume=True, progress=False)
     history = torch.load(out / "last.pt", weights_only=True)["history"]
     assert [h["epoch"] for h in history] == list(range(1, done + 2))
+    assert not list(out.glob(".*.tmp.*"))
 
 
 def test_student_learns_from_teacher_alone_with_mixup(face_zip, tmp_path, cache_dir):

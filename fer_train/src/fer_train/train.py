@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 
 OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop")
 SCHEDULES = ("plateau", "cosine", "step", "none")
+PRECISIONS = ("fp32", "bf16")
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,7 @@ class FitConfig:
     teachers: tuple[str, ...] = ()  # checkpoints whose averaged soft predictions the student also learns
     distill_weight: float = 0.5     # share of the distillation term in the loss when teachers are given
     distill_temperature: float = 4.0
+    precision: str = "fp32"      # "bf16": training forward passes in bfloat16 autocast (weights stay fp32)
     augment: AugmentConfig = AugmentConfig()
     seed: int = 0
     threads: int | None = None
@@ -73,6 +75,8 @@ class FitConfig:
             raise FerError(f"unknown optimizer {self.optimizer!r}; choose from {', '.join(OPTIMIZERS)}")
         if self.schedule not in SCHEDULES:
             raise FerError(f"unknown schedule {self.schedule!r}; choose from {', '.join(SCHEDULES)}")
+        if self.precision not in PRECISIONS:
+            raise FerError(f"unknown precision {self.precision!r}; choose from {', '.join(PRECISIONS)}")
         if self.class_weights not in ("none", "balanced"):
             raise FerError("class_weights must be 'none' or 'balanced'")
         if not 0 <= self.distill_weight <= 1 or self.distill_temperature <= 0:
@@ -270,14 +274,18 @@ def _loss(step: _Step, x: torch.Tensor, y: torch.Tensor, soft: torch.Tensor | No
     def ce(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         return F.cross_entropy(logits, target, weight=step.weights, label_smoothing=config.label_smoothing)
 
+    def forward(batch: torch.Tensor) -> torch.Tensor:
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=config.precision == "bf16"):
+            return step.model(batch).float()
+
     if config.mixup_alpha > 0 or config.cutmix_alpha > 0:
         mixed, partner, lam = mix_batch(x, config, step.generator)
-        logits = step.model(mixed)
+        logits = forward(mixed)
         loss = lam * ce(logits, y) + (1 - lam) * ce(logits, y[partner])
         if soft is not None:
             soft = lam * soft + (1 - lam) * soft[partner]
     else:
-        logits = step.model(x)
+        logits = forward(x)
         loss = ce(logits, y)
     if soft is None:
         return loss, logits
@@ -351,6 +359,8 @@ def fit(config: FitConfig, resume: bool = False, progress: bool = True) -> FitRe
         if (saved.model, saved.classes, saved.model_options) != (config.model, config.classes, config.model_options):
             raise FerError(f"{last_path} was trained as {saved.model} on {list(saved.classes)}; "
                            "resume with the same model and classes")
+        for stale in out.glob(".*.tmp.*"):  # half-written checkpoints of a killed run (see atomic_path)
+            stale.unlink()
     elif resume:
         log.info("no checkpoint in %s: starting a new run", out)
     elif last_path.exists():

@@ -10,7 +10,7 @@ from fer_runtime.errors import FerError
 from fer_train.cli import user_errors
 from fer_train.config_file import read_config_file
 from fer_train.data import parse_classes
-from fer_train.train import OPTIMIZERS, SCHEDULES, FitConfig, fit
+from fer_train.train import OPTIMIZERS, PRECISIONS, SCHEDULES, FitConfig, fit
 
 
 @click.command("fit")
@@ -37,6 +37,8 @@ from fer_train.train import OPTIMIZERS, SCHEDULES, FitConfig, fit
               help="Distil from this checkpoint (repeat for an ensemble).")
 @click.option("--distill-weight", type=click.FloatRange(0, 1), help="Share of the distillation loss (default 0.5).")
 @click.option("--distill-temperature", type=click.FloatRange(min=0, min_open=True))
+@click.option("--precision", type=click.Choice(PRECISIONS),
+              help="bf16: train in bfloat16 autocast (about 1.8x faster on CPUs with AVX512-BF16 or AMX).")
 @click.option("--class-weights", type=click.Choice(["none", "balanced"]))
 @click.option("--seed", type=int)
 @click.option("--threads", type=click.IntRange(min=1), help="Torch intra-op threads (default: all cores).")
