@@ -13,6 +13,7 @@ import torch
 
 from benchmarks.measure_inference import benchmark_model
 from benchmarks.measure_pipeline import cold_start, folder_run, photo_stages, synthetic_photos
+from benchmarks.measure_training import training_speed
 from benchmarks.peak import cpu_peak, measured_float_roof
 from benchmarks.profile_ops import op_profile
 from benchmarks.report import markdown, update_readme
@@ -67,6 +68,9 @@ def main() -> None:
             "cold_start": cold_start(image, shipped.checkpoint, 2 if args.quick else 7),
             "folder": folder_run(test, work / "crops"),
             "photos": photo_stages(recognizer, synthetic_photos(test, 4 if args.quick else 40)),
+            "training": training_speed(REPO / "configs" / "default.toml",
+                                       args.data / "seed" / ("Train_400.zip" if args.quick else "Train_1000.zip"),
+                                       work / "training"),
         }
     stamp = result["date"][:10] + ("-quick" if args.quick else "")
     write_text(args.out / f"{stamp}.json", json.dumps(result, indent=2) + "\n")

@@ -29,5 +29,9 @@ def test_quick_benchmark_writes_json_and_table(shared_data, tmp_path):
         assert entry["run_us"] > 0 and len(convolutions) == 1, entry
     assert data["cold_start"]["fer_run_s"] > 0 and data["cold_start"]["pytorch_script_s"] > 0
     assert data["folder"]["images"] == 100 and data["photos"]["photos"] == 4
+    training = data["training"]
+    assert set(training["speed"]) == {"fp32", "bf16"} and training["recipe_precision"] in training["speed"]
+    assert all(s["images_per_s"] > 0 and s["full_run_min"] > 0 for s in training["speed"].values())
     table = (tmp_path / json_file.name.replace(".json", ".md")).read_text()
     assert "| goal | measured | met |" in table and "ORT int8" in table and "Where the time goes" in table
+    assert "one training run of the recipe" in table
