@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import tempfile
-from collections import Counter, defaultdict
+from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
@@ -29,9 +29,9 @@ def op_profile(graph: Path, batch: np.ndarray, runs: int, threads: int = 1) -> d
     for event in events:
         if event.get("cat") == "Node" and event["name"].endswith("_kernel_time"):
             per_node[(event["args"]["op_name"], event["name"])].append(event["dur"])
-    per_op: Counter[str] = Counter()
+    per_op: defaultdict[str, float] = defaultdict(float)
     for (op, _), durations in per_node.items():  # the median of each node, so a stall in one run counts little
         per_op[op] += float(np.median(durations))
     run_us = [event["dur"] for event in events if event.get("name") == "model_run"]
     return {"batch": len(batch), "threads": threads, "run_us": float(np.median(run_us)),
-            "op_us": dict(per_op.most_common())}
+            "op_us": dict(sorted(per_op.items(), key=lambda item: -item[1]))}
