@@ -2,8 +2,8 @@
 
 Stem: conv3x3 at full resolution, then a stride-2 conv to 24x24, so no wide convolution ever runs
 at 48x48. Then residual stages, each opened by a block of stride `strides[i]` (by default 24, 12, 6
-and 3 pixels across), with optional squeeze-excitation (the seed's planned "attention"). Every BatchNorm directly follows
-a convolution inside an nn.Sequential so export can fold it.
+and 3 pixels across), with optional squeeze-excitation (the seed's planned "attention"). Every
+BatchNorm directly follows a convolution inside an nn.Sequential so export can fold it.
 """
 
 from __future__ import annotations
