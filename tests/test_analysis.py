@@ -14,7 +14,7 @@ from conftest import synthetic_face, write_face_folder
 from fer_runtime.errors import FerError
 from fer_train.analysis import sweep as sweep_module
 from fer_train.analysis.compare import recipe_differences, run_compare
-from fer_train.analysis.duplicates import has_near_copy, near_pairs, phash
+from fer_train.analysis.duplicates import has_near_copy, near_pairs, non_blank_hashes, phash
 from fer_train.analysis.eda import run_eda
 from fer_train.analysis.report import bootstrap_intervals, calibration, per_class_scores, run_report
 from fer_train.analysis.sweep import apply, expand, parse_grid, run_sweep
@@ -46,7 +46,9 @@ def test_near_copies_of_a_reference_set_skip_blank_faces():
     reference = np.stack([natural_image(i) for i in range(6)] + [np.full((48, 48), 128, np.uint8)])
     relit = cv2.convertScaleAbs(natural_image(2), alpha=0.9, beta=10)
     faces = np.stack([relit, natural_image(10), natural_image(11), np.full((48, 48), 127, np.uint8), natural_image(5)])
-    assert has_near_copy(faces, reference).tolist() == [True, False, False, False, True]
+    shown, hashes = non_blank_hashes(reference)
+    assert shown.tolist() == [0, 1, 2, 3, 4, 5]
+    assert has_near_copy(faces, hashes).tolist() == [True, False, False, False, True]
 
 
 def test_eda_counts_classes_blanks_and_cross_split_copies(tmp_path):

@@ -20,7 +20,7 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm import tqdm
 
-from fer_runtime.atomic import write_text
+from fer_runtime.atomic import TEMPORARIES, write_text
 from fer_runtime.errors import FerError
 from fer_runtime.preprocess import model_input
 from fer_runtime.spec import DEFAULT_CLASSES, PreprocessSpec
@@ -359,7 +359,7 @@ def fit(config: FitConfig, resume: bool = False, progress: bool = True) -> FitRe
         if (saved.model, saved.classes, saved.model_options) != (config.model, config.classes, config.model_options):
             raise FerError(f"{last_path} was trained as {saved.model} on {list(saved.classes)}; "
                            "resume with the same model and classes")
-        for stale in out.glob(".*.tmp.*"):  # half-written checkpoints of a killed run (see atomic_path)
+        for stale in out.glob(TEMPORARIES):  # half-written checkpoints of a killed run
             stale.unlink()
     elif resume:
         log.info("no checkpoint in %s: starting a new run", out)

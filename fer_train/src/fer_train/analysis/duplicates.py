@@ -13,6 +13,9 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+NEAR_MAX_BITS = 4      # hashes this close are the same photo
+BLANK_MAX_STD = 3.0    # faces with a pixel std this low are blank: they all hash alike
+
 
 def phash(pixels: np.ndarray) -> np.ndarray:
     """uint8 faces [N, H, W] → 64-bit perceptual hashes [N] (uint64)."""
@@ -41,7 +44,7 @@ class DuplicatePairs:
         return len(self.first)
 
 
-def near_pairs(hashes_a: np.ndarray, hashes_b: np.ndarray | None = None, max_distance: int = 4,
+def near_pairs(hashes_a: np.ndarray, hashes_b: np.ndarray | None = None, max_distance: int = NEAR_MAX_BITS,
                chunk: int = 1024) -> DuplicatePairs:
     """All pairs within `max_distance` bits. With one set, pairs i < j inside it."""
     same = hashes_b is None
@@ -64,17 +67,16 @@ def near_pairs(hashes_a: np.ndarray, hashes_b: np.ndarray | None = None, max_dis
     return DuplicatePairs(np.concatenate(firsts), np.concatenate(seconds), np.concatenate(distances).astype(np.int64))
 
 
-def has_near_copy(pixels: np.ndarray, reference: np.ndarray, max_distance: int = 4,
-                  blank_max_std: float = 3.0) -> np.ndarray:
-    """For each face in `pixels` [N, H, W], whether `reference` holds one within `max_distance` hash bits.
+def non_blank_hashes(pixels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The indices of the faces that are not blank (pixel std > BLANK_MAX_STD), and their hashes."""
+    shown = np.nonzero(pixels.reshape(len(pixels), -1).std(1) > BLANK_MAX_STD)[0]
+    return shown, phash(pixels[shown])
 
-    Near-constant faces (pixel std <= `blank_max_std`) all hash alike, so they never count as copies.
-    """
-    def shown(faces: np.ndarray) -> np.ndarray:
-        return np.nonzero(faces.reshape(len(faces), -1).std(1) > blank_max_std)[0]
 
-    mine, theirs = shown(pixels), shown(reference)
+def has_near_copy(pixels: np.ndarray, reference_hashes: np.ndarray) -> np.ndarray:
+    """For each face in `pixels` [N, H, W], whether a hash in `reference_hashes` (from `non_blank_hashes`)
+    lies within NEAR_MAX_BITS of its own. Blank faces never count as copies."""
+    shown, hashes = non_blank_hashes(pixels)
     found = np.zeros(len(pixels), dtype=bool)
-    pairs = near_pairs(phash(pixels[mine]), phash(reference[theirs]), max_distance)
-    found[mine[pairs.first]] = True
+    found[shown[near_pairs(hashes, reference_hashes).first]] = True
     return found

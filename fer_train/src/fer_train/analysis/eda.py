@@ -23,7 +23,7 @@ from matplotlib.figure import Figure
 from fer_runtime.atomic import write_text
 from fer_runtime.errors import FerError
 from fer_runtime.spec import DEFAULT_CLASSES
-from fer_train.analysis.duplicates import exact_keys, near_pairs, phash
+from fer_train.analysis.duplicates import BLANK_MAX_STD, NEAR_MAX_BITS, exact_keys, near_pairs, phash
 from fer_train.data import FaceDataset, load_dataset, split_names
 from fer_train.plots import save_figure
 
@@ -233,7 +233,8 @@ def _markdown(report: dict[str, Any], figures: list[str]) -> str:
 
 def run_eda(paths: Sequence[str | os.PathLike[str]], out: str | os.PathLike[str],
             classes: Sequence[str] = DEFAULT_CLASSES, cache_dir: str | os.PathLike[str] | None = None,
-            face_images: bool = True, near_max_bits: int = 4, blank_max_std: float = 3.0) -> dict[str, Any]:
+            face_images: bool = True, near_max_bits: int = NEAR_MAX_BITS,
+            blank_max_std: float = BLANK_MAX_STD) -> dict[str, Any]:
     """Analyse each dataset in `paths`; write PNGs, report.md and eda.json to `out`; return the report."""
     if not paths:
         raise FerError("give at least one dataset (--data)")

@@ -25,7 +25,7 @@ from fer_runtime.errors import FerError
 from fer_runtime.preprocess import model_input
 from fer_runtime.recognizer import Recognizer, softmax
 from fer_runtime.spec import PreprocessSpec
-from fer_train.analysis.duplicates import has_near_copy
+from fer_train.analysis.duplicates import NEAR_MAX_BITS, has_near_copy, non_blank_hashes
 from fer_train.checkpoint import load_model
 from fer_train.data import FaceDataset, load_dataset, split_names
 from fer_train.evaluate import predict_logits
@@ -197,7 +197,7 @@ def _markdown(model: str, sections: list[dict[str, Any]], face_images: bool) -> 
     for s in sections:
         if "left_out" in s:
             lines += ["", f"`{s['name']}` leaves out the {s['left_out']['count']} faces of the split that have a near "
-                      f"copy (perceptual hash within 4 bits) in `{s['left_out']['near_copies_of']}`."]
+                      f"copy (perceptual hash within {NEAR_MAX_BITS} bits) in `{s['left_out']['near_copies_of']}`."]
     lines += ["", "Intervals: 2.5th and 97.5th percentiles over 1,000 bootstrap resamples of the test images. "
               "ECE: expected calibration error over 15 confidence bins."]
     if not face_images:
@@ -217,13 +217,14 @@ def run_report(model: str | os.PathLike[str], paths: Sequence[str | os.PathLike[
         raise FerError("give at least one test split (--data)")
     scorer = Scorer(model, threads)
     out_dir = Path(out)
-    reference = None if train is None else load_dataset(train, scorer.spec.classes, scorer.spec, cache_dir)
+    train_hashes = (None if train is None
+                    else non_blank_hashes(load_dataset(train, scorer.spec.classes, scorer.spec, cache_dir).pixels)[1])
     sections = []
     for name, path in zip(split_names(paths), paths):
         predictions = scorer.predict(path, cache_dir)
         sections.append(report_split(predictions, name, out_dir, face_images))
-        if reference is not None:
-            copied = has_near_copy(predictions.dataset.pixels, reference.pixels)
+        if train_hashes is not None:
+            copied = has_near_copy(predictions.dataset.pixels, train_hashes)
             if copied.all():
                 raise FerError(f"{path}: every face has a near copy in {train}")
             section = report_split(predictions.subset(np.nonzero(~copied)[0]), f"{name}-unseen", out_dir, face_images)

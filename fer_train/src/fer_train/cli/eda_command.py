@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from fer_train.analysis.duplicates import BLANK_MAX_STD, NEAR_MAX_BITS
 from fer_train.analysis.eda import run_eda
 from fer_train.cli import user_errors
 from fer_train.data import parse_classes
@@ -16,9 +17,9 @@ from fer_train.data import parse_classes
               help="A dataset (folder or .zip); repeat to compare splits, e.g. train and test.")
 @click.option("--out", required=True, type=click.Path(file_okay=False), help="Folder for PNGs, report.md, eda.json.")
 @click.option("--classes", default="angry,happy,neutral,sad", show_default=True)
-@click.option("--near-bits", default=4, show_default=True, type=click.IntRange(0, 64),
+@click.option("--near-bits", default=NEAR_MAX_BITS, show_default=True, type=click.IntRange(0, 64),
               help="Perceptual-hash distance (of 64 bits) at or below which two faces are near duplicates.")
-@click.option("--blank-std", default=3.0, show_default=True, type=click.FloatRange(min=0),
+@click.option("--blank-std", default=BLANK_MAX_STD, show_default=True, type=click.FloatRange(min=0),
               help="Images whose gray-level std is at most this count as blank.")
 @click.option("--no-face-images", is_flag=True,
               help="Skip figures made of faces (sample grids, mean faces), e.g. for a report to publish.")
