@@ -70,7 +70,7 @@ def main() -> None:
             "photos": photo_stages(recognizer, synthetic_photos(test, 4 if args.quick else 40)),
             "training": training_speed(REPO / "configs" / "default.toml",
                                        args.data / "seed" / ("Train_400.zip" if args.quick else "Train_1000.zip"),
-                                       work / "training"),
+                                       args.data / "fer2013" / "train.zip", work / "training"),
         }
     stamp = result["date"][:10] + ("-quick" if args.quick else "")
     write_text(args.out / f"{stamp}.json", json.dumps(result, indent=2) + "\n")

@@ -7,20 +7,21 @@ from pathlib import Path
 from typing import Any
 
 from fer_train.config_file import read_config_file
+from fer_train.data import image_counts
 from fer_train.train import PRECISIONS, FitConfig, fit
 
-FER2013_TRAIN_IMAGES = 21_005  # the four default classes of fer2013/train.zip
 
-
-def training_speed(config_file: Path, data: Path, work: Path, threads: int = 2) -> dict[str, Any]:
+def training_speed(config_file: Path, data: Path, full_data: Path, work: Path, threads: int = 2) -> dict[str, Any]:
     """Images/s of one training epoch over `data` (no validation) per precision, and what that makes of
-    the recipe's full run over FER2013 train."""
+    the recipe's full run over `full_data` (its training set: the recipe's classes are counted there)."""
     recipe = FitConfig(**{**read_config_file(str(config_file)), "out": str(work), "data": str(data)})
+    per_class = image_counts(full_data)
+    full_images = sum(per_class.get(name, 0) for name in recipe.classes)
     one_epoch = replace(recipe, val=None, epochs=1, threads=threads, cache_dir=str(work / "cache"))
     speed = {}
     for precision in PRECISIONS:
         run = fit(replace(one_epoch, precision=precision, out=str(work / f"train_{precision}")), progress=False)
         per_s = run.history[0]["images_per_second"]
-        speed[precision] = {"images_per_s": per_s, "full_run_min": recipe.epochs * FER2013_TRAIN_IMAGES / per_s / 60}
+        speed[precision] = {"images_per_s": per_s, "full_run_min": recipe.epochs * full_images / per_s / 60}
     return {"config": config_file.name, "recipe_precision": recipe.precision, "data": data.name, "threads": threads,
-            "epochs": recipe.epochs, "speed": speed}
+            "epochs": recipe.epochs, "full_data": full_data.name, "full_images": full_images, "speed": speed}

@@ -183,8 +183,9 @@ def test_compare_tables_recipe_differences_and_best_epochs(face_zip, tmp_path):
     base = FitConfig(data=str(face_zip), val=str(face_zip), out=str(tmp_path / "base"), model="fer_resnet",
                      model_options={"widths": [8, 8, 8, 8], "blocks": [1, 1, 1, 1], "stem": 8}, epochs=2,
                      batch_size=16, threads=1, cache_dir=str(tmp_path / "cache"))
-    results = [fit(base, progress=False),
-               fit(replace(base, out=str(tmp_path / "mixed"), epochs=3, mixup_alpha=0.2), progress=False)]
+    mixed = replace(base, out=str(tmp_path / "mixed"), epochs=2, mixup_alpha=0.2)
+    fit(mixed, progress=False)
+    results = [fit(base, progress=False), fit(replace(mixed, epochs=3, threads=2), resume=True, progress=False)]
     unfinished = tmp_path / "unfinished"
     shutil.copytree(tmp_path / "base", unfinished)
     history = json.loads((unfinished / "metrics.json").read_text())
@@ -201,8 +202,9 @@ def test_compare_tables_recipe_differences_and_best_epochs(face_zip, tmp_path):
     assert recipe_differences(runs[0].config, runs[1].config) == {"epochs": (2, 3), "mixup_alpha": (0.0, 0.2)}
     assert recipe_differences(runs[0].config, runs[2].config) == {}
     rows = [line for line in (tmp_path / "cmp" / "compare.md").read_text().splitlines() if line.startswith("| ")]
-    assert rows[1].startswith("| base | baseline |")
+    assert rows[1].startswith("| base | baseline |") and rows[1].endswith("min (1 thread) |")
     assert rows[2].startswith("| mixed | epochs 2 → 3; mixup_alpha 0.0 → 0.2 |")
+    assert rows[2].endswith("min (1 thread: 2 epochs, 2 threads: 1 epoch) |")  # resumed with another --threads
     assert rows[3].startswith("| unfinished | same recipe |") and "running: 1/2 epochs" in rows[3]
     assert all((tmp_path / "cmp" / name).is_file() for name in ("val_curves.png", "recall.png"))
 

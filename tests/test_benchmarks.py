@@ -31,6 +31,7 @@ def test_quick_benchmark_writes_json_and_table(shared_data, tmp_path):
     assert data["folder"]["images"] == 100 and data["photos"]["photos"] == 4
     training = data["training"]
     assert set(training["speed"]) == {"fp32", "bf16"} and training["recipe_precision"] in training["speed"]
+    assert training["full_images"] == 21_005  # the default classes of fer2013/train.zip, as issue #4 counts them
     assert all(s["images_per_s"] > 0 and s["full_run_min"] > 0 for s in training["speed"].values())
     table = (tmp_path / json_file.name.replace(".json", ".md")).read_text()
     assert "| goal | measured | met |" in table and "ORT int8" in table and "Where the time goes" in table

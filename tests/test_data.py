@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from fer_runtime.errors import FerError
-from fer_train.data import load_dataset, parse_classes, pixel_stats
+from fer_train.data import image_counts, load_dataset, parse_classes, pixel_stats
 from tests.conftest import CLASSES
 
 
@@ -18,6 +18,7 @@ def test_reader_merges_case_and_skips_corrupt_files(which, request, cache_dir, c
     assert data.pixels.shape == (49, 48, 48) and data.pixels.dtype == np.uint8
     assert "broken.jpg" in caplog.text
     assert not any("broken" in p for p in data.paths)
+    assert image_counts(source) == {"angry": 12, "happy": 14, "neutral": 12, "sad": 12}  # names only: broken counts
 
 
 def test_folder_and_zip_give_the_same_images(face_folder, face_zip, cache_dir):

@@ -5,6 +5,7 @@ import sys
 import time
 from dataclasses import replace
 
+import numpy as np
 import pytest
 import torch
 
@@ -12,7 +13,7 @@ from fer_runtime.errors import FerError
 from fer_train.augment import AugmentConfig
 from fer_train.checkpoint import load_model
 from fer_train.evaluate import evaluate_checkpoint
-from fer_train.train import FitConfig, fit, mix_batch
+from fer_train.train import FitConfig, epoch_order, fit, mix_batch
 
 TINY = {"widths": [8, 16, 16, 16], "blocks": [1, 1, 1, 1], "stem": 8}
 
@@ -96,7 +97,8 @@ def test_resume_after_kill_9(face_zip, tmp_path, cache_dir):
 
 
 def test_student_learns_from_teacher_alone_with_mixup(face_zip, tmp_path, cache_dir):
-    teacher = fit(_config(face_zip, tmp_path / "teacher", cache_dir, epochs=12, warmup_epochs=1), progress=False)
+    teacher = fit(_config(face_zip, tmp_path / "teacher", cache_dir, epochs=12, warmup_epochs=1, sampling="balanced"),
+                  progress=False)
     assert teacher.best_balanced_accuracy >= 0.75
     # distill_weight 1: the hard labels play no part, so what the student learns comes from the teacher
     student = fit(_config(face_zip, tmp_path / "student", cache_dir, epochs=12, warmup_epochs=1, mixup_alpha=0.2,
@@ -110,9 +112,21 @@ def test_student_learns_from_teacher_alone_with_mixup(face_zip, tmp_path, cache_
     with pytest.raises(FerError, match="teacher"):
         fit(_config(face_zip, tmp_path / "three", cache_dir, classes=("angry", "happy", "sad"),
                     teachers=(str(tmp_path / "teacher" / "best.pt"),)), progress=False)
-    for bad in ({"mixup_alpha": -1}, {"cutmix_alpha": -1}, {"distill_weight": 2}, {"val_every": 0}):
+    for bad in ({"mixup_alpha": -1}, {"cutmix_alpha": -1}, {"distill_weight": 2}, {"val_every": 0},
+                {"sampling": "oversample"}):
         with pytest.raises(FerError):
             _config(face_zip, tmp_path / "bad", cache_dir, **bad)
+
+
+def test_balanced_sampling_draws_classes_equally_often():
+    labels = np.array([0] * 7000 + [1] * 2000 + [2] * 1000)
+    order = epoch_order(labels, "balanced", torch.Generator().manual_seed(0))
+    assert len(order) == len(labels)
+    assert np.allclose(np.bincount(labels[order]) / len(labels), 1 / 3, atol=0.02)
+    minority = order[labels[order] == 2]
+    assert len(np.unique(minority)) > 900  # the draws spread over the whole class, not a few images
+    shuffled = epoch_order(labels, "shuffle", torch.Generator().manual_seed(0))
+    assert sorted(shuffled) == list(range(len(labels)))
 
 
 def test_cutmix_pastes_one_box_and_weights_labels_by_its_area(tmp_path):

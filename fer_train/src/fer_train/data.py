@@ -75,27 +75,38 @@ def default_cache_dir() -> Path:
     return Path(os.environ.get("FER_CACHE_DIR") or Path.home() / ".cache" / "fer")
 
 
-def _members(source: Path) -> Iterator[tuple[str, str, bytes]]:
-    """Yield (relative path, class folder, encoded bytes) for every image file in the source."""
+def _image_entries(source: Path) -> Iterator[tuple[str, str]]:
+    """(relative path, class folder) of every image file in the source, in sorted order, unread."""
     if source.is_dir():
         for path in sorted(source.rglob("*")):
             rel = path.relative_to(source)
             if path.is_file() and path.suffix.lower() in IMAGE_SUFFIXES and len(rel.parts) >= 2:
-                yield rel.as_posix(), rel.parts[-2], path.read_bytes()
+                yield rel.as_posix(), rel.parts[-2]
         return
     with zipfile.ZipFile(source) as archive:
         for info in sorted(archive.infolist(), key=lambda i: i.filename):
             member = PurePosixPath(info.filename)
-            if info.is_dir() or member.suffix.lower() not in IMAGE_SUFFIXES or len(member.parts) < 2:
-                continue
-            yield info.filename, member.parts[-2], archive.read(info)
+            if not info.is_dir() and member.suffix.lower() in IMAGE_SUFFIXES and len(member.parts) >= 2:
+                yield info.filename, member.parts[-2]
 
 
-def _count_members(source: Path) -> int:
+def _members(source: Path) -> Iterator[tuple[str, str, bytes]]:
+    """Yield (relative path, class folder, encoded bytes) for every image file in the source."""
     if source.is_dir():
-        return sum(1 for p in source.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
+        for rel, folder in _image_entries(source):
+            yield rel, folder, (source / rel).read_bytes()
+        return
     with zipfile.ZipFile(source) as archive:
-        return sum(1 for n in archive.namelist() if PurePosixPath(n).suffix.lower() in IMAGE_SUFFIXES)
+        for rel, folder in _image_entries(source):
+            yield rel, folder, archive.read(rel)
+
+
+def image_counts(path: str | os.PathLike[str]) -> dict[str, int]:
+    """Image files per class folder (lower-case), from the names alone: nothing is decoded."""
+    counts: dict[str, int] = {}
+    for _, folder in _image_entries(Path(path)):
+        counts[folder.lower()] = counts.get(folder.lower(), 0) + 1
+    return counts
 
 
 def content_hash(source: Path) -> str:
@@ -112,7 +123,7 @@ def content_hash(source: Path) -> str:
 
 def _decode_all(source: Path, spec: PreprocessSpec) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     pixels, folders, paths = [], [], []
-    total = _count_members(source)
+    total = sum(image_counts(source).values())
     for rel, folder, data in tqdm(_members(source), total=total, desc=f"decoding {source.name}",
                                   unit="img", leave=False, disable=None):
         try:

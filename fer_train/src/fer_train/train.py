@@ -37,6 +37,7 @@ log = logging.getLogger(__name__)
 OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop")
 SCHEDULES = ("plateau", "cosine", "step", "none")
 PRECISIONS = ("fp32", "bf16")
+SAMPLINGS = ("shuffle", "balanced")
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,7 @@ class FitConfig:
     warmup_epochs: float = 0.0
     label_smoothing: float = 0.0
     class_weights: str = "none"  # "none" or "balanced" (inverse class frequency)
+    sampling: str = "shuffle"    # "balanced": each epoch draws classes equally often (with replacement)
     ema_decay: float = 0.0       # > 0: evaluate and export an exponential moving average of the weights
     val_every: int = 1           # validate every N epochs (and after the last one)
     mixup_alpha: float = 0.0     # > 0: mix pairs of training images with weight ~ Beta(alpha, alpha)
@@ -79,6 +81,8 @@ class FitConfig:
             raise FerError(f"unknown precision {self.precision!r}; choose from {', '.join(PRECISIONS)}")
         if self.class_weights not in ("none", "balanced"):
             raise FerError("class_weights must be 'none' or 'balanced'")
+        if self.sampling not in SAMPLINGS:
+            raise FerError(f"unknown sampling {self.sampling!r}; choose from {', '.join(SAMPLINGS)}")
         if not 0 <= self.distill_weight <= 1 or self.distill_temperature <= 0:
             raise FerError("distill_weight must be in [0, 1] and distill_temperature > 0")
         if self.mixup_alpha < 0 or self.cutmix_alpha < 0:
@@ -182,6 +186,16 @@ def _weights(config: FitConfig, train: FaceDataset) -> torch.Tensor | None:
     return torch.tensor(counts.sum() / (len(counts) * np.maximum(counts, 1)), dtype=torch.float32)
 
 
+def epoch_order(labels: np.ndarray, sampling: str, generator: torch.Generator) -> np.ndarray:
+    """The training images of one epoch, in order: a permutation of all of them ("shuffle"), or as many
+    draws with replacement, each class equally likely and each image of a class equally likely ("balanced")."""
+    if sampling == "shuffle":
+        return torch.randperm(len(labels), generator=generator).numpy()
+    counts = np.bincount(labels)
+    chance = torch.from_numpy(1.0 / counts[labels])
+    return torch.multinomial(chance, len(labels), replacement=True, generator=generator).numpy()
+
+
 def _write_history(out: Path, history: list[dict[str, Any]]) -> None:
     write_text(out / "metrics.json", json.dumps(history, indent=2))
     columns = list(dict.fromkeys(k for record in history for k, v in record.items() if not isinstance(v, dict)))
@@ -208,9 +222,9 @@ class _Step:
 
 def _train_epoch(step: _Step, train: FaceDataset, spec: PreprocessSpec, config: FitConfig, epoch: int,
                  progress: bool) -> dict[str, Any]:
-    """One pass over a fresh permutation of `train` (augmented); returns the epoch's training figures."""
+    """One epoch of `train` (augmented, in `epoch_order`); returns the epoch's training figures."""
     step.model.train()
-    order = torch.randperm(len(train), generator=step.generator).numpy()
+    order = epoch_order(train.labels, config.sampling, step.generator)
     steps = max(1, len(train) // config.batch_size)  # drop the incomplete last batch: one image breaks BatchNorm
     started = time.perf_counter()
     loss_sum, correct, seen = 0.0, 0, 0
@@ -238,7 +252,7 @@ def _train_epoch(step: _Step, train: FaceDataset, spec: PreprocessSpec, config: 
     seconds = time.perf_counter() - started
     return {"epoch": epoch, "lr": step.optimizer.param_groups[0]["lr"], "train_loss": loss_sum / seen,
             "train_accuracy": correct / seen, "train_seconds": round(seconds, 2),
-            "images_per_second": round(seen / seconds, 1)}
+            "images_per_second": round(seen / seconds, 1), "threads": torch.get_num_threads()}
 
 
 def _beta(alpha: float) -> float:

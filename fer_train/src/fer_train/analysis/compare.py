@@ -102,8 +102,23 @@ def _short(value: Any) -> str:
     return str(value)
 
 
-def _threads(threads: int | None) -> str:
-    return "all cores" if not threads else f"{threads} thread" + ("s" if threads > 1 else "")
+def _thread_text(threads: int) -> str:
+    return f"{threads} thread" + ("s" if threads > 1 else "")
+
+
+def _threads(run: RunSummary) -> str:
+    """The torch threads each epoch ran on ("1 thread: 6 epochs, 2 threads: 54 epochs" for a run resumed
+    with another --threads); runs older than that record show their config's setting."""
+    epochs: dict[int, int] = {}
+    for record in run.history:
+        if "threads" in record:
+            epochs[record["threads"]] = epochs.get(record["threads"], 0) + 1
+    if not epochs:
+        configured = run.config.get("threads")
+        return _thread_text(configured) if configured else "all cores"
+    if len(epochs) == 1:
+        return _thread_text(next(iter(epochs)))
+    return ", ".join(f"{_thread_text(n)}: {count} epoch{'s' if count > 1 else ''}" for n, count in sorted(epochs.items()))
 
 
 def _markdown(runs: list[RunSummary]) -> str:
@@ -111,7 +126,7 @@ def _markdown(runs: list[RunSummary]) -> str:
     lines = ["# Training runs compared (`fer-train compare`)", "",
              "Best epoch = highest validation balanced accuracy (the epoch kept as best.pt). "
              f"Differences are against the first run, `{runs[0].name}`. Time: wall time of the epochs "
-             "run so far, with the run's torch thread count (runs that shared the CPU were slower).", "",
+             "run so far, with the torch threads its epochs ran on (runs that shared the CPU were slower).", "",
              "| run | differences | val. bal. acc. (epoch) | " + " | ".join(f"{c} recall" for c in classes)
              + " | time |", "|" + "---|" * (len(classes) + 4)]
     for run in runs:
@@ -121,7 +136,7 @@ def _markdown(runs: list[RunSummary]) -> str:
         described = "baseline" if run is runs[0] else _describe(recipe_differences(runs[0].config, run.config))
         lines.append(f"| {run.name} | {described} | "
                      f"{best['val_balanced_accuracy']:.4f} ({best['epoch']}) | " + " | ".join(recalls) +
-                     f" | {run.minutes:.0f} min ({_threads(run.config.get('threads'))}{status}) |")
+                     f" | {run.minutes:.0f} min ({_threads(run)}{status}) |")
     lines += ["", "![validation curves](val_curves.png)", "", "![per-class recall](recall.png)"]
     return "\n".join(lines) + "\n"
 
