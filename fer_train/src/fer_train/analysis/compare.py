@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -102,23 +103,17 @@ def _short(value: Any) -> str:
     return str(value)
 
 
-def _thread_text(threads: int) -> str:
-    return f"{threads} thread" + ("s" if threads > 1 else "")
-
-
 def _threads(run: RunSummary) -> str:
-    """The torch threads each epoch ran on ("1 thread: 6 epochs, 2 threads: 54 epochs" for a run resumed
+    """The torch threads the epochs ran on ("1 thread: 6 epochs, 2 threads: 54 epochs" for a run resumed
     with another --threads); runs older than that record show their config's setting."""
-    epochs: dict[int, int] = {}
-    for record in run.history:
-        if "threads" in record:
-            epochs[record["threads"]] = epochs.get(record["threads"], 0) + 1
-    if not epochs:
-        configured = run.config.get("threads")
-        return _thread_text(configured) if configured else "all cores"
-    if len(epochs) == 1:
-        return _thread_text(next(iter(epochs)))
-    return ", ".join(f"{_thread_text(n)}: {count} epoch{'s' if count > 1 else ''}" for n, count in sorted(epochs.items()))
+    def text(n: int, unit: str = "thread") -> str:
+        return f"{n} {unit}" + ("s" if n > 1 else "")
+
+    used = Counter(h["threads"] for h in run.history if "threads" in h)
+    if len(used) > 1:
+        return ", ".join(f"{text(n)}: {text(epochs, 'epoch')}" for n, epochs in sorted(used.items()))
+    threads = next(iter(used), run.config.get("threads"))
+    return text(threads) if threads else "all cores"
 
 
 def _markdown(runs: list[RunSummary]) -> str:
