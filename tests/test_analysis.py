@@ -189,23 +189,28 @@ def test_compare_tables_recipe_differences_and_best_epochs(face_zip, tmp_path):
     unfinished = tmp_path / "unfinished"
     shutil.copytree(tmp_path / "base", unfinished)
     history = json.loads((unfinished / "metrics.json").read_text())
+    del history[0]["threads"]  # an epoch written before fit recorded threads: the config's setting is shown
     (unfinished / "metrics.json").write_text(json.dumps(history[:1]))
+    partly = tmp_path / "partly_recorded"  # epoch 1 unrecorded, then mixed's epochs 2 (1 thread) and 3 (2 threads)
+    shutil.copytree(tmp_path / "mixed", partly)
+    (partly / "metrics.json").write_text(json.dumps([history[0], *results[1].history[1:]]))
     config = json.loads((unfinished / "config.json").read_text())
     del config["mixup_alpha"]  # a config written before the setting existed: read at its default
     (unfinished / "config.json").write_text(json.dumps(config))
 
-    runs = run_compare([tmp_path / "base", tmp_path / "mixed", unfinished], tmp_path / "cmp")
+    runs = run_compare([tmp_path / "base", tmp_path / "mixed", unfinished, partly], tmp_path / "cmp")
     for run, result in zip(runs, results):
         assert (run.best["epoch"], run.best["val_balanced_accuracy"]) == (result.best_epoch,
                                                                           result.best_balanced_accuracy)
-    assert [run.finished for run in runs] == [True, True, False]
+    assert [run.finished for run in runs] == [True, True, False, True]
     assert recipe_differences(runs[0].config, runs[1].config) == {"epochs": (2, 3), "mixup_alpha": (0.0, 0.2)}
     assert recipe_differences(runs[0].config, runs[2].config) == {}
     rows = [line for line in (tmp_path / "cmp" / "compare.md").read_text().splitlines() if line.startswith("| ")]
     assert rows[1].startswith("| base | baseline |") and rows[1].endswith("min (1 thread) |")
     assert rows[2].startswith("| mixed | epochs 2 → 3; mixup_alpha 0.0 → 0.2 |")
     assert rows[2].endswith("min (1 thread: 2 epochs, 2 threads: 1 epoch) |")  # resumed with another --threads
-    assert rows[3].startswith("| unfinished | same recipe |") and "running: 1/2 epochs" in rows[3]
+    assert rows[3].startswith("| unfinished | same recipe |") and rows[3].endswith("(1 thread, running: 1/2 epochs) |")
+    assert rows[4].endswith("min (not recorded: 1 epoch, 1 thread: 1 epoch, 2 threads: 1 epoch) |")
     assert all((tmp_path / "cmp" / name).is_file() for name in ("val_curves.png", "recall.png"))
 
 

@@ -105,14 +105,16 @@ def _short(value: Any) -> str:
 
 def _threads(run: RunSummary) -> str:
     """The torch threads the epochs ran on ("1 thread: 6 epochs, 2 threads: 54 epochs" for a run resumed
-    with another --threads); runs older than that record show their config's setting."""
+    with another --threads). Epochs written before fit recorded threads count as "not recorded"; a run
+    with none recorded shows its config's setting."""
     def text(n: int, unit: str = "thread") -> str:
         return f"{n} {unit}" + ("s" if n > 1 else "")
 
-    used = Counter(h["threads"] for h in run.history if "threads" in h)
+    used = Counter(h.get("threads") for h in run.history)
     if len(used) > 1:
-        return ", ".join(f"{text(n)}: {text(epochs, 'epoch')}" for n, epochs in sorted(used.items()))
-    threads = next(iter(used), run.config.get("threads"))
+        return ", ".join(f"{text(n) if n else 'not recorded'}: {text(epochs, 'epoch')}"
+                         for n, epochs in sorted(used.items(), key=lambda item: item[0] or 0))
+    threads = next(iter(used), None) or run.config.get("threads")
     return text(threads) if threads else "all cores"
 
 
