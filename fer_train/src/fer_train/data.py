@@ -10,6 +10,7 @@ import hashlib
 import logging
 import os
 import zipfile
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -103,10 +104,7 @@ def _members(source: Path) -> Iterator[tuple[str, str, bytes]]:
 
 def image_counts(path: str | os.PathLike[str]) -> dict[str, int]:
     """Image files per class folder (lower-case), from the names alone: nothing is decoded."""
-    counts: dict[str, int] = {}
-    for _, folder in _image_entries(Path(path)):
-        counts[folder.lower()] = counts.get(folder.lower(), 0) + 1
-    return counts
+    return dict(Counter(folder.lower() for _, folder in _image_entries(Path(path))))
 
 
 def content_hash(source: Path) -> str:
