@@ -6,6 +6,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from fer_runtime.errors import FerError
 from fer_train.config_file import read_config_file
 from fer_train.data import image_counts
 from fer_train.train import PRECISIONS, FitConfig, fit
@@ -16,7 +17,10 @@ def training_speed(config_file: Path, data: Path, full_data: Path, work: Path, t
     the recipe's full run over `full_data` (its training set: the recipe's classes are counted there)."""
     recipe = FitConfig(**{**read_config_file(str(config_file)), "out": str(work), "data": str(data)})
     per_class = image_counts(full_data)
-    full_images = sum(per_class.get(name, 0) for name in recipe.classes)
+    missing = [name for name in recipe.classes if name not in per_class]
+    if missing:  # counting them as 0 would project a full run that is too short
+        raise FerError(f"{full_data} has no folder for the recipe's class(es) {', '.join(missing)}")
+    full_images = sum(per_class[name] for name in recipe.classes)
     one_epoch = replace(recipe, val=None, epochs=1, threads=threads, cache_dir=str(work / "cache"))
     speed = {}
     for precision in PRECISIONS:

@@ -1,9 +1,14 @@
 """`python -m benchmarks --quick` as a smoke test: the result has the promised shape (no timings asserted)."""
 
 import json
+import shutil
 import subprocess
 import sys
 
+import pytest
+
+from benchmarks.measure_training import training_speed
+from fer_runtime.errors import FerError
 from tests.conftest import REPO
 
 
@@ -36,3 +41,11 @@ def test_quick_benchmark_writes_json_and_table(shared_data, tmp_path):
     table = (tmp_path / json_file.name.replace(".json", ".md")).read_text()
     assert "| goal | measured | met |" in table and "ORT int8" in table and "Where the time goes" in table
     assert "one training run of the recipe" in table
+
+
+
+def test_training_projection_needs_every_recipe_class_in_the_full_data(face_folder, tmp_path):
+    angry_only = tmp_path / "angry_only"
+    shutil.copytree(face_folder / "Angry", angry_only / "Train" / "Angry")
+    with pytest.raises(FerError, match="class\\(es\\) happy, neutral, sad$"):  # not counted as 0 images
+        training_speed(REPO / "configs" / "default.toml", face_folder, angry_only, tmp_path / "work")
