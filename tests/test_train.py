@@ -10,10 +10,13 @@ import pytest
 import torch
 
 from fer_runtime.errors import FerError
+from fer_runtime.preprocess import model_input
+from fer_runtime.spec import PreprocessSpec
 from fer_train.augment import AugmentConfig
-from fer_train.checkpoint import load_model
+from fer_train.checkpoint import LoadedModel, load_model
 from fer_train.evaluate import evaluate_checkpoint
-from fer_train.train import FitConfig, epoch_order, fit, mix_batch
+from fer_train.models import build_model
+from fer_train.train import DISTILL_VIEWS, FitConfig, TeacherEnsemble, epoch_order, fit, mix_batch
 
 TINY = {"widths": [8, 16, 16, 16], "blocks": [1, 1, 1, 1], "stem": 8}
 
@@ -101,19 +104,21 @@ def test_student_learns_from_teacher_alone_with_mixup(face_zip, tmp_path, cache_
                   progress=False)
     assert teacher.best_balanced_accuracy >= 0.75
     # distill_weight 1: the hard labels play no part, so what the student learns comes from the teacher
-    student = fit(_config(face_zip, tmp_path / "student", cache_dir, epochs=12, warmup_epochs=1, mixup_alpha=0.2,
-                          teachers=(str(tmp_path / "teacher" / "best.pt"),), distill_weight=1.0, val_every=3),
-                  progress=False)
-    assert student.best_balanced_accuracy >= 0.75
-    assert [h["epoch"] for h in student.history if "val_loss" in h] == [3, 6, 9, 12]
-    saved = load_model(tmp_path / "student" / "best.pt").checkpoint["config"]
-    assert saved["teachers"] == [str(tmp_path / "teacher" / "best.pt")] and saved["mixup_alpha"] == 0.2
+    for views in DISTILL_VIEWS:  # the teacher's predictions on the clean faces, or on each augmented batch
+        student = fit(_config(face_zip, tmp_path / views, cache_dir, epochs=12, warmup_epochs=1, mixup_alpha=0.2,
+                              teachers=(str(tmp_path / "teacher" / "best.pt"),), distill_weight=1.0, val_every=3,
+                              distill_views=views), progress=False)
+        assert student.best_balanced_accuracy >= 0.75, views
+        assert [h["epoch"] for h in student.history if "val_loss" in h] == [3, 6, 9, 12]
+        saved = load_model(tmp_path / views / "best.pt").checkpoint["config"]
+        assert saved["teachers"] == [str(tmp_path / "teacher" / "best.pt")] and saved["mixup_alpha"] == 0.2
+        assert saved["distill_views"] == views
 
     with pytest.raises(FerError, match="teacher"):
         fit(_config(face_zip, tmp_path / "three", cache_dir, classes=("angry", "happy", "sad"),
                     teachers=(str(tmp_path / "teacher" / "best.pt"),)), progress=False)
     for bad in ({"mixup_alpha": -1}, {"cutmix_alpha": -1}, {"distill_weight": 2}, {"val_every": 0},
-                {"sampling": "oversample"}):
+                {"sampling": "oversample"}, {"distill_views": "noisy"}):
         with pytest.raises(FerError):
             _config(face_zip, tmp_path / "bad", cache_dir, **bad)
 
@@ -159,3 +164,20 @@ def test_mixup_blends_whole_images_and_alternates_with_cutmix(tmp_path):
         mixed, partner, lam = mix_batch(x, both, g)
         kinds.add("mixup" if torch.allclose(mixed, lam * x + (1 - lam) * x[partner]) else "cutmix")
     assert kinds == {"mixup", "cutmix"}
+
+
+def test_teachers_get_the_student_batch_in_their_own_normalisation():
+    torch.manual_seed(0)
+    pixels = np.random.default_rng(0).integers(0, 256, (8, 48, 48), dtype=np.uint8)
+    student_spec = PreprocessSpec(mean=0.5, std=0.25)
+    teachers = [LoadedModel(build_model("fer_resnet", 4, **TINY).eval(), PreprocessSpec(mean=mean, std=std), {})
+                for mean, std in ((0.3, 0.2), (0.6, 0.4))]
+    config = FitConfig(data="unused", out="unused", distill_temperature=2.0)
+    got = TeacherEnsemble.of(teachers, student_spec).probabilities(torch.from_numpy(model_input(pixels, student_spec)),
+                                                                   config)
+    with torch.no_grad():
+        expected = torch.stack([torch.softmax(t.model(torch.from_numpy(model_input(pixels, t.spec))) / 2.0, 1)
+                                for t in teachers]).mean(0)
+    assert got.shape == (8, 4)
+    assert torch.allclose(got, expected, atol=1e-5)
+    assert torch.allclose(got.sum(1), torch.ones(8))

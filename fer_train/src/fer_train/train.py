@@ -25,7 +25,7 @@ from fer_runtime.errors import FerError
 from fer_runtime.preprocess import model_input
 from fer_runtime.spec import DEFAULT_CLASSES, PreprocessSpec
 from fer_train.augment import AugmentConfig, augment_batch
-from fer_train.checkpoint import load_model, read_checkpoint, save_checkpoint
+from fer_train.checkpoint import LoadedModel, load_model, read_checkpoint, save_checkpoint
 from fer_train.data import FaceDataset, load_dataset, pixel_stats
 from fer_train.evaluate import predict_logits
 from fer_train.metrics import compute_metrics
@@ -38,6 +38,7 @@ OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop")
 SCHEDULES = ("plateau", "cosine", "step", "none")
 PRECISIONS = ("fp32", "bf16")
 SAMPLINGS = ("shuffle", "balanced")
+DISTILL_VIEWS = ("clean", "augmented")
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,7 @@ class FitConfig:
     teachers: tuple[str, ...] = ()  # checkpoints whose averaged soft predictions the student also learns
     distill_weight: float = 0.5     # share of the distillation term in the loss when teachers are given
     distill_temperature: float = 4.0
+    distill_views: str = "clean"    # "augmented": teachers predict on each batch as the student sees it
     precision: str = "fp32"      # "bf16": training forward passes in bfloat16 autocast (weights stay fp32)
     augment: AugmentConfig = AugmentConfig()
     seed: int = 0
@@ -83,6 +85,8 @@ class FitConfig:
             raise FerError("class_weights must be 'none' or 'balanced'")
         if self.sampling not in SAMPLINGS:
             raise FerError(f"unknown sampling {self.sampling!r}; choose from {', '.join(SAMPLINGS)}")
+        if self.distill_views not in DISTILL_VIEWS:
+            raise FerError(f"unknown distill_views {self.distill_views!r}; choose from {', '.join(DISTILL_VIEWS)}")
         if not 0 <= self.distill_weight <= 1 or self.distill_temperature <= 0:
             raise FerError("distill_weight must be in [0, 1] and distill_temperature > 0")
         if self.mixup_alpha < 0 or self.cutmix_alpha < 0:
@@ -218,6 +222,7 @@ class _Step:
     weights: torch.Tensor | None
     generator: torch.Generator
     soft_targets: torch.Tensor | None = None  # teacher probabilities at the distillation temperature, [N, C]
+    teachers: TeacherEnsemble | None = None   # or the teachers themselves, to predict on each augmented batch
 
 
 def _train_epoch(step: _Step, train: FaceDataset, spec: PreprocessSpec, config: FitConfig, epoch: int,
@@ -292,15 +297,13 @@ def _loss(step: _Step, x: torch.Tensor, y: torch.Tensor, soft: torch.Tensor | No
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=config.precision == "bf16"):
             return step.model(batch).float()
 
-    if config.mixup_alpha > 0 or config.cutmix_alpha > 0:
-        mixed, partner, lam = mix_batch(x, config, step.generator)
-        logits = forward(mixed)
-        loss = lam * ce(logits, y) + (1 - lam) * ce(logits, y[partner])
-        if soft is not None:
-            soft = lam * soft + (1 - lam) * soft[partner]
-    else:
-        logits = forward(x)
-        loss = ce(logits, y)
+    inputs, partner, lam = mix_batch(x, config, step.generator)
+    logits = forward(inputs)
+    loss = lam * ce(logits, y) + (1 - lam) * ce(logits, y[partner])
+    if step.teachers is not None:
+        soft = step.teachers.probabilities(inputs, config)
+    elif soft is not None:
+        soft = lam * soft + (1 - lam) * soft[partner]
     if soft is None:
         return loss, logits
     t = config.distill_temperature
@@ -314,11 +317,34 @@ def _flip_averaged_probabilities(model: nn.Module, pixels: np.ndarray, spec: Pre
     return torch.softmax(torch.from_numpy(logits / 2) / temperature, 1).numpy()
 
 
-def _teacher_targets(config: FitConfig, train: FaceDataset, val: FaceDataset | None) -> torch.Tensor | None:
-    """The teachers' averaged probabilities (at the distillation temperature) for every training image,
-    computed once on the unaugmented faces (flipped copies averaged in)."""
+@dataclass(frozen=True)
+class TeacherEnsemble:
+    """Teachers that predict on the student's training batches, each given the batch in its own
+    normalisation (a teacher may have been trained with another mean and std)."""
+
+    models: tuple[nn.Module, ...]
+    rescale: tuple[tuple[float, float], ...]  # (scale, shift): teacher input = student input * scale + shift
+
+    @classmethod
+    def of(cls, teachers: list[LoadedModel], spec: PreprocessSpec) -> TeacherEnsemble:
+        return cls(tuple(t.model.to(memory_format=torch.channels_last) for t in teachers),  # type: ignore[call-overload]
+                   tuple((spec.std / t.spec.std, (spec.mean - t.spec.mean) / t.spec.std) for t in teachers))
+
+    @torch.no_grad()
+    def probabilities(self, x: torch.Tensor, config: FitConfig) -> torch.Tensor:
+        """The teachers' averaged probabilities at the distillation temperature for the batch `x`."""
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=config.precision == "bf16"):
+            logits = [model(x * scale + shift).float() for model, (scale, shift) in zip(self.models, self.rescale)]
+        return torch.stack([torch.softmax(z / config.distill_temperature, 1) for z in logits]).mean(0)
+
+
+def _distillation(config: FitConfig, train: FaceDataset, val: FaceDataset | None,
+                  spec: PreprocessSpec) -> tuple[torch.Tensor | None, TeacherEnsemble | None]:
+    """What the student learns from the teachers: with distill_views "clean", their averaged
+    probabilities (at the distillation temperature) for every training image, computed once on the
+    unaugmented faces (flipped copies averaged in); with "augmented", the teachers themselves."""
     if not config.teachers:
-        return None
+        return None, None
     teachers = [load_model(path) for path in config.teachers]
     for path, teacher in zip(config.teachers, teachers):
         if teacher.spec.classes != config.classes:
@@ -331,7 +357,9 @@ def _teacher_targets(config: FitConfig, train: FaceDataset, val: FaceDataset | N
     if val is not None:
         metrics = compute_metrics(val.labels, ensemble(val.pixels).argmax(1), config.classes)
         log.info("teachers (%d, flip-averaged): val balanced accuracy %.4f", len(teachers), metrics.balanced_accuracy)
-    return torch.from_numpy(ensemble(train.pixels)).float()
+    if config.distill_views == "augmented":
+        return None, TeacherEnsemble.of(teachers, spec)
+    return torch.from_numpy(ensemble(train.pixels)).float(), None
 
 
 def _validate(model: nn.Module, val: FaceDataset, spec: PreprocessSpec) -> dict[str, Any]:
@@ -417,7 +445,7 @@ def fit(config: FitConfig, resume: bool = False, progress: bool = True) -> FitRe
         log.info("resuming %s at epoch %d of %d", out, start_epoch + 1, config.epochs)
 
     weights = _weights(config, train)
-    soft_targets = _teacher_targets(config, train, val)
+    soft_targets, teachers = _distillation(config, train, val, spec)
     provenance = {
         "data": {"path": str(config.data), "sha256": train.sha256, "images": len(train)},
         "val": {"path": str(config.val), "sha256": val.sha256, "images": len(val)} if val else None,
@@ -428,7 +456,7 @@ def fit(config: FitConfig, resume: bool = False, progress: bool = True) -> FitRe
 
     for epoch in range(start_epoch + 1, config.epochs + 1):
         started = time.perf_counter()
-        step = _Step(model, optimizer, scheduler, ema, weights, generator, soft_targets)
+        step = _Step(model, optimizer, scheduler, ema, weights, generator, soft_targets, teachers)
         record = _train_epoch(step, train, spec, config, epoch, progress)
         evaluated = ema if ema is not None else model
         score: float | None = record["train_accuracy"]

@@ -10,7 +10,7 @@ from fer_runtime.errors import FerError
 from fer_train.cli import user_errors
 from fer_train.config_file import read_config_file
 from fer_train.data import parse_classes
-from fer_train.train import OPTIMIZERS, PRECISIONS, SAMPLINGS, SCHEDULES, FitConfig, fit
+from fer_train.train import DISTILL_VIEWS, OPTIMIZERS, PRECISIONS, SAMPLINGS, SCHEDULES, FitConfig, fit
 
 
 @click.command("fit")
@@ -37,6 +37,9 @@ from fer_train.train import OPTIMIZERS, PRECISIONS, SAMPLINGS, SCHEDULES, FitCon
               help="Distil from this checkpoint (repeat for an ensemble).")
 @click.option("--distill-weight", type=click.FloatRange(0, 1), help="Share of the distillation loss (default 0.5).")
 @click.option("--distill-temperature", type=click.FloatRange(min=0, min_open=True))
+@click.option("--distill-views", type=click.Choice(DISTILL_VIEWS),
+              help="clean (default): the teachers' predictions for the unaugmented faces, computed once; "
+                   "augmented: the teachers predict on every batch as the student sees it (slower).")
 @click.option("--precision", type=click.Choice(PRECISIONS),
               help="bf16: train in bfloat16 autocast (1.5x faster here, on a CPU with AVX512-BF16).")
 @click.option("--class-weights", type=click.Choice(["none", "balanced"]))
