@@ -16,7 +16,8 @@ from fer_train.augment import AugmentConfig
 from fer_train.checkpoint import LoadedModel, load_model
 from fer_train.evaluate import evaluate_checkpoint
 from fer_train.models import build_model
-from fer_train.train import DISTILL_VIEWS, FitConfig, TeacherEnsemble, epoch_order, fit, mix_batch
+from fer_train.distill import DISTILL_VIEWS, TeacherEnsemble
+from fer_train.train import FitConfig, epoch_order, fit, mix_batch
 
 TINY = {"widths": [8, 16, 16, 16], "blocks": [1, 1, 1, 1], "stem": 8}
 
@@ -172,9 +173,8 @@ def test_teachers_get_the_student_batch_in_their_own_normalisation():
     student_spec = PreprocessSpec(mean=0.5, std=0.25)
     teachers = [LoadedModel(build_model("fer_resnet", 4, **TINY).eval(), PreprocessSpec(mean=mean, std=std), {})
                 for mean, std in ((0.3, 0.2), (0.6, 0.4))]
-    config = FitConfig(data="unused", out="unused", distill_temperature=2.0)
-    got = TeacherEnsemble.of(teachers, student_spec).probabilities(torch.from_numpy(model_input(pixels, student_spec)),
-                                                                   config)
+    got = TeacherEnsemble.of(teachers, student_spec, temperature=2.0).probabilities(
+        torch.from_numpy(model_input(pixels, student_spec)))
     with torch.no_grad():
         expected = torch.stack([torch.softmax(t.model(torch.from_numpy(model_input(pixels, t.spec))) / 2.0, 1)
                                 for t in teachers]).mean(0)

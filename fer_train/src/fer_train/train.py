@@ -25,8 +25,9 @@ from fer_runtime.errors import FerError
 from fer_runtime.preprocess import model_input
 from fer_runtime.spec import DEFAULT_CLASSES, PreprocessSpec
 from fer_train.augment import AugmentConfig, augment_batch
-from fer_train.checkpoint import LoadedModel, load_model, read_checkpoint, save_checkpoint
+from fer_train.checkpoint import read_checkpoint, save_checkpoint
 from fer_train.data import FaceDataset, load_dataset, pixel_stats
+from fer_train.distill import DISTILL_VIEWS, TeacherEnsemble, distillation
 from fer_train.evaluate import predict_logits
 from fer_train.metrics import compute_metrics
 from fer_train.models import build_model, count_parameters
@@ -38,7 +39,6 @@ OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop")
 SCHEDULES = ("plateau", "cosine", "step", "none")
 PRECISIONS = ("fp32", "bf16")
 SAMPLINGS = ("shuffle", "balanced")
-DISTILL_VIEWS = ("clean", "augmented")
 
 
 @dataclass(frozen=True)
@@ -301,7 +301,7 @@ def _loss(step: _Step, x: torch.Tensor, y: torch.Tensor, soft: torch.Tensor | No
     logits = forward(inputs)
     loss = lam * ce(logits, y) + (1 - lam) * ce(logits, y[partner])
     if step.teachers is not None:
-        soft = step.teachers.probabilities(inputs, config)
+        soft = step.teachers.probabilities(inputs)
     elif soft is not None:
         soft = lam * soft + (1 - lam) * soft[partner]
     if soft is None:
@@ -309,57 +309,6 @@ def _loss(step: _Step, x: torch.Tensor, y: torch.Tensor, soft: torch.Tensor | No
     t = config.distill_temperature
     kl = F.kl_div(F.log_softmax(logits / t, dim=1), soft, reduction="batchmean") * t * t
     return (1 - config.distill_weight) * loss + config.distill_weight * kl, logits
-
-
-def _flip_averaged_probabilities(model: nn.Module, pixels: np.ndarray, spec: PreprocessSpec,
-                                 temperature: float) -> np.ndarray:
-    logits = predict_logits(model, pixels, spec) + predict_logits(model, pixels[:, :, ::-1].copy(), spec)
-    return torch.softmax(torch.from_numpy(logits / 2) / temperature, 1).numpy()
-
-
-@dataclass(frozen=True)
-class TeacherEnsemble:
-    """Teachers that predict on the student's training batches, each given the batch in its own
-    normalisation (a teacher may have been trained with another mean and std)."""
-
-    models: tuple[nn.Module, ...]
-    rescale: tuple[tuple[float, float], ...]  # (scale, shift): teacher input = student input * scale + shift
-
-    @classmethod
-    def of(cls, teachers: list[LoadedModel], spec: PreprocessSpec) -> TeacherEnsemble:
-        return cls(tuple(t.model.to(memory_format=torch.channels_last) for t in teachers),  # type: ignore[call-overload]
-                   tuple((spec.std / t.spec.std, (spec.mean - t.spec.mean) / t.spec.std) for t in teachers))
-
-    @torch.no_grad()
-    def probabilities(self, x: torch.Tensor, config: FitConfig) -> torch.Tensor:
-        """The teachers' averaged probabilities at the distillation temperature for the batch `x`."""
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=config.precision == "bf16"):
-            logits = [model(x * scale + shift).float() for model, (scale, shift) in zip(self.models, self.rescale)]
-        return torch.stack([torch.softmax(z / config.distill_temperature, 1) for z in logits]).mean(0)
-
-
-def _distillation(config: FitConfig, train: FaceDataset, val: FaceDataset | None,
-                  spec: PreprocessSpec) -> tuple[torch.Tensor | None, TeacherEnsemble | None]:
-    """What the student learns from the teachers: with distill_views "clean", their averaged
-    probabilities (at the distillation temperature) for every training image, computed once on the
-    unaugmented faces (flipped copies averaged in); with "augmented", the teachers themselves."""
-    if not config.teachers:
-        return None, None
-    teachers = [load_model(path) for path in config.teachers]
-    for path, teacher in zip(config.teachers, teachers):
-        if teacher.spec.classes != config.classes:
-            raise FerError(f"teacher {path} predicts {list(teacher.spec.classes)}, not {list(config.classes)}")
-
-    def ensemble(pixels: np.ndarray) -> np.ndarray:
-        return np.mean([_flip_averaged_probabilities(t.model, pixels, t.spec, config.distill_temperature)
-                        for t in teachers], axis=0)
-
-    if val is not None:
-        metrics = compute_metrics(val.labels, ensemble(val.pixels).argmax(1), config.classes)
-        log.info("teachers (%d, flip-averaged): val balanced accuracy %.4f", len(teachers), metrics.balanced_accuracy)
-    if config.distill_views == "augmented":
-        return None, TeacherEnsemble.of(teachers, spec)
-    return torch.from_numpy(ensemble(train.pixels)).float(), None
 
 
 def _validate(model: nn.Module, val: FaceDataset, spec: PreprocessSpec) -> dict[str, Any]:
@@ -445,7 +394,7 @@ def fit(config: FitConfig, resume: bool = False, progress: bool = True) -> FitRe
         log.info("resuming %s at epoch %d of %d", out, start_epoch + 1, config.epochs)
 
     weights = _weights(config, train)
-    soft_targets, teachers = _distillation(config, train, val, spec)
+    soft_targets, teachers = distillation(config, train, val, spec)
     provenance = {
         "data": {"path": str(config.data), "sha256": train.sha256, "images": len(train)},
         "val": {"path": str(config.val), "sha256": val.sha256, "images": len(val)} if val else None,

@@ -10,7 +10,8 @@ from fer_runtime.errors import FerError
 from fer_train.cli import user_errors
 from fer_train.config_file import read_config_file
 from fer_train.data import parse_classes
-from fer_train.train import DISTILL_VIEWS, OPTIMIZERS, PRECISIONS, SAMPLINGS, SCHEDULES, FitConfig, fit
+from fer_train.distill import DISTILL_VIEWS
+from fer_train.train import OPTIMIZERS, PRECISIONS, SAMPLINGS, SCHEDULES, FitConfig, fit
 
 
 @click.command("fit")
