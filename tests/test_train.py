@@ -14,9 +14,9 @@ from fer_runtime.preprocess import model_input
 from fer_runtime.spec import PreprocessSpec
 from fer_train.augment import AugmentConfig
 from fer_train.checkpoint import LoadedModel, load_model
+from fer_train.distill import DISTILL_VIEWS, TeacherEnsemble
 from fer_train.evaluate import evaluate_checkpoint
 from fer_train.models import build_model
-from fer_train.distill import DISTILL_VIEWS, TeacherEnsemble
 from fer_train.train import FitConfig, epoch_order, fit, mix_batch
 
 TINY = {"widths": [8, 16, 16, 16], "blocks": [1, 1, 1, 1], "stem": 8}
