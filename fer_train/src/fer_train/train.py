@@ -299,7 +299,7 @@ def _loss(step: _Step, x: torch.Tensor, y: torch.Tensor, soft: torch.Tensor | No
 
     inputs, partner, lam = mix_batch(x, config, step.generator)
     logits = forward(inputs)
-    loss = lam * ce(logits, y) + (1 - lam) * ce(logits, y[partner])
+    loss = ce(logits, y) if lam == 1 else lam * ce(logits, y) + (1 - lam) * ce(logits, y[partner])
     if step.teachers is not None:
         soft = step.teachers.probabilities(inputs)
     elif soft is not None:
