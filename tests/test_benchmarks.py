@@ -43,7 +43,6 @@ def test_quick_benchmark_writes_json_and_table(shared_data, tmp_path):
     assert "one training run of the recipe" in table
 
 
-
 def test_training_projection_needs_every_recipe_class_in_the_full_data(face_folder, tmp_path):
     angry_only = tmp_path / "angry_only"
     shutil.copytree(face_folder / "Angry", angry_only / "Train" / "Angry")
