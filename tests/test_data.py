@@ -1,4 +1,5 @@
 import logging
+import shutil
 import time
 
 import numpy as np
@@ -43,6 +44,16 @@ def test_decoded_images_are_cached(face_zip, cache_dir):
     assert time.perf_counter() - started < 5
     assert np.array_equal(first.pixels, second.pixels) and first.paths == second.paths
 
+
+def test_a_changed_folder_is_decoded_again(face_folder, tmp_path, cache_dir):
+    folder = shutil.copytree(face_folder, tmp_path / "faces")
+    first = load_dataset(folder, CLASSES, cache_dir=cache_dir)
+    image = sorted((folder / "sad").glob("*.png"))[0]
+    image.write_bytes(sorted((folder / "happy").glob("*.png"))[0].read_bytes())
+    second = load_dataset(folder, CLASSES, cache_dir=cache_dir)
+    assert second.sha256 != first.sha256 and len(list(cache_dir.glob("*.npz"))) == 2
+    changed = second.paths.index(image.relative_to(folder).as_posix())
+    assert not np.array_equal(first.pixels[changed], second.pixels[changed])
 
 def test_clear_errors(face_zip, tmp_path, cache_dir):
     with pytest.raises(FerError, match="not found"):

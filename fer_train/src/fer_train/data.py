@@ -108,14 +108,13 @@ def image_counts(path: str | os.PathLike[str]) -> dict[str, int]:
 
 
 def content_hash(source: Path) -> str:
-    """sha256 of a file, or of a folder's image files (names and contents) in sorted order."""
+    """sha256 of a file, or of a folder's class-folder images (names and contents) in sorted order."""
     if not source.is_dir():
         return sha256_file(source)
     digest = hashlib.sha256()
-    for path in sorted(source.rglob("*")):
-        if path.is_file() and path.suffix.lower() in IMAGE_SUFFIXES:
-            digest.update(path.relative_to(source).as_posix().encode() + b"\0")
-            digest.update(path.read_bytes())
+    for rel, _ in _image_entries(source):
+        digest.update(rel.encode() + b"\0")
+        digest.update((source / rel).read_bytes())
     return digest.hexdigest()
 
 
