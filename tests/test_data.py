@@ -55,6 +55,7 @@ def test_a_changed_folder_is_decoded_again(face_folder, tmp_path, cache_dir):
     changed = second.paths.index(image.relative_to(folder).as_posix())
     assert not np.array_equal(first.pixels[changed], second.pixels[changed])
 
+
 def test_clear_errors(face_zip, tmp_path, cache_dir):
     with pytest.raises(FerError, match="not found"):
         load_dataset(tmp_path / "missing.zip", CLASSES, cache_dir=cache_dir)
