@@ -44,12 +44,12 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         shipped = shipped_model(work, args.checkpoint)
-        test = load_dataset(test_file, shipped.spec.classes, shipped.spec)
+        test = load_dataset(test_file, shipped.spec)
         seed = seed_model(work, args.seed_checkpoint, str(args.data / "seed" / "Train_400.zip"), shipped.spec)
         models = [benchmark_model(m, test, repeats, (1, 2)) for m in (shipped, seed)]
         conv_only = work / "conv_only.int8.onnx"
-        calib = load_dataset(args.data / "seed" / "Train_400.zip", shipped.spec.classes, shipped.spec)
-        quantize_int8(shipped.float_graph, conv_only, "input", calib.pixels, shipped.spec, op_types=("Conv", "Gemm"))
+        calib = load_dataset(args.data / "seed" / "Train_400.zip", shipped.spec)
+        quantize_int8(shipped.float_graph, conv_only, shipped.description.input_name, calib.pixels, shipped.spec, op_types=("Conv", "Gemm"))
         batch = model_input(test.pixels, shipped.spec)
         graphs = {"float": shipped.float_graph, "int8": shipped.int8_graph, "int8 (Conv/Gemm only)": conv_only}
         profile = [{"graph": name, **op_profile(path, batch[:size], runs)}

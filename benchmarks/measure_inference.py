@@ -12,9 +12,9 @@ from benchmarks.variants import ModelUnderTest
 from fer_runtime.preprocess import model_input
 from fer_runtime.session import create_session
 from fer_train.data import FaceDataset
-from fer_train.evaluate import predict_logits
+from fer_train.evaluate import score
 from fer_train.graph_stats import graph_stats
-from fer_train.metrics import compute_metrics
+from fer_train.scoring import Predictions, Scorer
 
 BATCH = 64
 
@@ -29,7 +29,7 @@ def _engines(model: ModelUnderTest, threads: int) -> dict[str, Any]:
     engines: dict[str, Any] = {"pytorch": pytorch}
     for kind, path in (("ort_float", model.float_graph), ("ort_int8", model.int8_graph)):
         session = create_session(path, threads=threads)
-        engines[kind] = lambda x, s=session: s.run(None, {"input": x})[0]
+        engines[kind] = lambda x, s=session: s.run(None, {model.description.input_name: x})[0]
     return engines
 
 
@@ -49,13 +49,12 @@ def benchmark_model(model: ModelUnderTest, test: FaceDataset, repeats: int, thre
                 "batch64_per_s": BATCH / full["median_s"], "batch64_per_s_min": BATCH / full["max_s"],
                 "batch64_per_s_max": BATCH / full["min_s"],
             }
-    accuracy: dict[str, Any] = {}
-    for engine, path in (("ort_float", model.float_graph), ("ort_int8", model.int8_graph)):
-        session = create_session(path, threads=max(thread_counts))
-        logits = np.concatenate([session.run(None, {"input": batch[i:i + 256]})[0] for i in range(0, len(batch), 256)])
-        accuracy[engine] = compute_metrics(test.labels, logits.argmax(1), spec.classes).balanced_accuracy
-    accuracy["pytorch"] = (compute_metrics(test.labels, predict_logits(model.pytorch, test.pixels, spec).argmax(1),
-                                           spec.classes).balanced_accuracy if model.trained_pytorch else None)
+    scored = {"pytorch": model.checkpoint, "ort_float": model.float_graph, "ort_int8": model.int8_graph}
+    accuracy: dict[str, Any] = {
+        engine: score(Predictions(test, Scorer(path, max(thread_counts)).probabilities(test.pixels))
+                      ).metrics.balanced_accuracy
+        for engine, path in scored.items() if engine != "pytorch" or model.trained_pytorch}
+    accuracy.setdefault("pytorch", None)
     sizes = {kind: graph_stats(path) for kind, path in (("float", model.float_graph), ("int8", model.int8_graph))}
     return {
         "name": model.name, "trained_pytorch_weights": model.trained_pytorch,

@@ -7,15 +7,15 @@ from pathlib import Path
 from typing import Any
 
 from fer_runtime.errors import FerError
-from fer_train.config_file import read_config_file
+from fer_train.config import PRECISIONS, FitConfig, read_config_file
 from fer_train.data import image_counts
-from fer_train.train import PRECISIONS, FitConfig, fit
+from fer_train.train import fit
 
 
 def training_speed(config_file: Path, data: Path, full_data: Path, work: Path, threads: int = 2) -> dict[str, Any]:
     """Images/s of one training epoch over `data` (no validation) per precision, and what that makes of
     the recipe's full run over `full_data` (its training set: the recipe's classes are counted there)."""
-    recipe = FitConfig(**{**read_config_file(str(config_file)), "out": str(work), "data": str(data)})
+    recipe = FitConfig.from_dict({**read_config_file(str(config_file)), "out": str(work), "data": str(data)})
     per_class = image_counts(full_data)
     missing = [name for name in recipe.classes if name not in per_class]
     if missing:  # counting them as 0 would project a full run that is too short

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,7 +10,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from fer_runtime.model_files import bundled_model_dir, DEFAULT_MODEL_NAME
+from fer_runtime.model_files import DEFAULT_MODEL_NAME, ModelDescription, bundled_model_dir, read_description
 from fer_runtime.spec import PreprocessSpec
 from fer_train.checkpoint import load_model, save_checkpoint
 from fer_train.export import export_checkpoint
@@ -27,7 +26,7 @@ class ModelUnderTest:
     int8_graph: Path
     spec: PreprocessSpec
     trained_pytorch: bool     # False: random weights of the same architecture (speed only)
-    description: dict[str, Any]
+    description: ModelDescription
 
 
 def _random_checkpoint(folder: Path, model_name: str, options: dict[str, Any], spec: PreprocessSpec) -> Path:
@@ -41,12 +40,11 @@ def _random_checkpoint(folder: Path, model_name: str, options: dict[str, Any], s
 
 def shipped_model(work: Path, checkpoint: Path | None) -> ModelUnderTest:
     folder = bundled_model_dir()
-    description = json.loads((folder / f"{DEFAULT_MODEL_NAME}.json").read_text())
-    spec = PreprocessSpec.from_dict(description["spec"])
-    model_info = description["model"]
+    description = read_description(folder / f"{DEFAULT_MODEL_NAME}.json")
+    spec, architecture = description.spec, description.model
     trained = checkpoint is not None
-    path = checkpoint or _random_checkpoint(work, model_info["name"], model_info["options"], spec)
-    return ModelUnderTest("shipped (" + model_info["name"] + ")", load_model(path).model, path,
+    path = checkpoint or _random_checkpoint(work, architecture["name"], architecture["options"], spec)
+    return ModelUnderTest(f"shipped ({architecture['name']})", load_model(path).model, path,
                           folder / f"{DEFAULT_MODEL_NAME}.onnx", folder / f"{DEFAULT_MODEL_NAME}.int8.onnx", spec,
                           trained, description)
 

@@ -12,6 +12,7 @@ from fer_runtime.recognizer import Face
 
 COLORS = [(60, 60, 230), (60, 200, 60), (200, 200, 200), (220, 120, 40), (40, 200, 220), (200, 60, 200),
           (0, 140, 255)]
+UNCERTAIN_COLOR = (128, 128, 128)
 
 
 def to_bgr(image: np.ndarray) -> np.ndarray:
@@ -29,7 +30,8 @@ def draw_faces(image: np.ndarray, faces: Sequence[Face], classes: Sequence[str])
     thickness = max(1, int(round(2 * scale)))
     for face in faces:
         x, y, w, h = face.box
-        color = COLORS[list(classes).index(face.label) % len(COLORS)]
+        known = face.label in classes
+        color = COLORS[list(classes).index(face.label) % len(COLORS)] if known else UNCERTAIN_COLOR
         cv2.rectangle(canvas, (x, y), (x + w - 1, y + h - 1), color, thickness)
         text = f"{face.label} {face.confidence:.0%}"
         (tw, th), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, thickness)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -20,20 +20,48 @@ DEFAULT_MODEL_NAME = "fer_default"
 
 
 @dataclass(frozen=True)
-class ModelInfo:
-    """What the runtime needs to know about a graph: preprocessing, classes, I/O names."""
+class ModelDescription:
+    """An exported model: what the runtime needs (preprocessing, classes, I/O names, temperature) and
+    what a reader wants (architecture, training provenance, quantization, export checks).
 
+    `fer_train`'s export builds one and embeds it in each graph's metadata (with `graph` naming that
+    graph) and writes it beside them as NAME.json (with `graphs`: each graph's file and sha256).
+    """
+
+    name: str
     spec: PreprocessSpec
-    input_name: str
-    output_name: str
-    description: dict[str, Any]
+    model: dict[str, Any] = field(default_factory=dict)       # architecture: {"name", "options"}
+    provenance: dict[str, Any] = field(default_factory=dict)  # training data, recipe, epochs, wall time
+    input_name: str = "input"
+    output_name: str = "logits"
+    quantization: dict[str, Any] | None = None  # how the int8 graph was made; None: float graph only
+    parity: dict[str, Any] | None = None        # the export's accuracy check on the --check data
+    graphs: dict[str, dict[str, str]] = field(default_factory=dict)  # "float"/"int8" → {"file", "sha256"}
+    graph: str | None = None                    # in a graph's metadata: which graph this is
+    temperature: float = 1.0                    # probabilities = softmax(logits / temperature)
+    calibration: dict[str, Any] | None = None   # how the temperature was fitted, ECE before and after
 
     @property
     def classes(self) -> tuple[str, ...]:
         return self.spec.classes
 
+    def to_dict(self) -> dict[str, Any]:
+        spec = self.spec
+        data: dict[str, Any] = {
+            "format": MODEL_FORMAT, "name": self.name, "spec": spec.to_dict(), "classes": list(spec.classes),
+            "input": {"name": self.input_name, "shape": ["batch", spec.channels, spec.height, spec.width],
+                      "dtype": "float32"},
+            "output": {"name": self.output_name, "kind": "logits", "shape": ["batch", spec.num_classes]},
+            "model": self.model, "provenance": self.provenance,
+        }
+        optional = {"quantization": self.quantization, "parity": self.parity, "graphs": self.graphs,
+                    "graph": self.graph, "calibration": self.calibration}
+        if self.temperature != 1.0:
+            data["temperature"] = self.temperature
+        return data | {k: v for k, v in optional.items() if v}
+
     @classmethod
-    def from_dict(cls, data: dict[str, Any], origin: str) -> ModelInfo:
+    def from_dict(cls, data: dict[str, Any], origin: str) -> ModelDescription:
         if not isinstance(data, dict) or data.get("format") != MODEL_FORMAT:
             raise FerError(f"{origin}: not a fer model description ({MODEL_FORMAT} expected)")
         try:
@@ -43,7 +71,15 @@ class ModelInfo:
             raise FerError(f"{origin}: model description lacks spec, input or output") from None
         if list(data.get("classes", spec.classes)) != list(spec.classes):
             raise FerError(f"{origin}: classes disagree between the description and its spec")
-        return cls(spec, input_name, output_name, data)
+        temperature = data.get("temperature", 1.0)
+        if not isinstance(temperature, (int, float)) or not temperature > 0:
+            raise FerError(f"{origin}: temperature must be a positive number, got {temperature!r}")
+        return cls(str(data.get("name", "")), spec, data.get("model") or {}, data.get("provenance") or {},
+                   input_name, output_name, data.get("quantization"), data.get("parity"), data.get("graphs") or {},
+                   data.get("graph"), float(temperature), data.get("calibration"))
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2) + "\n"
 
 
 def sha256_file(path: str | os.PathLike[str]) -> str:
@@ -54,23 +90,28 @@ def sha256_file(path: str | os.PathLike[str]) -> str:
     return digest.hexdigest()
 
 
+def read_description(path: str | os.PathLike[str]) -> ModelDescription:
+    """A NAME.json model description."""
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise FerError(f"{path}: unreadable model description ({exc})") from None
+    return ModelDescription.from_dict(data, str(path))
+
+
 def sidecar_path(model_path: Path) -> Path:
     """`exported/x.onnx` and `exported/x.int8.onnx` share `exported/x.json`."""
     stem = model_path.name.removesuffix(".onnx").removesuffix(".int8")
     return model_path.with_name(stem + ".json")
 
 
-def read_sidecar(model_path: Path) -> ModelInfo | None:
+def read_sidecar(model_path: Path) -> ModelDescription | None:
     """The sidecar description, after checking the graph's sha256 against it; None if absent."""
     path = sidecar_path(model_path)
     if not path.is_file():
         return None
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise FerError(f"{path}: unreadable model description ({exc})") from None
-    info = ModelInfo.from_dict(data, str(path))
-    graphs = {g["file"]: g for g in data.get("graphs", {}).values()}
+    description = read_description(path)
+    graphs = {g["file"]: g for g in description.graphs.values()}
     entry = graphs.get(model_path.name)
     if entry is None:
         raise FerError(f"{path} does not describe {model_path.name}")
@@ -78,10 +119,10 @@ def read_sidecar(model_path: Path) -> ModelInfo | None:
     if entry.get("sha256") != actual:
         raise FerError(f"{model_path}: sha256 {actual[:12]}… does not match {path.name} "
                        f"({str(entry.get('sha256'))[:12]}…); the graph or its JSON was changed")
-    return info
+    return description
 
 
-def parse_metadata(metadata: dict[str, str], origin: str) -> ModelInfo:
+def parse_metadata(metadata: dict[str, str], origin: str) -> ModelDescription:
     """The description embedded in an ONNX graph's metadata_props."""
     if METADATA_KEY not in metadata:
         raise FerError(f"{origin}: no {METADATA_KEY!r} metadata and no sidecar JSON; not a fer model")
@@ -89,7 +130,7 @@ def parse_metadata(metadata: dict[str, str], origin: str) -> ModelInfo:
         data = json.loads(metadata[METADATA_KEY])
     except json.JSONDecodeError as exc:
         raise FerError(f"{origin}: model metadata is not valid JSON ({exc})") from None
-    return ModelInfo.from_dict(data, origin)
+    return ModelDescription.from_dict(data, origin)
 
 
 def bundled_model_dir() -> Path:

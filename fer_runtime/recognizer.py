@@ -11,17 +11,21 @@ import numpy as np
 
 from fer_runtime.detect import Box, FaceDetector, crop_with_margin
 from fer_runtime.errors import FerError
-from fer_runtime.model_files import ModelInfo, bundled_model_path, parse_metadata, read_sidecar
-from fer_runtime.preprocess import prepare_batch, to_gray
+from fer_runtime.model_files import ModelDescription, bundled_model_path, parse_metadata, read_sidecar
+from fer_runtime.preprocess import model_input, prepare_batch, to_gray
 from fer_runtime.session import create_session
 from fer_runtime.spec import PreprocessSpec
 
 CROP_SIDE_FACTOR = 2  # images at most this × the model input size are taken as one face crop
+SMALLEST_FACE_SHARE = 4  # a crop whose shorter side is under 1/4 of the input side holds too little face
+UNCERTAIN = "uncertain"  # the label of a face the model is not sure about
 
 
 @dataclass(frozen=True)
 class Face:
-    """One face in an image: its box (x, y, w, h), best label and every class's probability."""
+    """One face in an image: its box (x, y, w, h), its label (a class, or `uncertain` when the top
+    probability is under the recognizer's `min_confidence` or the crop is too small to hold a face)
+    and every class's probability."""
 
     box: Box
     label: str
@@ -29,14 +33,17 @@ class Face:
 
     @property
     def confidence(self) -> float:
-        return self.scores[self.label]
+        """The top probability (also for an `uncertain` face)."""
+        return max(self.scores.values())
 
     def top(self, k: int) -> list[tuple[str, float]]:
         return sorted(self.scores.items(), key=lambda kv: kv[1], reverse=True)[:k]
 
 
-def softmax(logits: np.ndarray) -> np.ndarray:
-    shifted = logits - logits.max(axis=1, keepdims=True)
+def softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
+    """Probabilities [N, C] from logits [N, C] divided by the model's calibration temperature."""
+    scaled = logits / temperature
+    shifted = scaled - scaled.max(axis=1, keepdims=True)
     exp = np.exp(shifted)
     return exp / exp.sum(axis=1, keepdims=True)
 
@@ -45,7 +52,9 @@ class Recognizer:
     """Classify face crops or find and classify faces in photos.
 
     `Recognizer()` loads the bundled model (its int8 graph when shipped; `prefer_int8=False`
-    for the float one). Pass a path to use any exported graph.
+    for the float one). Pass a path to use any exported graph. With `min_confidence` P > 0, `analyze`
+    labels a face `uncertain` when its top probability is under P; for a model calibrated on crowd
+    votes, P is about the share of raters who would agree with the label.
     """
 
     def __init__(
@@ -55,6 +64,7 @@ class Recognizer:
         providers: Sequence[str] | None = None,
         prefer_int8: bool = True,
         batch_size: int = 64,
+        min_confidence: float = 0.0,
     ) -> None:
         path = Path(model) if model is not None else bundled_model_path(prefer_int8)
         if not path.is_file():
@@ -62,47 +72,58 @@ class Recognizer:
         self.model_path = path
         sidecar = read_sidecar(path)
         self.session = create_session(path, threads, providers)
-        self.info: ModelInfo = sidecar or parse_metadata(
+        self.description: ModelDescription = sidecar or parse_metadata(
             self.session.get_modelmeta().custom_metadata_map, str(path))
         self._check_graph()
-        self.batch_size = batch_size
+        if not 0 <= min_confidence <= 1:
+            raise FerError(f"min_confidence must be in [0, 1], got {min_confidence}")
+        self.batch_size, self.min_confidence = batch_size, min_confidence
         self._detector: FaceDetector | None = None
 
     def _check_graph(self) -> None:
         spec, inputs, outputs = self.spec, self.session.get_inputs(), self.session.get_outputs()
         by_name = {i.name: i for i in inputs}
-        if self.info.input_name not in by_name:
-            raise FerError(f"{self.model_path}: graph has no input {self.info.input_name!r}")
-        shape = by_name[self.info.input_name].shape
+        if self.description.input_name not in by_name:
+            raise FerError(f"{self.model_path}: graph has no input {self.description.input_name!r}")
+        shape = by_name[self.description.input_name].shape
         if list(shape[1:]) != [spec.channels, spec.height, spec.width]:
             raise FerError(f"{self.model_path}: graph input {shape} does not match the spec's "
                            f"{spec.channels}x{spec.height}x{spec.width}")
-        out = {o.name: o for o in outputs}.get(self.info.output_name)
+        out = {o.name: o for o in outputs}.get(self.description.output_name)
         if out is None or out.shape[-1] != spec.num_classes:
             raise FerError(f"{self.model_path}: graph output does not have {spec.num_classes} classes")
 
     @property
     def spec(self) -> PreprocessSpec:
-        return self.info.spec
+        return self.description.spec
 
     @property
     def classes(self) -> list[str]:
-        return list(self.info.classes)
+        return list(self.description.classes)
 
     def logits(self, batch: np.ndarray) -> np.ndarray:
         """Raw model outputs for a prepared float32 batch [N, 1, H, W], run in chunks."""
-        outputs = [self.session.run([self.info.output_name], {self.info.input_name: batch[i:i + self.batch_size]})[0]
+        outputs = [self.session.run([self.description.output_name], {self.description.input_name: batch[i:i + self.batch_size]})[0]
                    for i in range(0, len(batch), self.batch_size)]
         return np.concatenate(outputs) if outputs else np.zeros((0, self.spec.num_classes), np.float32)
 
+    def probabilities(self, batch: np.ndarray) -> np.ndarray:
+        """Calibrated probabilities [N, C] for a prepared batch: softmax(logits / the model's temperature)."""
+        return softmax(self.logits(batch).astype(np.float64), self.description.temperature)
+
     def classify(self, crops: np.ndarray | Sequence[np.ndarray]) -> np.ndarray:
-        """One face crop or a list of them (uint8 gray/BGR/BGRA, any size) → probabilities [N, C]."""
+        """Face crops → probabilities [N, C]: one crop or a list of them (uint8 gray/BGR/BGRA, any size),
+        or a stacked uint8 batch [N, H, W] of grayscale crops."""
+        if isinstance(crops, np.ndarray) and crops.ndim == 3 and crops.shape[-1] not in (3, 4):
+            if crops.dtype == np.uint8 and crops.shape[1:] == (self.spec.height, self.spec.width):
+                return self.probabilities(model_input(crops, self.spec))  # already gray at the input size
+            crops = list(crops)
         if isinstance(crops, np.ndarray):
             crops = [crops]
         for crop in crops:
             if crop.size == 0:
                 raise FerError("empty face crop")
-        return softmax(self.logits(prepare_batch(list(crops), self.spec)).astype(np.float64))
+        return self.probabilities(prepare_batch(list(crops), self.spec))
 
     def is_face_crop(self, image: np.ndarray) -> bool:
         """Small images (about the model's input size) are crops already: detection would miss them."""
@@ -124,6 +145,11 @@ class Recognizer:
                 return []
             crops = [crop_with_margin(image, box, self.spec.face_margin) for box in boxes]
         probs = self.classify(crops)
-        classes = self.classes
-        return [Face(box, classes[int(p.argmax())], {c: float(v) for c, v in zip(classes, p)})
-                for box, p in zip(boxes, probs)]
+        return [Face(box, self._label(crop, p), {c: float(v) for c, v in zip(self.classes, p)})
+                for box, crop, p in zip(boxes, crops, probs)]
+
+    def _label(self, crop: np.ndarray, probabilities: np.ndarray) -> str:
+        too_small = min(crop.shape[:2]) * SMALLEST_FACE_SHARE < min(self.spec.height, self.spec.width)
+        if too_small or probabilities.max() < self.min_confidence:
+            return UNCERTAIN
+        return self.classes[int(probabilities.argmax())]

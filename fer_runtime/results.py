@@ -1,53 +1,86 @@
-"""Per-image results as records, and their text, JSON, CSV and JSONL forms."""
+"""Per-image results as records, their text and JSON forms, and the one table writer (.csv / .jsonl)
+that images, folders and video frames all go through."""
 
 from __future__ import annotations
 
 import csv
-import io
 import json
+import os
 from collections.abc import Sequence
-from typing import Any
+from contextlib import AbstractContextManager
+from pathlib import Path
+from types import TracebackType
+from typing import IO, Any
 
+from fer_runtime.atomic import atomic_path
+from fer_runtime.errors import FerError
 from fer_runtime.recognizer import Face
+
+TABLE_SUFFIXES = (".csv", ".jsonl")
 
 
 def face_record(face: Face, top_k: int | None = None) -> dict[str, Any]:
     scores = face.top(top_k) if top_k else list(face.scores.items())
-    return {"box": list(face.box), "label": face.label, "scores": {k: round(v, 6) for k, v in scores}}
+    return {"box": list(face.box), "label": face.label, "confidence": round(face.confidence, 6),
+            "scores": {k: round(v, 6) for k, v in scores}}
 
 
 def image_record(name: str, faces: Sequence[Face], top_k: int | None = None) -> dict[str, Any]:
     return {"file": name, "faces": [face_record(f, top_k) for f in faces]}
 
 
-def format_record(record: dict[str, Any]) -> str:
-    """A small table: one row per face with box, label, confidence and other top scores."""
-    lines = [record["file"]]
-    if not record["faces"]:
-        lines.append("  no face found")
+def format_faces(record: dict[str, Any]) -> list[str]:
+    """One line per face: box, label, confidence and the other classes' scores."""
+    lines = []
     for i, face in enumerate(record["faces"]):
         x, y, w, h = face["box"]
-        others = ", ".join(f"{k} {v:.2f}" for k, v in list(face["scores"].items()) if k != face["label"])
-        lines.append(f"  face {i}  box {x},{y},{w}x{h}  {face['label']:<9} {face['scores'][face['label']]:.2f}"
+        others = ", ".join(f"{k} {v:.2f}" for k, v in face["scores"].items() if k != face["label"])
+        lines.append(f"face {i}  box {x},{y},{w}x{h}  {face['label']:<9} {face['confidence']:.2f}"
                      + (f"   ({others})" if others else ""))
-    return "\n".join(lines)
+    return lines or ["no face found"]
 
 
-def to_jsonl(records: Sequence[dict[str, Any]]) -> str:
-    return "".join(json.dumps(r) + "\n" for r in records)
+def format_record(record: dict[str, Any]) -> str:
+    """A small table for an image: its name, then a line per face."""
+    return "\n".join([record["file"], *(f"  {line}" for line in format_faces(record))])
 
 
-def to_csv(records: Sequence[dict[str, Any]], classes: Sequence[str], extra: Sequence[str] = ()) -> str:
+def _csv_rows(record: dict[str, Any], classes: Sequence[str], extra: Sequence[str]) -> list[list[Any]]:
     """One row per face (an image without faces gets one row with an empty label)."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow([*extra, "file", "face", "x", "y", "w", "h", "label", "confidence", *classes])
-    for record in records:
-        lead = [record.get(k, "") for k in extra]
-        if not record["faces"]:
-            writer.writerow([*lead, record["file"], "", "", "", "", "", "", "", *([""] * len(classes))])
-        for i, face in enumerate(record["faces"]):
-            scores = face["scores"]
-            writer.writerow([*lead, record["file"], i, *face["box"], face["label"], f"{scores[face['label']]:.6f}",
-                             *(f"{scores[c]:.6f}" if c in scores else "" for c in classes)])
-    return buffer.getvalue()
+    lead = [record.get(k, "") for k in extra]
+    if not record["faces"]:
+        return [[*lead, record["file"], *[""] * 7, *[""] * len(classes)]]
+    return [[*lead, record["file"], i, *face["box"], face["label"], f"{face['confidence']:.6f}",
+             *(f"{face['scores'][c]:.6f}" if c in face["scores"] else "" for c in classes)]
+            for i, face in enumerate(record["faces"])]
+
+
+class TableWriter(AbstractContextManager["TableWriter"]):
+    """Writes records to a .csv (a row per face) or .jsonl (a line per image) file as they come, in a
+    temporary file that takes the target's name only when the writer closes without an error."""
+
+    def __init__(self, path: str | os.PathLike[str], classes: Sequence[str], extra: Sequence[str] = ()) -> None:
+        self.path = Path(path)
+        self.format = self.path.suffix.lower()
+        if self.format not in TABLE_SUFFIXES:
+            raise FerError(f"{self.path}: a results table must end in {' or '.join(TABLE_SUFFIXES)}")
+        self.classes, self.extra, self.count = list(classes), list(extra), 0
+        self._atomic = atomic_path(self.path)
+        self._handle: IO[str] = self._atomic.__enter__().open("w", encoding="utf-8", newline="")
+        self._csv = csv.writer(self._handle) if self.format == ".csv" else None
+        if self._csv is not None:
+            self._csv.writerow([*self.extra, "file", "face", "x", "y", "w", "h", "label", "confidence",
+                                *self.classes])
+
+    def write(self, record: dict[str, Any]) -> None:
+        if self._csv is not None:
+            self._csv.writerows(_csv_rows(record, self.classes, self.extra))
+        else:
+            self._handle.write(json.dumps(record) + "\n")
+        self.count += 1
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 trace: TracebackType | None) -> None:
+        self._handle.close()
+        self._atomic.__exit__(kind, error, trace)
+

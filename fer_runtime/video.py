@@ -12,13 +12,12 @@ import cv2
 import numpy as np
 
 from fer_runtime.annotate import draw_faces
-from fer_runtime.atomic import atomic_path, write_text
+from fer_runtime.atomic import atomic_path
 from fer_runtime.errors import FerError
 from fer_runtime.recognizer import Recognizer
-from fer_runtime.results import image_record, to_csv, to_jsonl
+from fer_runtime.results import TABLE_SUFFIXES, TableWriter, image_record
 
 VIDEO_SUFFIXES = {".mp4": "mp4v", ".avi": "MJPG", ".mkv": "mp4v"}
-TABLE_SUFFIXES = {".csv", ".jsonl"}
 
 
 def open_capture(source: str | int) -> cv2.VideoCapture:
@@ -58,26 +57,32 @@ def run_stream(
     max_frames: int | None = None,
     show: bool = False,
     on_frame: Callable[[dict[str, Any]], None] | None = None,
-) -> list[dict[str, Any]]:
-    """Classify every frame; write an annotated video (.mp4/.avi/.mkv) or a table (.csv/.jsonl)."""
-    if output is not None and output.suffix.lower() not in VIDEO_SUFFIXES | dict.fromkeys(TABLE_SUFFIXES):
+) -> int:
+    """Classify every frame; write an annotated video (.mp4/.avi/.mkv) or a table (.csv/.jsonl) of the
+    frames' records. Returns the number of frames read."""
+    suffix = output.suffix.lower() if output is not None else None
+    if suffix is not None and suffix not in (*VIDEO_SUFFIXES, *TABLE_SUFFIXES):
         raise FerError(f"{output}: video output must end in {', '.join([*VIDEO_SUFFIXES, *TABLE_SUFFIXES])}")
     capture = open_capture(source)
     fps = capture.get(cv2.CAP_PROP_FPS) or 25.0
     name = f"webcam:{source}" if isinstance(source, int) else str(source)
-    records: list[dict[str, Any]] = []
-    video_out = output if output is not None and output.suffix.lower() in VIDEO_SUFFIXES else None
-    writing_video = video_out is not None
+    video_out = output if output is not None and suffix in VIDEO_SUFFIXES else None
+    table_out = output if output is not None and suffix in TABLE_SUFFIXES else None
+    count = 0
     try:
-        with atomic_path(video_out) if video_out is not None else nullcontext() as video_tmp:
+        with (atomic_path(video_out) if video_out is not None else nullcontext()) as video_tmp, \
+                (TableWriter(table_out, recognizer.classes, extra=("frame", "time_s")) if table_out is not None
+                 else nullcontext()) as table:
             writer = None
             for index, frame in enumerate(frames(capture, max_frames)):
+                count += 1
                 faces = recognizer.analyze(frame, detect=detect)
                 record = {"frame": index, "time_s": round(index / fps, 3), **image_record(name, faces, top_k)}
-                records.append(record)
+                if table is not None:
+                    table.write(record)
                 if on_frame:
                     on_frame(record)
-                if writing_video or show:
+                if video_out is not None or show:
                     canvas = draw_faces(frame, faces, recognizer.classes)
                     if video_out is not None:
                         if writer is None:
@@ -90,12 +95,8 @@ def run_stream(
                             break
             if writer is not None:
                 writer.release()
-            if writing_video and not records:
+            if video_out is not None and not count:
                 raise FerError(f"{name}: no frames could be read")
     finally:
         capture.release()
-    if output is not None and not writing_video:
-        text = to_csv(records, recognizer.classes, extra=("frame", "time_s")) if output.suffix.lower() == ".csv" \
-            else to_jsonl(records)
-        write_text(output, text)
-    return records
+    return count

@@ -85,7 +85,8 @@ def cache_dir(tmp_path: Path) -> Path:
 def tiny_export(face_zip, tmp_path_factory):
     """A 3-epoch tiny fer_resnet on the synthetic faces, exported float + int8: (root folder, ExportResult)."""
     from fer_train.export import export_checkpoint
-    from fer_train.train import FitConfig, fit
+    from fer_train.config import FitConfig
+    from fer_train.train import fit
 
     root = tmp_path_factory.mktemp("export")
     fit(FitConfig(data=str(face_zip), val=str(face_zip), out=str(root / "run"), model="fer_resnet",

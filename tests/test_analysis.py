@@ -20,7 +20,8 @@ from fer_train.analysis.report import bootstrap_intervals, calibration, per_clas
 from fer_train.analysis.sweep import apply, expand, parse_grid, run_sweep
 from fer_train.cli import main
 from fer_train.metrics import compute_metrics
-from fer_train.train import FitConfig, fit
+from fer_train.config import FitConfig
+from fer_train.train import fit
 
 
 def natural_image(seed: int, size: int = 48) -> np.ndarray:
@@ -109,7 +110,9 @@ def test_report_treats_checkpoint_and_onnx_alike(tiny_export, face_zip, tmp_path
                            face_images=False)
     pt, onnx = from_checkpoint["splits"][0], from_onnx["splits"][0]
     assert pt["confusion"] == onnx["confusion"] and pt["n"] == 49
-    assert pt["ece"] == pytest.approx(onnx["ece"], abs=1e-4)
+    fitted = result.description.calibration  # the export fitted its temperature on these same faces
+    assert pt["ece"] == pytest.approx(fitted["ece_before"], abs=1e-4)  # the checkpoint's plain softmax
+    assert onnx["ece"] == pytest.approx(fitted["ece_after"], abs=1e-4)  # the graph's, with the temperature
     low, high = pt["intervals_95"]["balanced_accuracy"]
     assert low <= pt["balanced_accuracy"] <= high
     assert set(pt["per_class"]) == {"angry", "happy", "neutral", "sad"}
@@ -201,7 +204,7 @@ def test_compare_tables_recipe_differences_and_best_epochs(face_zip, tmp_path):
     runs = run_compare([tmp_path / "base", tmp_path / "mixed", unfinished, partly], tmp_path / "cmp")
     for run, result in zip(runs, results):
         assert (run.best["epoch"], run.best["val_balanced_accuracy"]) == (result.best_epoch,
-                                                                          result.best_balanced_accuracy)
+                                                                          result.best_score)
     assert [run.finished for run in runs] == [True, True, False, True]
     assert recipe_differences(runs[0].config, runs[1].config) == {"epochs": (2, 3), "mixup_alpha": (0.0, 0.2)}
     assert recipe_differences(runs[0].config, runs[2].config) == {}

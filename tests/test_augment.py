@@ -1,6 +1,7 @@
+import pytest
 import torch
 
-from fer_train.augment import AugmentConfig, augment_batch
+from fer_train.augment import AugmentConfig, augment_batch, mix_batch
 
 
 def _batch() -> torch.Tensor:
@@ -39,3 +40,33 @@ def test_disabled_augmentation_is_identity():
     x = _batch()
     config = AugmentConfig(flip=False, rotation_deg=0, translate=0, brightness=0, contrast=0, erase_p=0)
     assert torch.equal(augment_batch(x, 0.25, config, torch.Generator()), x)
+
+
+def test_cutmix_pastes_one_box_and_weights_labels_by_its_area():
+    x = torch.arange(4, dtype=torch.float32).view(4, 1, 1, 1).expand(4, 1, 12, 12).contiguous()
+    g = torch.Generator().manual_seed(0)
+    for _ in range(20):
+        mixed, partner, lam = mix_batch(x, 0.0, 1.0, g)
+        for i in range(4):
+            if partner[i] == i:
+                continue
+            from_partner = mixed[i, 0] == x[partner[i], 0, 0, 0]
+            rows, cols = from_partner.any(1).nonzero().flatten(), from_partner.any(0).nonzero().flatten()
+            box = 0 if len(rows) == 0 else (rows.max() - rows.min() + 1) * (cols.max() - cols.min() + 1)
+            assert int(from_partner.sum()) == int(box)  # one solid rectangle
+            assert lam == pytest.approx(1 - int(box) / 144)
+            assert bool(((mixed[i, 0] == x[i, 0, 0, 0]) | from_partner).all())
+
+
+def test_mixup_blends_whole_images_and_alternates_with_cutmix():
+    x = torch.randn(6, 1, 8, 8)
+    mixed, partner, lam = mix_batch(x, 0.2, 0.0, torch.Generator())
+    assert torch.allclose(mixed, lam * x + (1 - lam) * x[partner])
+    same, partner, lam = mix_batch(x, 0.0, 0.0, torch.Generator())
+    assert torch.equal(same, x) and partner.tolist() == list(range(6)) and lam == 1.0
+    g = torch.Generator().manual_seed(1)
+    kinds = set()
+    for _ in range(20):
+        mixed, partner, lam = mix_batch(x, 0.2, 1.0, g)
+        kinds.add("mixup" if torch.allclose(mixed, lam * x + (1 - lam) * x[partner]) else "cutmix")
+    assert kinds == {"mixup", "cutmix"}

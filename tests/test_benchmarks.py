@@ -12,6 +12,7 @@ from fer_runtime.errors import FerError
 from tests.conftest import REPO
 
 
+@pytest.mark.slow
 def test_quick_benchmark_writes_json_and_table(shared_data, tmp_path):
     result = subprocess.run([sys.executable, "-m", "benchmarks", "--quick", "--out", str(tmp_path),
                              "--data", str(shared_data)], cwd=REPO, capture_output=True, text=True, timeout=900)

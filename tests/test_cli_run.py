@@ -124,8 +124,12 @@ def test_a_bad_file_among_good_ones_is_skipped(crops, tmp_path):
     assert len((tmp_path / "r.jsonl").read_text().splitlines()) == 3
 
 
-@pytest.mark.parametrize("kind", ["gif", "1x1", "16bit", "rgba", "huge"])
-def test_unusual_images_give_a_result_or_one_line(tmp_path, kind):
+@pytest.mark.parametrize("kind, faces, label", [
+    ("gif", 1, "uncertain"), ("1x1", 1, "uncertain"),  # too small to hold a face: not sure, whatever the scores
+    ("16bit", 1, "class"), ("rgba", 1, "class"),       # crops of other depths and channels are classified
+    ("huge", 0, None),                                 # 12 megapixels of noise: detection runs, finds nothing
+])
+def test_unusual_images_give_a_definite_result(tmp_path, kind, faces, label):
     path = tmp_path / f"{kind}.png"
     if kind == "gif":
         path = tmp_path / "tiny.gif"
@@ -139,12 +143,40 @@ def test_unusual_images_give_a_result_or_one_line(tmp_path, kind):
     else:
         cv2.imwrite(str(path), np.random.default_rng(0).integers(0, 255, (3000, 4000), dtype=np.uint8))
     result = run(str(path), "--json")
-    assert "Traceback" not in result.output
-    if result.exit_code == 0:
-        record = json.loads(result.output)
-        assert record["file"] == str(path)
-    else:
-        assert result.exit_code == 1 and path.name in result.output and len(result.output.splitlines()) == 1
+    assert result.exit_code == 0
+    record = json.loads(result.output)
+    assert record["file"] == str(path) and len(record["faces"]) == faces
+    if faces:
+        face = record["faces"][0]
+        assert face["label"] == label if label == "uncertain" else face["label"] in ("angry", "happy", "neutral", "sad")
+        assert face["confidence"] == max(face["scores"].values()) and len(face["scores"]) == 4
+
+
+def test_uncertain_faces_in_every_output_and_never_at_p_zero(crops, tmp_path):
+    never = json.loads(run(str(crops), "--json").output)
+    assert all(f["label"] != "uncertain" for r in never for f in r["faces"])
+    top = sorted(f["confidence"] for r in never for f in r["faces"])
+    p = str((top[3] + top[4]) / 2)  # four of the eight faces fall under it
+    as_json = json.loads(run(str(crops), "--json", "--min-confidence", p).output)
+    unsure = [f for r in as_json for f in r["faces"] if f["label"] == "uncertain"]
+    assert len(unsure) == 4 and all(f["confidence"] < float(p) and len(f["scores"]) == 4 for f in unsure)
+    table = run(str(crops), "--min-confidence", p).output
+    assert table.count("  uncertain ") == 4
+    run(str(crops), "--min-confidence", p, "--output", str(tmp_path / "r.csv"))
+    assert [r["label"] for r in csv.DictReader((tmp_path / "r.csv").open())].count("uncertain") == 4
+    run(str(crops), "--min-confidence", p, "--output", str(tmp_path / "r.jsonl"))
+    lines = [json.loads(line) for line in (tmp_path / "r.jsonl").read_text().splitlines()]
+    assert sum(f["label"] == "uncertain" for r in lines for f in r["faces"]) == 4
+    assert run(str(crops), "--min-confidence", "1", "--annotate", str(tmp_path / "drawn")).exit_code == 0
+    assert len(list((tmp_path / "drawn").glob("*.png"))) == 8
+    clip = tmp_path / "clip.mp4"
+    writer = cv2.VideoWriter(str(clip), cv2.VideoWriter.fourcc(*"mp4v"), 10, (48, 48))
+    for path in sorted(crops.iterdir()):
+        writer.write(cv2.imread(str(path)))
+    writer.release()
+    frames = run("--video", str(clip), "--min-confidence", "1", "--output", str(tmp_path / "frames.csv"))
+    assert frames.output.count("  uncertain ") == 8
+    assert {r["label"] for r in csv.DictReader((tmp_path / "frames.csv").open())} == {"uncertain"}
 
 
 def test_model_option_version_and_usage(crops, tmp_path):

@@ -1,6 +1,8 @@
 """fer-train fit / eval / export through the command line, including its one-line errors."""
 
 import json
+import subprocess
+import sys
 
 from click.testing import CliRunner
 
@@ -46,3 +48,12 @@ def test_user_errors_are_one_line(face_zip, tmp_path):
         assert result.output.startswith("Error: ") and len(result.output.strip().splitlines()) == 1, result.output
     missing = run("fit", "--data", str(tmp_path / "nope.zip"), "--out", str(tmp_path / "r"))
     assert missing.exit_code == 2 and "nope.zip" in missing.output
+
+
+def test_version_and_help_load_no_heavy_library():
+    code = ("import sys\nfrom fer_train.cli import main\nfor args in (['--version'], ['--help']):\n"
+            "    try:\n        main(args)\n    except SystemExit:\n        pass\n"
+            "heavy = [m for m in ('torch', 'matplotlib', 'onnxsim', 'onnxruntime') if m in sys.modules]\n"
+            "sys.exit(len(heavy))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0 and "fer-train, version" in result.stdout and "Commands:" in result.stdout

@@ -9,11 +9,14 @@ from fer_runtime.errors import FerError
 from fer_runtime.model_files import METADATA_KEY
 from fer_runtime.preprocess import normalize
 from fer_runtime.recognizer import Recognizer
+from fer_train.card import write_model_card
 from fer_train.checkpoint import load_model
 from fer_train.data import load_dataset
-from fer_train.evaluate import predict_logits
+from fer_train.config import FitConfig
 from fer_train.export import export_checkpoint
-from fer_train.train import FitConfig, fit
+from fer_train.scoring import Scorer, predict_logits
+from fer_train.train import fit
+
 
 def test_export_writes_checked_graphs_and_description(tiny_export):
     root, result = tiny_export
@@ -26,14 +29,19 @@ def test_export_writes_checked_graphs_and_description(tiny_export):
     assert set(description["graphs"]) == {"float", "int8"}
     parity = description["parity"]
     assert parity["float_max_abs_logit_diff"] <= 1e-4 and parity["float_top1_agreement"] == 1.0
-    embedded = json.loads({p.key: p.value for p in graph.metadata_props}[METADATA_KEY])
-    assert embedded["spec"] == description["spec"] and embedded["provenance"] == description["provenance"]
+    for kind, path in (("float", result.float_path), ("int8", result.int8_path)):
+        embedded = json.loads({p.key: p.value for p in onnx.load(str(path)).metadata_props}[METADATA_KEY])
+        assert embedded["graph"] == kind and "graphs" not in embedded  # a graph cannot hold its own sha256
+        assert {k: v for k, v in embedded.items() if k != "graph"} == {
+            k: v for k, v in description.items() if k not in ("graphs", "parity")}
+    assert embedded["quantization"]["weights"] == "int8 per-channel"
+    assert description["provenance"]["probe_max_abs_logit_diff"] <= 1e-4  # ONNX Runtime against PyTorch
 
 
 def test_runtime_matches_pytorch(tiny_export, face_zip):
     root, result = tiny_export
     loaded = load_model(root / "run" / "best.pt")
-    data = load_dataset(face_zip, loaded.spec.classes, loaded.spec, root / "cache")
+    data = load_dataset(face_zip, loaded.spec, root / "cache")
     expected = predict_logits(loaded.model, data.pixels, loaded.spec)
     recognizer = Recognizer(result.float_path)
     got = recognizer.logits(normalize(data.pixels, loaded.spec.mean, loaded.spec.std)[:, None])
@@ -67,17 +75,37 @@ def test_tampered_graph_or_description_is_refused(tiny_export, tmp_path):
         Recognizer(copy)
 
 
+@pytest.mark.slow
 def test_parity_on_test_250(shared_data, tmp_path):
     """A real model (6 epochs on Train_1000): ONNX float equals PyTorch, int8 keeps the accuracy."""
     seed = shared_data / "seed"
+    cache = str(tmp_path / "cache")  # not the user's ~/.cache/fer
     fit(FitConfig(data=str(seed / "Train_1000.zip"), out=str(tmp_path / "run"), model="fer_resnet", epochs=6,
-                  optimizer="sgd", lr=0.05, weight_decay=5e-4, schedule="cosine"), progress=False)
+                  optimizer="sgd", lr=0.05, weight_decay=5e-4, schedule="cosine", cache_dir=cache), progress=False)
     result = export_checkpoint(tmp_path / "run" / "last.pt", tmp_path / "out", "real", quantize=True,
-                               check=str(seed / "Test_250.zip"))  # raises if a parity limit is missed
-    parity = result.description["parity"]
+                               check=str(seed / "Test_250.zip"), cache_dir=cache)  # raises if a limit is missed
+    parity = result.description.parity
+    assert parity is not None
     assert parity["images"] == 822
     assert parity["float_max_abs_logit_diff"] <= 1e-4 and parity["float_top1_agreement"] == 1.0
     assert parity["int8_accuracy_drop"] <= 0.01 and parity["int8_top1_agreement"] >= 0.97
     # it learned something, so agreement is not trivial
     assert parity["pytorch"]["accuracy"] > 0.4
     assert min(parity["pytorch"]["per_class_recall"].values()) > 0
+
+
+def test_card_states_what_it_measured(tiny_export, face_zip, tmp_path):
+    root, result = tiny_export
+    folder = tmp_path / "card"
+    shutil.copytree(root / "out", folder)
+    card = write_model_card(folder, "tiny", [str(face_zip)], cache_dir=str(root / "cache")).read_text()
+    assert "48x48 grayscale face crops" in card
+    assert "on 1 torch thread(s)" in card and "CPU cores" not in card  # the tiny run trained on one thread
+    assert "faces.zip angry 12, happy 13, neutral 12, sad 12" in card  # the split's own class counts
+    assert "Test_250" not in card
+    for kind in ("float", "int8"):
+        metrics = Scorer(folder / f"tiny{'.int8' if kind == 'int8' else ''}.onnx").predict(face_zip, root / "cache")
+        accuracy = float((metrics.predicted == metrics.dataset.labels).mean())
+        assert f"| faces.zip | {kind} | 49 | {accuracy:.4f} |" in card
+    temperature = result.description.temperature
+    assert f"softmax(logits / {temperature:.3f})" in card

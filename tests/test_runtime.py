@@ -42,6 +42,9 @@ def test_classify_single_list_and_batches_agree(recognizer):
     assert np.allclose(probs[0], probs[70], atol=1e-6)  # BGR and gray of the same face
     small_batches = Recognizer(threads=1, batch_size=8)
     assert np.allclose(small_batches.classify(crops), probs, atol=1e-5)
+    stacked = np.stack(crops[:70])  # one [N, H, W] uint8 array of gray crops
+    assert np.allclose(recognizer.classify(stacked), probs[:70], atol=1e-6)
+    assert np.allclose(recognizer.classify(stacked[:, :40, :44]), recognizer.classify(list(stacked[:, :40, :44])))
 
 
 def test_analyze_crop_photo_and_empty_scene(recognizer, shared_data):

@@ -7,9 +7,12 @@ import sys
 import venv
 import zipfile
 
+import pytest
+
 from tests.conftest import REPO
 
 
+@pytest.mark.slow
 def test_fresh_venv_without_torch_runs_fer_run(tmp_path, shared_data):
     env_dir = tmp_path / "venv"
     venv.EnvBuilder(with_pip=True).create(env_dir)

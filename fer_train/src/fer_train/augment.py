@@ -1,4 +1,4 @@
-"""Training-only augmentation as batched torch ops on normalised [N, 1, H, W] tensors.
+"""Training-only augmentation as batched torch ops on normalised [N, 1, H, W] tensors, and mixup/CutMix.
 
 The seed's list: horizontal flip, rotation within ±10°, brightness/contrast jitter; plus a small
 translation and optional random erasing. All randomness comes from the generator passed in.
@@ -55,6 +55,33 @@ def augment_batch(x: torch.Tensor, std: float, config: AugmentConfig, g: torch.G
     if config.erase_p > 0:
         x = _random_erase(x, config.erase_p, g)
     return x
+
+
+def _beta(alpha: float) -> float:
+    a = torch.tensor(alpha)
+    return float(torch.distributions.Beta(a, a).sample())
+
+
+def mix_batch(x: torch.Tensor, mixup_alpha: float, cutmix_alpha: float,
+              g: torch.Generator) -> tuple[torch.Tensor, torch.Tensor, float]:
+    """Blend the batch with a shuffled copy of itself: mixup, CutMix, or (both alphas > 0) one of them at
+    random. Returns the mixed batch, the partner of each image and the share `lam` of the original
+    (with both alphas 0: the batch itself, every image its own partner, lam 1)."""
+    if mixup_alpha == 0 and cutmix_alpha == 0:
+        return x, torch.arange(len(x)), 1.0
+    partner = torch.randperm(len(x), generator=g)
+    use_cutmix = cutmix_alpha > 0 and (mixup_alpha == 0 or bool(torch.rand(1, generator=g) < 0.5))
+    if not use_cutmix:
+        lam = _beta(mixup_alpha)
+        return lam * x + (1 - lam) * x[partner], partner, lam
+    h, w = x.shape[-2:]
+    side = math.sqrt(1 - _beta(cutmix_alpha))
+    bh, bw = round(h * side), round(w * side)
+    top = int(torch.randint(0, h - bh + 1, (1,), generator=g))
+    left = int(torch.randint(0, w - bw + 1, (1,), generator=g))
+    mixed = x.clone()
+    mixed[..., top:top + bh, left:left + bw] = x[partner, :, top:top + bh, left:left + bw]
+    return mixed, partner, 1 - bh * bw / (h * w)
 
 
 def _random_erase(x: torch.Tensor, p: float, g: torch.Generator) -> torch.Tensor:

@@ -1,4 +1,8 @@
-"""MODEL_CARD.md for an exported model: what it is, how it was trained, how well it does."""
+"""MODEL_CARD.md for an exported model: what it is, how it was trained, how well it does.
+
+Every fact comes from the model's description or from scoring it here: nothing about the data, the
+machine or the model is written in as a literal.
+"""
 
 from __future__ import annotations
 
@@ -8,15 +12,15 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-
 from fer_runtime.atomic import write_text
 from fer_runtime.errors import FerError
-from fer_runtime.model_files import DEFAULT_MODEL_NAME
-from fer_runtime.preprocess import model_input
-from fer_runtime.recognizer import Recognizer
-from fer_train.data import load_dataset
+from fer_runtime.model_files import DEFAULT_MODEL_NAME, ModelDescription, read_description
+from fer_train.crowd_metrics import COVERAGE
+from fer_train.evaluate import Evaluation, score
 from fer_train.graph_stats import graph_stats
-from fer_train.metrics import Metrics, compute_metrics
+from fer_train.metrics import Metrics
+from fer_train.scoring import Scorer
+from fer_train.votes import read_votes
 
 
 def _toml(recipe: dict[str, Any]) -> str:
@@ -44,65 +48,110 @@ def _confusion_table(m: Metrics) -> str:
     return "\n".join([head, rule, *rows])
 
 
-def evaluate_graph(graph: Path, data: str, cache_dir: str | None = None) -> Metrics:
-    recognizer = Recognizer(graph)
-    spec = recognizer.spec
-    dataset = load_dataset(data, spec.classes, spec, cache_dir)
-    logits = recognizer.logits(model_input(dataset.pixels, spec))
-    return compute_metrics(dataset.labels, logits.argmax(1), spec.classes)
+def _threads(provenance: dict[str, Any]) -> str:
+    threads = provenance.get("train_threads")
+    if threads is None:  # exported before the threads were recorded: the recipe's setting, if it had one
+        recipe_threads = (provenance.get("recipe") or {}).get("threads")
+        threads = [recipe_threads] if recipe_threads else []
+    return f"{'/'.join(map(str, threads))} torch thread(s)" if threads else "an unrecorded number of threads"
 
 
-def write_model_card(export_dir: str | os.PathLike[str], name: str, test_sets: Sequence[str],
-                     cache_dir: str | None = None) -> Path:
-    folder = Path(export_dir)
-    json_path = folder / f"{name}.json"
-    if not json_path.is_file():
-        raise FerError(f"{json_path} not found: export the model first")
-    description = json.loads(json_path.read_text())
-    graphs = {kind: folder / g["file"] for kind, g in description["graphs"].items()}
-    provenance = description.get("provenance", {})
-    classes = description["classes"]
-    stats = {kind: graph_stats(path) for kind, path in graphs.items()}
-    results = {(Path(data).name, kind): evaluate_graph(path, data, cache_dir)
-               for data in test_sets for kind, path in graphs.items()}
-
-    model = description.get("model", {})
+def _training(description: ModelDescription) -> list[str]:
+    provenance = description.provenance
+    data, val = provenance.get("data") or {}, provenance.get("val") or {}
+    votes = provenance.get("votes")
     validation = provenance.get("validation") or {}
     lines = [
-        f"# {name}: model card", "",
-        f"A {len(classes)}-class facial-emotion classifier ({', '.join(classes)}) for 48x48 grayscale face "
-        f"crops, exported for `fer_runtime`.", "",
-        "## Model", "",
-        f"- Architecture: `{model.get('name')}` with options `{json.dumps(model.get('options', {}))}`",
-        f"- Parameters: {stats['float'].parameters:,} (BatchNorm folded); "
-        f"MACs per image: {stats['float'].macs_per_image / 1e6:.1f} M",
-        *(f"- `{graphs[k].name}`: {s.file_bytes / 1e6:.2f} MB" for k, s in stats.items()),
-        f"- Preprocessing: `{json.dumps(description['spec'])}`", "",
-        "## Training", "",
-        f"- Data: `{(provenance.get('data') or {}).get('path')}` ({(provenance.get('data') or {}).get('images')} "
-        f"images); model selection on `{(provenance.get('val') or {}).get('path')}`",
+        f"- Data: `{data.get('path')}` ({data.get('images')} images); model selection on `{val.get('path')}`",
         f"- Epochs: {(provenance.get('recipe') or {}).get('epochs', '?')} in the recipe; the shipped checkpoint is "
-        f"from epoch {provenance.get('best_epoch')} (best validation balanced accuracy)",
-        f"- Wall time up to that epoch: {provenance.get('train_wall_seconds', 0) / 60:.1f} min on the machine that "
-        "trained it (2 CPU cores)",
+        f"from epoch {provenance.get('best_epoch')}",
+        f"- Wall time up to that epoch: {provenance.get('train_wall_seconds', 0) / 60:.1f} min on "
+        f"{_threads(provenance)}",
     ]
+    if votes:
+        lines.append(f"- Crowd votes: `{votes['path']}` (sha256 {votes['sha256'][:12]}…), {votes['train_matched']} "
+                     f"training faces matched, {votes['train_off_class']} mostly voted outside the classes "
+                     + ("(left out)" if votes["train_off_class_dropped"] else "(kept)"))
     if validation.get("val_balanced_accuracy") is not None:
-        lines.append(f"- Validation at the best epoch: accuracy {validation['val_accuracy']:.4f}, balanced accuracy "
+        lines.append(f"- Validation at that epoch: accuracy {validation['val_accuracy']:.4f}, balanced accuracy "
                      f"{validation['val_balanced_accuracy']:.4f}; recall "
                      + ", ".join(f"{k} {v:.3f}" for k, v in validation.get("val_recall", {}).items()))
     if provenance.get("recipe"):
         lines += ["", "Recipe (save as a .toml file and run `fer-train fit --config FILE --out runs/NAME`):", "",
                   "```toml", _toml(provenance["recipe"]), "```"]
-    lines += ["", "## Test results", "",
-              "Balanced accuracy is the mean of per-class recall (Test_250 holds 72 angry images, not 250).", "",
-              "| split | graph | images | accuracy | balanced accuracy | " + " | ".join(classes) + " |",
-              "|---" * (5 + len(classes)) + "|"]
-    lines += [_metrics_row(split, kind, m) for (split, kind), m in results.items()]
+    return lines
+
+
+def _calibration(description: ModelDescription) -> list[str]:
+    fitted = description.calibration
+    if fitted is None:
+        return ["", "## Confidence", "", "No temperature was fitted: scores are the network's softmax as trained."]
+    meaning = ("about the share of raters who would choose that class" if fitted["against"] == "votes"
+               else "about the chance that the label is right")
+    return ["", "## Confidence", "",
+            f"Scores are softmax(logits / {fitted['temperature']:.3f}), the temperature fitted on `{fitted['data']}` "
+            f"({fitted['images']} faces) against the {fitted['against']}; a score means {meaning}. Calibration "
+            f"error (ECE) there: {fitted['ece_before']:.4f} before, {fitted['ece_after']:.4f} after."]
+
+
+def _crowd_rows(results: dict[tuple[str, str], Evaluation]) -> list[str]:
+    crowd = {key: r.crowd for key, r in results.items() if r.crowd is not None}
+    if not crowd:
+        return []
+    classes = next(iter(results.values())).metrics.classes
+    lines = ["", "Against the raters (their majority where it is one of the classes, ties left out; KL, Brier and "
+             "ECE against the vote shares):", "",
+             "| split | graph | faces | accuracy | balanced accuracy | " + " | ".join(classes)
+             + f" | KL | Brier | ECE | accuracy at {COVERAGE:.0%} coverage |", "|---" * (9 + len(classes)) + "|"]
+    for (split, kind), m in crowd.items():
+        lines.append(_metrics_row(split, kind, m.majority)
+                     + f" {m.kl:.3f} | {m.brier:.3f} | {m.calibration.ece:.3f} | {m.covered_accuracy:.3f} |")
+    return lines
+
+
+def write_model_card(export_dir: str | os.PathLike[str], name: str, test_sets: Sequence[str],
+                     cache_dir: str | None = None, votes: str | None = None) -> Path:
+    folder = Path(export_dir)
+    json_path = folder / f"{name}.json"
+    if not json_path.is_file():
+        raise FerError(f"{json_path} not found: export the model first")
+    description = read_description(json_path)
+    graphs = {kind: folder / g["file"] for kind, g in description.graphs.items()}
+    classes, spec = description.classes, description.spec
+    stats = {kind: graph_stats(path) for kind, path in graphs.items()}
+    table = read_votes(votes, classes) if votes else None
+    scorers = {kind: Scorer(path) for kind, path in graphs.items()}
+    results = {(Path(data).name, kind): score(scorer.predict(data, cache_dir), table)
+               for data in test_sets for kind, scorer in scorers.items()}
+    supports = {split: r.metrics.confusion.sum(1) for (split, _), r in results.items()}
+
+    lines = [
+        f"# {name}: model card", "",
+        f"A {len(classes)}-class facial-emotion classifier ({', '.join(classes)}) for {spec.width}x{spec.height} "
+        f"{'grayscale' if spec.channels == 1 else f'{spec.channels}-channel'} face crops, exported for `fer_runtime`.",
+        "",
+        "## Model", "",
+        f"- Architecture: `{description.model.get('name')}` with options "
+        f"`{json.dumps(description.model.get('options', {}))}`",
+        f"- Parameters: {stats['float'].parameters:,} (BatchNorm folded); "
+        f"MACs per image: {stats['float'].macs_per_image / 1e6:.1f} M",
+        *(f"- `{graphs[k].name}`: {s.file_bytes / 1e6:.2f} MB" for k, s in stats.items()),
+        f"- Preprocessing: `{json.dumps(spec.to_dict())}`", "",
+        "## Training", "", *_training(description), *_calibration(description),
+        "", "## Test results", "",
+        "Balanced accuracy is the mean of per-class recall. Images per class: "
+        + "; ".join(f"{split} " + ", ".join(f"{c} {int(n)}" for c, n in zip(classes, counts))
+                    for split, counts in supports.items()) + ".", "",
+        "| split | graph | images | accuracy | balanced accuracy | " + " | ".join(classes) + " |",
+        "|---" * (5 + len(classes)) + "|",
+    ]
+    lines += [_metrics_row(split, kind, r.metrics) for (split, kind), r in results.items()]
+    lines += _crowd_rows(results)
     default_kind = "int8" if "int8" in graphs else "float"
-    for split in dict.fromkeys(s for s, _ in results):
+    for split in supports:
         lines += ["", f"### Confusion matrix: {split}, {default_kind} graph", "",
-                  _confusion_table(results[(split, default_kind)])]
-    parity = description.get("parity")
+                  _confusion_table(results[(split, default_kind)].metrics)]
+    parity = description.parity
     if parity:
         lines += ["", "## Export checks", "",
                   f"On `{Path(parity['data']).name}`: ONNX float vs PyTorch max |Δlogit| "
@@ -112,8 +161,8 @@ def write_model_card(export_dir: str | os.PathLike[str], name: str, test_sets: S
                   + "."]
     lines += ["", "## Limits", "",
               "FER2013 faces are small, low-resolution and noisy, and some labels are wrong; the classes are "
-              "posed or spontaneous expressions, not felt emotions. Whole photos go through OpenCV's Haar "
-              "frontal-face detector first, which misses profile and small faces.", ""]
+              "posed or spontaneous expressions, not felt emotions. Whole photos go through a face detector "
+              "first, which misses profile and small faces.", ""]
     path = folder / ("MODEL_CARD.md" if name == DEFAULT_MODEL_NAME else f"{name}.MODEL_CARD.md")
     write_text(path, "\n".join(lines))
     return path

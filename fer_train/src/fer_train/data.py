@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 import numpy as np
+import torch
 from tqdm import tqdm
 
 from fer_runtime.atomic import atomic_path
@@ -136,11 +137,10 @@ def _decode_all(source: Path, spec: PreprocessSpec) -> tuple[np.ndarray, np.ndar
 
 def load_dataset(
     path: str | os.PathLike[str],
-    classes: Sequence[str],
-    spec: PreprocessSpec | None = None,
+    spec: PreprocessSpec,
     cache_dir: str | os.PathLike[str] | None = None,
 ) -> FaceDataset:
-    """Read a folder or zip of faces, keeping only `classes` (in that order).
+    """Read a folder or zip of faces, keeping only the spec's classes (in that order), at its input size.
 
     Decoded pixels are cached under `cache_dir` keyed by the data's content hash and the input
     size, so the next run skips decoding. Unreadable files are logged and skipped.
@@ -150,8 +150,7 @@ def load_dataset(
         raise FerError(f"data path not found: {source}")
     if source.is_file() and not zipfile.is_zipfile(source):
         raise FerError(f"{source} is neither a folder nor a .zip archive")
-    spec = spec or PreprocessSpec(classes=tuple(classes))
-    classes = tuple(c.lower() for c in classes)
+    classes = tuple(c.lower() for c in spec.classes)
     sha = content_hash(source)
     cache_root = Path(cache_dir) if cache_dir is not None else default_cache_dir()
     cache_file = cache_root / f"{sha[:32]}-{spec.height}x{spec.width}-{spec.interpolation}-v{CACHE_FORMAT}.npz"
@@ -173,6 +172,16 @@ def load_dataset(
     keep = np.array([f in index for f in folders.tolist()], dtype=bool)
     labels = np.array([index[f] for f in folders[keep].tolist()], dtype=np.int64)
     return FaceDataset(pixels[keep], labels, classes, tuple(paths[keep].tolist()), str(source), sha)
+
+
+def epoch_order(labels: np.ndarray, sampling: str, generator: torch.Generator) -> np.ndarray:
+    """The training images of one epoch, in order: a permutation of all of them ("shuffle"), or as many
+    draws with replacement, each class equally likely and each image of a class equally likely ("balanced")."""
+    if sampling == "shuffle":
+        return torch.randperm(len(labels), generator=generator).numpy()
+    counts = np.bincount(labels)
+    chance = torch.from_numpy(1.0 / counts[labels])
+    return torch.multinomial(chance, len(labels), replacement=True, generator=generator).numpy()
 
 
 def pixel_stats(dataset: FaceDataset) -> tuple[float, float]:

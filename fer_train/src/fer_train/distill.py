@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
-
 import numpy as np
 import torch
 from torch import nn
@@ -19,16 +17,12 @@ from torch import nn
 from fer_runtime.errors import FerError
 from fer_runtime.spec import PreprocessSpec
 from fer_train.checkpoint import LoadedModel, load_model
+from fer_train.config import FitConfig
 from fer_train.data import FaceDataset
-from fer_train.evaluate import predict_logits
+from fer_train.scoring import predict_logits
 from fer_train.metrics import compute_metrics
 
-if TYPE_CHECKING:
-    from fer_train.train import FitConfig
-
 log = logging.getLogger(__name__)
-
-DISTILL_VIEWS = ("clean", "augmented")
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,5 @@
-"""`export_checkpoint`: checkpoint → folded → ONNX → onnxsim → checked → (int8) → JSON, in named steps.
+"""`export_checkpoint`: checkpoint → folded → ONNX → onnxsim → checked against PyTorch → temperature →
+(int8) → (accuracy parity) → description in each graph and beside them, in named steps.
 
 Everything is written into a temporary folder inside the output folder and moved into place
 only when every check passed, so an export never leaves half-written files behind.
@@ -11,7 +12,7 @@ import logging
 import os
 import tempfile
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -25,16 +26,19 @@ from torch import nn
 from fer_runtime import __version__
 from fer_runtime.atomic import write_text
 from fer_runtime.errors import FerError
-from fer_runtime.model_files import METADATA_KEY, MODEL_FORMAT, sha256_file
-from fer_runtime.preprocess import model_input
-from fer_runtime.recognizer import Recognizer
+from fer_runtime.model_files import METADATA_KEY, ModelDescription, sha256_file
+from fer_runtime.recognizer import softmax
+from fer_runtime.session import create_session
 from fer_runtime.spec import PreprocessSpec
+from fer_train.calibrate import cross_entropy, fit_temperature
 from fer_train.checkpoint import LoadedModel, load_model
+from fer_train.crowd_metrics import rater_calibration
 from fer_train.data import load_dataset
-from fer_train.evaluate import predict_logits
 from fer_train.fold import fold_batchnorm
 from fer_train.metrics import compute_metrics
 from fer_train.quantize import calibration_sample, quantize_int8
+from fer_train.scoring import Scorer, predict_logits
+from fer_train.votes import match_votes, read_votes
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +54,7 @@ class ExportResult:
     float_path: Path
     int8_path: Path | None
     json_path: Path
-    description: dict[str, Any]
+    description: ModelDescription
 
 
 def _onnx_export(model: nn.Module, spec: PreprocessSpec, path: Path) -> None:
@@ -69,10 +73,10 @@ def _simplify(path: Path) -> None:
     onnx.save(model, str(path))
 
 
-def _embed(path: Path, description: dict[str, Any]) -> None:
+def _embed(path: Path, description: ModelDescription) -> None:
     model = onnx.load(str(path))
     del model.metadata_props[:]
-    model.metadata_props.add(key=METADATA_KEY, value=json.dumps(description))
+    model.metadata_props.add(key=METADATA_KEY, value=json.dumps(description.to_dict()))
     model.producer_name, model.producer_version = "fer_train", __version__
     onnx.checker.check_model(model, full_check=True)
     onnx.save(model, str(path))
@@ -82,24 +86,71 @@ def _count_ops(path: Path, op_type: str) -> int:
     return sum(node.op_type == op_type for node in onnx.load(str(path)).graph.node)
 
 
+def _probe_check(model: nn.Module, path: Path, spec: PreprocessSpec) -> float:
+    """Max |Δlogit| between ONNX Runtime and PyTorch on a fixed random batch; FerError above the tolerance."""
+    probe = torch.randn(8, spec.channels, spec.height, spec.width, generator=torch.Generator().manual_seed(0))
+    with torch.inference_mode():
+        expected = model(probe).numpy()
+    session = create_session(path)
+    drift = float(np.abs(session.run([OUTPUT_NAME], {INPUT_NAME: probe.numpy()})[0] - expected).max())
+    if drift > FLOAT_TOLERANCE:
+        raise FerError(f"{path.name}: ONNX Runtime differs from PyTorch by {drift:.2e} on the probe batch "
+                       f"(> {FLOAT_TOLERANCE})")
+    return drift
+
+
+def _recorded(loaded: LoadedModel, key: str) -> str | None:
+    """A path the checkpoint's run recorded (training data, val, votes), if it exists here."""
+    entry = loaded.checkpoint.get("provenance", {}).get(key) or {}
+    path = entry.get("path")
+    return path if path and Path(path).exists() else None
+
+
 def _calibration_pixels(loaded: LoadedModel, calib: str | None, cache_dir: str | None) -> tuple[np.ndarray, str]:
-    spec = loaded.spec
+    calib = calib or _recorded(loaded, "data")
     if calib is None:
-        data = loaded.checkpoint.get("provenance", {}).get("data", {})
-        calib = data.get("path")
-        if not calib or not Path(calib).exists():
-            raise FerError(f"the training data {calib!r} recorded in the checkpoint is not here; pass --calib DATA")
-    dataset = load_dataset(calib, spec.classes, spec, cache_dir)
+        raise FerError("the training data recorded in the checkpoint is not here; pass --calib DATA")
+    dataset = load_dataset(calib, loaded.spec, cache_dir)
     return calibration_sample(dataset.pixels, dataset.paths, CALIBRATION_SIZE), str(calib)
+
+
+def _temperature(loaded: LoadedModel, val: str | None, votes: str | None,
+                 cache_dir: str | None) -> tuple[float, dict[str, Any] | None]:
+    """The temperature fitted on `val` (against the votes when given, else the labels), with ECE before and
+    after; (1, None) without validation data."""
+    if val is None:
+        log.info("no validation data: the temperature stays 1 (pass --val DATA to calibrate)")
+        return 1.0, None
+    spec = loaded.spec
+    dataset = load_dataset(val, spec, cache_dir)
+    logits = predict_logits(loaded.model, dataset.pixels, spec).astype(np.float64)
+    record: dict[str, Any] = {"data": str(val), "images": len(dataset)}
+    if votes is not None:
+        face_votes = match_votes(read_votes(votes, spec.classes), dataset.paths, str(val))
+        keep = face_votes.in_class
+        targets = face_votes.distribution()[keep]
+        logits = logits[keep]
+        record.update({"against": "votes", "votes": str(votes), "images": int(keep.sum())})
+    else:
+        targets = np.eye(spec.num_classes)[dataset.labels]
+        record["against"] = "labels"
+    temperature = fit_temperature(logits, targets)
+
+    def ece(t: float) -> float:  # with one-hot targets, the share of raters is right (1) or wrong (0)
+        return rater_calibration(softmax(logits, t), targets).ece
+
+    record.update({"temperature": temperature, "ece_before": ece(1.0), "ece_after": ece(temperature),
+                   "cross_entropy_before": cross_entropy(logits, targets),
+                   "cross_entropy_after": cross_entropy(logits, targets, temperature)})
+    return temperature, record
 
 
 def _parity(loaded: LoadedModel, float_path: Path, int8_path: Path | None, check: str,
             cache_dir: str | None) -> dict[str, Any]:
     spec = loaded.spec
-    dataset = load_dataset(check, spec.classes, spec, cache_dir)
-    batch = model_input(dataset.pixels, spec)
+    dataset = load_dataset(check, spec, cache_dir)
     reference = predict_logits(loaded.model, dataset.pixels, spec)
-    floats = Recognizer(float_path).logits(batch)
+    floats = Scorer(float_path).logits(dataset.pixels)
     report: dict[str, Any] = {
         "data": check, "images": len(dataset),
         "float_max_abs_logit_diff": float(np.abs(floats - reference).max()),
@@ -108,7 +159,7 @@ def _parity(loaded: LoadedModel, float_path: Path, int8_path: Path | None, check
         "onnx_float": compute_metrics(dataset.labels, floats.argmax(1), spec.classes).to_dict(),
     }
     if int8_path is not None:
-        ints = Recognizer(int8_path).logits(batch)
+        ints = Scorer(int8_path).logits(dataset.pixels)
         int8_metrics = compute_metrics(dataset.labels, ints.argmax(1), spec.classes).to_dict()
         report.update({
             "onnx_int8": int8_metrics,
@@ -116,6 +167,23 @@ def _parity(loaded: LoadedModel, float_path: Path, int8_path: Path | None, check
             "int8_accuracy_drop": report["onnx_float"]["accuracy"] - int8_metrics["accuracy"],
         })
     return report
+
+
+def _provenance(loaded: LoadedModel, checkpoint: str | os.PathLike[str], probe_drift: float) -> dict[str, Any]:
+    history = loaded.checkpoint.get("history", [])
+    best = loaded.checkpoint.get("best", {})
+    return {
+        **loaded.checkpoint.get("provenance", {}),
+        "checkpoint": Path(checkpoint).name, "epochs_trained": loaded.checkpoint.get("epoch"),
+        "train_wall_seconds": round(sum(h.get("epoch_seconds", 0.0) for h in history), 1),
+        "train_threads": sorted({h["threads"] for h in history if "threads" in h}),
+        "recipe": loaded.checkpoint.get("config"),
+        "best_epoch": best.get("epoch"),
+        "validation": next((h for h in history if h["epoch"] == best.get("epoch")), None),
+        "exported_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "fer_version": __version__, "torch_version": torch.__version__, "opset": OPSET,
+        "probe_max_abs_logit_diff": probe_drift,
+    }
 
 
 def export_checkpoint(
@@ -127,8 +195,14 @@ def export_checkpoint(
     check: str | None = None,
     allow_int8_drop: bool = False,
     cache_dir: str | None = None,
+    val: str | None = None,
+    votes: str | None = None,
 ) -> ExportResult:
-    """Export a checkpoint to `out_dir/name.onnx` (+ `name.int8.onnx`) and `out_dir/name.json`."""
+    """Export a checkpoint to `out_dir/name.onnx` (+ `name.int8.onnx`) and `out_dir/name.json`.
+
+    The float graph must match PyTorch on a probe batch. The temperature is fitted on `val` (default:
+    the run's validation data, when it is here) against `votes` (default: the run's votes, when here),
+    else against the labels. With `check`, both graphs are scored on that data and held to the limits."""
     loaded = load_model(checkpoint)
     spec = loaded.spec
     out = Path(out_dir)
@@ -139,53 +213,43 @@ def export_checkpoint(
         drift = float((folded(probe) - loaded.model(probe)).abs().max())
     if drift > FLOAT_TOLERANCE:
         raise FerError(f"BatchNorm folding changed the logits by {drift:.2e} (> {FLOAT_TOLERANCE})")
+    val = val or _recorded(loaded, "val")
+    votes = votes or (_recorded(loaded, "votes") if val else None)
+    temperature, fitted = _temperature(loaded, val, votes, cache_dir)
 
-    history = loaded.checkpoint.get("history", [])
-    best = loaded.checkpoint.get("best", {})
-    description: dict[str, Any] = {
-        "format": MODEL_FORMAT, "name": name, "spec": spec.to_dict(), "classes": list(spec.classes),
-        "input": {"name": INPUT_NAME, "shape": ["batch", spec.channels, spec.height, spec.width], "dtype": "float32"},
-        "output": {"name": OUTPUT_NAME, "kind": "logits", "shape": ["batch", spec.num_classes]},
-        "model": loaded.checkpoint["model"],
-        "provenance": {
-            **loaded.checkpoint.get("provenance", {}),
-            "checkpoint": Path(checkpoint).name, "epochs_trained": loaded.checkpoint.get("epoch"),
-            "train_wall_seconds": round(sum(h.get("epoch_seconds", 0.0) for h in history), 1),
-            "recipe": loaded.checkpoint.get("config"),
-            "best_epoch": best.get("epoch"),
-            "validation": next((h for h in history if h["epoch"] == best.get("epoch")), None),
-            "exported_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "fer_version": __version__, "torch_version": torch.__version__, "opset": OPSET,
-        },
-    }
     with tempfile.TemporaryDirectory(dir=out, prefix=".export-") as tmp:
         stage = Path(tmp)
         float_path = stage / f"{name}.onnx"
         _onnx_export(folded, spec, float_path)
         _simplify(float_path)
-        _embed(float_path, description)
         if _count_ops(float_path, "BatchNormalization"):
             raise FerError("the float graph still holds BatchNormalization nodes")
-        int8_path = None
+        probe_drift = _probe_check(loaded.model, float_path, spec)
+        int8_path, quantization = None, None
         if quantize:
             pixels, calib_source = _calibration_pixels(loaded, calib, cache_dir)
             int8_path = stage / f"{name}.int8.onnx"
             quantize_int8(float_path, int8_path, INPUT_NAME, pixels, spec)
-            _embed(int8_path, description)
-            description["quantization"] = {"format": "QDQ", "weights": "int8 per-channel", "activations": "uint8",
-                                           "calibration": {"data": calib_source, "images": len(pixels)}}
+            quantization = {"format": "QDQ", "weights": "int8 per-channel", "activations": "uint8",
+                            "calibration": {"data": calib_source, "images": len(pixels)}}
+        description = ModelDescription(name, spec, dict(loaded.checkpoint["model"]),
+                                       _provenance(loaded, checkpoint, probe_drift), INPUT_NAME, OUTPUT_NAME,
+                                       quantization, temperature=temperature, calibration=fitted)
+        graphs = {"float": float_path, "int8": int8_path}
+        for kind, path in graphs.items():
+            if path is not None:
+                _embed(path, replace(description, graph=kind))
         if check:
             parity = _parity(loaded, float_path, int8_path, check, cache_dir)
-            description["parity"] = parity
             _enforce(parity, allow_int8_drop)
-        description["graphs"] = {"float": {"file": float_path.name, "sha256": sha256_file(float_path)}}
-        if int8_path is not None:
-            description["graphs"]["int8"] = {"file": int8_path.name, "sha256": sha256_file(int8_path)}
+            description = replace(description, parity=parity)
+        description = replace(description, graphs={kind: {"file": path.name, "sha256": sha256_file(path)}
+                                                   for kind, path in graphs.items() if path is not None})
         for staged in (float_path, int8_path):
             if staged is not None:
                 os.replace(staged, out / staged.name)
         json_path = out / f"{name}.json"
-        write_text(json_path, json.dumps(description, indent=2) + "\n")
+        write_text(json_path, description.to_json())
     return ExportResult(out / float_path.name, out / int8_path.name if int8_path else None, json_path, description)
 
 
@@ -216,3 +280,11 @@ def format_parity(parity: dict[str, Any]) -> str:
         lines.append(f"  int8 vs float: accuracy drop {parity['int8_accuracy_drop'] * 100:+.2f} points, "
                      f"top-1 agreement {parity['int8_top1_agreement']:.2%}")
     return "\n".join(lines)
+
+
+def format_calibration(description: ModelDescription) -> str:
+    fitted = description.calibration
+    if fitted is None:
+        return "temperature 1 (not fitted: no validation data)"
+    return (f"temperature {fitted['temperature']:.3f}, fitted on {fitted['data']} ({fitted['images']} faces) against "
+            f"the {fitted['against']}: ECE {fitted['ece_before']:.4f} -> {fitted['ece_after']:.4f}")

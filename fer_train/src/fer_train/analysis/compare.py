@@ -21,7 +21,7 @@ from matplotlib.figure import Figure
 from fer_runtime.atomic import write_text
 from fer_runtime.errors import FerError
 from fer_train.plots import save_figure
-from fer_train.train import FitConfig
+from fer_train.config import FitConfig
 
 # Settings that change where or how fast a run went, not what it learned.
 _NOT_RECIPE = ("out", "threads", "cache_dir")

@@ -22,7 +22,7 @@ from matplotlib.figure import Figure
 
 from fer_runtime.atomic import write_text
 from fer_runtime.errors import FerError
-from fer_runtime.spec import DEFAULT_CLASSES
+from fer_runtime.spec import DEFAULT_CLASSES, PreprocessSpec
 from fer_train.analysis.duplicates import BLANK_MAX_STD, NEAR_MAX_BITS, exact_keys, near_pairs, phash
 from fer_train.data import FaceDataset, load_dataset, split_names
 from fer_train.plots import save_figure
@@ -241,7 +241,7 @@ def run_eda(paths: Sequence[str | os.PathLike[str]], out: str | os.PathLike[str]
     out_dir = Path(out)
     splits = []
     for name, path in zip(split_names(paths), paths):
-        data = load_dataset(path, classes, cache_dir=cache_dir)
+        data = load_dataset(path, PreprocessSpec(classes=tuple(classes)), cache_dir)
         log.info("%s: %d images", name, len(data))
         splits.append(_split(name, data, blank_max_std))
     report: dict[str, Any] = {

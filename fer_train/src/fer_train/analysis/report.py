@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -22,61 +21,13 @@ from matplotlib.figure import Figure
 
 from fer_runtime.atomic import write_text
 from fer_runtime.errors import FerError
-from fer_runtime.preprocess import model_input
-from fer_runtime.recognizer import Recognizer, softmax
-from fer_runtime.spec import PreprocessSpec
 from fer_train.analysis.duplicates import NEAR_MAX_BITS, has_near_copy, non_blank_hashes
-from fer_train.checkpoint import load_model
-from fer_train.data import FaceDataset, load_dataset, split_names
-from fer_train.evaluate import predict_logits
-from fer_train.metrics import Metrics, compute_metrics
-from fer_train.plots import plot_confusion, save_figure
-
-
-@dataclass(frozen=True)
-class Predictions:
-    dataset: FaceDataset
-    probabilities: np.ndarray  # [N, C]
-
-    @property
-    def predicted(self) -> np.ndarray:
-        return self.probabilities.argmax(1)
-
-    @property
-    def confidence(self) -> np.ndarray:
-        return self.probabilities.max(1)
-
-    def subset(self, indices: np.ndarray) -> Predictions:
-        return Predictions(self.dataset.subset(indices), self.probabilities[indices])
-
-
-class Scorer:
-    """Probabilities for uint8 faces from a checkpoint (PyTorch) or an ONNX graph (fer_runtime)."""
-
-    def __init__(self, model: str | os.PathLike[str], threads: int | None = None) -> None:
-        self.path = Path(model)
-        if not self.path.is_file():
-            raise FerError(f"model not found: {self.path}")
-        if self.path.suffix == ".onnx":
-            self._recognizer: Recognizer | None = Recognizer(self.path, threads=threads)
-            self.spec: PreprocessSpec = self._recognizer.spec
-        else:
-            self._recognizer = None
-            self._loaded = load_model(self.path)
-            self.spec = self._loaded.spec
-
-    def probabilities(self, pixels: np.ndarray) -> np.ndarray:
-        if self._recognizer is not None:
-            logits = self._recognizer.logits(model_input(pixels, self.spec))
-        else:
-            logits = predict_logits(self._loaded.model, pixels, self.spec)
-        return softmax(logits.astype(np.float64))
-
-    def predict(self, data: str | os.PathLike[str], cache_dir: str | os.PathLike[str] | None = None) -> Predictions:
-        dataset = load_dataset(data, self.spec.classes, self.spec, cache_dir)
-        if len(dataset) == 0:
-            raise FerError(f"{data}: no images of the model's classes")
-        return Predictions(dataset, self.probabilities(dataset.pixels))
+from fer_train.data import load_dataset, split_names
+from fer_train.evaluate import score
+from fer_train.metrics import Metrics, calibration, compute_metrics
+from fer_train.plots import plot_confusion, plot_reliability, save_figure
+from fer_train.scoring import Predictions, Scorer
+from fer_train.votes import VoteTable, read_votes
 
 
 def bootstrap_intervals(labels: np.ndarray, predicted: np.ndarray, classes: Sequence[str], samples: int = 1000,
@@ -106,44 +57,6 @@ def per_class_scores(metrics: Metrics) -> dict[str, dict[str, float]]:
     return scores
 
 
-@dataclass(frozen=True)
-class Calibration:
-    ece: float
-    edges: np.ndarray      # bin edges of the top-1 confidence, [B + 1]
-    confidence: np.ndarray  # mean confidence per bin (nan where empty), [B]
-    accuracy: np.ndarray    # accuracy per bin (nan where empty), [B]
-    counts: np.ndarray      # images per bin, [B]
-
-
-def calibration(confidence: np.ndarray, correct: np.ndarray, bins: int = 15) -> Calibration:
-    """Expected calibration error: the count-weighted gap between confidence and accuracy per bin."""
-    edges = np.linspace(0, 1, bins + 1)
-    which = np.clip(np.digitize(confidence, edges[1:-1]), 0, bins - 1)
-    counts = np.bincount(which, minlength=bins)
-    with np.errstate(invalid="ignore"):
-        mean_conf = np.bincount(which, weights=confidence, minlength=bins) / counts
-        mean_acc = np.bincount(which, weights=correct.astype(np.float64), minlength=bins) / counts
-    filled = counts > 0
-    ece = float(np.sum(counts[filled] * np.abs(mean_conf[filled] - mean_acc[filled])) / max(1, len(confidence)))
-    return Calibration(ece, edges, mean_conf, mean_acc, counts)
-
-
-def _reliability_figure(cal: Calibration, title: str, path: Path) -> None:
-    fig = Figure(figsize=(5, 5))
-    ax = fig.subplots()
-    centers = (cal.edges[:-1] + cal.edges[1:]) / 2
-    width = cal.edges[1] - cal.edges[0]
-    filled = cal.counts > 0
-    ax.bar(centers[filled], cal.accuracy[filled], width=width * 0.95, edgecolor="black", label="accuracy")
-    ax.bar(centers[filled], cal.confidence[filled] - cal.accuracy[filled], bottom=cal.accuracy[filled],
-           width=width * 0.95, color="red", alpha=0.3, label="gap to confidence")
-    ax.plot([0, 1], [0, 1], "k--", lw=1, label="perfect calibration")
-    ax.set(xlabel="top-1 confidence", ylabel="accuracy", xlim=(0, 1), ylim=(0, 1),
-           title=f"{title}: ECE {cal.ece:.3f}")
-    ax.legend(loc="upper left")
-    save_figure(fig, path)
-
-
 def _wrong_figure(predictions: Predictions, path: Path, count: int = 24) -> None:
     data = predictions.dataset
     wrong = np.nonzero(predictions.predicted != data.labels)[0]
@@ -163,15 +76,22 @@ def _wrong_figure(predictions: Predictions, path: Path, count: int = 24) -> None
 
 
 def report_split(predictions: Predictions, name: str, out: Path, face_images: bool = True,
-                 bootstrap_samples: int = 1000) -> dict[str, Any]:
+                 bootstrap_samples: int = 1000, votes: VoteTable | None = None) -> dict[str, Any]:
     """Score one split and write its figures under `out/name/`; return its section of the report."""
     data = predictions.dataset
-    metrics = compute_metrics(data.labels, predictions.predicted, data.classes)
+    evaluation = score(predictions, votes)
+    metrics, crowd = evaluation.metrics, evaluation.crowd
     cal = calibration(predictions.confidence, predictions.predicted == data.labels)
     folder = out / name
     plot_confusion(metrics, folder / "confusion.png", title=f"{name}: balanced acc. {metrics.balanced_accuracy:.3f}")
-    _reliability_figure(cal, name, folder / "reliability.png")
+    plot_reliability(cal, folder / "reliability.png", name)
     figures = [f"{name}/confusion.png", f"{name}/reliability.png"]
+    if crowd is not None:
+        plot_confusion(crowd.majority, folder / "crowd_confusion.png",
+                       title=f"{name} vs raters' majority: balanced acc. {crowd.majority.balanced_accuracy:.3f}")
+        plot_reliability(crowd.calibration, folder / "crowd_reliability.png", f"{name} vs votes",
+                         measure="share of raters who agree")
+        figures += [f"{name}/crowd_confusion.png", f"{name}/crowd_reliability.png"]
     if face_images:
         _wrong_figure(predictions, folder / "confident_errors.png")
         figures.append(f"{name}/confident_errors.png")
@@ -179,6 +99,7 @@ def report_split(predictions: Predictions, name: str, out: Path, face_images: bo
         "name": name, "data": data.source, "data_sha256": data.sha256, **metrics.to_dict(),
         "intervals_95": bootstrap_intervals(data.labels, predictions.predicted, data.classes, bootstrap_samples),
         "per_class": per_class_scores(metrics), "ece": cal.ece, "figures": figures,
+        "crowd": crowd.to_dict() if crowd is not None else None,
     }
 
 
@@ -189,6 +110,17 @@ def _markdown(model: str, sections: list[dict[str, Any]], face_images: bool) -> 
         acc, bal = s["intervals_95"]["accuracy"], s["intervals_95"]["balanced_accuracy"]
         lines.append(f"| {s['name']} | {s['n']} | {s['accuracy']:.3f} ({acc[0]:.3f}–{acc[1]:.3f}) | "
                      f"{s['balanced_accuracy']:.3f} ({bal[0]:.3f}–{bal[1]:.3f}) | {s['ece']:.3f} |")
+    crowd = [s for s in sections if s["crowd"]]
+    if crowd:
+        lines += ["", "Against the raters (majority: faces whose most-voted answer is one of the classes, ties left "
+                  "out; KL, Brier and ECE against the vote shares over the classes):", "",
+                  "| split | majority faces | accuracy | balanced accuracy | " + " | ".join(crowd[0]["classes"])
+                  + " | KL | Brier | ECE | accuracy at 80% coverage |", "|---" * (9 + len(crowd[0]["classes"])) + "|"]
+        for s in crowd:
+            c, m = s["crowd"], s["crowd"]["majority"]
+            lines.append(f"| {s['name']} | {m['n']} | {m['accuracy']:.3f} | {m['balanced_accuracy']:.3f} | "
+                         + " | ".join(f"{r:.3f}" for r in m["per_class_recall"].values())
+                         + f" | {c['kl']:.3f} | {c['brier']:.3f} | {c['ece']:.3f} | {c['covered_accuracy']:.3f} |")
     for s in sections:
         lines += ["", f"## {s['name']}", "", "| class | precision | recall | F1 | support |", "|---|---|---|---|---|"]
         for name, c in s["per_class"].items():
@@ -207,29 +139,33 @@ def _markdown(model: str, sections: list[dict[str, Any]], face_images: bool) -> 
 
 def run_report(model: str | os.PathLike[str], paths: Sequence[str | os.PathLike[str]], out: str | os.PathLike[str],
                face_images: bool = True, cache_dir: str | os.PathLike[str] | None = None,
-               threads: int | None = None, train: str | os.PathLike[str] | None = None) -> dict[str, Any]:
+               threads: int | None = None, train: str | os.PathLike[str] | None = None,
+               votes: str | os.PathLike[str] | None = None) -> dict[str, Any]:
     """Report `model` (checkpoint or .onnx) on each test split; write report.md, report.json, PNGs.
 
     With `train`, each split is reported a second time as NAME-unseen: without the faces that have a
-    near copy in `train`.
+    near copy in `train`. With `votes`, each split is also scored against the raters.
     """
     if not paths:
         raise FerError("give at least one test split (--data)")
     scorer = Scorer(model, threads)
+    table = read_votes(votes, scorer.spec.classes) if votes is not None else None
     out_dir = Path(out)
     train_hashes = (None if train is None
-                    else non_blank_hashes(load_dataset(train, scorer.spec.classes, scorer.spec, cache_dir).pixels)[1])
+                    else non_blank_hashes(load_dataset(train, scorer.spec, cache_dir).pixels)[1])
     sections = []
     for name, path in zip(split_names(paths), paths):
         predictions = scorer.predict(path, cache_dir)
-        sections.append(report_split(predictions, name, out_dir, face_images))
+        sections.append(report_split(predictions, name, out_dir, face_images, votes=table))
         if train_hashes is not None:
             copied = has_near_copy(predictions.dataset.pixels, train_hashes)
             if copied.all():
                 raise FerError(f"{path}: every face has a near copy in {train}")
-            section = report_split(predictions.subset(np.nonzero(~copied)[0]), f"{name}-unseen", out_dir, face_images)
+            section = report_split(predictions.subset(np.nonzero(~copied)[0]), f"{name}-unseen", out_dir, face_images,
+                                   votes=table)
             sections.append({**section, "left_out": {"near_copies_of": str(train), "count": int(copied.sum())}})
-    report = {"model": str(model), "classes": list(scorer.spec.classes), "splits": sections}
+    report = {"model": str(model), "classes": list(scorer.spec.classes), "splits": sections,
+              "votes": {"path": str(votes), "sha256": table.sha256} if table else None}
     write_text(out_dir / "report.json", json.dumps(report, indent=2))
     write_text(out_dir / "report.md", _markdown(str(model), sections, face_images))
     return report

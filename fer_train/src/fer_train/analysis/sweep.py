@@ -29,7 +29,8 @@ from fer_runtime.errors import FerError
 from fer_train.augment import AugmentConfig
 from fer_train.models import build_model
 from fer_train.plots import save_figure
-from fer_train.train import FitConfig, fit
+from fer_train.config import FitConfig
+from fer_train.train import fit
 
 CONFIG_FIELDS = {f.name for f in fields(FitConfig)} - {"data", "val", "out", "model_options", "augment", "classes"}
 RESULT_COLUMNS = ("run", "seed", "best_val_balanced_accuracy", "best_epoch", "final_val_balanced_accuracy",
@@ -201,7 +202,7 @@ def run_sweep(base: FitConfig, grid: dict[str, list[Any]], out: str | os.PathLik
         result = fit(replace(config, out=str(out_dir / "runs" / name)), resume=True, progress=False)
         final = result.history[-1].get("val_balanced_accuracy", result.history[-1]["train_accuracy"])
         rows.append({"run": name, **{k: point[k] for k in keys}, "seed": seed,
-                     "best_val_balanced_accuracy": round(result.best_balanced_accuracy, 5),
+                     "best_val_balanced_accuracy": round(result.best_score, 5),
                      "best_epoch": result.best_epoch, "final_val_balanced_accuracy": round(final, 5),
                      "seconds": round(time.perf_counter() - started, 1)})
         _write_results(results_path, rows, keys)

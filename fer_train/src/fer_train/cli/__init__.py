@@ -1,54 +1,54 @@
-"""`fer-train`: a thin click layer over the fer_train library."""
+"""`fer-train`: a thin click layer over the fer_train library.
+
+Each command lives in `<name>_command.py` and is imported only when it runs (or shows its own help),
+so `fer-train --help` and `--version` load neither PyTorch nor matplotlib.
+"""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from functools import wraps
-from typing import Any, TypeVar
+from importlib import import_module
 
 import click
 
 from fer_runtime import __version__
-from fer_runtime.errors import FerError
+from fer_runtime.cli_errors import user_errors
 
-F = TypeVar("F", bound=Callable[..., Any])
+__all__ = ["main", "user_errors"]
 
-
-def user_errors(func: F) -> F:
-    """Turn the library's FerError into click's one-line error and exit status 1."""
-
-    @wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except FerError as exc:
-            raise click.ClickException(str(exc)) from None
-
-    return wrapper  # type: ignore[return-value]
+COMMANDS = {  # name: one-line help shown by `fer-train --help`
+    "fit": "Train a model; checkpoints every epoch, --resume after any interruption.",
+    "eval": "Score a model on a dataset (and against crowd votes).",
+    "export": "Export a checkpoint to ONNX (float, int8) with its description and temperature.",
+    "card": "Write the model card of an exported model.",
+    "eda": "Explore datasets: balance, faces, intensities, blanks, duplicates.",
+    "report": "Report a model on test splits with intervals, calibration and worst errors.",
+    "sweep": "Train a grid of configurations with a fixed epoch budget.",
+    "compare": "Compare fit runs: recipe differences, best epochs, curves.",
+}
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class LazyGroup(click.Group):
+    """A group whose commands are imported on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in COMMANDS:
+            return None
+        command = getattr(import_module(f"fer_train.cli.{cmd_name}_command"), f"{cmd_name}_command")
+        assert isinstance(command, click.Command)
+        return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        with formatter.section("Commands"):
+            formatter.write_dl(list(COMMANDS.items()))
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="fer-train")
 @click.option("-q", "--quiet", is_flag=True, help="Only warnings and errors.")
 def main(quiet: bool) -> None:
     """Train, evaluate and export facial-emotion CNNs."""
     logging.basicConfig(level=logging.WARNING if quiet else logging.INFO, format="%(message)s")
-
-
-def _register() -> None:
-    from fer_train.cli.card_command import card_command
-    from fer_train.cli.compare_command import compare_command
-    from fer_train.cli.eda_command import eda_command
-    from fer_train.cli.eval_command import eval_command
-    from fer_train.cli.export_command import export_command
-    from fer_train.cli.fit_command import fit_command
-    from fer_train.cli.report_command import report_command
-    from fer_train.cli.sweep_command import sweep_command
-
-    for command in (fit_command, eval_command, export_command, card_command, eda_command,
-                    report_command, sweep_command, compare_command):
-        main.add_command(command)
-
-
-_register()

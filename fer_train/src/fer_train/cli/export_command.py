@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from fer_train.cli import user_errors
-from fer_train.export import export_checkpoint, format_parity
+from fer_train.export import export_checkpoint, format_calibration, format_parity
 
 
 @click.command("export")
@@ -16,16 +16,23 @@ from fer_train.export import export_checkpoint, format_parity
 @click.option("--quantize", is_flag=True, help="Also write an int8 graph (static QDQ, per-channel).")
 @click.option("--calib", type=click.Path(exists=True),
               help="Calibration data (default: a fixed sample of the checkpoint's training data).")
-@click.option("--check", type=click.Path(exists=True), help="Data for the parity report, e.g. Test_250.zip.")
+@click.option("--val", type=click.Path(exists=True),
+              help="Data to fit the probability temperature on (default: the run's validation data, if here).")
+@click.option("--votes", type=click.Path(exists=True, dir_okay=False),
+              help="Fit the temperature against these crowd votes (default: the run's votes, if here), not the labels.")
+@click.option("--check", type=click.Path(exists=True),
+              help="Accuracy parity on this data (e.g. Test_250.zip): PyTorch, ONNX float and int8 scored side by side.")
 @click.option("--allow-int8-drop", is_flag=True, help="Keep an int8 graph that fails the accuracy limits.")
 @click.option("--cache-dir", type=click.Path(file_okay=False))
 @user_errors
-def export_command(checkpoint: str, out: str, name: str, quantize: bool, calib: str | None, check: str | None,
-                   allow_int8_drop: bool, cache_dir: str | None) -> None:
-    """Export a checkpoint: BatchNorm folded, onnxsim, optional int8, preprocessing JSON."""
-    result = export_checkpoint(checkpoint, out, name, quantize, calib, check, allow_int8_drop, cache_dir)
+def export_command(checkpoint: str, out: str, name: str, quantize: bool, calib: str | None, val: str | None,
+                   votes: str | None, check: str | None, allow_int8_drop: bool, cache_dir: str | None) -> None:
+    """Export a checkpoint: BatchNorm folded, onnxsim, checked against PyTorch on a probe batch, a fitted
+    temperature, optional int8, and the model description in each graph and beside them."""
+    result = export_checkpoint(checkpoint, out, name, quantize, calib, check, allow_int8_drop, cache_dir, val, votes)
     for path in (result.float_path, result.int8_path, result.json_path):
         if path is not None:
             click.echo(f"wrote {path}")
-    if "parity" in result.description:
-        click.echo(format_parity(result.description["parity"]))
+    click.echo(format_calibration(result.description))
+    if result.description.parity:
+        click.echo(format_parity(result.description.parity))

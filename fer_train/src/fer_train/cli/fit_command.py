@@ -6,12 +6,10 @@ from typing import Any
 
 import click
 
-from fer_runtime.errors import FerError
 from fer_train.cli import user_errors
-from fer_train.config_file import read_config_file
-from fer_train.data import parse_classes
-from fer_train.distill import DISTILL_VIEWS
-from fer_train.train import OPTIMIZERS, PRECISIONS, SAMPLINGS, SCHEDULES, FitConfig, fit
+from fer_train.config import (CLASS_WEIGHTS, DISTILL_VIEWS, OFF_CLASS, OPTIMIZERS, PRECISIONS, SAMPLINGS, SCHEDULES,
+                              SELECT_ON, FitConfig, merge_options)
+from fer_train.train import fit
 
 
 @click.command("fit")
@@ -41,9 +39,18 @@ from fer_train.train import OPTIMIZERS, PRECISIONS, SAMPLINGS, SCHEDULES, FitCon
 @click.option("--distill-views", type=click.Choice(DISTILL_VIEWS),
               help="clean (default): the teachers' predictions for the unaugmented faces, computed once; "
                    "augmented: the teachers predict on every batch as the student sees it (slower).")
+@click.option("--votes", type=click.Path(exists=True, dir_okay=False),
+              help="Crowd votes per face: a CSV with a `file` column and one column per class (counts or shares); "
+                   "targets mix them with the folder labels, and validation also scores against them.")
+@click.option("--vote-weight", type=click.FloatRange(0, 1),
+              help="Target = W * votes + (1 - W) * folder label (default 1: votes only).")
+@click.option("--vote-off-class", type=click.Choice(OFF_CLASS),
+              help="drop (default): leave out training faces whose raters mostly chose an answer outside the classes.")
+@click.option("--select-on", type=click.Choice(SELECT_ON),
+              help="Pick best.pt on the original labels' balanced accuracy (default) or the raters' majority's.")
 @click.option("--precision", type=click.Choice(PRECISIONS),
-              help="bf16: train in bfloat16 autocast (1.5x faster here, on a CPU with AVX512-BF16).")
-@click.option("--class-weights", type=click.Choice(["none", "balanced"]))
+              help="bf16: train in bfloat16 autocast (its speed-up on this CPU: `python -m benchmarks`).")
+@click.option("--class-weights", type=click.Choice(CLASS_WEIGHTS))
 @click.option("--sampling", type=click.Choice(SAMPLINGS),
               help="balanced: draw every class equally often in each epoch (default shuffle: each image once).")
 @click.option("--seed", type=int)
@@ -54,13 +61,7 @@ from fer_train.train import OPTIMIZERS, PRECISIONS, SAMPLINGS, SCHEDULES, FitCon
 @user_errors
 def fit_command(config_file: str | None, resume: bool, no_progress: bool, **options: Any) -> None:
     """Train a model; checkpoints go to OUT/last.pt (every epoch) and OUT/best.pt."""
-    values = read_config_file(config_file) if config_file else {}
-    if options.get("classes"):
-        options["classes"] = parse_classes(options["classes"])
-    values.update({k: v for k, v in options.items() if v is not None and v != ()})
-    for required in ("data", "out"):
-        if required not in values:
-            raise FerError(f"--{required} is required (on the command line or in --config)")
-    result = fit(FitConfig(**values), resume=resume, progress=not no_progress)
-    click.echo(f"best validation balanced accuracy {result.best_balanced_accuracy:.4f} at epoch "
-               f"{result.best_epoch}; checkpoints in {result.out}")
+    config = FitConfig.from_dict(merge_options(config_file, options))
+    result = fit(config, resume=resume, progress=not no_progress)
+    click.echo(f"best {result.score_name} {result.best_score:.4f} at epoch {result.best_epoch}; "
+               f"checkpoints in {result.out}")

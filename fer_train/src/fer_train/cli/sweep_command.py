@@ -9,19 +9,13 @@ import click
 
 from fer_train.analysis.sweep import parse_grid, run_sweep
 from fer_train.cli import user_errors
-from fer_train.config_file import read_config_file
-from fer_train.data import parse_classes
-from fer_train.train import FitConfig
-
-SEED_TUNING_DATA = "../shared/data/seed/Train_400.zip"
-VALIDATION_DATA = "../shared/data/fer2013/val.zip"
-
+from fer_train.config import FitConfig, merge_options
 
 @click.command("sweep")
-@click.option("--data", default=SEED_TUNING_DATA, show_default=True, type=click.Path(exists=True),
-              help="Training data (the seed tuned on Train_400).")
-@click.option("--val", default=VALIDATION_DATA, show_default=True, type=click.Path(exists=True),
-              help="Validation data that scores each run.")
+@click.option("--data", type=click.Path(exists=True),
+              help="Training data (or `data` in --config), e.g. ../shared/data/seed/Train_400.zip.")
+@click.option("--val", type=click.Path(exists=True),
+              help="Validation data that scores each run (or `val` in --config), e.g. ../shared/data/fer2013/val.zip.")
 @click.option("--grid", "grid_items", required=True, multiple=True, metavar="KEY=V1,V2",
               help="A factor and its values; repeat. Keys: FitConfig fields (optimizer, lr, schedule, batch_size, "
                    "weight_decay, model, ...), augment.FIELD, or model options (kernel_size, pooling, "
@@ -42,10 +36,6 @@ VALIDATION_DATA = "../shared/data/fer2013/val.zip"
 def sweep_command(grid_items: tuple[str, ...], config_file: str | None, seeds: int, one_at_a_time: bool,
                   **options: Any) -> None:
     """Train a grid of configurations with a fixed epoch budget; results.csv, summary.md, plots."""
-    values = read_config_file(config_file) if config_file else {}
-    if options.get("classes"):
-        options["classes"] = parse_classes(options["classes"])
-    values.update({k: v for k, v in options.items() if v is not None})
-    grid = parse_grid(grid_items)
-    rows = run_sweep(FitConfig(**values), grid, values["out"], seeds=seeds, one_at_a_time=one_at_a_time)
-    click.echo(f"{len(rows)} runs; table: {Path(values['out']) / 'summary.md'}")
+    base = FitConfig.from_dict(merge_options(config_file, options))
+    rows = run_sweep(base, parse_grid(grid_items), base.out, seeds=seeds, one_at_a_time=one_at_a_time)
+    click.echo(f"{len(rows)} runs; table: {Path(base.out) / 'summary.md'}")

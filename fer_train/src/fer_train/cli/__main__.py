@@ -1,3 +1,0 @@
-from fer_train.cli import main
-
-main()
