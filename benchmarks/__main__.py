@@ -10,6 +10,8 @@ from pathlib import Path
 
 import onnxruntime
 import torch
+from fer_train.data import load_dataset
+from fer_train.quantize import quantize_int8
 
 from benchmarks.measure_inference import benchmark_model
 from benchmarks.measure_pipeline import cold_start, folder_run, photo_stages, synthetic_photos
@@ -22,8 +24,6 @@ from fer_runtime import __version__
 from fer_runtime.atomic import write_text
 from fer_runtime.preprocess import model_input
 from fer_runtime.recognizer import Recognizer
-from fer_train.data import load_dataset
-from fer_train.quantize import quantize_int8
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO.parent / "shared" / "data"
@@ -49,28 +49,43 @@ def main() -> None:
         models = [benchmark_model(m, test, repeats, (1, 2)) for m in (shipped, seed)]
         conv_only = work / "conv_only.int8.onnx"
         calib = load_dataset(args.data / "seed" / "Train_400.zip", shipped.spec)
-        quantize_int8(shipped.float_graph, conv_only, shipped.description.input_name, calib.pixels, shipped.spec, op_types=("Conv", "Gemm"))
+        quantize_int8(
+            shipped.float_graph,
+            conv_only,
+            shipped.description.input_name,
+            calib.pixels,
+            shipped.spec,
+            op_types=("Conv", "Gemm"),
+        )
         batch = model_input(test.pixels, shipped.spec)
         graphs = {"float": shipped.float_graph, "int8": shipped.int8_graph, "int8 (Conv/Gemm only)": conv_only}
-        profile = [{"graph": name, **op_profile(path, batch[:size], runs)}
-                   for size, runs in ((1, 30 if args.quick else 500), (64, 3 if args.quick else 40))
-                   for name, path in graphs.items()]
+        profile = [
+            {"graph": name, **op_profile(path, batch[:size], runs)}
+            for size, runs in ((1, 30 if args.quick else 500), (64, 3 if args.quick else 40))
+            for name, path in graphs.items()
+        ]
         image = work / "face.png"
         import cv2
 
         cv2.imwrite(str(image), test.pixels[0])
         recognizer = Recognizer(threads=2)
         result = {
-            "date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "quick": args.quick,
+            "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "quick": args.quick,
             "versions": {"fer": __version__, "torch": torch.__version__, "onnxruntime": onnxruntime.__version__},
             "cpu": {**cpu_peak(), "measured_float_gmacs": {str(t): measured_float_roof(t) for t in (1, 2)}},
-            "test_data": str(test_file), "models": models, "profile": profile,
+            "test_data": str(test_file),
+            "models": models,
+            "profile": profile,
             "cold_start": cold_start(image, shipped.checkpoint, 2 if args.quick else 7),
             "folder": folder_run(test, work / "crops"),
             "photos": photo_stages(recognizer, synthetic_photos(test, 4 if args.quick else 40)),
-            "training": training_speed(REPO / "configs" / "default.toml",
-                                       args.data / "seed" / ("Train_400.zip" if args.quick else "Train_1000.zip"),
-                                       args.data / "fer2013" / "train.zip", work / "training"),
+            "training": training_speed(
+                REPO / "configs" / "default.toml",
+                args.data / "seed" / ("Train_400.zip" if args.quick else "Train_1000.zip"),
+                args.data / "fer2013" / "train.zip",
+                work / "training",
+            ),
         }
     stamp = result["date"][:10] + ("-quick" if args.quick else "")
     write_text(args.out / f"{stamp}.json", json.dumps(result, indent=2) + "\n")

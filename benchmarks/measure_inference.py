@@ -6,15 +6,15 @@ from typing import Any
 
 import numpy as np
 import torch
+from fer_train.data import FaceDataset
+from fer_train.evaluate import score
+from fer_train.graph_stats import graph_stats
+from fer_train.scoring import Predictions, Scorer
 
 from benchmarks.timing import measure
 from benchmarks.variants import ModelUnderTest
 from fer_runtime.preprocess import model_input
 from fer_runtime.session import create_session
-from fer_train.data import FaceDataset
-from fer_train.evaluate import score
-from fer_train.graph_stats import graph_stats
-from fer_train.scoring import Predictions, Scorer
 
 BATCH = 64
 
@@ -33,33 +33,46 @@ def _engines(model: ModelUnderTest, threads: int) -> dict[str, Any]:
     return engines
 
 
-def benchmark_model(model: ModelUnderTest, test: FaceDataset, repeats: int, thread_counts: tuple[int, ...]
-                    ) -> dict[str, Any]:
+def benchmark_model(
+    model: ModelUnderTest, test: FaceDataset, repeats: int, thread_counts: tuple[int, ...]
+) -> dict[str, Any]:
     spec = model.spec
     batch = model_input(test.pixels, spec)
     one, many = batch[:1], batch[:BATCH]
     speed: dict[str, Any] = {}
     for threads in thread_counts:
         for engine, run in _engines(model, threads).items():
-            single = measure(lambda: run(one), repeats * 10)
-            full = measure(lambda: run(many), repeats)
+            single = measure(lambda run=run: run(one), repeats * 10)
+            full = measure(lambda run=run: run(many), repeats)
             speed[f"{engine}/{threads}t"] = {
-                "batch1_ms": single["median_s"] * 1e3, "batch1_ms_min": single["min_s"] * 1e3,
+                "batch1_ms": single["median_s"] * 1e3,
+                "batch1_ms_min": single["min_s"] * 1e3,
                 "batch1_ms_max": single["max_s"] * 1e3,
-                "batch64_per_s": BATCH / full["median_s"], "batch64_per_s_min": BATCH / full["max_s"],
+                "batch64_per_s": BATCH / full["median_s"],
+                "batch64_per_s_min": BATCH / full["max_s"],
                 "batch64_per_s_max": BATCH / full["min_s"],
             }
     scored = {"pytorch": model.checkpoint, "ort_float": model.float_graph, "ort_int8": model.int8_graph}
     accuracy: dict[str, Any] = {
-        engine: score(Predictions(test, Scorer(path, max(thread_counts)).probabilities(test.pixels))
-                      ).metrics.balanced_accuracy
-        for engine, path in scored.items() if engine != "pytorch" or model.trained_pytorch}
+        engine: score(
+            Predictions(test, Scorer(path, max(thread_counts)).probabilities(test.pixels))
+        ).metrics.balanced_accuracy
+        for engine, path in scored.items()
+        if engine != "pytorch" or model.trained_pytorch
+    }
     accuracy.setdefault("pytorch", None)
     sizes = {kind: graph_stats(path) for kind, path in (("float", model.float_graph), ("int8", model.int8_graph))}
     return {
-        "name": model.name, "trained_pytorch_weights": model.trained_pytorch,
-        "parameters": sizes["float"].parameters, "macs_per_image": sizes["float"].macs_per_image,
-        "file_bytes": {"checkpoint": model.checkpoint.stat().st_size, "float": sizes["float"].file_bytes,
-                       "int8": sizes["int8"].file_bytes},
-        "speed": speed, "balanced_accuracy": accuracy, "accuracy_data": test.source,
+        "name": model.name,
+        "trained_pytorch_weights": model.trained_pytorch,
+        "parameters": sizes["float"].parameters,
+        "macs_per_image": sizes["float"].macs_per_image,
+        "file_bytes": {
+            "checkpoint": model.checkpoint.stat().st_size,
+            "float": sizes["float"].file_bytes,
+            "int8": sizes["int8"].file_bytes,
+        },
+        "speed": speed,
+        "balanced_accuracy": accuracy,
+        "accuracy_data": test.source,
     }

@@ -11,12 +11,12 @@ from typing import Any
 
 import cv2
 import numpy as np
+from fer_train.data import FaceDataset
 
 from benchmarks.timing import measure
 from fer_runtime.detect import FaceDetector, crop_with_margin
 from fer_runtime.preprocess import decode_image, prepare_batch, to_gray
 from fer_runtime.recognizer import Recognizer
-from fer_train.data import FaceDataset
 
 PYTORCH_SCRIPT = """
 import sys, cv2, torch
@@ -45,11 +45,18 @@ def _wall(command: list[str]) -> float:
 
 def cold_start(image: Path, checkpoint: Path, repeats: int) -> dict[str, Any]:
     fer_run = measure(lambda: _wall([_fer_run(), str(image)]), repeats, warmup=1)
-    pytorch = measure(lambda: _wall([sys.executable, "-c", PYTORCH_SCRIPT, str(checkpoint), str(image)]),
-                      repeats, warmup=1)
-    return {"fer_run_s": fer_run["median_s"], "fer_run_min_s": fer_run["min_s"], "fer_run_max_s": fer_run["max_s"],
-            "pytorch_script_s": pytorch["median_s"], "pytorch_min_s": pytorch["min_s"],
-            "pytorch_max_s": pytorch["max_s"], "ratio": fer_run["median_s"] / pytorch["median_s"]}
+    pytorch = measure(
+        lambda: _wall([sys.executable, "-c", PYTORCH_SCRIPT, str(checkpoint), str(image)]), repeats, warmup=1
+    )
+    return {
+        "fer_run_s": fer_run["median_s"],
+        "fer_run_min_s": fer_run["min_s"],
+        "fer_run_max_s": fer_run["max_s"],
+        "pytorch_script_s": pytorch["median_s"],
+        "pytorch_min_s": pytorch["min_s"],
+        "pytorch_max_s": pytorch["max_s"],
+        "ratio": fer_run["median_s"] / pytorch["median_s"],
+    }
 
 
 def folder_run(test: FaceDataset, folder: Path) -> dict[str, Any]:
@@ -70,7 +77,7 @@ def synthetic_photos(test: FaceDataset, count: int) -> list[bytes]:
             side = int(rng.integers(140, 220))
             face = cv2.resize(test.pixels[(2 * i + j) % len(test)], (side, side), interpolation=cv2.INTER_CUBIC)
             x, y = 20 + j * 320 + int(rng.integers(0, 80)), int(rng.integers(10, 480 - side - 10))
-            scene[y:y + side, x:x + side] = face
+            scene[y : y + side, x : x + side] = face
         ok, encoded = cv2.imencode(".jpg", cv2.cvtColor(scene, cv2.COLOR_GRAY2BGR))
         photos.append(encoded.tobytes())
     return photos
@@ -87,8 +94,7 @@ def photo_stages(recognizer: Recognizer, photos: list[bytes]) -> dict[str, Any]:
         t1 = time.perf_counter()
         boxes = detector.detect(to_gray(image))
         t2 = time.perf_counter()
-        batch = prepare_batch([crop_with_margin(image, b, recognizer.spec.face_margin) for b in boxes],
-                              recognizer.spec)
+        batch = prepare_batch([crop_with_margin(image, b, recognizer.spec.face_margin) for b in boxes], recognizer.spec)
         t3 = time.perf_counter()
         if len(batch):
             recognizer.logits(batch)
@@ -98,5 +104,11 @@ def photo_stages(recognizer: Recognizer, photos: list[bytes]) -> dict[str, Any]:
             stages[key].append(seconds * 1e3)
     medians = {f"{k}_ms": float(np.median(v)) for k, v in stages.items()}
     total = sum(medians.values())
-    return {"photos": len(photos), "faces_found": faces, "faces_pasted": sum(1 + i % 2 for i in range(len(photos))),
-            **medians, "total_ms": total, "photos_per_s": 1e3 / total}
+    return {
+        "photos": len(photos),
+        "faces_found": faces,
+        "faces_pasted": sum(1 + i % 2 for i in range(len(photos))),
+        **medians,
+        "total_ms": total,
+        "photos_per_s": 1e3 / total,
+    }

@@ -6,10 +6,11 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from fer_runtime.errors import FerError
 from fer_train.config import PRECISIONS, FitConfig, read_config_file
 from fer_train.data import image_counts
 from fer_train.train import fit
+
+from fer_runtime.errors import FerError
 
 
 def training_speed(config_file: Path, data: Path, full_data: Path, work: Path, threads: int = 2) -> dict[str, Any]:
@@ -27,5 +28,13 @@ def training_speed(config_file: Path, data: Path, full_data: Path, work: Path, t
         run = fit(replace(one_epoch, precision=precision, out=str(work / f"train_{precision}")), progress=False)
         per_s = run.history[0]["images_per_second"]
         speed[precision] = {"images_per_s": per_s, "full_run_min": recipe.epochs * full_images / per_s / 60}
-    return {"config": config_file.name, "recipe_precision": recipe.precision, "data": data.name, "threads": threads,
-            "epochs": recipe.epochs, "full_data": full_data.name, "full_images": full_images, "speed": speed}
+    return {
+        "config": config_file.name,
+        "recipe_precision": recipe.precision,
+        "data": data.name,
+        "threads": threads,
+        "epochs": recipe.epochs,
+        "full_data": full_data.name,
+        "full_images": full_images,
+        "speed": speed,
+    }

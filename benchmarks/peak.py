@@ -39,12 +39,20 @@ def cpu_peak() -> dict[str, Any]:
     vnni = bool(flags & {"avx512_vnni", "avx_vnni"})
     int8_per_cycle = float_per_cycle * 4 if vnni else float_per_cycle * 2
     return {
-        "cpu": info.get("model name", platform.processor()), "vendor": vendor, "cores": cores, "ghz": ghz,
-        "avx512": "avx512f" in flags, "vnni": vnni,
-        "float_macs_per_cycle_per_core": float_per_cycle, "int8_macs_per_cycle_per_core": int8_per_cycle,
-        "float_peak_gmacs": cores * ghz * float_per_cycle, "int8_peak_gmacs": cores * ghz * int8_per_cycle,
-        "derivation": (f"{cores} cores x {ghz:.2f} GHz x {pipes} FMA pipes x {lanes_per_pipe} float32 lanes "
-                       f"(x4 int8 MACs per lane with VNNI); cores as the OS counts them (vCPUs may be SMT siblings)"),
+        "cpu": info.get("model name", platform.processor()),
+        "vendor": vendor,
+        "cores": cores,
+        "ghz": ghz,
+        "avx512": "avx512f" in flags,
+        "vnni": vnni,
+        "float_macs_per_cycle_per_core": float_per_cycle,
+        "int8_macs_per_cycle_per_core": int8_per_cycle,
+        "float_peak_gmacs": cores * ghz * float_per_cycle,
+        "int8_peak_gmacs": cores * ghz * int8_per_cycle,
+        "derivation": (
+            f"{cores} cores x {ghz:.2f} GHz x {pipes} FMA pipes x {lanes_per_pipe} float32 lanes "
+            f"(x4 int8 MACs per lane with VNNI); cores as the OS counts them (vCPUs may be SMT siblings)"
+        ),
     }
 
 
@@ -58,14 +66,15 @@ def measured_float_roof(threads: int, size: int = 1024, repeats: int = 10) -> fl
     from onnx import TensorProto, helper
 
     graph = helper.make_graph(
-        [helper.make_node("MatMul", ["a", "b"], ["c"])], "gemm",
+        [helper.make_node("MatMul", ["a", "b"], ["c"])],
+        "gemm",
         [helper.make_tensor_value_info(n, TensorProto.FLOAT, [size, size]) for n in ("a", "b")],
-        [helper.make_tensor_value_info("c", TensorProto.FLOAT, [size, size])])
+        [helper.make_tensor_value_info("c", TensorProto.FLOAT, [size, size])],
+    )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads
-    session = ort.InferenceSession(model.SerializeToString(),
-                                   options, providers=["CPUExecutionProvider"])
+    session = ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
     feed = {n: np.random.default_rng(0).random((size, size), dtype=np.float32) for n in ("a", "b")}
     session.run(None, feed)
     best = float("inf")
@@ -73,4 +82,4 @@ def measured_float_roof(threads: int, size: int = 1024, repeats: int = 10) -> fl
         started = time.perf_counter()
         session.run(None, feed)
         best = min(best, time.perf_counter() - started)
-    return size ** 3 / best / 1e9
+    return size**3 / best / 1e9

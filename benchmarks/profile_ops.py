@@ -33,5 +33,9 @@ def op_profile(graph: Path, batch: np.ndarray, runs: int, threads: int = 1) -> d
     for (op, _), durations in per_node.items():  # the median of each node, so a stall in one run counts little
         per_op[op] += float(np.median(durations))
     run_us = [event["dur"] for event in events if event.get("name") == "model_run"]
-    return {"batch": len(batch), "threads": threads, "run_us": float(np.median(run_us)),
-            "op_us": dict(sorted(per_op.items(), key=lambda item: -item[1]))}
+    return {
+        "batch": len(batch),
+        "threads": threads,
+        "run_us": float(np.median(run_us)),
+        "op_us": dict(sorted(per_op.items(), key=lambda item: -item[1])),
+    }

@@ -8,24 +8,24 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from fer_train.checkpoint import load_model, save_checkpoint
+from fer_train.export import export_checkpoint
+from fer_train.models import build_model
 from torch import nn
 
 from fer_runtime.model_files import DEFAULT_MODEL_NAME, ModelDescription, bundled_model_dir, read_description
 from fer_runtime.spec import PreprocessSpec
-from fer_train.checkpoint import load_model, save_checkpoint
-from fer_train.export import export_checkpoint
-from fer_train.models import build_model
 
 
 @dataclass(frozen=True)
 class ModelUnderTest:
     name: str
     pytorch: nn.Module
-    checkpoint: Path          # what the PyTorch cold-start script loads
+    checkpoint: Path  # what the PyTorch cold-start script loads
     float_graph: Path
     int8_graph: Path
     spec: PreprocessSpec
-    trained_pytorch: bool     # False: random weights of the same architecture (speed only)
+    trained_pytorch: bool  # False: random weights of the same architecture (speed only)
     description: ModelDescription
 
 
@@ -33,8 +33,10 @@ def _random_checkpoint(folder: Path, model_name: str, options: dict[str, Any], s
     torch.manual_seed(0)
     model = build_model(model_name, spec.num_classes, **options).eval()
     path = folder / f"{model_name}.pt"
-    save_checkpoint(path, {"model": {"name": model_name, "options": options}, "spec": spec.to_dict(),
-                           "state_dict": model.state_dict()})
+    save_checkpoint(
+        path,
+        {"model": {"name": model_name, "options": options}, "spec": spec.to_dict(), "state_dict": model.state_dict()},
+    )
     return path
 
 
@@ -44,9 +46,16 @@ def shipped_model(work: Path, checkpoint: Path | None) -> ModelUnderTest:
     spec, architecture = description.spec, description.model
     trained = checkpoint is not None
     path = checkpoint or _random_checkpoint(work, architecture["name"], architecture["options"], spec)
-    return ModelUnderTest(f"shipped ({architecture['name']})", load_model(path).model, path,
-                          folder / f"{DEFAULT_MODEL_NAME}.onnx", folder / f"{DEFAULT_MODEL_NAME}.int8.onnx", spec,
-                          trained, description)
+    return ModelUnderTest(
+        f"shipped ({architecture['name']})",
+        load_model(path).model,
+        path,
+        folder / f"{DEFAULT_MODEL_NAME}.onnx",
+        folder / f"{DEFAULT_MODEL_NAME}.int8.onnx",
+        spec,
+        trained,
+        description,
+    )
 
 
 def seed_model(work: Path, checkpoint: Path | None, calib: str, spec: PreprocessSpec) -> ModelUnderTest:
@@ -55,5 +64,13 @@ def seed_model(work: Path, checkpoint: Path | None, calib: str, spec: Preprocess
     out = Path(tempfile.mkdtemp(dir=work))
     result = export_checkpoint(path, out, "seed_cnn", quantize=True, calib=calib)
     assert result.int8_path is not None
-    return ModelUnderTest("seed_cnn", load_model(path).model, path, result.float_path, result.int8_path,
-                          load_model(path).spec, trained, result.description)
+    return ModelUnderTest(
+        "seed_cnn",
+        load_model(path).model,
+        path,
+        result.float_path,
+        result.int8_path,
+        load_model(path).spec,
+        trained,
+        result.description,
+    )

@@ -1,9 +1,9 @@
 """fer_runtime: run exported facial-emotion models with ONNX Runtime on a CPU (no torch).
 
-    from fer_runtime import Recognizer
-    rec = Recognizer()                 # the bundled model
-    probs = rec.classify(face_crop)    # [N, C] probabilities, columns in rec.classes order
-    faces = rec.analyze(photo)         # list[Face]: box, label, scores
+from fer_runtime import Recognizer
+rec = Recognizer()                 # the bundled model
+probs = rec.classify(face_crop)    # [N, C] probabilities, columns in rec.classes order
+faces = rec.analyze(photo)         # list[Face]: box, label, scores
 """
 
 from __future__ import annotations

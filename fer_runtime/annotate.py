@@ -10,8 +10,7 @@ import numpy as np
 from fer_runtime.preprocess import to_gray
 from fer_runtime.recognizer import Face
 
-COLORS = [(60, 60, 230), (60, 200, 60), (200, 200, 200), (220, 120, 40), (40, 200, 220), (200, 60, 200),
-          (0, 140, 255)]
+COLORS = [(60, 60, 230), (60, 200, 60), (200, 200, 200), (220, 120, 40), (40, 200, 220), (200, 60, 200), (0, 140, 255)]
 UNCERTAIN_COLOR = (128, 128, 128)
 
 
@@ -37,6 +36,7 @@ def draw_faces(image: np.ndarray, faces: Sequence[Face], classes: Sequence[str])
         (tw, th), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, thickness)
         top = max(0, y - th - base - 2)
         cv2.rectangle(canvas, (x, top), (x + tw + 2, top + th + base + 2), color, -1)
-        cv2.putText(canvas, text, (x + 1, top + th + 1), cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0), thickness,
-                    cv2.LINE_AA)
+        cv2.putText(
+            canvas, text, (x + 1, top + th + 1), cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0), thickness, cv2.LINE_AA
+        )
     return canvas

@@ -22,27 +22,53 @@ if TYPE_CHECKING:
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
 @click.argument("inputs", nargs=-1)
-@click.option("--model", "model_path", type=click.Path(dir_okay=False),
-              help="An exported .onnx graph (default: the bundled model).")
+@click.option(
+    "--model",
+    "model_path",
+    type=click.Path(dir_okay=False),
+    help="An exported .onnx graph (default: the bundled model).",
+)
 @click.option("--fp32", is_flag=True, help="Use the bundled model's float graph instead of its int8 one.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON: one object per input (a list for several).")
 @click.option("--top-k", type=click.IntRange(min=1), help="Report only the K most likely classes per face.")
-@click.option("--min-confidence", type=click.FloatRange(0, 1), default=0.0, show_default=True,
-              help="Label a face 'uncertain' when its top score is under P (its scores are still reported). "
-                   "For a model calibrated on crowd votes, P is about the share of raters who would agree.")
+@click.option(
+    "--min-confidence",
+    type=click.FloatRange(0, 1),
+    default=0.0,
+    show_default=True,
+    help="Label a face 'uncertain' when its top score is under P (its scores are still reported). "
+    "For a model calibrated on crowd votes, P is about the share of raters who would agree.",
+)
 @click.option("--no-detect", is_flag=True, help="Treat every image as one face crop (no face detection).")
-@click.option("--annotate", type=click.Path(), help="Draw boxes and labels: a .png for one image, a folder for several.")
-@click.option("--output", type=click.Path(dir_okay=False),
-              help="Write results to .csv or .jsonl; with --video/--webcam also .mp4/.avi (annotated video).")
+@click.option(
+    "--annotate", type=click.Path(), help="Draw boxes and labels: a .png for one image, a folder for several."
+)
+@click.option(
+    "--output",
+    type=click.Path(dir_okay=False),
+    help="Write results to .csv or .jsonl; with --video/--webcam also .mp4/.avi (annotated video).",
+)
 @click.option("--video", type=click.Path(dir_okay=False), help="Label every frame of a video file.")
 @click.option("--webcam", type=int, help="Label frames from webcam N (stop with q or Ctrl-C).")
 @click.option("--max-frames", type=click.IntRange(min=1), help="Stop a video or webcam after N frames.")
 @click.option("--threads", type=click.IntRange(min=1), help="ONNX Runtime intra-op threads (default: all cores).")
 @click.version_option(__version__, prog_name="fer-run")
 @user_errors
-def main(inputs: tuple[str, ...], model_path: str | None, fp32: bool, as_json: bool, top_k: int | None,
-         min_confidence: float, no_detect: bool, annotate: str | None, output: str | None, video: str | None,
-         webcam: int | None, max_frames: int | None, threads: int | None) -> None:
+def main(
+    inputs: tuple[str, ...],
+    model_path: str | None,
+    fp32: bool,
+    as_json: bool,
+    top_k: int | None,
+    min_confidence: float,
+    no_detect: bool,
+    annotate: str | None,
+    output: str | None,
+    video: str | None,
+    webcam: int | None,
+    max_frames: int | None,
+    threads: int | None,
+) -> None:
     """Find faces in INPUTS (images, folders or glob patterns) and print their emotions."""
     if not inputs and video is None and webcam is None:
         raise click.UsageError("give at least one image, folder or pattern, or --video / --webcam")
@@ -58,8 +84,15 @@ def main(inputs: tuple[str, ...], model_path: str | None, fp32: bool, as_json: b
         _images(recognizer, inputs, output, annotate, not no_detect, top_k, as_json)
 
 
-def _images(recognizer: Recognizer, inputs: tuple[str, ...], output: str | None, annotate: str | None, detect: bool,
-            top_k: int | None, as_json: bool) -> None:
+def _images(
+    recognizer: Recognizer,
+    inputs: tuple[str, ...],
+    output: str | None,
+    annotate: str | None,
+    detect: bool,
+    top_k: int | None,
+    as_json: bool,
+) -> None:
     from fer_runtime.errors import FerError
     from fer_runtime.images import ImageOutcome, run_images
     from fer_runtime.inputs import expand_inputs
@@ -70,8 +103,10 @@ def _images(recognizer: Recognizer, inputs: tuple[str, ...], output: str | None,
         raise FerError(f"no images found in {', '.join(inputs)}")
     records: list[dict[str, Any]] = []
     quiet = output is not None and len(paths) > 1
-    with click.progressbar(length=len(paths), label="classifying", file=sys.stderr,
-                           hidden=len(paths) < 2 or not sys.stderr.isatty()) as bar:
+    with click.progressbar(
+        length=len(paths), label="classifying", file=sys.stderr, hidden=len(paths) < 2 or not sys.stderr.isatty()
+    ) as bar:
+
         def show(outcome: ImageOutcome) -> None:
             bar.update(1)
             if outcome.record is None:
@@ -81,8 +116,15 @@ def _images(recognizer: Recognizer, inputs: tuple[str, ...], output: str | None,
             elif not quiet:
                 click.echo(format_record(outcome.record))
 
-        summary = run_images(recognizer, paths, Path(output) if output else None, Path(annotate) if annotate else None,
-                             detect, top_k, show)
+        summary = run_images(
+            recognizer,
+            paths,
+            Path(output) if output else None,
+            Path(annotate) if annotate else None,
+            detect,
+            top_k,
+            show,
+        )
     if as_json:
         click.echo(json.dumps(records[0] if len(paths) == 1 and records else records, indent=2))
     if output is not None:
@@ -93,8 +135,15 @@ def _images(recognizer: Recognizer, inputs: tuple[str, ...], output: str | None,
         sys.exit(1)
 
 
-def _stream(recognizer: Recognizer, source: str | int, output: str | None, detect: bool, top_k: int | None,
-            max_frames: int | None, as_json: bool) -> None:
+def _stream(
+    recognizer: Recognizer,
+    source: str | int,
+    output: str | None,
+    detect: bool,
+    top_k: int | None,
+    max_frames: int | None,
+    as_json: bool,
+) -> None:
     from fer_runtime.results import format_faces
     from fer_runtime.video import can_show, run_stream
 
@@ -104,7 +153,15 @@ def _stream(recognizer: Recognizer, source: str | int, output: str | None, detec
         else:
             click.echo(f"frame {record['frame']:>5}  {record['time_s']:8.2f}s  " + "; ".join(format_faces(record)))
 
-    frames = run_stream(recognizer, source, Path(output) if output else None, detect, top_k, max_frames,
-                        show=can_show(), on_frame=report)
+    frames = run_stream(
+        recognizer,
+        source,
+        Path(output) if output else None,
+        detect,
+        top_k,
+        max_frames,
+        show=can_show(),
+        on_frame=report,
+    )
     if output:
         click.echo(f"wrote {frames} frame(s) to {output}", err=True)

@@ -32,8 +32,10 @@ class FaceDetector:
         cascade_dir = getattr(getattr(cv2, "data", None), "haarcascades", "")
         path = Path(cascade_dir) / CASCADE_FILE
         if not hasattr(cv2, "CascadeClassifier") or not path.is_file():
-            raise FerError(f"OpenCV {cv2.__version__} lacks the Haar face cascade; "
-                           "install opencv-python-headless<5 or use --no-detect")
+            raise FerError(
+                f"OpenCV {cv2.__version__} lacks the Haar face cascade; "
+                "install opencv-python-headless<5 or use --no-detect"
+            )
         self._cascade = cv2.CascadeClassifier(str(path))
         self.min_face, self.scale_factor, self.min_neighbors = min_face, scale_factor, min_neighbors
 
@@ -43,8 +45,11 @@ class FaceDetector:
         small = cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) if scale < 1 else gray
         small = cv2.equalizeHist(small)
         min_side = max(self.min_face, min(small.shape) // 20)
-        found = self._cascade.detectMultiScale(small, scaleFactor=self.scale_factor,
-                                               minNeighbors=self.min_neighbors, minSize=(min_side, min_side))
-        boxes: list[Box] = [(round(x / scale), round(y / scale), round(w / scale), round(h / scale))
-                            for x, y, w, h in np.asarray(found).reshape(-1, 4).tolist()]
+        found = self._cascade.detectMultiScale(
+            small, scaleFactor=self.scale_factor, minNeighbors=self.min_neighbors, minSize=(min_side, min_side)
+        )
+        boxes: list[Box] = [
+            (round(x / scale), round(y / scale), round(w / scale), round(h / scale))
+            for x, y, w, h in np.asarray(found).reshape(-1, 4).tolist()
+        ]
         return sorted(boxes, key=lambda b: b[2] * b[3], reverse=True)

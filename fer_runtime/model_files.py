@@ -30,16 +30,16 @@ class ModelDescription:
 
     name: str
     spec: PreprocessSpec
-    model: dict[str, Any] = field(default_factory=dict)       # architecture: {"name", "options"}
+    model: dict[str, Any] = field(default_factory=dict)  # architecture: {"name", "options"}
     provenance: dict[str, Any] = field(default_factory=dict)  # training data, recipe, epochs, wall time
     input_name: str = "input"
     output_name: str = "logits"
     quantization: dict[str, Any] | None = None  # how the int8 graph was made; None: float graph only
-    parity: dict[str, Any] | None = None        # the export's accuracy check on the --check data
+    parity: dict[str, Any] | None = None  # the export's accuracy check on the --check data
     graphs: dict[str, dict[str, str]] = field(default_factory=dict)  # "float"/"int8" → {"file", "sha256"}
-    graph: str | None = None                    # in a graph's metadata: which graph this is
-    temperature: float = 1.0                    # probabilities = softmax(logits / temperature)
-    calibration: dict[str, Any] | None = None   # how the temperature was fitted, ECE before and after
+    graph: str | None = None  # in a graph's metadata: which graph this is
+    temperature: float = 1.0  # probabilities = softmax(logits / temperature)
+    calibration: dict[str, Any] | None = None  # how the temperature was fitted, ECE before and after
 
     @property
     def classes(self) -> tuple[str, ...]:
@@ -48,14 +48,26 @@ class ModelDescription:
     def to_dict(self) -> dict[str, Any]:
         spec = self.spec
         data: dict[str, Any] = {
-            "format": MODEL_FORMAT, "name": self.name, "spec": spec.to_dict(), "classes": list(spec.classes),
-            "input": {"name": self.input_name, "shape": ["batch", spec.channels, spec.height, spec.width],
-                      "dtype": "float32"},
+            "format": MODEL_FORMAT,
+            "name": self.name,
+            "spec": spec.to_dict(),
+            "classes": list(spec.classes),
+            "input": {
+                "name": self.input_name,
+                "shape": ["batch", spec.channels, spec.height, spec.width],
+                "dtype": "float32",
+            },
             "output": {"name": self.output_name, "kind": "logits", "shape": ["batch", spec.num_classes]},
-            "model": self.model, "provenance": self.provenance,
+            "model": self.model,
+            "provenance": self.provenance,
         }
-        optional = {"quantization": self.quantization, "parity": self.parity, "graphs": self.graphs,
-                    "graph": self.graph, "calibration": self.calibration}
+        optional = {
+            "quantization": self.quantization,
+            "parity": self.parity,
+            "graphs": self.graphs,
+            "graph": self.graph,
+            "calibration": self.calibration,
+        }
         if self.temperature != 1.0:
             data["temperature"] = self.temperature
         return data | {k: v for k, v in optional.items() if v}
@@ -74,9 +86,20 @@ class ModelDescription:
         temperature = data.get("temperature", 1.0)
         if not isinstance(temperature, (int, float)) or not temperature > 0:
             raise FerError(f"{origin}: temperature must be a positive number, got {temperature!r}")
-        return cls(str(data.get("name", "")), spec, data.get("model") or {}, data.get("provenance") or {},
-                   input_name, output_name, data.get("quantization"), data.get("parity"), data.get("graphs") or {},
-                   data.get("graph"), float(temperature), data.get("calibration"))
+        return cls(
+            str(data.get("name", "")),
+            spec,
+            data.get("model") or {},
+            data.get("provenance") or {},
+            input_name,
+            output_name,
+            data.get("quantization"),
+            data.get("parity"),
+            data.get("graphs") or {},
+            data.get("graph"),
+            float(temperature),
+            data.get("calibration"),
+        )
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2) + "\n"
@@ -117,8 +140,10 @@ def read_sidecar(model_path: Path) -> ModelDescription | None:
         raise FerError(f"{path} does not describe {model_path.name}")
     actual = sha256_file(model_path)
     if entry.get("sha256") != actual:
-        raise FerError(f"{model_path}: sha256 {actual[:12]}… does not match {path.name} "
-                       f"({str(entry.get('sha256'))[:12]}…); the graph or its JSON was changed")
+        raise FerError(
+            f"{model_path}: sha256 {actual[:12]}… does not match {path.name} "
+            f"({str(entry.get('sha256'))[:12]}…); the graph or its JSON was changed"
+        )
     return description
 
 

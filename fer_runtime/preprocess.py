@@ -80,6 +80,9 @@ def model_input(pixels: np.ndarray, spec: PreprocessSpec) -> np.ndarray:
 
 def prepare_batch(crops: Sequence[np.ndarray], spec: PreprocessSpec) -> np.ndarray:
     """Decoded face crops of any size → float32 model input [N, 1, height, width]."""
-    pixels = np.stack([face_pixels(crop, spec) for crop in crops]) if len(crops) else (
-        np.zeros((0, spec.height, spec.width), np.uint8))
+    pixels = (
+        np.stack([face_pixels(crop, spec) for crop in crops])
+        if len(crops)
+        else (np.zeros((0, spec.height, spec.width), np.uint8))
+    )
     return model_input(pixels, spec)

@@ -73,7 +73,8 @@ class Recognizer:
         sidecar = read_sidecar(path)
         self.session = create_session(path, threads, providers)
         self.description: ModelDescription = sidecar or parse_metadata(
-            self.session.get_modelmeta().custom_metadata_map, str(path))
+            self.session.get_modelmeta().custom_metadata_map, str(path)
+        )
         self._check_graph()
         if not 0 <= min_confidence <= 1:
             raise FerError(f"min_confidence must be in [0, 1], got {min_confidence}")
@@ -87,8 +88,10 @@ class Recognizer:
             raise FerError(f"{self.model_path}: graph has no input {self.description.input_name!r}")
         shape = by_name[self.description.input_name].shape
         if list(shape[1:]) != [spec.channels, spec.height, spec.width]:
-            raise FerError(f"{self.model_path}: graph input {shape} does not match the spec's "
-                           f"{spec.channels}x{spec.height}x{spec.width}")
+            raise FerError(
+                f"{self.model_path}: graph input {shape} does not match the spec's "
+                f"{spec.channels}x{spec.height}x{spec.width}"
+            )
         out = {o.name: o for o in outputs}.get(self.description.output_name)
         if out is None or out.shape[-1] != spec.num_classes:
             raise FerError(f"{self.model_path}: graph output does not have {spec.num_classes} classes")
@@ -103,8 +106,12 @@ class Recognizer:
 
     def logits(self, batch: np.ndarray) -> np.ndarray:
         """Raw model outputs for a prepared float32 batch [N, 1, H, W], run in chunks."""
-        outputs = [self.session.run([self.description.output_name], {self.description.input_name: batch[i:i + self.batch_size]})[0]
-                   for i in range(0, len(batch), self.batch_size)]
+        outputs = [
+            self.session.run(
+                [self.description.output_name], {self.description.input_name: batch[i : i + self.batch_size]}
+            )[0]
+            for i in range(0, len(batch), self.batch_size)
+        ]
         return np.concatenate(outputs) if outputs else np.zeros((0, self.spec.num_classes), np.float32)
 
     def probabilities(self, batch: np.ndarray) -> np.ndarray:
@@ -145,8 +152,10 @@ class Recognizer:
                 return []
             crops = [crop_with_margin(image, box, self.spec.face_margin) for box in boxes]
         probs = self.classify(crops)
-        return [Face(box, self._label(crop, p), {c: float(v) for c, v in zip(self.classes, p)})
-                for box, crop, p in zip(boxes, crops, probs)]
+        return [
+            Face(box, self._label(crop, p), {c: float(v) for c, v in zip(self.classes, p)})
+            for box, crop, p in zip(boxes, crops, probs)
+        ]
 
     def _label(self, crop: np.ndarray, probabilities: np.ndarray) -> str:
         too_small = min(crop.shape[:2]) * SMALLEST_FACE_SHARE < min(self.spec.height, self.spec.width)

@@ -21,8 +21,12 @@ TABLE_SUFFIXES = (".csv", ".jsonl")
 
 def face_record(face: Face, top_k: int | None = None) -> dict[str, Any]:
     scores = face.top(top_k) if top_k else list(face.scores.items())
-    return {"box": list(face.box), "label": face.label, "confidence": round(face.confidence, 6),
-            "scores": {k: round(v, 6) for k, v in scores}}
+    return {
+        "box": list(face.box),
+        "label": face.label,
+        "confidence": round(face.confidence, 6),
+        "scores": {k: round(v, 6) for k, v in scores},
+    }
 
 
 def image_record(name: str, faces: Sequence[Face], top_k: int | None = None) -> dict[str, Any]:
@@ -35,8 +39,10 @@ def format_faces(record: dict[str, Any]) -> list[str]:
     for i, face in enumerate(record["faces"]):
         x, y, w, h = face["box"]
         others = ", ".join(f"{k} {v:.2f}" for k, v in face["scores"].items() if k != face["label"])
-        lines.append(f"face {i}  box {x},{y},{w}x{h}  {face['label']:<9} {face['confidence']:.2f}"
-                     + (f"   ({others})" if others else ""))
+        lines.append(
+            f"face {i}  box {x},{y},{w}x{h}  {face['label']:<9} {face['confidence']:.2f}"
+            + (f"   ({others})" if others else "")
+        )
     return lines or ["no face found"]
 
 
@@ -50,9 +56,18 @@ def _csv_rows(record: dict[str, Any], classes: Sequence[str], extra: Sequence[st
     lead = [record.get(k, "") for k in extra]
     if not record["faces"]:
         return [[*lead, record["file"], *[""] * 7, *[""] * len(classes)]]
-    return [[*lead, record["file"], i, *face["box"], face["label"], f"{face['confidence']:.6f}",
-             *(f"{face['scores'][c]:.6f}" if c in face["scores"] else "" for c in classes)]
-            for i, face in enumerate(record["faces"])]
+    return [
+        [
+            *lead,
+            record["file"],
+            i,
+            *face["box"],
+            face["label"],
+            f"{face['confidence']:.6f}",
+            *(f"{face['scores'][c]:.6f}" if c in face["scores"] else "" for c in classes),
+        ]
+        for i, face in enumerate(record["faces"])
+    ]
 
 
 class TableWriter(AbstractContextManager["TableWriter"]):
@@ -69,8 +84,7 @@ class TableWriter(AbstractContextManager["TableWriter"]):
         self._handle: IO[str] = self._atomic.__enter__().open("w", encoding="utf-8", newline="")
         self._csv = csv.writer(self._handle) if self.format == ".csv" else None
         if self._csv is not None:
-            self._csv.writerow([*self.extra, "file", "face", "x", "y", "w", "h", "label", "confidence",
-                                *self.classes])
+            self._csv.writerow([*self.extra, "file", "face", "x", "y", "w", "h", "label", "confidence", *self.classes])
 
     def write(self, record: dict[str, Any]) -> None:
         if self._csv is not None:
@@ -79,8 +93,8 @@ class TableWriter(AbstractContextManager["TableWriter"]):
             self._handle.write(json.dumps(record) + "\n")
         self.count += 1
 
-    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
-                 trace: TracebackType | None) -> None:
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
         self._handle.close()
         self._atomic.__exit__(kind, error, trace)
-

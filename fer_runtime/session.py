@@ -24,8 +24,9 @@ def create_session(
     wanted = list(providers) if providers else ["CPUExecutionProvider"]
     unknown = [p for p in wanted if p not in available]
     if unknown:
-        raise FerError(f"execution provider(s) {', '.join(unknown)} not available; "
-                       f"this onnxruntime has {', '.join(available)}")
+        raise FerError(
+            f"execution provider(s) {', '.join(unknown)} not available; this onnxruntime has {', '.join(available)}"
+        )
     options = ort.SessionOptions()
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import os
-from contextlib import nullcontext
 from collections.abc import Callable, Iterator
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -70,9 +70,14 @@ def run_stream(
     table_out = output if output is not None and suffix in TABLE_SUFFIXES else None
     count = 0
     try:
-        with (atomic_path(video_out) if video_out is not None else nullcontext()) as video_tmp, \
-                (TableWriter(table_out, recognizer.classes, extra=("frame", "time_s")) if table_out is not None
-                 else nullcontext()) as table:
+        with (
+            atomic_path(video_out) if video_out is not None else nullcontext() as video_tmp,
+            (
+                TableWriter(table_out, recognizer.classes, extra=("frame", "time_s"))
+                if table_out is not None
+                else nullcontext()
+            ) as table,
+        ):
             writer = None
             for index, frame in enumerate(frames(capture, max_frames)):
                 count += 1

@@ -37,12 +37,13 @@ def synthetic_face(label: int, index: int, size: int = 48) -> np.ndarray:
     rng = np.random.default_rng(1000 * label + index)
     image = rng.integers(40, 90, (size, size)).astype(np.uint8)
     row = 6 + (label % 7) * (size - 12) // 6 + int(rng.integers(-1, 2))
-    image[max(0, row - 3):row + 3, 8:size - 8] = 220
+    image[max(0, row - 3) : row + 3, 8 : size - 8] = 220
     return image
 
 
-def write_face_folder(root: Path, per_class: int = 12, classes: tuple[str, ...] = CLASSES,
-                      corrupt: bool = True) -> Path:
+def write_face_folder(
+    root: Path, per_class: int = 12, classes: tuple[str, ...] = CLASSES, corrupt: bool = True
+) -> Path:
     """root/Train/<Class>/<n>.png: `per_class` images a class (one more for happy, in a folder
     spelled HAPPY), mixed-case folder names and, optionally, one corrupt file."""
     top = root / "Train"
@@ -84,14 +85,33 @@ def cache_dir(tmp_path: Path) -> Path:
 @pytest.fixture(scope="session")
 def tiny_export(face_zip, tmp_path_factory):
     """A 3-epoch tiny fer_resnet on the synthetic faces, exported float + int8: (root folder, ExportResult)."""
-    from fer_train.export import export_checkpoint
     from fer_train.config import FitConfig
+    from fer_train.export import export_checkpoint
     from fer_train.train import fit
 
     root = tmp_path_factory.mktemp("export")
-    fit(FitConfig(data=str(face_zip), val=str(face_zip), out=str(root / "run"), model="fer_resnet",
-                  model_options=TINY_RESNET, epochs=3, batch_size=16, threads=1, cache_dir=str(root / "cache")),
-        progress=False)
-    result = export_checkpoint(root / "run" / "best.pt", root / "out", "tiny", quantize=True, calib=str(face_zip),
-                               check=str(face_zip), allow_int8_drop=True, cache_dir=str(root / "cache"))
+    fit(
+        FitConfig(
+            data=str(face_zip),
+            val=str(face_zip),
+            out=str(root / "run"),
+            model="fer_resnet",
+            model_options=TINY_RESNET,
+            epochs=3,
+            batch_size=16,
+            threads=1,
+            cache_dir=str(root / "cache"),
+        ),
+        progress=False,
+    )
+    result = export_checkpoint(
+        root / "run" / "best.pt",
+        root / "out",
+        "tiny",
+        quantize=True,
+        calib=str(face_zip),
+        check=str(face_zip),
+        allow_int8_drop=True,
+        cache_dir=str(root / "cache"),
+    )
     return root, result

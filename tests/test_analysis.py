@@ -10,8 +10,6 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 from conftest import synthetic_face, write_face_folder
-
-from fer_runtime.errors import FerError
 from fer_train.analysis import sweep as sweep_module
 from fer_train.analysis.compare import recipe_differences, run_compare
 from fer_train.analysis.duplicates import has_near_copy, near_pairs, non_blank_hashes, phash
@@ -19,9 +17,11 @@ from fer_train.analysis.eda import run_eda
 from fer_train.analysis.report import bootstrap_intervals, calibration, per_class_scores, run_report
 from fer_train.analysis.sweep import apply, expand, parse_grid, run_sweep
 from fer_train.cli import main
-from fer_train.metrics import compute_metrics
 from fer_train.config import FitConfig
+from fer_train.metrics import compute_metrics
 from fer_train.train import fit
+
+from fer_runtime.errors import FerError
 
 
 def natural_image(seed: int, size: int = 48) -> np.ndarray:
@@ -70,8 +70,15 @@ def test_eda_counts_classes_blanks_and_cross_split_copies(tmp_path):
     cross = report["across"][0]
     assert cross["exact"]["second"] == 1 and cross["near"]["second"] >= 1
     written = {p.name for p in (tmp_path / "eda").iterdir()}
-    assert {"report.md", "eda.json", "class_distribution.png", "intensity_histograms.png",
-            "brightness_contrast.png", "samples_Train.png", "mean_face_Train.png"} <= written
+    assert {
+        "report.md",
+        "eda.json",
+        "class_distribution.png",
+        "intensity_histograms.png",
+        "brightness_contrast.png",
+        "samples_Train.png",
+        "mean_face_Train.png",
+    } <= written
     text = (tmp_path / "eda" / "report.md").read_text()
     for name in ("angry", "happy", "neutral", "sad", "Blank", "Duplicates across splits"):
         assert name in text
@@ -106,8 +113,9 @@ def test_metrics_helpers_on_known_values():
 def test_report_treats_checkpoint_and_onnx_alike(tiny_export, face_zip, tmp_path):
     root, result = tiny_export
     from_checkpoint = run_report(root / "run" / "best.pt", [face_zip], tmp_path / "pt", cache_dir=root / "cache")
-    from_onnx = run_report(result.float_path, [face_zip], tmp_path / "onnx", cache_dir=root / "cache",
-                           face_images=False)
+    from_onnx = run_report(
+        result.float_path, [face_zip], tmp_path / "onnx", cache_dir=root / "cache", face_images=False
+    )
     pt, onnx = from_checkpoint["splits"][0], from_onnx["splits"][0]
     assert pt["confusion"] == onnx["confusion"] and pt["n"] == 49
     fitted = result.description.calibration  # the export fitted its temperature on these same faces
@@ -116,8 +124,13 @@ def test_report_treats_checkpoint_and_onnx_alike(tiny_export, face_zip, tmp_path
     low, high = pt["intervals_95"]["balanced_accuracy"]
     assert low <= pt["balanced_accuracy"] <= high
     assert set(pt["per_class"]) == {"angry", "happy", "neutral", "sad"}
-    for name in ("report.md", "report.json", "faces/confusion.png", "faces/reliability.png",
-                 "faces/confident_errors.png"):
+    for name in (
+        "report.md",
+        "report.json",
+        "faces/confusion.png",
+        "faces/reliability.png",
+        "faces/confident_errors.png",
+    ):
         assert (tmp_path / "pt" / name).is_file(), name
     assert not (tmp_path / "onnx" / "faces" / "confident_errors.png").exists()
 
@@ -133,8 +146,14 @@ def test_report_without_near_copies_of_the_training_set(tiny_export, tmp_path):
             cv2.imwrite(str(test / name / f"new{i}.png"), natural_image(100 + 10 * label + i))
         cv2.imwrite(str(test / name / "copy.jpg"), natural_image(10 * label))  # re-encoded copy of a training face
 
-    report = run_report(root / "run" / "best.pt", [test], tmp_path / "report", cache_dir=tmp_path / "cache",
-                        face_images=False, train=train)
+    report = run_report(
+        root / "run" / "best.pt",
+        [test],
+        tmp_path / "report",
+        cache_dir=tmp_path / "cache",
+        face_images=False,
+        train=train,
+    )
     full, unseen = report["splits"]
     assert (full["name"], full["n"]) == ("Test", 16)
     assert (unseen["name"], unseen["n"]) == ("Test-unseen", 12) and unseen["left_out"]["count"] == 4
@@ -161,9 +180,18 @@ def test_grid_parsing_expansion_and_routing():
 
 
 def test_sweep_runs_each_point_once_and_resumes(face_zip, tmp_path, monkeypatch):
-    base = FitConfig(data=str(face_zip), val=str(face_zip), out=str(tmp_path), model="fer_resnet",
-                     model_options={"widths": [8, 8, 8, 8], "blocks": [1, 1, 1, 1], "stem": 8}, epochs=2,
-                     val_every=2, batch_size=16, threads=1, cache_dir=str(tmp_path / "cache"))
+    base = FitConfig(
+        data=str(face_zip),
+        val=str(face_zip),
+        out=str(tmp_path),
+        model="fer_resnet",
+        model_options={"widths": [8, 8, 8, 8], "blocks": [1, 1, 1, 1], "stem": 8},
+        epochs=2,
+        val_every=2,
+        batch_size=16,
+        threads=1,
+        cache_dir=str(tmp_path / "cache"),
+    )
     grid = {"lr": [0.003, 0.01], "optimizer": ["adam", "sgd"]}
     rows = run_sweep(base, grid, tmp_path / "sweep", seeds=2, one_at_a_time=True, progress=False)
     assert len(rows) == 6 and {r["seed"] for r in rows} == {0, 1}
@@ -183,9 +211,17 @@ def test_sweep_runs_each_point_once_and_resumes(face_zip, tmp_path, monkeypatch)
 
 
 def test_compare_tables_recipe_differences_and_best_epochs(face_zip, tmp_path):
-    base = FitConfig(data=str(face_zip), val=str(face_zip), out=str(tmp_path / "base"), model="fer_resnet",
-                     model_options={"widths": [8, 8, 8, 8], "blocks": [1, 1, 1, 1], "stem": 8}, epochs=2,
-                     batch_size=16, threads=1, cache_dir=str(tmp_path / "cache"))
+    base = FitConfig(
+        data=str(face_zip),
+        val=str(face_zip),
+        out=str(tmp_path / "base"),
+        model="fer_resnet",
+        model_options={"widths": [8, 8, 8, 8], "blocks": [1, 1, 1, 1], "stem": 8},
+        epochs=2,
+        batch_size=16,
+        threads=1,
+        cache_dir=str(tmp_path / "cache"),
+    )
     mixed = replace(base, out=str(tmp_path / "mixed"), epochs=2, mixup_alpha=0.2)
     fit(mixed, progress=False)
     results = [fit(base, progress=False), fit(replace(mixed, epochs=3, threads=2), resume=True, progress=False)]
@@ -203,8 +239,7 @@ def test_compare_tables_recipe_differences_and_best_epochs(face_zip, tmp_path):
 
     runs = run_compare([tmp_path / "base", tmp_path / "mixed", unfinished, partly], tmp_path / "cmp")
     for run, result in zip(runs, results):
-        assert (run.best["epoch"], run.best["val_balanced_accuracy"]) == (result.best_epoch,
-                                                                          result.best_score)
+        assert (run.best["epoch"], run.best["val_balanced_accuracy"]) == (result.best_epoch, result.best_score)
     assert [run.finished for run in runs] == [True, True, False, True]
     assert recipe_differences(runs[0].config, runs[1].config) == {"epochs": (2, 3), "mixup_alpha": (0.0, 0.2)}
     assert recipe_differences(runs[0].config, runs[2].config) == {}
@@ -219,16 +254,41 @@ def test_compare_tables_recipe_differences_and_best_epochs(face_zip, tmp_path):
 
 def test_analysis_commands_and_their_errors(face_zip, tmp_path):
     runner = CliRunner()
-    eda = runner.invoke(main, ["-q", "eda", "--data", str(face_zip), "--out", str(tmp_path / "eda"),
-                               "--cache-dir", str(tmp_path / "c"), "--no-face-images"])
+    eda = runner.invoke(
+        main,
+        [
+            "-q",
+            "eda",
+            "--data",
+            str(face_zip),
+            "--out",
+            str(tmp_path / "eda"),
+            "--cache-dir",
+            str(tmp_path / "c"),
+            "--no-face-images",
+        ],
+    )
     assert eda.exit_code == 0, eda.output
     assert "faces: 49 images" in eda.output and (tmp_path / "eda" / "report.md").is_file()
-    for args in (["sweep", "--data", str(face_zip), "--val", str(face_zip), "--grid", "kernel=3",
-                  "--out", str(tmp_path / "s"), "--model", "fer_resnet"],
-                 ["sweep", "--data", str(face_zip), "--val", str(face_zip), "--grid", "lr", "--out", str(tmp_path / "s")],
-                 ["report", "--model", str(face_zip), "--data", str(face_zip), "--out", str(tmp_path / "r")],
-                 ["compare", str(tmp_path), "--out", str(tmp_path / "cmp")],
-                 ["compare", str(tmp_path), str(tmp_path), "--name", "one", "--out", str(tmp_path / "cmp")]):
+    for args in (
+        [
+            "sweep",
+            "--data",
+            str(face_zip),
+            "--val",
+            str(face_zip),
+            "--grid",
+            "kernel=3",
+            "--out",
+            str(tmp_path / "s"),
+            "--model",
+            "fer_resnet",
+        ],
+        ["sweep", "--data", str(face_zip), "--val", str(face_zip), "--grid", "lr", "--out", str(tmp_path / "s")],
+        ["report", "--model", str(face_zip), "--data", str(face_zip), "--out", str(tmp_path / "r")],
+        ["compare", str(tmp_path), "--out", str(tmp_path / "cmp")],
+        ["compare", str(tmp_path), str(tmp_path), "--name", "one", "--out", str(tmp_path / "cmp")],
+    ):
         cache = ["--cache-dir", str(tmp_path / "c")] if args[0] != "compare" else []
         result = runner.invoke(main, ["-q", *args, *cache])
         assert result.exit_code == 1, (args, result.output)

@@ -1,6 +1,5 @@
 import pytest
 import torch
-
 from fer_train.augment import AugmentConfig, augment_batch, mix_batch
 
 

@@ -14,8 +14,13 @@ from tests.conftest import REPO
 
 @pytest.mark.slow
 def test_quick_benchmark_writes_json_and_table(shared_data, tmp_path):
-    result = subprocess.run([sys.executable, "-m", "benchmarks", "--quick", "--out", str(tmp_path),
-                             "--data", str(shared_data)], cwd=REPO, capture_output=True, text=True, timeout=900)
+    result = subprocess.run(
+        [sys.executable, "-m", "benchmarks", "--quick", "--out", str(tmp_path), "--data", str(shared_data)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     [json_file] = tmp_path.glob("*-quick.json")
     data = json.loads(json_file.read_text())

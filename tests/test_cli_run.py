@@ -12,8 +12,10 @@ from click.testing import CliRunner
 from fer_runtime import __version__
 from fer_runtime.cli import main
 
-GIF_1X1 = (b"GIF89a\x01\x00\x01\x00\x80\x00\x00\xff\xff\xff\x00\x00\x00!\xf9\x04\x01\x00\x00\x00\x00,"
-           b"\x00\x00\x00\x00\x01\x00\x01\x00\x00\x02\x02D\x01\x00;")
+GIF_1X1 = (
+    b"GIF89a\x01\x00\x01\x00\x80\x00\x00\xff\xff\xff\x00\x00\x00!\xf9\x04\x01\x00\x00\x00\x00,"
+    b"\x00\x00\x00\x00\x01\x00\x01\x00\x00\x02\x02D\x01\x00;"
+)
 
 
 def run(*args: str):
@@ -67,8 +69,9 @@ def test_folder_glob_outputs_and_annotation(crops, tmp_path):
 def test_photo_with_detection_and_no_detect(crops, tmp_path):
     crop = cv2.imread(str(sorted(crops.iterdir())[0]), cv2.IMREAD_GRAYSCALE)
     photo = np.full((600, 800, 3), 120, np.uint8)
-    photo[100:340, 200:440] = cv2.cvtColor(cv2.resize(crop, (240, 240), interpolation=cv2.INTER_CUBIC),
-                                           cv2.COLOR_GRAY2BGR)
+    photo[100:340, 200:440] = cv2.cvtColor(
+        cv2.resize(crop, (240, 240), interpolation=cv2.INTER_CUBIC), cv2.COLOR_GRAY2BGR
+    )
     cv2.imwrite(str(tmp_path / "photo.png"), photo)
     record = json.loads(run(str(tmp_path / "photo.png"), "--json").output)
     assert len(record["faces"]) >= 1
@@ -124,11 +127,16 @@ def test_a_bad_file_among_good_ones_is_skipped(crops, tmp_path):
     assert len((tmp_path / "r.jsonl").read_text().splitlines()) == 3
 
 
-@pytest.mark.parametrize("kind, faces, label", [
-    ("gif", 1, "uncertain"), ("1x1", 1, "uncertain"),  # too small to hold a face: not sure, whatever the scores
-    ("16bit", 1, "class"), ("rgba", 1, "class"),       # crops of other depths and channels are classified
-    ("huge", 0, None),                                 # 12 megapixels of noise: detection runs, finds nothing
-])
+@pytest.mark.parametrize(
+    "kind, faces, label",
+    [
+        ("gif", 1, "uncertain"),
+        ("1x1", 1, "uncertain"),  # too small to hold a face: not sure, whatever the scores
+        ("16bit", 1, "class"),
+        ("rgba", 1, "class"),  # crops of other depths and channels are classified
+        ("huge", 0, None),  # 12 megapixels of noise: detection runs, finds nothing
+    ],
+)
 def test_unusual_images_give_a_definite_result(tmp_path, kind, faces, label):
     path = tmp_path / f"{kind}.png"
     if kind == "gif":

@@ -4,18 +4,18 @@ import shutil
 import numpy as np
 import onnx
 import pytest
+from fer_train.card import write_model_card
+from fer_train.checkpoint import load_model
+from fer_train.config import FitConfig
+from fer_train.data import load_dataset
+from fer_train.export import export_checkpoint
+from fer_train.scoring import Scorer, predict_logits
+from fer_train.train import fit
 
 from fer_runtime.errors import FerError
 from fer_runtime.model_files import METADATA_KEY
 from fer_runtime.preprocess import normalize
 from fer_runtime.recognizer import Recognizer
-from fer_train.card import write_model_card
-from fer_train.checkpoint import load_model
-from fer_train.data import load_dataset
-from fer_train.config import FitConfig
-from fer_train.export import export_checkpoint
-from fer_train.scoring import Scorer, predict_logits
-from fer_train.train import fit
 
 
 def test_export_writes_checked_graphs_and_description(tiny_export):
@@ -33,7 +33,8 @@ def test_export_writes_checked_graphs_and_description(tiny_export):
         embedded = json.loads({p.key: p.value for p in onnx.load(str(path)).metadata_props}[METADATA_KEY])
         assert embedded["graph"] == kind and "graphs" not in embedded  # a graph cannot hold its own sha256
         assert {k: v for k, v in embedded.items() if k != "graph"} == {
-            k: v for k, v in description.items() if k not in ("graphs", "parity")}
+            k: v for k, v in description.items() if k not in ("graphs", "parity")
+        }
     assert embedded["quantization"]["weights"] == "int8 per-channel"
     assert description["provenance"]["probe_max_abs_logit_diff"] <= 1e-4  # ONNX Runtime against PyTorch
 
@@ -80,10 +81,28 @@ def test_parity_on_test_250(shared_data, tmp_path):
     """A real model (6 epochs on Train_1000): ONNX float equals PyTorch, int8 keeps the accuracy."""
     seed = shared_data / "seed"
     cache = str(tmp_path / "cache")  # not the user's ~/.cache/fer
-    fit(FitConfig(data=str(seed / "Train_1000.zip"), out=str(tmp_path / "run"), model="fer_resnet", epochs=6,
-                  optimizer="sgd", lr=0.05, weight_decay=5e-4, schedule="cosine", cache_dir=cache), progress=False)
-    result = export_checkpoint(tmp_path / "run" / "last.pt", tmp_path / "out", "real", quantize=True,
-                               check=str(seed / "Test_250.zip"), cache_dir=cache)  # raises if a limit is missed
+    fit(
+        FitConfig(
+            data=str(seed / "Train_1000.zip"),
+            out=str(tmp_path / "run"),
+            model="fer_resnet",
+            epochs=6,
+            optimizer="sgd",
+            lr=0.05,
+            weight_decay=5e-4,
+            schedule="cosine",
+            cache_dir=cache,
+        ),
+        progress=False,
+    )
+    result = export_checkpoint(
+        tmp_path / "run" / "last.pt",
+        tmp_path / "out",
+        "real",
+        quantize=True,
+        check=str(seed / "Test_250.zip"),
+        cache_dir=cache,
+    )  # raises if a limit is missed
     parity = result.description.parity
     assert parity is not None
     assert parity["images"] == 822

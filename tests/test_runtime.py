@@ -18,9 +18,11 @@ def recognizer() -> Recognizer:
 
 
 def test_import_does_not_load_torch():
-    code = ("import sys, numpy as np, fer_runtime; from fer_runtime import Recognizer; "
-            "Recognizer().classify(np.zeros((48, 48), np.uint8)); "
-            "sys.exit(1 if 'torch' in sys.modules else 0)")
+    code = (
+        "import sys, numpy as np, fer_runtime; from fer_runtime import Recognizer; "
+        "Recognizer().classify(np.zeros((48, 48), np.uint8)); "
+        "sys.exit(1 if 'torch' in sys.modules else 0)"
+    )
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0
 
 

@@ -18,22 +18,42 @@ def test_fresh_venv_without_torch_runs_fer_run(tmp_path, shared_data):
     venv.EnvBuilder(with_pip=True).create(env_dir)
     python = env_dir / "bin" / "python"
     environment = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
-    install = subprocess.run([str(python), "-m", "pip", "install", "-q", str(REPO)], capture_output=True,
-                             text=True, env=environment, timeout=900)
+    install = subprocess.run(
+        [str(python), "-m", "pip", "install", "-q", str(REPO)],
+        capture_output=True,
+        text=True,
+        env=environment,
+        timeout=900,
+    )
     assert install.returncode == 0, install.stderr[-2000:]
 
     with zipfile.ZipFile(shared_data / "seed" / "Test_100.zip") as archive:
         name = sorted(n for n in archive.namelist() if n.endswith(".jpg"))[0]
         (tmp_path / "face.jpg").write_bytes(archive.read(name))
     fer_run = env_dir / "bin" / "fer-run"
-    result = subprocess.run([str(fer_run), str(tmp_path / "face.jpg"), "--json"], capture_output=True, text=True,
-                            env=environment, cwd=tmp_path, timeout=300)
+    result = subprocess.run(
+        [str(fer_run), str(tmp_path / "face.jpg"), "--json"],
+        capture_output=True,
+        text=True,
+        env=environment,
+        cwd=tmp_path,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["faces"][0]["label"] in ("angry", "happy", "neutral", "sad")
 
-    probe = subprocess.run([str(python), "-c", "import importlib.util, fer_runtime, sys; "
-                            "print(importlib.util.find_spec('torch') is None, fer_runtime.__file__)"],
-                           capture_output=True, text=True, env=environment, cwd=tmp_path)
+    probe = subprocess.run(
+        [
+            str(python),
+            "-c",
+            "import importlib.util, fer_runtime, sys; "
+            "print(importlib.util.find_spec('torch') is None, fer_runtime.__file__)",
+        ],
+        capture_output=True,
+        text=True,
+        env=environment,
+        cwd=tmp_path,
+    )
     no_torch, location = probe.stdout.split()
     assert no_torch == "True" and str(env_dir) in location
     assert sys.prefix != str(env_dir)

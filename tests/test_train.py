@@ -8,10 +8,6 @@ from dataclasses import replace
 import numpy as np
 import pytest
 import torch
-
-from fer_runtime.errors import FerError
-from fer_runtime.preprocess import model_input
-from fer_runtime.spec import PreprocessSpec
 from fer_train.augment import AugmentConfig
 from fer_train.checkpoint import LoadedModel, load_model
 from fer_train.config import DISTILL_VIEWS, FitConfig
@@ -20,13 +16,29 @@ from fer_train.evaluate import evaluate
 from fer_train.models import build_model
 from fer_train.train import fit
 
+from fer_runtime.errors import FerError
+from fer_runtime.preprocess import model_input
+from fer_runtime.spec import PreprocessSpec
+
 TINY = {"widths": [8, 16, 16, 16], "blocks": [1, 1, 1, 1], "stem": 8}
 
 
 def _config(face_zip, out, cache_dir, **overrides) -> FitConfig:
-    base = FitConfig(data=str(face_zip), val=str(face_zip), out=str(out), model="fer_resnet", model_options=TINY,
-                     epochs=2, batch_size=16, optimizer="adam", lr=3e-3, schedule="cosine", threads=1,
-                     cache_dir=str(cache_dir), augment=AugmentConfig(rotation_deg=5))
+    base = FitConfig(
+        data=str(face_zip),
+        val=str(face_zip),
+        out=str(out),
+        model="fer_resnet",
+        model_options=TINY,
+        epochs=2,
+        batch_size=16,
+        optimizer="adam",
+        lr=3e-3,
+        schedule="cosine",
+        threads=1,
+        cache_dir=str(cache_dir),
+        augment=AugmentConfig(rotation_deg=5),
+    )
     return replace(base, **overrides)
 
 
@@ -63,8 +75,20 @@ def test_ema_run_in_bfloat16_learns_the_synthetic_task(face_zip, tmp_path, cache
 
     hook = torch.nn.modules.module.register_module_forward_hook(record)
     try:
-        result = fit(_config(face_zip, out, cache_dir, epochs=12, ema_decay=0.9, label_smoothing=0.1,
-                             class_weights="balanced", warmup_epochs=1, precision="bf16"), progress=False)
+        result = fit(
+            _config(
+                face_zip,
+                out,
+                cache_dir,
+                epochs=12,
+                ema_decay=0.9,
+                label_smoothing=0.1,
+                class_weights="balanced",
+                warmup_epochs=1,
+                precision="bf16",
+            ),
+            progress=False,
+        )
     finally:
         hook.remove()
     assert result.best_score >= 0.75
@@ -79,9 +103,28 @@ def test_ema_run_in_bfloat16_learns_the_synthetic_task(face_zip, tmp_path, cache
 
 def test_resume_after_kill_9(face_zip, tmp_path, cache_dir):
     out = tmp_path / "killed"
-    command = [sys.executable, "-m", "fer_train", "-q", "fit", "--data", str(face_zip), "--out", str(out),
-               "--model", "seed_cnn", "--epochs", "200", "--batch-size", "16", "--threads", "1",
-               "--cache-dir", str(cache_dir), "--no-progress"]
+    command = [
+        sys.executable,
+        "-m",
+        "fer_train",
+        "-q",
+        "fit",
+        "--data",
+        str(face_zip),
+        "--out",
+        str(out),
+        "--model",
+        "seed_cnn",
+        "--epochs",
+        "200",
+        "--batch-size",
+        "16",
+        "--threads",
+        "1",
+        "--cache-dir",
+        str(cache_dir),
+        "--no-progress",
+    ]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 240
@@ -94,22 +137,47 @@ def test_resume_after_kill_9(face_zip, tmp_path, cache_dir):
     done = torch.load(out / "last.pt", weights_only=True)["epoch"]
     assert done >= 1
     (out / ".last.pt.x1y2z3.tmp.pt").write_bytes(b"half a checkpoint")  # as a kill during a save leaves
-    fit(FitConfig(data=str(face_zip), out=str(out), model="seed_cnn", epochs=done + 1, batch_size=16, threads=1,
-                  cache_dir=str(cache_dir)), resume=True, progress=False)
+    fit(
+        FitConfig(
+            data=str(face_zip),
+            out=str(out),
+            model="seed_cnn",
+            epochs=done + 1,
+            batch_size=16,
+            threads=1,
+            cache_dir=str(cache_dir),
+        ),
+        resume=True,
+        progress=False,
+    )
     history = torch.load(out / "last.pt", weights_only=True)["history"]
     assert [h["epoch"] for h in history] == list(range(1, done + 2))
     assert not list(out.glob(".*.tmp.*"))
 
 
 def test_student_learns_from_teacher_alone_with_mixup(face_zip, tmp_path, cache_dir):
-    teacher = fit(_config(face_zip, tmp_path / "teacher", cache_dir, epochs=12, warmup_epochs=1, sampling="balanced"),
-                  progress=False)
+    teacher = fit(
+        _config(face_zip, tmp_path / "teacher", cache_dir, epochs=12, warmup_epochs=1, sampling="balanced"),
+        progress=False,
+    )
     assert teacher.best_score >= 0.75
     # distill_weight 1: the hard labels play no part, so what the student learns comes from the teacher
     for views in DISTILL_VIEWS:  # the teacher's predictions on the clean faces, or on each augmented batch
-        student = fit(_config(face_zip, tmp_path / views, cache_dir, epochs=12, warmup_epochs=1, mixup_alpha=0.2,
-                              teachers=(str(tmp_path / "teacher" / "best.pt"),), distill_weight=1.0, val_every=3,
-                              distill_views=views), progress=False)
+        student = fit(
+            _config(
+                face_zip,
+                tmp_path / views,
+                cache_dir,
+                epochs=12,
+                warmup_epochs=1,
+                mixup_alpha=0.2,
+                teachers=(str(tmp_path / "teacher" / "best.pt"),),
+                distill_weight=1.0,
+                val_every=3,
+                distill_views=views,
+            ),
+            progress=False,
+        )
         assert student.best_score >= 0.75, views
         assert [h["epoch"] for h in student.history if "val_loss" in h] == [3, 6, 9, 12]
         saved = load_model(tmp_path / views / "best.pt").checkpoint["config"]
@@ -117,10 +185,24 @@ def test_student_learns_from_teacher_alone_with_mixup(face_zip, tmp_path, cache_
         assert saved["distill_views"] == views
 
     with pytest.raises(FerError, match="teacher"):
-        fit(_config(face_zip, tmp_path / "three", cache_dir, classes=("angry", "happy", "sad"),
-                    teachers=(str(tmp_path / "teacher" / "best.pt"),)), progress=False)
-    for bad in ({"mixup_alpha": -1}, {"cutmix_alpha": -1}, {"distill_weight": 2}, {"val_every": 0},
-                {"sampling": "oversample"}, {"distill_views": "noisy"}):
+        fit(
+            _config(
+                face_zip,
+                tmp_path / "three",
+                cache_dir,
+                classes=("angry", "happy", "sad"),
+                teachers=(str(tmp_path / "teacher" / "best.pt"),),
+            ),
+            progress=False,
+        )
+    for bad in (
+        {"mixup_alpha": -1},
+        {"cutmix_alpha": -1},
+        {"distill_weight": 2},
+        {"val_every": 0},
+        {"sampling": "oversample"},
+        {"distill_views": "noisy"},
+    ):
         with pytest.raises(FerError):
             _config(face_zip, tmp_path / "bad", cache_dir, **bad)
 
@@ -129,13 +211,17 @@ def test_teachers_get_the_student_batch_in_their_own_normalisation():
     torch.manual_seed(0)
     pixels = np.random.default_rng(0).integers(0, 256, (8, 48, 48), dtype=np.uint8)
     student_spec = PreprocessSpec(mean=0.5, std=0.25)
-    teachers = [LoadedModel(build_model("fer_resnet", 4, **TINY).eval(), PreprocessSpec(mean=mean, std=std), {})
-                for mean, std in ((0.3, 0.2), (0.6, 0.4))]
+    teachers = [
+        LoadedModel(build_model("fer_resnet", 4, **TINY).eval(), PreprocessSpec(mean=mean, std=std), {})
+        for mean, std in ((0.3, 0.2), (0.6, 0.4))
+    ]
     got = TeacherEnsemble.of(teachers, student_spec, temperature=2.0).probabilities(
-        torch.from_numpy(model_input(pixels, student_spec)))
+        torch.from_numpy(model_input(pixels, student_spec))
+    )
     with torch.no_grad():
-        expected = torch.stack([torch.softmax(t.model(torch.from_numpy(model_input(pixels, t.spec))) / 2.0, 1)
-                                for t in teachers]).mean(0)
+        expected = torch.stack(
+            [torch.softmax(t.model(torch.from_numpy(model_input(pixels, t.spec))) / 2.0, 1) for t in teachers]
+        ).mean(0)
     assert got.shape == (8, 4)
     assert torch.allclose(got, expected, atol=1e-5)
     assert torch.allclose(got.sum(1), torch.ones(8))

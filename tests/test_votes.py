@@ -11,10 +11,6 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-
-from fer_runtime.errors import FerError
-from fer_runtime.recognizer import Recognizer, softmax
-from fer_runtime.spec import PreprocessSpec
 from fer_train.augment import AugmentConfig
 from fer_train.calibrate import fit_temperature
 from fer_train.config import FitConfig
@@ -23,9 +19,13 @@ from fer_train.data import load_dataset
 from fer_train.evaluate import evaluate
 from fer_train.export import export_checkpoint
 from fer_train.scoring import Scorer
-from fer_train import train as train_module
 from fer_train.train import fit
 from fer_train.votes import FaceVotes, match_votes, off_class_faces, read_votes, soft_targets
+
+from fer_runtime.errors import FerError
+from fer_runtime.recognizer import Recognizer, softmax
+from fer_runtime.spec import PreprocessSpec
+from fer_train import train as train_module
 from tests.conftest import CLASSES, TINY_RESNET
 
 HEADER = ["file", "angry", "happy", "neutral", "sad", "contempt", "unknown", "not_face"]
@@ -49,16 +49,26 @@ def test_votes_are_read_per_file_with_other_answers_apart(tmp_path):
     assert off_class_faces(votes).tolist() == [False, True, False]
 
 
-@pytest.mark.parametrize("rows, header, message", [
-    ([["a.png", 1, 2, 3, 4, 0, 0, 0]], ["name", *HEADER[1:]], "line 1: no 'file' column"),
-    ([["a.png", 1, 2, 3, 0, 0, 0]], ["file", "angry", "happy", "neutral", "contempt", "unknown", "not_face"],
-     "line 1: no column for class(es) sad"),
-    ([["a.png", 1, 2, 3, 4, 0, 0, 0], ["b.png", 1, -2, 3, 4, 0, 0, 0]], HEADER, "line 3: happy is '-2'"),
-    ([["a.png", 1, 2, "many", 4, 0, 0, 0]], HEADER, "line 2: neutral is 'many'"),
-    ([["a.png", 1, 2, 3, 4, 0, 0, 0], ["dir/a.png", 1, 2, 3, 4, 0, 0, 0]], HEADER, "line 3: a.png repeats line 2"),
-    ([["a.png", 1, 2, 3, 4, 0, 0, 0]], ["file", "angry", "angry", "neutral", "sad", "x", "y", "z"], "line 1: a column"),
-    ([["a.png", 1, 2]], HEADER, "line 2: 3 fields"),
-])
+@pytest.mark.parametrize(
+    "rows, header, message",
+    [
+        ([["a.png", 1, 2, 3, 4, 0, 0, 0]], ["name", *HEADER[1:]], "line 1: no 'file' column"),
+        (
+            [["a.png", 1, 2, 3, 0, 0, 0]],
+            ["file", "angry", "happy", "neutral", "contempt", "unknown", "not_face"],
+            "line 1: no column for class(es) sad",
+        ),
+        ([["a.png", 1, 2, 3, 4, 0, 0, 0], ["b.png", 1, -2, 3, 4, 0, 0, 0]], HEADER, "line 3: happy is '-2'"),
+        ([["a.png", 1, 2, "many", 4, 0, 0, 0]], HEADER, "line 2: neutral is 'many'"),
+        ([["a.png", 1, 2, 3, 4, 0, 0, 0], ["dir/a.png", 1, 2, 3, 4, 0, 0, 0]], HEADER, "line 3: a.png repeats line 2"),
+        (
+            [["a.png", 1, 2, 3, 4, 0, 0, 0]],
+            ["file", "angry", "angry", "neutral", "sad", "x", "y", "z"],
+            "line 1: a column",
+        ),
+        ([["a.png", 1, 2]], HEADER, "line 2: 3 fields"),
+    ],
+)
 def test_a_bad_votes_file_is_a_one_line_error_naming_file_and_line(tmp_path, rows, header, message):
     path = _write(tmp_path / "bad.csv", rows, header)
     with pytest.raises(FerError) as error:
@@ -84,8 +94,12 @@ def test_soft_target_loss_against_a_hand_computation():
 
 
 def test_crowd_metrics_on_a_hand_example():
-    votes = FaceVotes(np.array([[8.0, 2, 0, 0], [0, 5, 5, 0], [0, 0, 1, 9], [0, 0, 0, 0]]), np.zeros(4), np.zeros(4),
-                      np.array([True, True, True, False]))
+    votes = FaceVotes(
+        np.array([[8.0, 2, 0, 0], [0, 5, 5, 0], [0, 0, 1, 9], [0, 0, 0, 0]]),
+        np.zeros(4),
+        np.zeros(4),
+        np.array([True, True, True, False]),
+    )
     probs = np.array([[0.7, 0.1, 0.1, 0.1], [0.1, 0.6, 0.2, 0.1], [0.1, 0.1, 0.6, 0.2], [1, 0, 0, 0]])
     m = crowd_metrics(probs, votes, CLASSES)
     assert m.majority.total == 2 and m.majority.accuracy == 0.5  # the tie and the face without votes left out
@@ -120,11 +134,27 @@ def _synthetic_votes(face_zip, path: Path) -> Path:
 def votes_run(face_zip, tmp_path_factory):
     root = tmp_path_factory.mktemp("votes")
     votes = _synthetic_votes(face_zip, root / "votes.csv")
-    config = FitConfig(data=str(face_zip), val=str(face_zip), out=str(root / "run"), model="fer_resnet",
-                       model_options=TINY_RESNET, epochs=4, batch_size=16, optimizer="adam", lr=3e-3,
-                       schedule="cosine", threads=1, cache_dir=str(root / "cache"), mixup_alpha=0.2,
-                       class_weights="balanced", ema_decay=0.9, votes=str(votes), vote_weight=0.5,
-                       select_on="crowd", augment=AugmentConfig(rotation_deg=5))
+    config = FitConfig(
+        data=str(face_zip),
+        val=str(face_zip),
+        out=str(root / "run"),
+        model="fer_resnet",
+        model_options=TINY_RESNET,
+        epochs=4,
+        batch_size=16,
+        optimizer="adam",
+        lr=3e-3,
+        schedule="cosine",
+        threads=1,
+        cache_dir=str(root / "cache"),
+        mixup_alpha=0.2,
+        class_weights="balanced",
+        ema_decay=0.9,
+        votes=str(votes),
+        vote_weight=0.5,
+        select_on="crowd",
+        augment=AugmentConfig(rotation_deg=5),
+    )
     return root, config, fit(config, progress=False)
 
 
@@ -137,8 +167,9 @@ def test_fit_with_votes_records_them_and_selects_on_the_crowd(votes_run):
     assert payload["provenance"]["data"]["images"] == 47  # 49 faces, the two mostly-unknown ones left out
     assert all("val_crowd_balanced_accuracy" in h and "val_crowd_kl" in h for h in result.history)
     best = max(result.history, key=lambda h: h["val_crowd_balanced_accuracy"])
-    assert result.best_score == best["val_crowd_balanced_accuracy"] and result.score_name.endswith("crowd "
-                                                                                                 "balanced accuracy")
+    assert result.best_score == best["val_crowd_balanced_accuracy"] and result.score_name.endswith(
+        "crowd balanced accuracy"
+    )
 
 
 def test_resume_with_votes_reproduces_the_history(votes_run, tmp_path, monkeypatch):

@@ -18,10 +18,10 @@ import torch.nn.functional as F
 class AugmentConfig:
     flip: bool = True
     rotation_deg: float = 10.0
-    translate: float = 0.1       # fraction of the image side
-    brightness: float = 0.15     # ± shift, in units of pixel/255
-    contrast: float = 0.2        # ± relative change around each image's mean
-    erase_p: float = 0.0         # probability of erasing one random rectangle
+    translate: float = 0.1  # fraction of the image side
+    brightness: float = 0.15  # ± shift, in units of pixel/255
+    contrast: float = 0.2  # ± relative change around each image's mean
+    erase_p: float = 0.0  # probability of erasing one random rectangle
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -43,8 +43,9 @@ def augment_batch(x: torch.Tensor, std: float, config: AugmentConfig, g: torch.G
         angle = _uniform(n, -config.rotation_deg, config.rotation_deg, g) * (math.pi / 180.0)
         shift = _uniform(2 * n, -2 * config.translate, 2 * config.translate, g).view(n, 2)
         cos, sin = torch.cos(angle), torch.sin(angle)
-        theta = torch.stack([torch.stack([cos, -sin, shift[:, 0]], 1),
-                             torch.stack([sin, cos, shift[:, 1]], 1)], 1).to(x.dtype)
+        theta = torch.stack([torch.stack([cos, -sin, shift[:, 0]], 1), torch.stack([sin, cos, shift[:, 1]], 1)], 1).to(
+            x.dtype
+        )
         grid = F.affine_grid(theta, list(x.shape), align_corners=False)
         x = F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)
     if config.contrast or config.brightness:
@@ -62,8 +63,9 @@ def _beta(alpha: float) -> float:
     return float(torch.distributions.Beta(a, a).sample())
 
 
-def mix_batch(x: torch.Tensor, mixup_alpha: float, cutmix_alpha: float,
-              g: torch.Generator) -> tuple[torch.Tensor, torch.Tensor, float]:
+def mix_batch(
+    x: torch.Tensor, mixup_alpha: float, cutmix_alpha: float, g: torch.Generator
+) -> tuple[torch.Tensor, torch.Tensor, float]:
     """Blend the batch with a shuffled copy of itself: mixup, CutMix, or (both alphas > 0) one of them at
     random. Returns the mixed batch, the partner of each image and the share `lam` of the original
     (with both alphas 0: the batch itself, every image its own partner, lam 1)."""
@@ -80,7 +82,7 @@ def mix_batch(x: torch.Tensor, mixup_alpha: float, cutmix_alpha: float,
     top = int(torch.randint(0, h - bh + 1, (1,), generator=g))
     left = int(torch.randint(0, w - bw + 1, (1,), generator=g))
     mixed = x.clone()
-    mixed[..., top:top + bh, left:left + bw] = x[partner, :, top:top + bh, left:left + bw]
+    mixed[..., top : top + bh, left : left + bw] = x[partner, :, top : top + bh, left : left + bw]
     return mixed, partner, 1 - bh * bw / (h * w)
 
 
@@ -93,5 +95,5 @@ def _random_erase(x: torch.Tensor, p: float, g: torch.Generator) -> torch.Tensor
         ew = int(torch.randint(w // 8, w // 2 + 1, (1,), generator=g))
         top = int(torch.randint(0, h - eh + 1, (1,), generator=g))
         left = int(torch.randint(0, w - ew + 1, (1,), generator=g))
-        x[i, :, top:top + eh, left:left + ew] = torch.randn((1, eh, ew), generator=g)
+        x[i, :, top : top + eh, left : left + ew] = torch.randn((1, eh, ew), generator=g)
     return x

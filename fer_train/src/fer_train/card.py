@@ -28,10 +28,14 @@ def _toml(recipe: dict[str, Any]) -> str:
         return json.dumps(v) if not isinstance(v, bool) else str(v).lower()
 
     skip = {"out", "cache_dir", "threads"}
-    flat = [f"{k} = {value(v)}" for k, v in recipe.items() if not isinstance(v, dict) and k not in skip
-            and v is not None]
-    tables = [f"\n[{k}]\n" + "\n".join(f"{kk} = {value(vv)}" for kk, vv in v.items())
-              for k, v in recipe.items() if isinstance(v, dict) and v]
+    flat = [
+        f"{k} = {value(v)}" for k, v in recipe.items() if not isinstance(v, dict) and k not in skip and v is not None
+    ]
+    tables = [
+        f"\n[{k}]\n" + "\n".join(f"{kk} = {value(vv)}" for kk, vv in v.items())
+        for k, v in recipe.items()
+        if isinstance(v, dict) and v
+    ]
     return "\n".join(flat) + "".join(tables)
 
 
@@ -43,8 +47,10 @@ def _metrics_row(split: str, graph: str, m: Metrics) -> str:
 def _confusion_table(m: Metrics) -> str:
     head = "| true \\ predicted | " + " | ".join(m.classes) + " | recall |"
     rule = "|---" * (len(m.classes) + 2) + "|"
-    rows = [f"| **{c}** | " + " | ".join(str(int(v)) for v in row) + f" | {m.per_class_recall[c]:.3f} |"
-            for c, row in zip(m.classes, m.confusion)]
+    rows = [
+        f"| **{c}** | " + " | ".join(str(int(v)) for v in row) + f" | {m.per_class_recall[c]:.3f} |"
+        for c, row in zip(m.classes, m.confusion)
+    ]
     return "\n".join([head, rule, *rows])
 
 
@@ -69,16 +75,26 @@ def _training(description: ModelDescription) -> list[str]:
         f"{_threads(provenance)}",
     ]
     if votes:
-        lines.append(f"- Crowd votes: `{votes['path']}` (sha256 {votes['sha256'][:12]}…), {votes['train_matched']} "
-                     f"training faces matched, {votes['train_off_class']} mostly voted outside the classes "
-                     + ("(left out)" if votes["train_off_class_dropped"] else "(kept)"))
+        lines.append(
+            f"- Crowd votes: `{votes['path']}` (sha256 {votes['sha256'][:12]}…), {votes['train_matched']} "
+            f"training faces matched, {votes['train_off_class']} mostly voted outside the classes "
+            + ("(left out)" if votes["train_off_class_dropped"] else "(kept)")
+        )
     if validation.get("val_balanced_accuracy") is not None:
-        lines.append(f"- Validation at that epoch: accuracy {validation['val_accuracy']:.4f}, balanced accuracy "
-                     f"{validation['val_balanced_accuracy']:.4f}; recall "
-                     + ", ".join(f"{k} {v:.3f}" for k, v in validation.get("val_recall", {}).items()))
+        lines.append(
+            f"- Validation at that epoch: accuracy {validation['val_accuracy']:.4f}, balanced accuracy "
+            f"{validation['val_balanced_accuracy']:.4f}; recall "
+            + ", ".join(f"{k} {v:.3f}" for k, v in validation.get("val_recall", {}).items())
+        )
     if provenance.get("recipe"):
-        lines += ["", "Recipe (save as a .toml file and run `fer-train fit --config FILE --out runs/NAME`):", "",
-                  "```toml", _toml(provenance["recipe"]), "```"]
+        lines += [
+            "",
+            "Recipe (save as a .toml file and run `fer-train fit --config FILE --out runs/NAME`):",
+            "",
+            "```toml",
+            _toml(provenance["recipe"]),
+            "```",
+        ]
     return lines
 
 
@@ -86,12 +102,19 @@ def _calibration(description: ModelDescription) -> list[str]:
     fitted = description.calibration
     if fitted is None:
         return ["", "## Confidence", "", "No temperature was fitted: scores are the network's softmax as trained."]
-    meaning = ("about the share of raters who would choose that class" if fitted["against"] == "votes"
-               else "about the chance that the label is right")
-    return ["", "## Confidence", "",
-            f"Scores are softmax(logits / {fitted['temperature']:.3f}), the temperature fitted on `{fitted['data']}` "
-            f"({fitted['images']} faces) against the {fitted['against']}; a score means {meaning}. Calibration "
-            f"error (ECE) there: {fitted['ece_before']:.4f} before, {fitted['ece_after']:.4f} after."]
+    meaning = (
+        "about the share of raters who would choose that class"
+        if fitted["against"] == "votes"
+        else "about the chance that the label is right"
+    )
+    return [
+        "",
+        "## Confidence",
+        "",
+        f"Scores are softmax(logits / {fitted['temperature']:.3f}), the temperature fitted on `{fitted['data']}` "
+        f"({fitted['images']} faces) against the {fitted['against']}; a score means {meaning}. Calibration "
+        f"error (ECE) there: {fitted['ece_before']:.4f} before, {fitted['ece_after']:.4f} after.",
+    ]
 
 
 def _crowd_rows(results: dict[tuple[str, str], Evaluation]) -> list[str]:
@@ -99,18 +122,31 @@ def _crowd_rows(results: dict[tuple[str, str], Evaluation]) -> list[str]:
     if not crowd:
         return []
     classes = next(iter(results.values())).metrics.classes
-    lines = ["", "Against the raters (their majority where it is one of the classes, ties left out; KL, Brier and "
-             "ECE against the vote shares):", "",
-             "| split | graph | faces | accuracy | balanced accuracy | " + " | ".join(classes)
-             + f" | KL | Brier | ECE | accuracy at {COVERAGE:.0%} coverage |", "|---" * (9 + len(classes)) + "|"]
+    lines = [
+        "",
+        "Against the raters (their majority where it is one of the classes, ties left out; KL, Brier and "
+        "ECE against the vote shares):",
+        "",
+        "| split | graph | faces | accuracy | balanced accuracy | "
+        + " | ".join(classes)
+        + f" | KL | Brier | ECE | accuracy at {COVERAGE:.0%} coverage |",
+        "|---" * (9 + len(classes)) + "|",
+    ]
     for (split, kind), m in crowd.items():
-        lines.append(_metrics_row(split, kind, m.majority)
-                     + f" {m.kl:.3f} | {m.brier:.3f} | {m.calibration.ece:.3f} | {m.covered_accuracy:.3f} |")
+        lines.append(
+            _metrics_row(split, kind, m.majority)
+            + f" {m.kl:.3f} | {m.brier:.3f} | {m.calibration.ece:.3f} | {m.covered_accuracy:.3f} |"
+        )
     return lines
 
 
-def write_model_card(export_dir: str | os.PathLike[str], name: str, test_sets: Sequence[str],
-                     cache_dir: str | None = None, votes: str | None = None) -> Path:
+def write_model_card(
+    export_dir: str | os.PathLike[str],
+    name: str,
+    test_sets: Sequence[str],
+    cache_dir: str | None = None,
+    votes: str | None = None,
+) -> Path:
     folder = Path(export_dir)
     json_path = folder / f"{name}.json"
     if not json_path.is_file():
@@ -121,27 +157,42 @@ def write_model_card(export_dir: str | os.PathLike[str], name: str, test_sets: S
     stats = {kind: graph_stats(path) for kind, path in graphs.items()}
     table = read_votes(votes, classes) if votes else None
     scorers = {kind: Scorer(path) for kind, path in graphs.items()}
-    results = {(Path(data).name, kind): score(scorer.predict(data, cache_dir), table)
-               for data in test_sets for kind, scorer in scorers.items()}
+    results = {
+        (Path(data).name, kind): score(scorer.predict(data, cache_dir), table)
+        for data in test_sets
+        for kind, scorer in scorers.items()
+    }
     supports = {split: r.metrics.confusion.sum(1) for (split, _), r in results.items()}
 
     lines = [
-        f"# {name}: model card", "",
+        f"# {name}: model card",
+        "",
         f"A {len(classes)}-class facial-emotion classifier ({', '.join(classes)}) for {spec.width}x{spec.height} "
         f"{'grayscale' if spec.channels == 1 else f'{spec.channels}-channel'} face crops, exported for `fer_runtime`.",
         "",
-        "## Model", "",
+        "## Model",
+        "",
         f"- Architecture: `{description.model.get('name')}` with options "
         f"`{json.dumps(description.model.get('options', {}))}`",
         f"- Parameters: {stats['float'].parameters:,} (BatchNorm folded); "
         f"MACs per image: {stats['float'].macs_per_image / 1e6:.1f} M",
         *(f"- `{graphs[k].name}`: {s.file_bytes / 1e6:.2f} MB" for k, s in stats.items()),
-        f"- Preprocessing: `{json.dumps(spec.to_dict())}`", "",
-        "## Training", "", *_training(description), *_calibration(description),
-        "", "## Test results", "",
+        f"- Preprocessing: `{json.dumps(spec.to_dict())}`",
+        "",
+        "## Training",
+        "",
+        *_training(description),
+        *_calibration(description),
+        "",
+        "## Test results",
+        "",
         "Balanced accuracy is the mean of per-class recall. Images per class: "
-        + "; ".join(f"{split} " + ", ".join(f"{c} {int(n)}" for c, n in zip(classes, counts))
-                    for split, counts in supports.items()) + ".", "",
+        + "; ".join(
+            f"{split} " + ", ".join(f"{c} {int(n)}" for c, n in zip(classes, counts))
+            for split, counts in supports.items()
+        )
+        + ".",
+        "",
         "| split | graph | images | accuracy | balanced accuracy | " + " | ".join(classes) + " |",
         "|---" * (5 + len(classes)) + "|",
     ]
@@ -149,20 +200,37 @@ def write_model_card(export_dir: str | os.PathLike[str], name: str, test_sets: S
     lines += _crowd_rows(results)
     default_kind = "int8" if "int8" in graphs else "float"
     for split in supports:
-        lines += ["", f"### Confusion matrix: {split}, {default_kind} graph", "",
-                  _confusion_table(results[(split, default_kind)].metrics)]
+        lines += [
+            "",
+            f"### Confusion matrix: {split}, {default_kind} graph",
+            "",
+            _confusion_table(results[(split, default_kind)].metrics),
+        ]
     parity = description.parity
     if parity:
-        lines += ["", "## Export checks", "",
-                  f"On `{Path(parity['data']).name}`: ONNX float vs PyTorch max |Δlogit| "
-                  f"{parity['float_max_abs_logit_diff']:.1e}, top-1 agreement {parity['float_top1_agreement']:.2%}"
-                  + (f"; int8 vs float agreement {parity['int8_top1_agreement']:.2%}, accuracy change "
-                     f"{-parity['int8_accuracy_drop'] * 100:+.2f} points" if "int8_top1_agreement" in parity else "")
-                  + "."]
-    lines += ["", "## Limits", "",
-              "FER2013 faces are small, low-resolution and noisy, and some labels are wrong; the classes are "
-              "posed or spontaneous expressions, not felt emotions. Whole photos go through a face detector "
-              "first, which misses profile and small faces.", ""]
+        lines += [
+            "",
+            "## Export checks",
+            "",
+            f"On `{Path(parity['data']).name}`: ONNX float vs PyTorch max |Δlogit| "
+            f"{parity['float_max_abs_logit_diff']:.1e}, top-1 agreement {parity['float_top1_agreement']:.2%}"
+            + (
+                f"; int8 vs float agreement {parity['int8_top1_agreement']:.2%}, accuracy change "
+                f"{-parity['int8_accuracy_drop'] * 100:+.2f} points"
+                if "int8_top1_agreement" in parity
+                else ""
+            )
+            + ".",
+        ]
+    lines += [
+        "",
+        "## Limits",
+        "",
+        "FER2013 faces are small, low-resolution and noisy, and some labels are wrong; the classes are "
+        "posed or spontaneous expressions, not felt emotions. Whole photos go through a face detector "
+        "first, which misses profile and small faces.",
+        "",
+    ]
     path = folder / ("MODEL_CARD.md" if name == DEFAULT_MODEL_NAME else f"{name}.MODEL_CARD.md")
     write_text(path, "\n".join(lines))
     return path

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
+
+import tomllib
 
 from fer_runtime.errors import FerError
 from fer_runtime.spec import DEFAULT_CLASSES
@@ -18,8 +19,8 @@ PRECISIONS = ("fp32", "bf16")
 SAMPLINGS = ("shuffle", "balanced")
 CLASS_WEIGHTS = ("none", "balanced")
 DISTILL_VIEWS = ("clean", "augmented")
-OFF_CLASS = ("drop", "keep")        # faces whose raters mostly chose a class the model does not have
-SELECT_ON = ("original", "crowd")   # which validation balanced accuracy picks best.pt
+OFF_CLASS = ("drop", "keep")  # faces whose raters mostly chose a class the model does not have
+SELECT_ON = ("original", "crowd")  # which validation balanced accuracy picks best.pt
 
 
 def _check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:
@@ -45,30 +46,36 @@ class FitConfig:
     warmup_epochs: float = 0.0
     label_smoothing: float = 0.0
     class_weights: str = "none"  # "balanced": inverse frequency of each class in the training targets
-    sampling: str = "shuffle"    # "balanced": each epoch draws classes equally often (with replacement)
-    ema_decay: float = 0.0       # > 0: evaluate and export an exponential moving average of the weights
-    val_every: int = 1           # validate every N epochs (and after the last one)
-    mixup_alpha: float = 0.0     # > 0: mix pairs of training images with weight ~ Beta(alpha, alpha)
-    cutmix_alpha: float = 0.0    # > 0: paste a box of a partner image covering ~ Beta(alpha, alpha) of the face
+    sampling: str = "shuffle"  # "balanced": each epoch draws classes equally often (with replacement)
+    ema_decay: float = 0.0  # > 0: evaluate and export an exponential moving average of the weights
+    val_every: int = 1  # validate every N epochs (and after the last one)
+    mixup_alpha: float = 0.0  # > 0: mix pairs of training images with weight ~ Beta(alpha, alpha)
+    cutmix_alpha: float = 0.0  # > 0: paste a box of a partner image covering ~ Beta(alpha, alpha) of the face
     teachers: tuple[str, ...] = ()  # checkpoints whose averaged soft predictions the student also learns
-    distill_weight: float = 0.5     # share of the distillation term in the loss when teachers are given
+    distill_weight: float = 0.5  # share of the distillation term in the loss when teachers are given
     distill_temperature: float = 4.0
-    distill_views: str = "clean"    # "augmented": teachers predict on each batch as the student sees it
-    votes: str | None = None        # CSV of crowd votes per face (`file` + one column per class)
-    vote_weight: float = 1.0        # target = w * votes + (1 - w) * one-hot folder label
-    vote_off_class: str = "drop"    # "drop": leave out faces whose raters mostly chose another class
-    select_on: str = "original"     # "crowd": best.pt on the balanced accuracy against the raters' majority
-    precision: str = "fp32"      # "bf16": training forward passes in bfloat16 autocast (weights stay fp32)
+    distill_views: str = "clean"  # "augmented": teachers predict on each batch as the student sees it
+    votes: str | None = None  # CSV of crowd votes per face (`file` + one column per class)
+    vote_weight: float = 1.0  # target = w * votes + (1 - w) * one-hot folder label
+    vote_off_class: str = "drop"  # "drop": leave out faces whose raters mostly chose another class
+    select_on: str = "original"  # "crowd": best.pt on the balanced accuracy against the raters' majority
+    precision: str = "fp32"  # "bf16": training forward passes in bfloat16 autocast (weights stay fp32)
     augment: AugmentConfig = AugmentConfig()
     seed: int = 0
     threads: int | None = None
     cache_dir: str | None = None
 
     def __post_init__(self) -> None:
-        for name, choices in (("optimizer", OPTIMIZERS), ("schedule", SCHEDULES), ("precision", PRECISIONS),
-                              ("class_weights", CLASS_WEIGHTS), ("sampling", SAMPLINGS),
-                              ("distill_views", DISTILL_VIEWS), ("vote_off_class", OFF_CLASS),
-                              ("select_on", SELECT_ON)):
+        for name, choices in (
+            ("optimizer", OPTIMIZERS),
+            ("schedule", SCHEDULES),
+            ("precision", PRECISIONS),
+            ("class_weights", CLASS_WEIGHTS),
+            ("sampling", SAMPLINGS),
+            ("distill_views", DISTILL_VIEWS),
+            ("vote_off_class", OFF_CLASS),
+            ("select_on", SELECT_ON),
+        ):
             _check_choice(name, getattr(self, name), choices)
         if not 0 <= self.distill_weight <= 1 or self.distill_temperature <= 0:
             raise FerError("distill_weight must be in [0, 1] and distill_temperature > 0")

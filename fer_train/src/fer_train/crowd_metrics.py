@@ -21,17 +21,23 @@ COVERAGE = 0.8  # selective accuracy: on this share of the majority faces, the m
 
 @dataclass(frozen=True)
 class CrowdMetrics:
-    majority: Metrics         # against the raters' majority
-    kl: float                 # mean KL(votes ‖ model) over faces with votes among the classes
-    brier: float              # mean squared distance between the probabilities and the vote shares
+    majority: Metrics  # against the raters' majority
+    kl: float  # mean KL(votes ‖ model) over faces with votes among the classes
+    brier: float  # mean squared distance between the probabilities and the vote shares
     calibration: Calibration  # top probability against the share of raters who chose that class
-    covered_accuracy: float   # accuracy against the majority on the COVERAGE most confident faces
+    covered_accuracy: float  # accuracy against the majority on the COVERAGE most confident faces
     faces_with_votes: int
 
     def to_dict(self) -> dict[str, Any]:
-        return {"majority": self.majority.to_dict(), "kl": self.kl, "brier": self.brier, "ece": self.calibration.ece,
-                "coverage": COVERAGE, "covered_accuracy": self.covered_accuracy,
-                "faces_with_votes": self.faces_with_votes}
+        return {
+            "majority": self.majority.to_dict(),
+            "kl": self.kl,
+            "brier": self.brier,
+            "ece": self.calibration.ece,
+            "coverage": COVERAGE,
+            "covered_accuracy": self.covered_accuracy,
+            "faces_with_votes": self.faces_with_votes,
+        }
 
 
 def covered_accuracy(confidence: np.ndarray, correct: np.ndarray, coverage: float = COVERAGE) -> float:
@@ -72,7 +78,9 @@ def crowd_metrics(probabilities: np.ndarray, votes: FaceVotes, classes: tuple[st
 def format_crowd(m: CrowdMetrics) -> str:
     """Two lines: the majority figures, then the distribution figures."""
     recalls = ", ".join(f"{k} {v:.3f}" for k, v in m.majority.per_class_recall.items())
-    return (f"crowd majority ({m.majority.total} faces): accuracy {m.majority.accuracy:.4f}   balanced accuracy "
-            f"{m.majority.balanced_accuracy:.4f}   recall {recalls}\n"
-            f"crowd votes ({m.faces_with_votes} faces): KL {m.kl:.4f}   Brier {m.brier:.4f}   ECE {m.calibration.ece:.4f}"
-            f"   accuracy at {COVERAGE:.0%} coverage {m.covered_accuracy:.4f}")
+    return (
+        f"crowd majority ({m.majority.total} faces): accuracy {m.majority.accuracy:.4f}   balanced accuracy "
+        f"{m.majority.balanced_accuracy:.4f}   recall {recalls}\n"
+        f"crowd votes ({m.faces_with_votes} faces): KL {m.kl:.4f}   Brier {m.brier:.4f}   ECE {m.calibration.ece:.4f}"
+        f"   accuracy at {COVERAGE:.0%} coverage {m.covered_accuracy:.4f}"
+    )

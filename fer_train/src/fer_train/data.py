@@ -50,8 +50,14 @@ class FaceDataset:
         return {name: int(n) for name, n in zip(self.classes, tally)}
 
     def subset(self, indices: np.ndarray) -> FaceDataset:
-        return FaceDataset(self.pixels[indices], self.labels[indices], self.classes,
-                           tuple(self.paths[i] for i in indices), self.source, self.sha256)
+        return FaceDataset(
+            self.pixels[indices],
+            self.labels[indices],
+            self.classes,
+            tuple(self.paths[i] for i in indices),
+            self.source,
+            self.sha256,
+        )
 
 
 def parse_classes(text: str) -> tuple[str, ...]:
@@ -122,8 +128,9 @@ def content_hash(source: Path) -> str:
 def _decode_all(source: Path, spec: PreprocessSpec) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     pixels, folders, paths = [], [], []
     total = sum(image_counts(source).values())
-    for rel, folder, data in tqdm(_members(source), total=total, desc=f"decoding {source.name}",
-                                  unit="img", leave=False, disable=None):
+    for rel, folder, data in tqdm(
+        _members(source), total=total, desc=f"decoding {source.name}", unit="img", leave=False, disable=None
+    ):
         try:
             pixels.append(face_pixels(decode_image(data, rel), spec))
         except FerError as exc:
@@ -166,8 +173,9 @@ def load_dataset(
     found = sorted(set(folders.tolist()))
     missing = [c for c in classes if c not in found]
     if missing:
-        raise FerError(f"{source}: no images for class(es) {', '.join(missing)}; "
-                       f"folders found: {', '.join(found) or 'none'}")
+        raise FerError(
+            f"{source}: no images for class(es) {', '.join(missing)}; folders found: {', '.join(found) or 'none'}"
+        )
     index = {name: i for i, name in enumerate(classes)}
     keep = np.array([f in index for f in folders.tolist()], dtype=bool)
     labels = np.array([index[f] for f in folders[keep].tolist()], dtype=np.int64)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+
 import numpy as np
 import torch
 from torch import nn
@@ -19,8 +20,8 @@ from fer_runtime.spec import PreprocessSpec
 from fer_train.checkpoint import LoadedModel, load_model
 from fer_train.config import FitConfig
 from fer_train.data import FaceDataset
-from fer_train.scoring import predict_logits
 from fer_train.metrics import compute_metrics
+from fer_train.scoring import predict_logits
 
 log = logging.getLogger(__name__)
 
@@ -36,12 +37,16 @@ class TeacherEnsemble:
     bf16: bool = False  # predict in bfloat16 autocast, as a bf16 student trains
 
     @classmethod
-    def of(cls, teachers: list[LoadedModel], spec: PreprocessSpec, temperature: float,
-           bf16: bool = False) -> TeacherEnsemble:
+    def of(
+        cls, teachers: list[LoadedModel], spec: PreprocessSpec, temperature: float, bf16: bool = False
+    ) -> TeacherEnsemble:
         """`teachers` fed batches normalised with the student's `spec`."""
-        return cls(tuple(t.model.to(memory_format=torch.channels_last) for t in teachers),  # type: ignore[call-overload]
-                   tuple((spec.std / t.spec.std, (spec.mean - t.spec.mean) / t.spec.std) for t in teachers),
-                   temperature, bf16)
+        return cls(
+            tuple(t.model.to(memory_format=torch.channels_last) for t in teachers),  # type: ignore[call-overload]
+            tuple((spec.std / t.spec.std, (spec.mean - t.spec.mean) / t.spec.std) for t in teachers),
+            temperature,
+            bf16,
+        )
 
     @torch.no_grad()
     def probabilities(self, x: torch.Tensor) -> torch.Tensor:
@@ -52,13 +57,15 @@ class TeacherEnsemble:
 
 
 def _flip_averaged_probabilities(teacher: LoadedModel, pixels: np.ndarray, temperature: float) -> np.ndarray:
-    logits = (predict_logits(teacher.model, pixels, teacher.spec)
-              + predict_logits(teacher.model, pixels[:, :, ::-1].copy(), teacher.spec))
+    logits = predict_logits(teacher.model, pixels, teacher.spec) + predict_logits(
+        teacher.model, pixels[:, :, ::-1].copy(), teacher.spec
+    )
     return torch.softmax(torch.from_numpy(logits / 2) / temperature, 1).numpy()
 
 
-def distillation(config: FitConfig, train: FaceDataset, val: FaceDataset | None,
-                 spec: PreprocessSpec) -> tuple[torch.Tensor | None, TeacherEnsemble | None]:
+def distillation(
+    config: FitConfig, train: FaceDataset, val: FaceDataset | None, spec: PreprocessSpec
+) -> tuple[torch.Tensor | None, TeacherEnsemble | None]:
     """What the student learns from `config.teachers` (none: (None, None)). With distill_views
     "clean": their averaged probabilities for every training image, [N, C]; with "augmented": the
     teachers themselves, to predict on each batch. Logs the teachers' validation balanced accuracy."""

@@ -19,9 +19,9 @@ from fer_train.votes import VoteTable, match_votes, read_votes
 
 @dataclass(frozen=True)
 class Evaluation:
-    metrics: Metrics             # against the folder (original) labels
+    metrics: Metrics  # against the folder (original) labels
     predictions: Predictions
-    crowd: CrowdMetrics | None   # against the votes, when given
+    crowd: CrowdMetrics | None  # against the votes, when given
 
     def to_dict(self) -> dict[str, Any]:
         return {**self.metrics.to_dict(), "crowd": self.crowd.to_dict() if self.crowd else None}
@@ -41,9 +41,14 @@ def score(predictions: Predictions, votes: VoteTable | None = None) -> Evaluatio
     return Evaluation(metrics, predictions, crowd)
 
 
-def evaluate(model: str | os.PathLike[str], data: str | os.PathLike[str], out_dir: str | os.PathLike[str] | None = None,
-             cache_dir: str | os.PathLike[str] | None = None, votes: str | os.PathLike[str] | None = None,
-             threads: int | None = None) -> Evaluation:
+def evaluate(
+    model: str | os.PathLike[str],
+    data: str | os.PathLike[str],
+    out_dir: str | os.PathLike[str] | None = None,
+    cache_dir: str | os.PathLike[str] | None = None,
+    votes: str | os.PathLike[str] | None = None,
+    threads: int | None = None,
+) -> Evaluation:
     """Score a checkpoint or .onnx graph on a dataset; with `out_dir`, write metrics.json, metrics.txt,
     confusion.png (and, with votes, crowd_reliability.png) there."""
     scorer = Scorer(model, threads)
@@ -51,13 +56,25 @@ def evaluate(model: str | os.PathLike[str], data: str | os.PathLike[str], out_di
     result = score(scorer.predict(data, cache_dir), table)
     if out_dir is not None:
         out = Path(out_dir)
-        report = {"model": str(model), "data": str(data), "data_sha256": result.predictions.dataset.sha256,
-                  "votes": {"path": str(votes), "sha256": table.sha256} if table else None, **result.to_dict()}
+        report = {
+            "model": str(model),
+            "data": str(data),
+            "data_sha256": result.predictions.dataset.sha256,
+            "votes": {"path": str(votes), "sha256": table.sha256} if table else None,
+            **result.to_dict(),
+        }
         write_text(out / "metrics.json", json.dumps(report, indent=2))
         write_text(out / "metrics.txt", result.text() + "\n")
-        plot_confusion(result.metrics, out / "confusion.png", title=f"{Path(data).name}: "
-                       f"balanced acc. {result.metrics.balanced_accuracy:.3f}")
+        plot_confusion(
+            result.metrics,
+            out / "confusion.png",
+            title=f"{Path(data).name}: balanced acc. {result.metrics.balanced_accuracy:.3f}",
+        )
         if result.crowd is not None:
-            plot_reliability(result.crowd.calibration, out / "crowd_reliability.png", f"{Path(data).name} vs votes",
-                             measure="share of raters who agree")
+            plot_reliability(
+                result.crowd.calibration,
+                out / "crowd_reliability.png",
+                f"{Path(data).name} vs votes",
+                measure="share of raters who agree",
+            )
     return result

@@ -61,9 +61,16 @@ def _onnx_export(model: nn.Module, spec: PreprocessSpec, path: Path) -> None:
     dummy = torch.zeros(2, spec.channels, spec.height, spec.width)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)  # the TorchScript exporter needs no onnxscript
-        torch.onnx.export(model, (dummy,), str(path), dynamo=False, opset_version=OPSET,
-                          input_names=[INPUT_NAME], output_names=[OUTPUT_NAME],
-                          dynamic_axes={INPUT_NAME: {0: "batch"}, OUTPUT_NAME: {0: "batch"}})
+        torch.onnx.export(
+            model,
+            (dummy,),
+            str(path),
+            dynamo=False,
+            opset_version=OPSET,
+            input_names=[INPUT_NAME],
+            output_names=[OUTPUT_NAME],
+            dynamic_axes={INPUT_NAME: {0: "batch"}, OUTPUT_NAME: {0: "batch"}},
+        )
 
 
 def _simplify(path: Path) -> None:
@@ -94,8 +101,9 @@ def _probe_check(model: nn.Module, path: Path, spec: PreprocessSpec) -> float:
     session = create_session(path)
     drift = float(np.abs(session.run([OUTPUT_NAME], {INPUT_NAME: probe.numpy()})[0] - expected).max())
     if drift > FLOAT_TOLERANCE:
-        raise FerError(f"{path.name}: ONNX Runtime differs from PyTorch by {drift:.2e} on the probe batch "
-                       f"(> {FLOAT_TOLERANCE})")
+        raise FerError(
+            f"{path.name}: ONNX Runtime differs from PyTorch by {drift:.2e} on the probe batch (> {FLOAT_TOLERANCE})"
+        )
     return drift
 
 
@@ -114,8 +122,9 @@ def _calibration_pixels(loaded: LoadedModel, calib: str | None, cache_dir: str |
     return calibration_sample(dataset.pixels, dataset.paths, CALIBRATION_SIZE), str(calib)
 
 
-def _temperature(loaded: LoadedModel, val: str | None, votes: str | None,
-                 cache_dir: str | None) -> tuple[float, dict[str, Any] | None]:
+def _temperature(
+    loaded: LoadedModel, val: str | None, votes: str | None, cache_dir: str | None
+) -> tuple[float, dict[str, Any] | None]:
     """The temperature fitted on `val` (against the votes when given, else the labels), with ECE before and
     after; (1, None) without validation data."""
     if val is None:
@@ -139,20 +148,28 @@ def _temperature(loaded: LoadedModel, val: str | None, votes: str | None,
     def ece(t: float) -> float:  # with one-hot targets, the share of raters is right (1) or wrong (0)
         return rater_calibration(softmax(logits, t), targets).ece
 
-    record.update({"temperature": temperature, "ece_before": ece(1.0), "ece_after": ece(temperature),
-                   "cross_entropy_before": cross_entropy(logits, targets),
-                   "cross_entropy_after": cross_entropy(logits, targets, temperature)})
+    record.update(
+        {
+            "temperature": temperature,
+            "ece_before": ece(1.0),
+            "ece_after": ece(temperature),
+            "cross_entropy_before": cross_entropy(logits, targets),
+            "cross_entropy_after": cross_entropy(logits, targets, temperature),
+        }
+    )
     return temperature, record
 
 
-def _parity(loaded: LoadedModel, float_path: Path, int8_path: Path | None, check: str,
-            cache_dir: str | None) -> dict[str, Any]:
+def _parity(
+    loaded: LoadedModel, float_path: Path, int8_path: Path | None, check: str, cache_dir: str | None
+) -> dict[str, Any]:
     spec = loaded.spec
     dataset = load_dataset(check, spec, cache_dir)
     reference = predict_logits(loaded.model, dataset.pixels, spec)
     floats = Scorer(float_path).logits(dataset.pixels)
     report: dict[str, Any] = {
-        "data": check, "images": len(dataset),
+        "data": check,
+        "images": len(dataset),
         "float_max_abs_logit_diff": float(np.abs(floats - reference).max()),
         "float_top1_agreement": float((floats.argmax(1) == reference.argmax(1)).mean()),
         "pytorch": compute_metrics(dataset.labels, reference.argmax(1), spec.classes).to_dict(),
@@ -161,11 +178,13 @@ def _parity(loaded: LoadedModel, float_path: Path, int8_path: Path | None, check
     if int8_path is not None:
         ints = Scorer(int8_path).logits(dataset.pixels)
         int8_metrics = compute_metrics(dataset.labels, ints.argmax(1), spec.classes).to_dict()
-        report.update({
-            "onnx_int8": int8_metrics,
-            "int8_top1_agreement": float((ints.argmax(1) == floats.argmax(1)).mean()),
-            "int8_accuracy_drop": report["onnx_float"]["accuracy"] - int8_metrics["accuracy"],
-        })
+        report.update(
+            {
+                "onnx_int8": int8_metrics,
+                "int8_top1_agreement": float((ints.argmax(1) == floats.argmax(1)).mean()),
+                "int8_accuracy_drop": report["onnx_float"]["accuracy"] - int8_metrics["accuracy"],
+            }
+        )
     return report
 
 
@@ -174,14 +193,17 @@ def _provenance(loaded: LoadedModel, checkpoint: str | os.PathLike[str], probe_d
     best = loaded.checkpoint.get("best", {})
     return {
         **loaded.checkpoint.get("provenance", {}),
-        "checkpoint": Path(checkpoint).name, "epochs_trained": loaded.checkpoint.get("epoch"),
+        "checkpoint": Path(checkpoint).name,
+        "epochs_trained": loaded.checkpoint.get("epoch"),
         "train_wall_seconds": round(sum(h.get("epoch_seconds", 0.0) for h in history), 1),
         "train_threads": sorted({h["threads"] for h in history if "threads" in h}),
         "recipe": loaded.checkpoint.get("config"),
         "best_epoch": best.get("epoch"),
         "validation": next((h for h in history if h["epoch"] == best.get("epoch")), None),
         "exported_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "fer_version": __version__, "torch_version": torch.__version__, "opset": OPSET,
+        "fer_version": __version__,
+        "torch_version": torch.__version__,
+        "opset": OPSET,
         "probe_max_abs_logit_diff": probe_drift,
     }
 
@@ -230,11 +252,23 @@ def export_checkpoint(
             pixels, calib_source = _calibration_pixels(loaded, calib, cache_dir)
             int8_path = stage / f"{name}.int8.onnx"
             quantize_int8(float_path, int8_path, INPUT_NAME, pixels, spec)
-            quantization = {"format": "QDQ", "weights": "int8 per-channel", "activations": "uint8",
-                            "calibration": {"data": calib_source, "images": len(pixels)}}
-        description = ModelDescription(name, spec, dict(loaded.checkpoint["model"]),
-                                       _provenance(loaded, checkpoint, probe_drift), INPUT_NAME, OUTPUT_NAME,
-                                       quantization, temperature=temperature, calibration=fitted)
+            quantization = {
+                "format": "QDQ",
+                "weights": "int8 per-channel",
+                "activations": "uint8",
+                "calibration": {"data": calib_source, "images": len(pixels)},
+            }
+        description = ModelDescription(
+            name,
+            spec,
+            dict(loaded.checkpoint["model"]),
+            _provenance(loaded, checkpoint, probe_drift),
+            INPUT_NAME,
+            OUTPUT_NAME,
+            quantization,
+            temperature=temperature,
+            calibration=fitted,
+        )
         graphs = {"float": float_path, "int8": int8_path}
         for kind, path in graphs.items():
             if path is not None:
@@ -243,8 +277,14 @@ def export_checkpoint(
             parity = _parity(loaded, float_path, int8_path, check, cache_dir)
             _enforce(parity, allow_int8_drop)
             description = replace(description, parity=parity)
-        description = replace(description, graphs={kind: {"file": path.name, "sha256": sha256_file(path)}
-                                                   for kind, path in graphs.items() if path is not None})
+        description = replace(
+            description,
+            graphs={
+                kind: {"file": path.name, "sha256": sha256_file(path)}
+                for kind, path in graphs.items()
+                if path is not None
+            },
+        )
         for staged in (float_path, int8_path):
             if staged is not None:
                 os.replace(staged, out / staged.name)
@@ -255,30 +295,38 @@ def export_checkpoint(
 
 def _enforce(parity: dict[str, Any], allow_int8_drop: bool) -> None:
     if parity["float_max_abs_logit_diff"] > FLOAT_TOLERANCE or parity["float_top1_agreement"] < 1.0:
-        raise FerError(f"ONNX float graph differs from PyTorch: max |Δlogit| {parity['float_max_abs_logit_diff']:.2e}, "
-                       f"top-1 agreement {parity['float_top1_agreement']:.4f}")
+        raise FerError(
+            f"ONNX float graph differs from PyTorch: max |Δlogit| {parity['float_max_abs_logit_diff']:.2e}, "
+            f"top-1 agreement {parity['float_top1_agreement']:.4f}"
+        )
     if "onnx_int8" not in parity:
         return
     drop, agree = parity["int8_accuracy_drop"], parity["int8_top1_agreement"]
     if drop > INT8_MAX_DROP or agree < INT8_MIN_AGREEMENT:
-        message = (f"int8 graph loses {drop * 100:.2f} accuracy points and agrees on {agree:.2%} "
-                   f"(limits: {INT8_MAX_DROP * 100:.0f} point, {INT8_MIN_AGREEMENT:.0%})")
+        message = (
+            f"int8 graph loses {drop * 100:.2f} accuracy points and agrees on {agree:.2%} "
+            f"(limits: {INT8_MAX_DROP * 100:.0f} point, {INT8_MIN_AGREEMENT:.0%})"
+        )
         if not allow_int8_drop:
             raise FerError(message + "; pass --allow-int8-drop to keep it anyway")
         log.warning("WARNING: %s (kept: --allow-int8-drop)", message)
 
 
 def format_parity(parity: dict[str, Any]) -> str:
-    lines = [f"parity on {parity['data']} ({parity['images']} images)",
-             f"  PyTorch vs ONNX float: max |Δlogit| {parity['float_max_abs_logit_diff']:.2e}, "
-             f"top-1 agreement {parity['float_top1_agreement']:.2%}"]
+    lines = [
+        f"parity on {parity['data']} ({parity['images']} images)",
+        f"  PyTorch vs ONNX float: max |Δlogit| {parity['float_max_abs_logit_diff']:.2e}, "
+        f"top-1 agreement {parity['float_top1_agreement']:.2%}",
+    ]
     for key, label in (("pytorch", "PyTorch"), ("onnx_float", "ONNX float"), ("onnx_int8", "ONNX int8")):
         if key in parity:
             m = parity[key]
             lines.append(f"  {label:<11} accuracy {m['accuracy']:.4f}  balanced {m['balanced_accuracy']:.4f}")
     if "onnx_int8" in parity:
-        lines.append(f"  int8 vs float: accuracy drop {parity['int8_accuracy_drop'] * 100:+.2f} points, "
-                     f"top-1 agreement {parity['int8_top1_agreement']:.2%}")
+        lines.append(
+            f"  int8 vs float: accuracy drop {parity['int8_accuracy_drop'] * 100:+.2f} points, "
+            f"top-1 agreement {parity['int8_top1_agreement']:.2%}"
+        )
     return "\n".join(lines)
 
 
@@ -286,5 +334,7 @@ def format_calibration(description: ModelDescription) -> str:
     fitted = description.calibration
     if fitted is None:
         return "temperature 1 (not fitted: no validation data)"
-    return (f"temperature {fitted['temperature']:.3f}, fitted on {fitted['data']} ({fitted['images']} faces) against "
-            f"the {fitted['against']}: ECE {fitted['ece_before']:.4f} -> {fitted['ece_after']:.4f}")
+    return (
+        f"temperature {fitted['temperature']:.3f}, fitted on {fitted['data']} ({fitted['images']} faces) against "
+        f"the {fitted['against']}: ECE {fitted['ece_before']:.4f} -> {fitted['ece_after']:.4f}"
+    )

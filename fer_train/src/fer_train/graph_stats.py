@@ -39,8 +39,11 @@ def graph_stats(path: str | os.PathLike[str]) -> GraphStats:
     def weight_shape(name: str) -> list[int]:
         # through a DequantizeLinear in QDQ graphs
         node = producers.get(name)
-        return shapes.get(node.input[0], []) if node is not None and node.op_type == "DequantizeLinear" \
+        return (
+            shapes.get(node.input[0], [])
+            if node is not None and node.op_type == "DequantizeLinear"
             else shapes.get(name, [])
+        )
 
     macs = 0
     for node in graph.node:

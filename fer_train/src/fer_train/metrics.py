@@ -50,10 +50,10 @@ class Metrics:
 @dataclass(frozen=True)
 class Calibration:
     ece: float
-    edges: np.ndarray      # bin edges of the top-1 confidence, [B + 1]
+    edges: np.ndarray  # bin edges of the top-1 confidence, [B + 1]
     confidence: np.ndarray  # mean confidence per bin (nan where empty), [B]
-    accuracy: np.ndarray    # accuracy per bin (nan where empty), [B]
-    counts: np.ndarray      # images per bin, [B]
+    accuracy: np.ndarray  # accuracy per bin (nan where empty), [B]
+    counts: np.ndarray  # images per bin, [B]
 
 
 def calibration(confidence: np.ndarray, correct: np.ndarray, bins: int = 15) -> Calibration:
@@ -80,8 +80,9 @@ def format_table(metrics: Metrics, title: str = "") -> str:
     """A plain-text table: overall figures, per-class recall and the confusion matrix."""
     width = max(9, *(len(c) for c in metrics.classes))
     lines = [title] if title else []
-    lines.append(f"images {metrics.total}   accuracy {metrics.accuracy:.4f}   "
-                 f"balanced accuracy {metrics.balanced_accuracy:.4f}")
+    lines.append(
+        f"images {metrics.total}   accuracy {metrics.accuracy:.4f}   balanced accuracy {metrics.balanced_accuracy:.4f}"
+    )
     header = "true \\ pred".ljust(width + 2) + "".join(c[:width].rjust(width + 1) for c in metrics.classes)
     lines.append(header + "   recall")
     for name, row in zip(metrics.classes, metrics.confusion):

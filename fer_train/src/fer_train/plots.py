@@ -34,8 +34,11 @@ def plot_curves(history: Sequence[dict[str, Any]], path: str | os.PathLike[str])
         ax_acc.plot(val_epochs, [h["val_accuracy"] for h in validated], label="validation accuracy")
         ax_acc.plot(val_epochs, [h["val_balanced_accuracy"] for h in validated], label="validation balanced acc.")
         if "val_crowd_balanced_accuracy" in validated[-1]:
-            ax_acc.plot(val_epochs, [h.get("val_crowd_balanced_accuracy") for h in validated],
-                        label="validation balanced acc. (crowd majority)")
+            ax_acc.plot(
+                val_epochs,
+                [h.get("val_crowd_balanced_accuracy") for h in validated],
+                label="validation balanced acc. (crowd majority)",
+            )
     ax_acc.plot(epochs, [h["train_accuracy"] for h in history], label="train accuracy (augmented)")
     ax_loss.set(xlabel="epoch", ylabel="cross-entropy", title="loss")
     ax_acc.set(xlabel="epoch", ylabel="accuracy", title="accuracy", ylim=(0, 1))
@@ -57,17 +60,28 @@ def plot_confusion(metrics: Metrics, path: str | os.PathLike[str], title: str = 
     fig.colorbar(image, ax=ax, fraction=0.046, label="share of true class")
     ax.set_xticks(range(k), metrics.classes, rotation=45, ha="right")
     ax.set_yticks(range(k), metrics.classes)
-    ax.set(xlabel="predicted", ylabel="true",
-           title=title or f"balanced acc. {metrics.balanced_accuracy:.3f}, acc. {metrics.accuracy:.3f}")
+    ax.set(
+        xlabel="predicted",
+        ylabel="true",
+        title=title or f"balanced acc. {metrics.balanced_accuracy:.3f}, acc. {metrics.accuracy:.3f}",
+    )
     for i in range(k):
         for j in range(k):
-            ax.text(j, i, f"{counts[i, j]}\n{share[i, j]:.0%}", ha="center", va="center", fontsize=8,
-                    color="white" if share[i, j] > 0.5 else "black")
+            ax.text(
+                j,
+                i,
+                f"{counts[i, j]}\n{share[i, j]:.0%}",
+                ha="center",
+                va="center",
+                fontsize=8,
+                color="white" if share[i, j] > 0.5 else "black",
+            )
     save_figure(fig, path)
 
 
-def plot_reliability(cal: Calibration, path: str | os.PathLike[str], title: str = "",
-                     measure: str = "accuracy") -> None:
+def plot_reliability(
+    cal: Calibration, path: str | os.PathLike[str], title: str = "", measure: str = "accuracy"
+) -> None:
     """Per confidence bin: `measure` (accuracy, or the share of raters who agree) against the confidence."""
     fig = Figure(figsize=(5, 5))
     ax = fig.subplots()
@@ -75,10 +89,16 @@ def plot_reliability(cal: Calibration, path: str | os.PathLike[str], title: str 
     width = cal.edges[1] - cal.edges[0]
     filled = cal.counts > 0
     ax.bar(centers[filled], cal.accuracy[filled], width=width * 0.95, edgecolor="black", label=measure)
-    ax.bar(centers[filled], cal.confidence[filled] - cal.accuracy[filled], bottom=cal.accuracy[filled],
-           width=width * 0.95, color="red", alpha=0.3, label="gap to confidence")
+    ax.bar(
+        centers[filled],
+        cal.confidence[filled] - cal.accuracy[filled],
+        bottom=cal.accuracy[filled],
+        width=width * 0.95,
+        color="red",
+        alpha=0.3,
+        label="gap to confidence",
+    )
     ax.plot([0, 1], [0, 1], "k--", lw=1, label="perfect calibration")
-    ax.set(xlabel="top-1 confidence", ylabel=measure, xlim=(0, 1), ylim=(0, 1),
-           title=f"{title}: ECE {cal.ece:.3f}")
+    ax.set(xlabel="top-1 confidence", ylabel=measure, xlim=(0, 1), ylim=(0, 1), title=f"{title}: ECE {cal.ece:.3f}")
     ax.legend(loc="upper left")
     save_figure(fig, path)

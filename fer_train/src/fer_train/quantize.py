@@ -17,8 +17,8 @@ from fer_runtime.spec import PreprocessSpec
 class _Batches(CalibrationDataReader):
     def __init__(self, input_name: str, pixels: np.ndarray, spec: PreprocessSpec, batch_size: int = 32) -> None:
         self._batches: Iterator[dict[str, np.ndarray]] = iter(
-            {input_name: model_input(pixels[i:i + batch_size], spec)}
-            for i in range(0, len(pixels), batch_size))
+            {input_name: model_input(pixels[i : i + batch_size], spec)} for i in range(0, len(pixels), batch_size)
+        )
 
     def get_next(self) -> dict[str, np.ndarray] | None:
         return next(self._batches, None)
@@ -31,17 +31,27 @@ def calibration_sample(pixels: np.ndarray, paths: tuple[str, ...], size: int) ->
     return pixels[picks]
 
 
-def quantize_int8(float_path: Path, int8_path: Path, input_name: str, pixels: np.ndarray,
-                  spec: PreprocessSpec, op_types: Sequence[str] | None = None) -> None:
+def quantize_int8(
+    float_path: Path,
+    int8_path: Path,
+    input_name: str,
+    pixels: np.ndarray,
+    spec: PreprocessSpec,
+    op_types: Sequence[str] | None = None,
+) -> None:
     """Write the int8 QDQ graph of `float_path` to `int8_path`, calibrated on `pixels` (uint8 faces);
     `op_types` limits quantization to those operators (default: every one ONNX Runtime can quantize)."""
     with tempfile.TemporaryDirectory() as tmp:
         prepared = Path(tmp) / "prepared.onnx"
         quant_pre_process(str(float_path), str(prepared), skip_symbolic_shape=True)
         quantize_static(
-            str(prepared), str(int8_path), _Batches(input_name, pixels, spec),
-            quant_format=QuantFormat.QDQ, per_channel=True,
-            activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
+            str(prepared),
+            str(int8_path),
+            _Batches(input_name, pixels, spec),
+            quant_format=QuantFormat.QDQ,
+            per_channel=True,
+            activation_type=QuantType.QUInt8,
+            weight_type=QuantType.QInt8,
             calibrate_method=CalibrationMethod.MinMax,
             op_types_to_quantize=list(op_types) if op_types else None,
         )

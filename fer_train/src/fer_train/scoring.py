@@ -26,7 +26,7 @@ def predict_logits(model: nn.Module, pixels: np.ndarray, spec: PreprocessSpec, b
     model.eval()
     out = []
     for start in range(0, len(pixels), batch_size):
-        x = torch.from_numpy(model_input(pixels[start:start + batch_size], spec))
+        x = torch.from_numpy(model_input(pixels[start : start + batch_size], spec))
         out.append(model(x).float().numpy())
     model.train(was_training)
     return np.concatenate(out) if out else np.zeros((0, spec.num_classes), np.float32)

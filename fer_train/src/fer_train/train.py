@@ -28,11 +28,11 @@ from fer_train.config import FitConfig
 from fer_train.crowd_metrics import crowd_metrics
 from fer_train.data import FaceDataset, epoch_order, load_dataset, pixel_stats
 from fer_train.distill import TeacherEnsemble, distillation
-from fer_train.scoring import predict_logits
 from fer_train.metrics import compute_metrics
 from fer_train.models import build_model, count_parameters
 from fer_train.optim import PlateauScale, build_optimizer, lr_factor, update_ema
 from fer_train.plots import plot_curves
+from fer_train.scoring import predict_logits
 from fer_train.votes import FaceVotes, match_votes, off_class_faces, read_votes, soft_targets
 
 log = logging.getLogger(__name__)
@@ -82,23 +82,29 @@ class _Step:
     ema: nn.Module | None
     weights: torch.Tensor | None
     generator: torch.Generator
-    targets: torch.Tensor                     # every training image's target distribution, [N, C]
+    targets: torch.Tensor  # every training image's target distribution, [N, C]
     soft_targets: torch.Tensor | None = None  # teacher probabilities at the distillation temperature, [N, C]
-    teachers: TeacherEnsemble | None = None   # or the teachers themselves, to predict on each augmented batch
+    teachers: TeacherEnsemble | None = None  # or the teachers themselves, to predict on each augmented batch
 
 
-def _train_epoch(step: _Step, train: FaceDataset, spec: PreprocessSpec, config: FitConfig, epoch: int,
-                 progress: bool) -> dict[str, Any]:
+def _train_epoch(
+    step: _Step, train: FaceDataset, spec: PreprocessSpec, config: FitConfig, epoch: int, progress: bool
+) -> dict[str, Any]:
     """One epoch of `train` (augmented, in `epoch_order`); returns the epoch's training figures."""
     step.model.train()
     order = epoch_order(train.labels, config.sampling, step.generator)
     steps = max(1, len(train) // config.batch_size)  # drop the incomplete last batch: one image breaks BatchNorm
     started = time.perf_counter()
     loss_sum, correct, seen = 0.0, 0, 0
-    bar = tqdm(range(steps), desc=f"epoch {epoch}/{config.epochs}", unit="batch",
-               disable=None if progress else True, leave=False)
+    bar = tqdm(
+        range(steps),
+        desc=f"epoch {epoch}/{config.epochs}",
+        unit="batch",
+        disable=None if progress else True,
+        leave=False,
+    )
     for i in bar:
-        idx = order[i * config.batch_size:(i + 1) * config.batch_size]
+        idx = order[i * config.batch_size : (i + 1) * config.batch_size]
         x = torch.from_numpy(model_input(train.pixels[idx], spec))
         x = augment_batch(x, spec.std, config.augment, step.generator).contiguous(memory_format=torch.channels_last)
         soft = step.soft_targets[idx] if step.soft_targets is not None else None
@@ -112,17 +118,27 @@ def _train_epoch(step: _Step, train: FaceDataset, spec: PreprocessSpec, config: 
         loss_sum += float(loss.detach()) * len(idx)
         correct += int((logits.argmax(1) == torch.from_numpy(train.labels[idx])).sum())
         seen += len(idx)
-        bar.set_postfix(loss=f"{loss_sum / seen:.3f}", acc=f"{correct / seen:.3f}",
-                        img_s=f"{seen / (time.perf_counter() - started):.0f}")
+        bar.set_postfix(
+            loss=f"{loss_sum / seen:.3f}",
+            acc=f"{correct / seen:.3f}",
+            img_s=f"{seen / (time.perf_counter() - started):.0f}",
+        )
     bar.close()
     seconds = time.perf_counter() - started
-    return {"epoch": epoch, "lr": step.optimizer.param_groups[0]["lr"], "train_loss": loss_sum / seen,
-            "train_accuracy": correct / seen, "train_seconds": round(seconds, 2),
-            "images_per_second": round(seen / seconds, 1), "threads": torch.get_num_threads()}
+    return {
+        "epoch": epoch,
+        "lr": step.optimizer.param_groups[0]["lr"],
+        "train_loss": loss_sum / seen,
+        "train_accuracy": correct / seen,
+        "train_seconds": round(seconds, 2),
+        "images_per_second": round(seen / seconds, 1),
+        "threads": torch.get_num_threads(),
+    }
 
 
-def _loss(step: _Step, x: torch.Tensor, target: torch.Tensor, soft: torch.Tensor | None,
-          config: FitConfig) -> tuple[torch.Tensor, torch.Tensor]:
+def _loss(
+    step: _Step, x: torch.Tensor, target: torch.Tensor, soft: torch.Tensor | None, config: FitConfig
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Cross-entropy against the target distributions of one batch (with mixup/CutMix: of the batch blended
     with a shuffled copy of itself, targets mixed alike), plus, with teachers, the temperature-scaled KL
     divergence to their soft predictions."""
@@ -146,20 +162,30 @@ def _loss(step: _Step, x: torch.Tensor, target: torch.Tensor, soft: torch.Tensor
 def _validate(model: nn.Module, val: FaceDataset, spec: PreprocessSpec, votes: FaceVotes | None) -> dict[str, Any]:
     logits = predict_logits(model, val.pixels, spec)
     metrics = compute_metrics(val.labels, logits.argmax(1), spec.classes)
-    record = {"val_loss": float(F.cross_entropy(torch.from_numpy(logits), torch.from_numpy(val.labels))),
-              "val_accuracy": metrics.accuracy, "val_balanced_accuracy": metrics.balanced_accuracy,
-              "val_recall": metrics.per_class_recall}
+    record = {
+        "val_loss": float(F.cross_entropy(torch.from_numpy(logits), torch.from_numpy(val.labels))),
+        "val_accuracy": metrics.accuracy,
+        "val_balanced_accuracy": metrics.balanced_accuracy,
+        "val_recall": metrics.per_class_recall,
+    }
     if votes is not None:
         crowd = crowd_metrics(torch.softmax(torch.from_numpy(logits).double(), 1).numpy(), votes, spec.classes)
-        record.update({"val_crowd_accuracy": crowd.majority.accuracy,
-                       "val_crowd_balanced_accuracy": crowd.majority.balanced_accuracy,
-                       "val_crowd_kl": crowd.kl, "val_crowd_ece": crowd.calibration.ece,
-                       "val_crowd_recall": crowd.majority.per_class_recall})
+        record.update(
+            {
+                "val_crowd_accuracy": crowd.majority.accuracy,
+                "val_crowd_balanced_accuracy": crowd.majority.balanced_accuracy,
+                "val_crowd_kl": crowd.kl,
+                "val_crowd_ece": crowd.calibration.ece,
+                "val_crowd_recall": crowd.majority.per_class_recall,
+            }
+        )
     return record
 
 
 def _summary(record: dict[str, Any], epochs: int) -> str:
-    text = f"epoch {record['epoch']}/{epochs}  loss {record['train_loss']:.4f}  train acc {record['train_accuracy']:.4f}"
+    text = (
+        f"epoch {record['epoch']}/{epochs}  loss {record['train_loss']:.4f}  train acc {record['train_accuracy']:.4f}"
+    )
     if "val_accuracy" in record:
         text += f"  val acc {record['val_accuracy']:.4f}  val bal acc {record['val_balanced_accuracy']:.4f}"
     if "val_crowd_balanced_accuracy" in record:
@@ -190,15 +216,17 @@ def _restore(config: FitConfig, resume: bool) -> dict[str, Any] | None:
     state = read_checkpoint(last_path)
     saved = FitConfig.from_dict(state["config"])
     if (saved.model, saved.classes, saved.model_options) != (config.model, config.classes, config.model_options):
-        raise FerError(f"{last_path} was trained as {saved.model} on {list(saved.classes)}; "
-                       "resume with the same model and classes")
+        raise FerError(
+            f"{last_path} was trained as {saved.model} on {list(saved.classes)}; resume with the same model and classes"
+        )
     for stale in out.glob(TEMPORARIES):  # half-written checkpoints of a killed run
         stale.unlink()
     return state
 
 
-def _crowd(config: FitConfig, train: FaceDataset, val: FaceDataset | None
-           ) -> tuple[FaceDataset, np.ndarray, FaceVotes | None, dict[str, Any] | None]:
+def _crowd(
+    config: FitConfig, train: FaceDataset, val: FaceDataset | None
+) -> tuple[FaceDataset, np.ndarray, FaceVotes | None, dict[str, Any] | None]:
     """With votes: the training faces kept, their targets, the validation faces' votes, and a record of it."""
     one_hot = np.eye(len(config.classes), dtype=np.float32)[train.labels]
     if config.votes is None:
@@ -213,9 +241,14 @@ def _crowd(config: FitConfig, train: FaceDataset, val: FaceDataset | None
         votes = FaceVotes(votes.counts[keep], votes.other_total[keep], votes.other_max[keep], votes.matched[keep])
     targets = soft_targets(train.labels, votes, config.vote_weight, len(config.classes))
     val_votes = match_votes(table, val.paths, str(config.val)) if val is not None else None
-    record = {"path": config.votes, "sha256": table.sha256, "train_matched": matched,
-              "train_off_class": int(off.sum()), "train_off_class_dropped": config.vote_off_class == "drop",
-              "val_matched": int(val_votes.matched.sum()) if val_votes is not None else None}
+    record = {
+        "path": config.votes,
+        "sha256": table.sha256,
+        "train_matched": matched,
+        "train_off_class": int(off.sum()),
+        "train_off_class_dropped": config.vote_off_class == "drop",
+        "val_matched": int(val_votes.matched.sum()) if val_votes is not None else None,
+    }
     log.info("votes %s: %d training faces matched", config.votes, record["train_matched"])
     return train, targets, val_votes, record
 
@@ -273,8 +306,17 @@ def fit(config: FitConfig, resume: bool = False, progress: bool = True) -> FitRe
     }
     out.mkdir(parents=True, exist_ok=True)
     write_text(out / "config.json", json.dumps(config.to_dict(), indent=2))
-    step = _Step(model, optimizer, scheduler, ema, class_weights(config, targets), generator,
-                 torch.from_numpy(targets), soft_teacher, teachers)
+    step = _Step(
+        model,
+        optimizer,
+        scheduler,
+        ema,
+        class_weights(config, targets),
+        generator,
+        torch.from_numpy(targets),
+        soft_teacher,
+        teachers,
+    )
     selector = "val_crowd_balanced_accuracy" if config.select_on == "crowd" else "val_balanced_accuracy"
 
     for epoch in range(start_epoch + 1, config.epochs + 1):
@@ -296,12 +338,18 @@ def fit(config: FitConfig, resume: bool = False, progress: bool = True) -> FitRe
             best = {"epoch": epoch, "balanced_accuracy": score}
         payload = {
             "model": {"name": config.model, "options": dict(config.model_options)},
-            "spec": spec.to_dict(), "config": config.to_dict(), "provenance": provenance,
-            "state_dict": evaluated.state_dict(), "optimizer": optimizer.state_dict(),
+            "spec": spec.to_dict(),
+            "config": config.to_dict(),
+            "provenance": provenance,
+            "state_dict": evaluated.state_dict(),
+            "optimizer": optimizer.state_dict(),
             "train_state_dict": model.state_dict() if ema is not None else None,
-            "scheduler": scheduler.state_dict(), "plateau": plateau.state_dict(),
+            "scheduler": scheduler.state_dict(),
+            "plateau": plateau.state_dict(),
             "rng": {"generator": generator.get_state(), "torch": torch.get_rng_state()},
-            "epoch": epoch, "best": best, "history": history,
+            "epoch": epoch,
+            "best": best,
+            "history": history,
         }
         if improved:
             save_checkpoint(out / "best.pt", payload)

@@ -32,10 +32,10 @@ class VoteTable:
     path: str
     sha256: str
     classes: tuple[str, ...]
-    rows: dict[str, int]       # file name → row
-    counts: np.ndarray         # votes for each class, [M, C]
-    other_total: np.ndarray    # votes for answers outside the classes, [M]
-    other_max: np.ndarray      # the most votes any one of those answers got, [M]
+    rows: dict[str, int]  # file name → row
+    counts: np.ndarray  # votes for each class, [M, C]
+    other_total: np.ndarray  # votes for answers outside the classes, [M]
+    other_max: np.ndarray  # the most votes any one of those answers got, [M]
 
 
 def _number(text: str) -> float | None:
@@ -65,8 +65,13 @@ def read_votes(path: str | os.PathLike[str], classes: tuple[str, ...]) -> VoteTa
         raise FerError(f"{path}: line 1: no column for class(es) {', '.join(missing)}; columns: {', '.join(header)}")
     file_col, class_cols = header.index("file"), [header.index(c) for c in classes]
     body = [(number, row) for number, row in enumerate(lines[1:], start=2) if any(cell.strip() for cell in row)]
-    others = [j for j, name in enumerate(header) if j != file_col and j not in class_cols
-              and all(len(row) > j and _number(row[j]) is not None for _, row in body)]
+    others = [
+        j
+        for j, name in enumerate(header)
+        if j != file_col
+        and j not in class_cols
+        and all(len(row) > j and _number(row[j]) is not None for _, row in body)
+    ]
     rows: dict[str, int] = {}
     counts = np.zeros((len(body), len(classes)))
     other = np.zeros((len(body), max(1, len(others))))
@@ -93,10 +98,10 @@ def read_votes(path: str | os.PathLike[str], classes: tuple[str, ...]) -> VoteTa
 class FaceVotes:
     """The votes of a dataset's faces, in the dataset's order; faces without a row have zero votes."""
 
-    counts: np.ndarray       # [N, C]
+    counts: np.ndarray  # [N, C]
     other_total: np.ndarray  # [N]
-    other_max: np.ndarray    # [N]
-    matched: np.ndarray      # bool [N]: the file has a row
+    other_max: np.ndarray  # [N]
+    matched: np.ndarray  # bool [N]: the file has a row
 
     @property
     def in_class(self) -> np.ndarray:
@@ -125,11 +130,16 @@ def match_votes(table: VoteTable, paths: tuple[str, ...], what: str) -> FaceVote
     index = np.array([table.rows.get(PurePosixPath(p).name, -1) for p in paths], dtype=np.int64)
     matched = index >= 0
     safe = np.where(matched, index, 0)
-    votes = FaceVotes(np.where(matched[:, None], table.counts[safe], 0.0), np.where(matched, table.other_total[safe], 0.0),
-                      np.where(matched, table.other_max[safe], 0.0), matched)
+    votes = FaceVotes(
+        np.where(matched[:, None], table.counts[safe], 0.0),
+        np.where(matched, table.other_total[safe], 0.0),
+        np.where(matched, table.other_max[safe], 0.0),
+        matched,
+    )
     if len(paths) and matched.mean() < FEW_MATCHED:
-        log.warning("WARNING: %s matches only %d of the %d faces of %s", table.path, int(matched.sum()), len(paths),
-                    what)
+        log.warning(
+            "WARNING: %s matches only %d of the %d faces of %s", table.path, int(matched.sum()), len(paths), what
+        )
     return votes
 
 

@@ -20,8 +20,8 @@ from matplotlib.figure import Figure
 
 from fer_runtime.atomic import write_text
 from fer_runtime.errors import FerError
-from fer_train.plots import save_figure
 from fer_train.config import FitConfig
+from fer_train.plots import save_figure
 
 # Settings that change where or how fast a run went, not what it learned.
 _NOT_RECIPE = ("out", "threads", "cache_dir")
@@ -34,13 +34,18 @@ class RunSummary:
     history: list[dict[str, Any]]
 
     @property
+    def selector(self) -> str:
+        """The validation figure that picked best.pt: balanced accuracy on the labels or the crowd's."""
+        return "val_crowd_balanced_accuracy" if self.config.get("select_on") == "crowd" else "val_balanced_accuracy"
+
+    @property
     def validated(self) -> list[dict[str, Any]]:
-        return [h for h in self.history if "val_balanced_accuracy" in h]
+        return [h for h in self.history if self.selector in h]
 
     @property
     def best(self) -> dict[str, Any]:
-        """The epoch fit kept as best.pt: the first with the highest validation balanced accuracy."""
-        return max(self.validated, key=lambda h: h["val_balanced_accuracy"])
+        """The epoch fit kept as best.pt: the first with the highest value of the run's selector."""
+        return max(self.validated, key=lambda h: h[self.selector])
 
     @property
     def minutes(self) -> float:
@@ -107,33 +112,66 @@ def _threads(run: RunSummary) -> str:
     """The torch threads the epochs ran on ("1 thread: 6 epochs, 2 threads: 54 epochs" for a run resumed
     with another --threads). Epochs written before fit recorded threads count as "not recorded"; a run
     with none recorded shows its config's setting."""
+
     def text(n: int, unit: str = "thread") -> str:
         return f"{n} {unit}" + ("s" if n > 1 else "")
 
     used = Counter(h.get("threads") for h in run.history)
     if len(used) > 1:
-        return ", ".join(f"{text(n) if n else 'not recorded'}: {text(epochs, 'epoch')}"
-                         for n, epochs in sorted(used.items(), key=lambda item: item[0] or 0))
+        return ", ".join(
+            f"{text(n) if n else 'not recorded'}: {text(epochs, 'epoch')}"
+            for n, epochs in sorted(used.items(), key=lambda item: item[0] or 0)
+        )
     threads = next(iter(used), None) or run.config.get("threads")
     return text(threads) if threads else "all cores"
 
 
+def _crowd_cells(best: dict[str, Any], classes: list[str]) -> str:
+    if "val_crowd_balanced_accuracy" not in best:
+        return " – | – | – | – |"
+    recall = "/".join(f"{best['val_crowd_recall'].get(c, float('nan')):.2f}" for c in classes)
+    return (
+        f" {best['val_crowd_balanced_accuracy']:.4f} | {recall} | {best['val_crowd_kl']:.3f} | "
+        f"{best['val_crowd_ece']:.3f} |"
+    )
+
+
 def _markdown(runs: list[RunSummary]) -> str:
     classes = list(runs[0].best.get("val_recall", {}))
-    lines = ["# Training runs compared (`fer-train compare`)", "",
-             "Best epoch = highest validation balanced accuracy (the epoch kept as best.pt). "
-             f"Differences are against the first run, `{runs[0].name}`. Time: wall time of the epochs "
-             "run so far, with the torch threads its epochs ran on (runs that shared the CPU were slower).", "",
-             "| run | differences | val. bal. acc. (epoch) | " + " | ".join(f"{c} recall" for c in classes)
-             + " | time |", "|" + "---|" * (len(classes) + 4)]
+    crowd = any("val_crowd_balanced_accuracy" in run.best for run in runs)
+    head = "| run | differences | val. bal. acc. (epoch) | " + " | ".join(f"{c} recall" for c in classes)
+    if crowd:
+        head += f" | crowd bal. acc. | crowd recall ({'/'.join(classes)}) | KL | ECE"
+    lines = [
+        "# Training runs compared (`fer-train compare`)",
+        "",
+        "Best epoch = the epoch kept as best.pt: highest validation balanced accuracy on the labels, or on "
+        "the raters' majority for runs that select on the crowd. "
+        f"Differences are against the first run, `{runs[0].name}`. Time: wall time of the epochs "
+        "run so far, with the torch threads its epochs ran on (runs that shared the CPU were slower)."
+        + (
+            " Crowd columns: against the raters' majority (balanced accuracy, recall) and their vote shares "
+            "(KL, ECE) at that epoch."
+            if crowd
+            else ""
+        ),
+        "",
+        head + " | time |",
+        "|" + "---|" * (len(classes) + 4 + 4 * crowd),
+    ]
     for run in runs:
         best = run.best
         recalls = [f"{best.get('val_recall', {}).get(c, float('nan')):.3f}" for c in classes]
         status = "" if run.finished else f", running: {len(run.history)}/{run.config['epochs']} epochs"
         described = "baseline" if run is runs[0] else _describe(recipe_differences(runs[0].config, run.config))
-        lines.append(f"| {run.name} | {described} | "
-                     f"{best['val_balanced_accuracy']:.4f} ({best['epoch']}) | " + " | ".join(recalls) +
-                     f" | {run.minutes:.0f} min ({_threads(run)}{status}) |")
+        lines.append(
+            f"| {run.name} | {described} | "
+            f"{best['val_balanced_accuracy']:.4f} ({best['epoch']}) | "
+            + " | ".join(recalls)
+            + " |"
+            + (_crowd_cells(best, classes) if crowd else "")
+            + f" {run.minutes:.0f} min ({_threads(run)}{status}) |"
+        )
     lines += ["", "![validation curves](val_curves.png)", "", "![per-class recall](recall.png)"]
     return "\n".join(lines) + "\n"
 
@@ -142,9 +180,22 @@ def _curves_figure(runs: list[RunSummary], path: Path) -> None:
     fig = Figure(figsize=(9, 4.5))
     ax = fig.subplots()
     for run in runs:
-        ax.plot([h["epoch"] for h in run.validated], [h["val_balanced_accuracy"] for h in run.validated],
-                label=run.name)
-    ax.set(xlabel="epoch", ylabel="val. balanced accuracy", title="validation balanced accuracy per epoch")
+        line = ax.plot(
+            [h["epoch"] for h in run.validated], [h["val_balanced_accuracy"] for h in run.validated], label=run.name
+        )[0]
+        if "val_crowd_balanced_accuracy" in run.validated[-1]:
+            ax.plot(
+                [h["epoch"] for h in run.validated],
+                [h["val_crowd_balanced_accuracy"] for h in run.validated],
+                "--",
+                color=line.get_color(),
+                label=f"{run.name} (crowd)",
+            )
+    ax.set(
+        xlabel="epoch",
+        ylabel="val. balanced accuracy",
+        title="validation balanced accuracy per epoch (dashed: against the raters' majority)",
+    )
     ax.grid(alpha=0.3)
     ax.legend(fontsize="small")
     save_figure(fig, path)
@@ -157,8 +208,12 @@ def _recall_figure(runs: list[RunSummary], path: Path) -> None:
     width = 0.8 / len(runs)
     for i, run in enumerate(runs):
         recall = run.best.get("val_recall", {})
-        ax.bar(np.arange(len(classes)) + (i - (len(runs) - 1) / 2) * width,
-               [recall.get(c, np.nan) for c in classes], width, label=run.name)
+        ax.bar(
+            np.arange(len(classes)) + (i - (len(runs) - 1) / 2) * width,
+            [recall.get(c, np.nan) for c in classes],
+            width,
+            label=run.name,
+        )
     ax.set_xticks(range(len(classes)), classes)
     ax.set(ylabel="val. recall at the best epoch", ylim=(0, 1), title="per-class recall")
     ax.grid(alpha=0.3, axis="y")
@@ -166,8 +221,9 @@ def _recall_figure(runs: list[RunSummary], path: Path) -> None:
     save_figure(fig, path)
 
 
-def run_compare(paths: Sequence[str | os.PathLike[str]], out: str | os.PathLike[str],
-                names: Sequence[str] = ()) -> list[RunSummary]:
+def run_compare(
+    paths: Sequence[str | os.PathLike[str]], out: str | os.PathLike[str], names: Sequence[str] = ()
+) -> list[RunSummary]:
     """Write compare.md, val_curves.png and recall.png to `out`; return the runs read."""
     if not paths:
         raise FerError("give at least one run folder")

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-NEAR_MAX_BITS = 4      # hashes this close are the same photo
-BLANK_MAX_STD = 3.0    # faces with a pixel std this low are blank: they all hash alike
+NEAR_MAX_BITS = 4  # hashes this close are the same photo
+BLANK_MAX_STD = 3.0  # faces with a pixel std this low are blank: they all hash alike
 
 
 def phash(pixels: np.ndarray) -> np.ndarray:
@@ -44,14 +44,15 @@ class DuplicatePairs:
         return len(self.first)
 
 
-def near_pairs(hashes_a: np.ndarray, hashes_b: np.ndarray | None = None, max_distance: int = NEAR_MAX_BITS,
-               chunk: int = 1024) -> DuplicatePairs:
+def near_pairs(
+    hashes_a: np.ndarray, hashes_b: np.ndarray | None = None, max_distance: int = NEAR_MAX_BITS, chunk: int = 1024
+) -> DuplicatePairs:
     """All pairs within `max_distance` bits. With one set, pairs i < j inside it."""
     same = hashes_b is None
     b = hashes_a if hashes_b is None else hashes_b
     firsts, seconds, distances = [], [], []
     for start in range(0, len(hashes_a), chunk):
-        block = hashes_a[start:start + chunk, None] ^ b[None, :]
+        block = hashes_a[start : start + chunk, None] ^ b[None, :]
         dist = np.bitwise_count(block)
         close = dist <= max_distance
         if same:

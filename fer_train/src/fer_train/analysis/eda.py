@@ -37,9 +37,9 @@ class Split:
     name: str
     data: FaceDataset
     brightness: np.ndarray  # mean pixel of each image, 0..255
-    contrast: np.ndarray    # pixel standard deviation of each image, 0..255
-    blank: np.ndarray       # True for near-constant images, which are left out of the duplicate checks
-    hashes: np.ndarray      # perceptual hashes of the other images, indexed by `kept`
+    contrast: np.ndarray  # pixel standard deviation of each image, 0..255
+    blank: np.ndarray  # True for near-constant images, which are left out of the duplicate checks
+    hashes: np.ndarray  # perceptual hashes of the other images, indexed by `kept`
     keys: list[str]
     kept: np.ndarray
 
@@ -53,8 +53,9 @@ def _split(name: str, data: FaceDataset, blank_max_std: float) -> Split:
     contrast = values.std(1)
     blank = contrast <= blank_max_std
     kept = np.nonzero(~blank)[0]
-    return Split(name, data, values.mean(1), contrast, blank, phash(data.pixels[kept]),
-                 exact_keys(data.pixels[kept]), kept)
+    return Split(
+        name, data, values.mean(1), contrast, blank, phash(data.pixels[kept]), exact_keys(data.pixels[kept]), kept
+    )
 
 
 def _duplicates_within(split: Split, max_distance: int) -> dict[str, Any]:
@@ -65,23 +66,35 @@ def _duplicates_within(split: Split, max_distance: int) -> dict[str, Any]:
     labels = split.kept_labels
     conflicts = int(np.sum(labels[pairs.first] != labels[pairs.second]))
     involved = np.unique(np.concatenate([pairs.first, pairs.second])) if len(pairs) else np.zeros(0, np.int64)
-    return {"exact_duplicate_groups": exact_groups, "exact_extra_copies": exact_copies,
-            "near_duplicate_pairs": len(pairs), "images_in_near_pairs": int(len(involved)),
-            "near_pairs_with_different_labels": conflicts}
+    return {
+        "exact_duplicate_groups": exact_groups,
+        "exact_extra_copies": exact_copies,
+        "near_duplicate_pairs": len(pairs),
+        "images_in_near_pairs": int(len(involved)),
+        "near_pairs_with_different_labels": conflicts,
+    }
 
 
 def _duplicates_across(a: Split, b: Split, max_distance: int) -> dict[str, Any]:
     keys_a, keys_b = set(a.keys), set(b.keys)
     pairs = near_pairs(a.hashes, b.hashes, max_distance=max_distance)
     conflicts = int(np.sum(a.kept_labels[pairs.first] != b.kept_labels[pairs.second]))
-    examples = [{"in": a.data.paths[a.kept[i]], "and": b.data.paths[b.kept[j]], "bits": int(d)}
-                for i, j, d in list(zip(pairs.first, pairs.second, pairs.distance))[:10]]
-    return {"first": a.name, "second": b.name,
-            "exact": {"first": sum(1 for key in a.keys if key in keys_b),
-                      "second": sum(1 for key in b.keys if key in keys_a)},
-            "near": {"first": int(len(np.unique(pairs.first))), "second": int(len(np.unique(pairs.second)))},
-            "near_duplicate_pairs": len(pairs), "near_pairs_with_different_labels": conflicts,
-            "examples": examples}
+    examples = [
+        {"in": a.data.paths[a.kept[i]], "and": b.data.paths[b.kept[j]], "bits": int(d)}
+        for i, j, d in list(zip(pairs.first, pairs.second, pairs.distance))[:10]
+    ]
+    return {
+        "first": a.name,
+        "second": b.name,
+        "exact": {
+            "first": sum(1 for key in a.keys if key in keys_b),
+            "second": sum(1 for key in b.keys if key in keys_a),
+        },
+        "near": {"first": int(len(np.unique(pairs.first))), "second": int(len(np.unique(pairs.second)))},
+        "near_duplicate_pairs": len(pairs),
+        "near_pairs_with_different_labels": conflicts,
+        "examples": examples,
+    }
 
 
 def _blank(split: Split) -> dict[str, Any]:
@@ -97,7 +110,9 @@ def _class_figure(splits: Sequence[Split], path: Path) -> None:
     for s, split in enumerate(splits):
         counts = list(split.data.counts().values())
         xs = np.arange(len(classes)) + s * width - 0.4 + width / 2
-        bars = ax.bar(xs, np.array(counts) / max(1, len(split.data)), width, label=f"{split.name} (n={len(split.data)})")
+        bars = ax.bar(
+            xs, np.array(counts) / max(1, len(split.data)), width, label=f"{split.name} (n={len(split.data)})"
+        )
         ax.bar_label(bars, labels=[str(c) for c in counts], fontsize=7)
     ax.set_xticks(range(len(classes)), classes)
     ax.set(ylabel="share of the split (bar labels: counts)", title="class distribution")
@@ -143,14 +158,15 @@ def _box_figure(splits: Sequence[Split], path: Path) -> None:
     fig = Figure(figsize=(3 + 1.5 * len(classes) * max(1, len(splits)) / 2, 7))
     axes = fig.subplots(2, 1)
     width = 0.8 / len(splits)
-    for ax, attribute, title in ((axes[0], "brightness", "brightness (mean gray level per image)"),
-                                 (axes[1], "contrast", "contrast (gray-level std per image)")):
+    for ax, attribute, title in (
+        (axes[0], "brightness", "brightness (mean gray level per image)"),
+        (axes[1], "contrast", "contrast (gray-level std per image)"),
+    ):
         for s, split in enumerate(splits):
             values = getattr(split, attribute)
             groups = [values[split.data.labels == k] for k in range(len(classes))]
             positions = np.arange(len(classes)) + s * width - 0.4 + width / 2
-            boxes = ax.boxplot(groups, positions=positions, widths=width * 0.9, patch_artist=True,
-                               showfliers=False)
+            boxes = ax.boxplot(groups, positions=positions, widths=width * 0.9, patch_artist=True, showfliers=False)
             for box in boxes["boxes"]:
                 box.set_facecolor(f"C{s}")
                 box.set_alpha(0.6)
@@ -183,58 +199,101 @@ def _mean_face_figure(split: Split, path: Path) -> None:
 
 def _markdown(report: dict[str, Any], figures: list[str]) -> str:
     classes = report["classes"]
-    lines = ["# Dataset analysis (`fer-train eda`)", "",
-             "Splits: " + ", ".join(f"`{s['name']}` ({s['path']}, {s['images']} images)" for s in report["splits"]), "",
-             "## Class distribution", "", "| split | " + " | ".join(classes) + " | total |",
-             "|---" * (len(classes) + 2) + "|"]
+    lines = [
+        "# Dataset analysis (`fer-train eda`)",
+        "",
+        "Splits: " + ", ".join(f"`{s['name']}` ({s['path']}, {s['images']} images)" for s in report["splits"]),
+        "",
+        "## Class distribution",
+        "",
+        "| split | " + " | ".join(classes) + " | total |",
+        "|---" * (len(classes) + 2) + "|",
+    ]
     for split in report["splits"]:
         counts = split["counts"]
-        lines.append(f"| {split['name']} | " + " | ".join(f"{counts[c]} ({counts[c] / max(1, split['images']):.0%})"
-                                                          for c in classes) + f" | {split['images']} |")
-    lines += ["", "## Brightness and contrast (median per class, gray levels 0-255)", "",
-              "| split | class | brightness | contrast |", "|---|---|---|---|"]
+        lines.append(
+            f"| {split['name']} | "
+            + " | ".join(f"{counts[c]} ({counts[c] / max(1, split['images']):.0%})" for c in classes)
+            + f" | {split['images']} |"
+        )
+    lines += [
+        "",
+        "## Brightness and contrast (median per class, gray levels 0-255)",
+        "",
+        "| split | class | brightness | contrast |",
+        "|---|---|---|---|",
+    ]
     for split in report["splits"]:
         for c in classes:
             stats = split["per_class"][c]
-            lines.append(f"| {split['name']} | {c} | {stats['median_brightness']:.1f} | {stats['median_contrast']:.1f} |")
+            lines.append(
+                f"| {split['name']} | {c} | {stats['median_brightness']:.1f} | {stats['median_contrast']:.1f} |"
+            )
     lines += ["", f"## Blank or near-constant images (pixel std <= {report['blank_max_std']})", ""]
     for split in report["splits"]:
         blank = split["blank"]
-        lines.append(f"- `{split['name']}`: {blank['count']}" + (f" (e.g. {', '.join(blank['files'][:3])})"
-                                                                  if blank["files"] else ""))
+        lines.append(
+            f"- `{split['name']}`: {blank['count']}"
+            + (f" (e.g. {', '.join(blank['files'][:3])})" if blank["files"] else "")
+        )
     distance = report["near_duplicate_max_bits"]
-    lines += ["", f"## Duplicates within each split (near: perceptual hash within {distance} of 64 bits)", "",
-              "Blank images are left out of the duplicate checks (they all look alike).", "",
-              "| split | exact groups | extra exact copies | near pairs | images in near pairs | pairs with different labels |",
-              "|---|---|---|---|---|---|"]
+    lines += [
+        "",
+        f"## Duplicates within each split (near: perceptual hash within {distance} of 64 bits)",
+        "",
+        "Blank images are left out of the duplicate checks (they all look alike).",
+        "",
+        "| split | exact groups | extra exact copies | near pairs | images in near pairs | pairs with different labels |",
+        "|---|---|---|---|---|---|",
+    ]
     for split in report["splits"]:
         d = split["duplicates"]
-        lines.append(f"| {split['name']} | {d['exact_duplicate_groups']} | {d['exact_extra_copies']} | "
-                     f"{d['near_duplicate_pairs']} | {d['images_in_near_pairs']} | {d['near_pairs_with_different_labels']} |")
+        lines.append(
+            f"| {split['name']} | {d['exact_duplicate_groups']} | {d['exact_extra_copies']} | "
+            f"{d['near_duplicate_pairs']} | {d['images_in_near_pairs']} | {d['near_pairs_with_different_labels']} |"
+        )
     if report["across"]:
-        lines += ["", "## Duplicates across splits", "",
-                  "Images of each split that have an exact copy, or a near duplicate (exact ones included), "
-                  "in the other split.", "",
-                  "| split A | split B | A with exact copy in B | B with exact copy in A | "
-                  "A with near duplicate in B | B with near duplicate in A | near pairs | pairs with different labels |",
-                  "|---|---|---|---|---|---|---|---|"]
+        lines += [
+            "",
+            "## Duplicates across splits",
+            "",
+            "Images of each split that have an exact copy, or a near duplicate (exact ones included), "
+            "in the other split.",
+            "",
+            "| split A | split B | A with exact copy in B | B with exact copy in A | "
+            "A with near duplicate in B | B with near duplicate in A | near pairs | pairs with different labels |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
         for cross in report["across"]:
-            lines.append(f"| {cross['first']} | {cross['second']} | {cross['exact']['first']} | "
-                         f"{cross['exact']['second']} | {cross['near']['first']} | {cross['near']['second']} | "
-                         f"{cross['near_duplicate_pairs']} | {cross['near_pairs_with_different_labels']} |")
-        lines += ["", "A test image with a near duplicate in the training data is partly memorised, not "
-                  "recognised: scores on such a test split overstate accuracy on new faces."]
+            lines.append(
+                f"| {cross['first']} | {cross['second']} | {cross['exact']['first']} | "
+                f"{cross['exact']['second']} | {cross['near']['first']} | {cross['near']['second']} | "
+                f"{cross['near_duplicate_pairs']} | {cross['near_pairs_with_different_labels']} |"
+            )
+        lines += [
+            "",
+            "A test image with a near duplicate in the training data is partly memorised, not "
+            "recognised: scores on such a test split overstate accuracy on new faces.",
+        ]
     lines += ["", "## Figures", ""] + [f"![{name}]({name})" for name in figures]
     if report["face_images_omitted"]:
-        lines += ["", "Figures made of faces (sample grids, mean faces and variance maps) were not written "
-                  "(`--no-face-images`): the dataset's faces stay out of this folder."]
+        lines += [
+            "",
+            "Figures made of faces (sample grids, mean faces and variance maps) were not written "
+            "(`--no-face-images`): the dataset's faces stay out of this folder.",
+        ]
     return "\n".join(lines) + "\n"
 
 
-def run_eda(paths: Sequence[str | os.PathLike[str]], out: str | os.PathLike[str],
-            classes: Sequence[str] = DEFAULT_CLASSES, cache_dir: str | os.PathLike[str] | None = None,
-            face_images: bool = True, near_max_bits: int = NEAR_MAX_BITS,
-            blank_max_std: float = BLANK_MAX_STD) -> dict[str, Any]:
+def run_eda(
+    paths: Sequence[str | os.PathLike[str]],
+    out: str | os.PathLike[str],
+    classes: Sequence[str] = DEFAULT_CLASSES,
+    cache_dir: str | os.PathLike[str] | None = None,
+    face_images: bool = True,
+    near_max_bits: int = NEAR_MAX_BITS,
+    blank_max_std: float = BLANK_MAX_STD,
+) -> dict[str, Any]:
     """Analyse each dataset in `paths`; write PNGs, report.md and eda.json to `out`; return the report."""
     if not paths:
         raise FerError("give at least one dataset (--data)")
@@ -245,20 +304,32 @@ def run_eda(paths: Sequence[str | os.PathLike[str]], out: str | os.PathLike[str]
         log.info("%s: %d images", name, len(data))
         splits.append(_split(name, data, blank_max_std))
     report: dict[str, Any] = {
-        "classes": list(classes), "near_duplicate_max_bits": near_max_bits, "blank_max_std": blank_max_std,
-        "face_images_omitted": not face_images, "splits": [], "across": [],
+        "classes": list(classes),
+        "near_duplicate_max_bits": near_max_bits,
+        "blank_max_std": blank_max_std,
+        "face_images_omitted": not face_images,
+        "splits": [],
+        "across": [],
     }
     for split, path in zip(splits, paths):
         per_class = {}
         for k, name in enumerate(split.data.classes):
             mask = split.data.labels == k
-            per_class[name] = {"median_brightness": float(np.median(split.brightness[mask])),
-                               "median_contrast": float(np.median(split.contrast[mask]))}
-        report["splits"].append({
-            "name": split.name, "path": str(path), "images": len(split.data), "counts": split.data.counts(),
-            "per_class": per_class, "blank": _blank(split),
-            "duplicates": _duplicates_within(split, near_max_bits),
-        })
+            per_class[name] = {
+                "median_brightness": float(np.median(split.brightness[mask])),
+                "median_contrast": float(np.median(split.contrast[mask])),
+            }
+        report["splits"].append(
+            {
+                "name": split.name,
+                "path": str(path),
+                "images": len(split.data),
+                "counts": split.data.counts(),
+                "per_class": per_class,
+                "blank": _blank(split),
+                "duplicates": _duplicates_within(split, near_max_bits),
+            }
+        )
     for a, b in combinations(splits, 2):
         report["across"].append(_duplicates_across(a, b, near_max_bits))
 

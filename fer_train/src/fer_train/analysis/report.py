@@ -30,8 +30,9 @@ from fer_train.scoring import Predictions, Scorer
 from fer_train.votes import VoteTable, read_votes
 
 
-def bootstrap_intervals(labels: np.ndarray, predicted: np.ndarray, classes: Sequence[str], samples: int = 1000,
-                        seed: int = 0) -> dict[str, tuple[float, float]]:
+def bootstrap_intervals(
+    labels: np.ndarray, predicted: np.ndarray, classes: Sequence[str], samples: int = 1000, seed: int = 0
+) -> dict[str, tuple[float, float]]:
     """95% percentile intervals of accuracy and balanced accuracy over resamples of the test images."""
     rng = np.random.default_rng(seed)
     accuracy, balanced = np.empty(samples), np.empty(samples)
@@ -39,8 +40,10 @@ def bootstrap_intervals(labels: np.ndarray, predicted: np.ndarray, classes: Sequ
         idx = rng.integers(0, len(labels), len(labels))
         metrics = compute_metrics(labels[idx], predicted[idx], classes)
         accuracy[b], balanced[b] = metrics.accuracy, metrics.balanced_accuracy
-    return {name: (float(np.percentile(v, 2.5)), float(np.percentile(v, 97.5)))
-            for name, v in (("accuracy", accuracy), ("balanced_accuracy", balanced))}
+    return {
+        name: (float(np.percentile(v, 2.5)), float(np.percentile(v, 97.5)))
+        for name, v in (("accuracy", accuracy), ("balanced_accuracy", balanced))
+    }
 
 
 def per_class_scores(metrics: Metrics) -> dict[str, dict[str, float]]:
@@ -52,8 +55,12 @@ def per_class_scores(metrics: Metrics) -> dict[str, dict[str, float]]:
         precision = hits[k] / predicted[k] if predicted[k] else 0.0
         recall = hits[k] / actual[k] if actual[k] else 0.0
         f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-        scores[name] = {"precision": float(precision), "recall": float(recall), "f1": float(f1),
-                        "support": int(actual[k])}
+        scores[name] = {
+            "precision": float(precision),
+            "recall": float(recall),
+            "f1": float(f1),
+            "support": int(actual[k]),
+        }
     return scores
 
 
@@ -69,14 +76,22 @@ def _wrong_figure(predictions: Predictions, path: Path, count: int = 24) -> None
         ax.axis("off")
     for ax, i in zip(axes.ravel(), worst):
         ax.imshow(data.pixels[i], cmap="gray", vmin=0, vmax=255)
-        ax.set_title(f"{data.classes[data.labels[i]]}→{data.classes[predictions.predicted[i]]}\n"
-                     f"{predictions.confidence[i]:.2f}", fontsize=7)
+        ax.set_title(
+            f"{data.classes[data.labels[i]]}→{data.classes[predictions.predicted[i]]}\n{predictions.confidence[i]:.2f}",
+            fontsize=7,
+        )
     fig.suptitle("most confidently wrong (true→predicted, confidence)")
     save_figure(fig, path)
 
 
-def report_split(predictions: Predictions, name: str, out: Path, face_images: bool = True,
-                 bootstrap_samples: int = 1000, votes: VoteTable | None = None) -> dict[str, Any]:
+def report_split(
+    predictions: Predictions,
+    name: str,
+    out: Path,
+    face_images: bool = True,
+    bootstrap_samples: int = 1000,
+    votes: VoteTable | None = None,
+) -> dict[str, Any]:
     """Score one split and write its figures under `out/name/`; return its section of the report."""
     data = predictions.dataset
     evaluation = score(predictions, votes)
@@ -87,40 +102,63 @@ def report_split(predictions: Predictions, name: str, out: Path, face_images: bo
     plot_reliability(cal, folder / "reliability.png", name)
     figures = [f"{name}/confusion.png", f"{name}/reliability.png"]
     if crowd is not None:
-        plot_confusion(crowd.majority, folder / "crowd_confusion.png",
-                       title=f"{name} vs raters' majority: balanced acc. {crowd.majority.balanced_accuracy:.3f}")
-        plot_reliability(crowd.calibration, folder / "crowd_reliability.png", f"{name} vs votes",
-                         measure="share of raters who agree")
+        plot_confusion(
+            crowd.majority,
+            folder / "crowd_confusion.png",
+            title=f"{name} vs raters' majority: balanced acc. {crowd.majority.balanced_accuracy:.3f}",
+        )
+        plot_reliability(
+            crowd.calibration, folder / "crowd_reliability.png", f"{name} vs votes", measure="share of raters who agree"
+        )
         figures += [f"{name}/crowd_confusion.png", f"{name}/crowd_reliability.png"]
     if face_images:
         _wrong_figure(predictions, folder / "confident_errors.png")
         figures.append(f"{name}/confident_errors.png")
     return {
-        "name": name, "data": data.source, "data_sha256": data.sha256, **metrics.to_dict(),
+        "name": name,
+        "data": data.source,
+        "data_sha256": data.sha256,
+        **metrics.to_dict(),
         "intervals_95": bootstrap_intervals(data.labels, predictions.predicted, data.classes, bootstrap_samples),
-        "per_class": per_class_scores(metrics), "ece": cal.ece, "figures": figures,
+        "per_class": per_class_scores(metrics),
+        "ece": cal.ece,
+        "figures": figures,
         "crowd": crowd.to_dict() if crowd is not None else None,
     }
 
 
 def _markdown(model: str, sections: list[dict[str, Any]], face_images: bool) -> str:
-    lines = [f"# Evaluation report: `{Path(model).name}`", "",
-             "| split | images | accuracy (95% CI) | balanced accuracy (95% CI) | ECE |", "|---|---|---|---|---|"]
+    lines = [
+        f"# Evaluation report: `{Path(model).name}`",
+        "",
+        "| split | images | accuracy (95% CI) | balanced accuracy (95% CI) | ECE |",
+        "|---|---|---|---|---|",
+    ]
     for s in sections:
         acc, bal = s["intervals_95"]["accuracy"], s["intervals_95"]["balanced_accuracy"]
-        lines.append(f"| {s['name']} | {s['n']} | {s['accuracy']:.3f} ({acc[0]:.3f}–{acc[1]:.3f}) | "
-                     f"{s['balanced_accuracy']:.3f} ({bal[0]:.3f}–{bal[1]:.3f}) | {s['ece']:.3f} |")
+        lines.append(
+            f"| {s['name']} | {s['n']} | {s['accuracy']:.3f} ({acc[0]:.3f}–{acc[1]:.3f}) | "
+            f"{s['balanced_accuracy']:.3f} ({bal[0]:.3f}–{bal[1]:.3f}) | {s['ece']:.3f} |"
+        )
     crowd = [s for s in sections if s["crowd"]]
     if crowd:
-        lines += ["", "Against the raters (majority: faces whose most-voted answer is one of the classes, ties left "
-                  "out; KL, Brier and ECE against the vote shares over the classes):", "",
-                  "| split | majority faces | accuracy | balanced accuracy | " + " | ".join(crowd[0]["classes"])
-                  + " | KL | Brier | ECE | accuracy at 80% coverage |", "|---" * (9 + len(crowd[0]["classes"])) + "|"]
+        lines += [
+            "",
+            "Against the raters (majority: faces whose most-voted answer is one of the classes, ties left "
+            "out; KL, Brier and ECE against the vote shares over the classes):",
+            "",
+            "| split | majority faces | accuracy | balanced accuracy | "
+            + " | ".join(crowd[0]["classes"])
+            + " | KL | Brier | ECE | accuracy at 80% coverage |",
+            "|---" * (9 + len(crowd[0]["classes"])) + "|",
+        ]
         for s in crowd:
             c, m = s["crowd"], s["crowd"]["majority"]
-            lines.append(f"| {s['name']} | {m['n']} | {m['accuracy']:.3f} | {m['balanced_accuracy']:.3f} | "
-                         + " | ".join(f"{r:.3f}" for r in m["per_class_recall"].values())
-                         + f" | {c['kl']:.3f} | {c['brier']:.3f} | {c['ece']:.3f} | {c['covered_accuracy']:.3f} |")
+            lines.append(
+                f"| {s['name']} | {m['n']} | {m['accuracy']:.3f} | {m['balanced_accuracy']:.3f} | "
+                + " | ".join(f"{r:.3f}" for r in m["per_class_recall"].values())
+                + f" | {c['kl']:.3f} | {c['brier']:.3f} | {c['ece']:.3f} | {c['covered_accuracy']:.3f} |"
+            )
     for s in sections:
         lines += ["", f"## {s['name']}", "", "| class | precision | recall | F1 | support |", "|---|---|---|---|---|"]
         for name, c in s["per_class"].items():
@@ -128,19 +166,31 @@ def _markdown(model: str, sections: list[dict[str, Any]], face_images: bool) -> 
         lines += [""] + [f"![{Path(f).stem}]({f})" for f in s["figures"]]
     for s in sections:
         if "left_out" in s:
-            lines += ["", f"`{s['name']}` leaves out the {s['left_out']['count']} faces of the split that have a near "
-                      f"copy (perceptual hash within {NEAR_MAX_BITS} bits) in `{s['left_out']['near_copies_of']}`."]
-    lines += ["", "Intervals: 2.5th and 97.5th percentiles over 1,000 bootstrap resamples of the test images. "
-              "ECE: expected calibration error over 15 confidence bins."]
+            lines += [
+                "",
+                f"`{s['name']}` leaves out the {s['left_out']['count']} faces of the split that have a near "
+                f"copy (perceptual hash within {NEAR_MAX_BITS} bits) in `{s['left_out']['near_copies_of']}`.",
+            ]
+    lines += [
+        "",
+        "Intervals: 2.5th and 97.5th percentiles over 1,000 bootstrap resamples of the test images. "
+        "ECE: expected calibration error over 15 confidence bins.",
+    ]
     if not face_images:
         lines += ["", "The grid of most confidently wrong faces was not written (`--no-face-images`)."]
     return "\n".join(lines) + "\n"
 
 
-def run_report(model: str | os.PathLike[str], paths: Sequence[str | os.PathLike[str]], out: str | os.PathLike[str],
-               face_images: bool = True, cache_dir: str | os.PathLike[str] | None = None,
-               threads: int | None = None, train: str | os.PathLike[str] | None = None,
-               votes: str | os.PathLike[str] | None = None) -> dict[str, Any]:
+def run_report(
+    model: str | os.PathLike[str],
+    paths: Sequence[str | os.PathLike[str]],
+    out: str | os.PathLike[str],
+    face_images: bool = True,
+    cache_dir: str | os.PathLike[str] | None = None,
+    threads: int | None = None,
+    train: str | os.PathLike[str] | None = None,
+    votes: str | os.PathLike[str] | None = None,
+) -> dict[str, Any]:
     """Report `model` (checkpoint or .onnx) on each test split; write report.md, report.json, PNGs.
 
     With `train`, each split is reported a second time as NAME-unseen: without the faces that have a
@@ -151,8 +201,7 @@ def run_report(model: str | os.PathLike[str], paths: Sequence[str | os.PathLike[
     scorer = Scorer(model, threads)
     table = read_votes(votes, scorer.spec.classes) if votes is not None else None
     out_dir = Path(out)
-    train_hashes = (None if train is None
-                    else non_blank_hashes(load_dataset(train, scorer.spec, cache_dir).pixels)[1])
+    train_hashes = None if train is None else non_blank_hashes(load_dataset(train, scorer.spec, cache_dir).pixels)[1]
     sections = []
     for name, path in zip(split_names(paths), paths):
         predictions = scorer.predict(path, cache_dir)
@@ -161,11 +210,16 @@ def run_report(model: str | os.PathLike[str], paths: Sequence[str | os.PathLike[
             copied = has_near_copy(predictions.dataset.pixels, train_hashes)
             if copied.all():
                 raise FerError(f"{path}: every face has a near copy in {train}")
-            section = report_split(predictions.subset(np.nonzero(~copied)[0]), f"{name}-unseen", out_dir, face_images,
-                                   votes=table)
+            section = report_split(
+                predictions.subset(np.nonzero(~copied)[0]), f"{name}-unseen", out_dir, face_images, votes=table
+            )
             sections.append({**section, "left_out": {"near_copies_of": str(train), "count": int(copied.sum())}})
-    report = {"model": str(model), "classes": list(scorer.spec.classes), "splits": sections,
-              "votes": {"path": str(votes), "sha256": table.sha256} if table else None}
+    report = {
+        "model": str(model),
+        "classes": list(scorer.spec.classes),
+        "splits": sections,
+        "votes": {"path": str(votes), "sha256": table.sha256} if table else None,
+    }
     write_text(out_dir / "report.json", json.dumps(report, indent=2))
     write_text(out_dir / "report.md", _markdown(str(model), sections, face_images))
     return report

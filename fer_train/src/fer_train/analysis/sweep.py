@@ -27,14 +27,13 @@ from tqdm import tqdm
 from fer_runtime.atomic import write_text
 from fer_runtime.errors import FerError
 from fer_train.augment import AugmentConfig
+from fer_train.config import FitConfig
 from fer_train.models import build_model
 from fer_train.plots import save_figure
-from fer_train.config import FitConfig
 from fer_train.train import fit
 
 CONFIG_FIELDS = {f.name for f in fields(FitConfig)} - {"data", "val", "out", "model_options", "augment", "classes"}
-RESULT_COLUMNS = ("run", "seed", "best_val_balanced_accuracy", "best_epoch", "final_val_balanced_accuracy",
-                  "seconds")
+RESULT_COLUMNS = ("run", "seed", "best_val_balanced_accuracy", "best_epoch", "final_val_balanced_accuracy", "seconds")
 
 
 def parse_value(text: str) -> Any:
@@ -131,43 +130,72 @@ def summarise(rows: list[dict[str, Any]], keys: list[str]) -> list[dict[str, Any
     for values, members in groups.items():
         scores = np.array([float(m["best_val_balanced_accuracy"]) for m in members])
         seconds = np.array([float(m["seconds"]) for m in members])
-        summary.append({**dict(zip(keys, values)), "runs": len(members), "mean": float(scores.mean()),
-                        "std": float(scores.std(ddof=1)) if len(scores) > 1 else 0.0,
-                        "seconds": float(seconds.mean())})
+        summary.append(
+            {
+                **dict(zip(keys, values)),
+                "runs": len(members),
+                "mean": float(scores.mean()),
+                "std": float(scores.std(ddof=1)) if len(scores) > 1 else 0.0,
+                "seconds": float(seconds.mean()),
+            }
+        )
     return summary
 
 
 def _markdown(summary: list[dict[str, Any]], keys: list[str], base: FitConfig, one_at_a_time: bool) -> str:
-    lines = ["# Hyperparameter sweep (`fer-train sweep`)", "",
-             f"Training data `{base.data}`, validation `{base.val}`, base model `{base.model}`, "
-             f"{base.epochs} epochs per run; score: best validation balanced accuracy over the epochs "
-             f"(mean ± std over seeds). " + ("One factor at a time: the first row is the baseline (the first "
-                                           "value of every factor)." if one_at_a_time else "Full cross product."), "",
-             "| " + " | ".join(keys) + " | runs | val. balanced acc. | seconds/run |",
-             "|" + "---|" * (len(keys) + 3)]
+    lines = [
+        "# Hyperparameter sweep (`fer-train sweep`)",
+        "",
+        f"Training data `{base.data}`, validation `{base.val}`, base model `{base.model}`, "
+        f"{base.epochs} epochs per run; score: best validation balanced accuracy over the epochs "
+        f"(mean ± std over seeds). "
+        + (
+            "One factor at a time: the first row is the baseline (the first value of every factor)."
+            if one_at_a_time
+            else "Full cross product."
+        ),
+        "",
+        "| " + " | ".join(keys) + " | runs | val. balanced acc. | seconds/run |",
+        "|" + "---|" * (len(keys) + 3),
+    ]
     for line in summary:
-        lines.append("| " + " | ".join(str(line[k]) for k in keys) +
-                     f" | {line['runs']} | {line['mean']:.3f}" + (f" ± {line['std']:.3f}" if line["runs"] > 1 else "")
-                     + f" | {line['seconds']:.0f} |")
+        lines.append(
+            "| "
+            + " | ".join(str(line[k]) for k in keys)
+            + f" | {line['runs']} | {line['mean']:.3f}"
+            + (f" ± {line['std']:.3f}" if line["runs"] > 1 else "")
+            + f" | {line['seconds']:.0f} |"
+        )
     best = max(summary, key=lambda s: s["mean"])
     lines += ["", "Best: " + ", ".join(f"{k}={best[k]}" for k in keys) + f" ({best['mean']:.3f})"]
     if all(line["runs"] == 1 for line in summary):
-        lines += ["", "One seed per configuration: differences of a few points may be seed noise "
-                  "(`--seeds K` repeats each configuration and adds a standard deviation)."]
-    lines += ["",
-              "## Per factor", ""] + [f"![{k}](factor_{k}.png)" for k in keys]
+        lines += [
+            "",
+            "One seed per configuration: differences of a few points may be seed noise "
+            "(`--seeds K` repeats each configuration and adds a standard deviation).",
+        ]
+    lines += ["", "## Per factor", ""] + [f"![{k}](factor_{k}.png)" for k in keys]
     return "\n".join(lines) + "\n"
 
 
-def _factor_figure(summary: list[dict[str, Any]], key: str, keys: list[str], grid: dict[str, list[Any]],
-                   one_at_a_time: bool, path: Path) -> None:
+def _factor_figure(
+    summary: list[dict[str, Any]],
+    key: str,
+    keys: list[str],
+    grid: dict[str, list[Any]],
+    one_at_a_time: bool,
+    path: Path,
+) -> None:
     """Score against the values of one factor; in one-at-a-time mode only the runs that vary it."""
     baseline = {k: str(grid[k][0]) for k in keys}
     values = [str(v) for v in grid[key]]
     means, stds = [], []
     for value in values:
-        chosen = [s for s in summary if s[key] == value and
-                  (not one_at_a_time or all(s[k] == baseline[k] for k in keys if k != key))]
+        chosen = [
+            s
+            for s in summary
+            if s[key] == value and (not one_at_a_time or all(s[k] == baseline[k] for k in keys if k != key))
+        ]
         scores = [s["mean"] for s in chosen]
         means.append(float(np.mean(scores)) if scores else np.nan)
         stds.append(chosen[0]["std"] if len(chosen) == 1 else float(np.std(scores)) if scores else 0.0)
@@ -175,14 +203,23 @@ def _factor_figure(summary: list[dict[str, Any]], key: str, keys: list[str], gri
     ax = fig.subplots()
     ax.errorbar(range(len(values)), means, yerr=stds, fmt="o", capsize=4)
     ax.set_xticks(range(len(values)), values)
-    ax.set(xlabel=key, ylabel="val. balanced accuracy", title=f"{key}" + (" (others at baseline)" if one_at_a_time else
-                                                                           " (mean over the other factors)"))
+    ax.set(
+        xlabel=key,
+        ylabel="val. balanced accuracy",
+        title=f"{key}" + (" (others at baseline)" if one_at_a_time else " (mean over the other factors)"),
+    )
     ax.grid(alpha=0.3)
     save_figure(fig, path)
 
 
-def run_sweep(base: FitConfig, grid: dict[str, list[Any]], out: str | os.PathLike[str], seeds: int = 1,
-              one_at_a_time: bool = False, progress: bool = True) -> list[dict[str, Any]]:
+def run_sweep(
+    base: FitConfig,
+    grid: dict[str, list[Any]],
+    out: str | os.PathLike[str],
+    seeds: int = 1,
+    one_at_a_time: bool = False,
+    progress: bool = True,
+) -> list[dict[str, Any]]:
     """Train every grid point × seed (skipping finished ones); write results.csv, summary.md and plots."""
     out_dir = Path(out)
     keys = list(grid)
@@ -201,10 +238,17 @@ def run_sweep(base: FitConfig, grid: dict[str, list[Any]], out: str | os.PathLik
         started = time.perf_counter()
         result = fit(replace(config, out=str(out_dir / "runs" / name)), resume=True, progress=False)
         final = result.history[-1].get("val_balanced_accuracy", result.history[-1]["train_accuracy"])
-        rows.append({"run": name, **{k: point[k] for k in keys}, "seed": seed,
-                     "best_val_balanced_accuracy": round(result.best_score, 5),
-                     "best_epoch": result.best_epoch, "final_val_balanced_accuracy": round(final, 5),
-                     "seconds": round(time.perf_counter() - started, 1)})
+        rows.append(
+            {
+                "run": name,
+                **{k: point[k] for k in keys},
+                "seed": seed,
+                "best_val_balanced_accuracy": round(result.best_score, 5),
+                "best_epoch": result.best_epoch,
+                "final_val_balanced_accuracy": round(final, 5),
+                "seconds": round(time.perf_counter() - started, 1),
+            }
+        )
         _write_results(results_path, rows, keys)
     bar.close()
     summary = summarise(rows, keys)

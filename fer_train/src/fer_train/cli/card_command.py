@@ -11,14 +11,24 @@ from fer_train.cli import user_errors
 @click.command("card")
 @click.option("--export-dir", required=True, type=click.Path(exists=True, file_okay=False))
 @click.option("--name", required=True, help="The exported model's file stem.")
-@click.option("--data", "test_sets", multiple=True, required=True, type=click.Path(exists=True),
-              help="A test split; repeat for several.")
-@click.option("--votes", type=click.Path(exists=True, dir_okay=False),
-              help="Crowd votes per face (CSV): also score each split against the raters.")
+@click.option(
+    "--data",
+    "test_sets",
+    multiple=True,
+    required=True,
+    type=click.Path(exists=True),
+    help="A test split; repeat for several.",
+)
+@click.option(
+    "--votes",
+    type=click.Path(exists=True, dir_okay=False),
+    help="Crowd votes per face (CSV): also score each split against the raters.",
+)
 @click.option("--cache-dir", type=click.Path(file_okay=False))
 @user_errors
-def card_command(export_dir: str, name: str, test_sets: tuple[str, ...], votes: str | None,
-                 cache_dir: str | None) -> None:
+def card_command(
+    export_dir: str, name: str, test_sets: tuple[str, ...], votes: str | None, cache_dir: str | None
+) -> None:
     """Evaluate an exported model's graphs on test splits and write its model card beside them
     (MODEL_CARD.md for the default model, NAME.MODEL_CARD.md for others)."""
     path = write_model_card(export_dir, name, test_sets, cache_dir, votes)

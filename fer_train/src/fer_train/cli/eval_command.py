@@ -11,11 +11,18 @@ from fer_train.evaluate import evaluate
 
 
 @click.command("eval")
-@click.option("--model", required=True, type=click.Path(exists=True, dir_okay=False),
-              help="A checkpoint (best.pt or last.pt) or an exported .onnx graph.")
+@click.option(
+    "--model",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False),
+    help="A checkpoint (best.pt or last.pt) or an exported .onnx graph.",
+)
 @click.option("--data", required=True, type=click.Path(exists=True), help="Test data: folder or .zip.")
-@click.option("--votes", type=click.Path(exists=True, dir_okay=False),
-              help="Crowd votes per face (CSV: `file` + one column per class): also score against the raters.")
+@click.option(
+    "--votes",
+    type=click.Path(exists=True, dir_okay=False),
+    help="Crowd votes per face (CSV: `file` + one column per class): also score against the raters.",
+)
 @click.option("--out", type=click.Path(file_okay=False), help="Write metrics.json, metrics.txt, confusion.png here.")
 @click.option("--cache-dir", type=click.Path(file_okay=False))
 @user_errors

@@ -9,24 +9,51 @@ from fer_train.export import export_checkpoint, format_calibration, format_parit
 
 
 @click.command("export")
-@click.option("--model", "checkpoint", required=True, type=click.Path(exists=True, dir_okay=False),
-              help="The checkpoint to export (e.g. runs/NAME/best.pt).")
+@click.option(
+    "--model",
+    "checkpoint",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False),
+    help="The checkpoint to export (e.g. runs/NAME/best.pt).",
+)
 @click.option("--out", required=True, type=click.Path(file_okay=False), help="Output folder.")
 @click.option("--name", default="model", show_default=True, help="File stem: NAME.onnx, NAME.int8.onnx, NAME.json.")
 @click.option("--quantize", is_flag=True, help="Also write an int8 graph (static QDQ, per-channel).")
-@click.option("--calib", type=click.Path(exists=True),
-              help="Calibration data (default: a fixed sample of the checkpoint's training data).")
-@click.option("--val", type=click.Path(exists=True),
-              help="Data to fit the probability temperature on (default: the run's validation data, if here).")
-@click.option("--votes", type=click.Path(exists=True, dir_okay=False),
-              help="Fit the temperature against these crowd votes (default: the run's votes, if here), not the labels.")
-@click.option("--check", type=click.Path(exists=True),
-              help="Accuracy parity on this data (e.g. Test_250.zip): PyTorch, ONNX float and int8 scored side by side.")
+@click.option(
+    "--calib",
+    type=click.Path(exists=True),
+    help="Calibration data (default: a fixed sample of the checkpoint's training data).",
+)
+@click.option(
+    "--val",
+    type=click.Path(exists=True),
+    help="Data to fit the probability temperature on (default: the run's validation data, if here).",
+)
+@click.option(
+    "--votes",
+    type=click.Path(exists=True, dir_okay=False),
+    help="Fit the temperature against these crowd votes (default: the run's votes, if here), not the labels.",
+)
+@click.option(
+    "--check",
+    type=click.Path(exists=True),
+    help="Accuracy parity on this data (e.g. Test_250.zip): PyTorch, ONNX float and int8 scored side by side.",
+)
 @click.option("--allow-int8-drop", is_flag=True, help="Keep an int8 graph that fails the accuracy limits.")
 @click.option("--cache-dir", type=click.Path(file_okay=False))
 @user_errors
-def export_command(checkpoint: str, out: str, name: str, quantize: bool, calib: str | None, val: str | None,
-                   votes: str | None, check: str | None, allow_int8_drop: bool, cache_dir: str | None) -> None:
+def export_command(
+    checkpoint: str,
+    out: str,
+    name: str,
+    quantize: bool,
+    calib: str | None,
+    val: str | None,
+    votes: str | None,
+    check: str | None,
+    allow_int8_drop: bool,
+    cache_dir: str | None,
+) -> None:
     """Export a checkpoint: BatchNorm folded, onnxsim, checked against PyTorch on a probe batch, a fitted
     temperature, optional int8, and the model description in each graph and beside them."""
     result = export_checkpoint(checkpoint, out, name, quantize, calib, check, allow_int8_drop, cache_dir, val, votes)

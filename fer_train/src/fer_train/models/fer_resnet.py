@@ -27,8 +27,13 @@ class SqueezeExcite(nn.Module):
     def __init__(self, channels: int, reduction: int = 8) -> None:
         super().__init__()
         hidden = max(8, channels // reduction)
-        self.gate = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Conv2d(channels, hidden, 1), nn.ReLU(inplace=True),
-                                  nn.Conv2d(hidden, channels, 1), nn.Sigmoid())
+        self.gate = nn.Sequential(
+            nn.AdaptiveAvgPool2d(1),
+            nn.Conv2d(channels, hidden, 1),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(hidden, channels, 1),
+            nn.Sigmoid(),
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x * self.gate(x)
@@ -39,10 +44,12 @@ class BasicBlock(nn.Module):
 
     def __init__(self, c_in: int, c_out: int, stride: int, act: str, se: bool) -> None:
         super().__init__()
-        self.body = nn.Sequential(conv_bn(c_in, c_out, 3, stride, act), conv_bn(c_out, c_out, 3, 1, None),
-                                  SqueezeExcite(c_out) if se else nn.Identity())
-        self.shortcut = (nn.Identity() if stride == 1 and c_in == c_out
-                         else conv_bn(c_in, c_out, 1, stride, None))
+        self.body = nn.Sequential(
+            conv_bn(c_in, c_out, 3, stride, act),
+            conv_bn(c_out, c_out, 3, 1, None),
+            SqueezeExcite(c_out) if se else nn.Identity(),
+        )
+        self.shortcut = nn.Identity() if stride == 1 and c_in == c_out else conv_bn(c_in, c_out, 1, stride, None)
         self.act = activation(act)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -50,9 +57,17 @@ class BasicBlock(nn.Module):
 
 
 class FerResNet(nn.Module):
-    def __init__(self, num_classes: int = 4, stem: int = 32, widths: Sequence[int] = (32, 64, 128, 192),
-                 blocks: Sequence[int] = (1, 2, 2, 1), strides: Sequence[int] = (1, 2, 2, 2), se: bool = True,
-                 dropout: float = 0.2, activation_fn: str = "relu") -> None:
+    def __init__(
+        self,
+        num_classes: int = 4,
+        stem: int = 32,
+        widths: Sequence[int] = (32, 64, 128, 192),
+        blocks: Sequence[int] = (1, 2, 2, 1),
+        strides: Sequence[int] = (1, 2, 2, 2),
+        se: bool = True,
+        dropout: float = 0.2,
+        activation_fn: str = "relu",
+    ) -> None:
         super().__init__()
         if not len(widths) == len(blocks) == len(strides):
             raise ValueError(f"widths, blocks and strides need one entry per stage: {widths}, {blocks}, {strides}")
@@ -64,8 +79,9 @@ class FerResNet(nn.Module):
                 layers.append(BasicBlock(c_in, width, stage_stride if i == 0 else 1, activation_fn, se))
                 c_in = width
         self.stages = nn.Sequential(*layers)
-        self.head = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Dropout(dropout),
-                                  nn.Linear(c_in, num_classes))
+        self.head = nn.Sequential(
+            nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Dropout(dropout), nn.Linear(c_in, num_classes)
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.stages(self.stem(x)))
