@@ -8,7 +8,7 @@ import io
 import json
 import logging
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,14 +26,15 @@ from fer_train.augment import augment_batch, mix_batch
 from fer_train.checkpoint import read_checkpoint, save_checkpoint
 from fer_train.config import FitConfig
 from fer_train.crowd_metrics import crowd_metrics
-from fer_train.data import FaceDataset, epoch_order, load_dataset, pixel_stats
+from fer_train.data import FaceDataset, epoch_order
 from fer_train.distill import TeacherEnsemble, distillation
 from fer_train.metrics import compute_metrics
 from fer_train.models import build_model, count_parameters
 from fer_train.optim import PlateauScale, build_optimizer, lr_factor, update_ema
 from fer_train.plots import plot_curves
 from fer_train.scoring import predict_logits
-from fer_train.votes import FaceVotes, match_votes, off_class_faces, read_votes, soft_targets
+from fer_train.training_data import TrainingData, load_training_data
+from fer_train.votes import FaceVotes
 
 log = logging.getLogger(__name__)
 
@@ -83,8 +84,34 @@ class _Step:
     weights: torch.Tensor | None
     generator: torch.Generator
     targets: torch.Tensor  # every training image's target distribution, [N, C]
+    plateau: PlateauScale
     soft_targets: torch.Tensor | None = None  # teacher probabilities at the distillation temperature, [N, C]
     teachers: TeacherEnsemble | None = None  # or the teachers themselves, to predict on each augmented batch
+
+    @property
+    def evaluated(self) -> nn.Module:
+        """The weights that are validated and saved as the model: the average when there is one."""
+        return self.ema if self.ema is not None else self.model
+
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "state_dict": self.evaluated.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "train_state_dict": self.model.state_dict() if self.ema is not None else None,
+            "scheduler": self.scheduler.state_dict(),
+            "plateau": self.plateau.state_dict(),
+            "rng": {"generator": self.generator.get_state(), "torch": torch.get_rng_state()},
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.model.load_state_dict(state["train_state_dict"] if self.ema is not None else state["state_dict"])
+        if self.ema is not None:
+            self.ema.load_state_dict(state["state_dict"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scheduler.load_state_dict(state["scheduler"])
+        self.plateau.load_state_dict(state["plateau"])
+        self.generator.set_state(state["rng"]["generator"])
+        torch.set_rng_state(state["rng"]["torch"])
 
 
 def _train_epoch(
@@ -193,16 +220,6 @@ def _summary(record: dict[str, Any], epochs: int) -> str:
     return text + f"  {record['images_per_second']:.0f} img/s  {record['epoch_seconds']:.0f}s"
 
 
-def _load_split(path: str, spec: PreprocessSpec, cache_dir: str | None, role: str) -> FaceDataset:
-    dataset = load_dataset(path, spec, cache_dir)
-    counts = ", ".join(f"{k} {v}" for k, v in dataset.counts().items())
-    log.info("%s %s: %d images (%s)", role, path, len(dataset), counts)
-    empty = [k for k, v in dataset.counts().items() if v == 0]
-    if empty:
-        raise FerError(f"{path}: class(es) {', '.join(empty)} have no images")
-    return dataset
-
-
 def _restore(config: FitConfig, resume: bool) -> dict[str, Any] | None:
     """The checkpoint to continue from (None: a new run); refuses to overwrite a run or change its model."""
     out = Path(config.out)
@@ -224,33 +241,48 @@ def _restore(config: FitConfig, resume: bool) -> dict[str, Any] | None:
     return state
 
 
-def _crowd(
-    config: FitConfig, train: FaceDataset, val: FaceDataset | None
-) -> tuple[FaceDataset, np.ndarray, FaceVotes | None, dict[str, Any] | None]:
-    """With votes: the training faces kept, their targets, the validation faces' votes, and a record of it."""
-    one_hot = np.eye(len(config.classes), dtype=np.float32)[train.labels]
-    if config.votes is None:
-        return train, one_hot, None, None
-    table = read_votes(config.votes, config.classes)
-    votes = match_votes(table, train.paths, config.data)
-    matched, off = int(votes.matched.sum()), off_class_faces(votes)
-    if config.vote_off_class == "drop" and off.any():
-        keep = np.nonzero(~off)[0]
-        log.info("votes: leaving out %d training faces whose raters mostly chose another answer", int(off.sum()))
-        train = train.subset(keep)
-        votes = FaceVotes(votes.counts[keep], votes.other_total[keep], votes.other_max[keep], votes.matched[keep])
-    targets = soft_targets(train.labels, votes, config.vote_weight, len(config.classes))
-    val_votes = match_votes(table, val.paths, str(config.val)) if val is not None else None
-    record = {
-        "path": config.votes,
-        "sha256": table.sha256,
-        "train_matched": matched,
-        "train_off_class": int(off.sum()),
-        "train_off_class_dropped": config.vote_off_class == "drop",
-        "val_matched": int(val_votes.matched.sum()) if val_votes is not None else None,
-    }
-    log.info("votes %s: %d training faces matched", config.votes, record["train_matched"])
-    return train, targets, val_votes, record
+def _build_step(config: FitConfig, data: TrainingData) -> _Step:
+    """A new model with its optimizer, schedule, weight average, loss weights and teachers."""
+    model = build_model(config.model, data.spec.num_classes, **config.model_options)
+    model = model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
+    optimizer = build_optimizer(config, model)
+    steps_per_epoch = max(1, len(data.train) // config.batch_size)  # as in _train_epoch
+    plateau = PlateauScale()
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_factor(config, steps_per_epoch, plateau))
+    ema = copy.deepcopy(model) if config.ema_decay else None
+    soft_teacher, teachers = distillation(config, data.train, data.val, data.spec)
+    generator = torch.Generator().manual_seed(config.seed)
+    return _Step(
+        model,
+        optimizer,
+        scheduler,
+        ema,
+        class_weights(config, data.targets),
+        generator,
+        torch.from_numpy(data.targets),
+        plateau,
+        soft_teacher,
+        teachers,
+    )
+
+
+def _epoch(
+    step: _Step, data: TrainingData, config: FitConfig, epoch: int, progress: bool
+) -> tuple[dict[str, Any], float | None]:
+    """Train one epoch and validate when due: the epoch's record and the score that picks best.pt (None when
+    the epoch was not validated)."""
+    started = time.perf_counter()
+    record = _train_epoch(step, data.train, data.spec, config, epoch, progress)
+    score: float | None = record["train_accuracy"]
+    if data.val is not None:
+        score = None
+        if epoch % config.val_every == 0 or epoch == config.epochs:
+            record.update(_validate(step.evaluated, data.val, data.spec, data.val_votes))
+            score = record["val_crowd_balanced_accuracy" if config.select_on == "crowd" else "val_balanced_accuracy"]
+    if score is not None:
+        step.plateau.step(score)
+    record["epoch_seconds"] = round(time.perf_counter() - started, 2)
+    return record, score
 
 
 def fit(config: FitConfig, resume: bool = False, progress: bool = True) -> FitResult:
@@ -263,90 +295,30 @@ def fit(config: FitConfig, resume: bool = False, progress: bool = True) -> FitRe
     if config.threads:
         torch.set_num_threads(config.threads)
     torch.manual_seed(config.seed)
-
-    base_spec = PreprocessSpec(classes=config.classes)
-    train = _load_split(config.data, base_spec, config.cache_dir, "train")
-    if state is not None:
-        spec = PreprocessSpec.from_dict(state["spec"])
-    else:
-        mean, std = pixel_stats(train)
-        spec = replace(base_spec, mean=round(mean, 6), std=round(std, 6))
-    val = _load_split(config.val, spec, config.cache_dir, "val") if config.val else None
-    train, targets, val_votes, votes_record = _crowd(config, train, val)
-
-    model = build_model(config.model, spec.num_classes, **config.model_options)
-    model = model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
-    optimizer = build_optimizer(config, model)
-    steps_per_epoch = max(1, len(train) // config.batch_size)  # as in _train_epoch
-    plateau = PlateauScale()
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_factor(config, steps_per_epoch, plateau))
-    generator = torch.Generator().manual_seed(config.seed)
+    data = load_training_data(config, state)
+    step = _build_step(config, data)
     history: list[dict[str, Any]] = []
     best = {"epoch": 0, "balanced_accuracy": -1.0}
-    start_epoch = 0
-    ema = copy.deepcopy(model) if config.ema_decay else None
     if state is not None:
-        model.load_state_dict(state["train_state_dict"] if ema is not None else state["state_dict"])
-        if ema is not None:
-            ema.load_state_dict(state["state_dict"])
-        optimizer.load_state_dict(state["optimizer"])
-        scheduler.load_state_dict(state["scheduler"])
-        plateau.load_state_dict(state["plateau"])
-        generator.set_state(state["rng"]["generator"])
-        torch.set_rng_state(state["rng"]["torch"])
-        history, best, start_epoch = list(state["history"]), dict(state["best"]), int(state["epoch"])
-        log.info("resuming %s at epoch %d of %d", out, start_epoch + 1, config.epochs)
-
-    soft_teacher, teachers = distillation(config, train, val, spec)
-    provenance = {
-        "data": {"path": str(config.data), "sha256": train.sha256, "images": len(train)},
-        "val": {"path": str(config.val), "sha256": val.sha256, "images": len(val)} if val else None,
-        "votes": votes_record,
-        "parameters": count_parameters(model),
-    }
+        step.load_state_dict(state)
+        history, best = list(state["history"]), dict(state["best"])
+        log.info("resuming %s at epoch %d of %d", out, len(history) + 1, config.epochs)
+    provenance = {**data.provenance, "parameters": count_parameters(step.model)}
     out.mkdir(parents=True, exist_ok=True)
     write_text(out / "config.json", json.dumps(config.to_dict(), indent=2))
-    step = _Step(
-        model,
-        optimizer,
-        scheduler,
-        ema,
-        class_weights(config, targets),
-        generator,
-        torch.from_numpy(targets),
-        soft_teacher,
-        teachers,
-    )
-    selector = "val_crowd_balanced_accuracy" if config.select_on == "crowd" else "val_balanced_accuracy"
 
-    for epoch in range(start_epoch + 1, config.epochs + 1):
-        started = time.perf_counter()
-        record = _train_epoch(step, train, spec, config, epoch, progress)
-        evaluated = ema if ema is not None else model
-        score: float | None = record["train_accuracy"]
-        if val is not None:
-            score = None
-            if epoch % config.val_every == 0 or epoch == config.epochs:
-                record.update(_validate(evaluated, val, spec, val_votes))
-                score = record[selector]
-        if score is not None:
-            plateau.step(score)
-        record["epoch_seconds"] = round(time.perf_counter() - started, 2)
+    for epoch in range(len(history) + 1, config.epochs + 1):
+        record, score = _epoch(step, data, config, epoch, progress)
         history.append(record)
         improved = score is not None and score > best["balanced_accuracy"]
         if improved and score is not None:
             best = {"epoch": epoch, "balanced_accuracy": score}
         payload = {
             "model": {"name": config.model, "options": dict(config.model_options)},
-            "spec": spec.to_dict(),
+            "spec": data.spec.to_dict(),
             "config": config.to_dict(),
             "provenance": provenance,
-            "state_dict": evaluated.state_dict(),
-            "optimizer": optimizer.state_dict(),
-            "train_state_dict": model.state_dict() if ema is not None else None,
-            "scheduler": scheduler.state_dict(),
-            "plateau": plateau.state_dict(),
-            "rng": {"generator": generator.get_state(), "torch": torch.get_rng_state()},
+            **step.state_dict(),
             "epoch": epoch,
             "best": best,
             "history": history,
