@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -42,8 +43,8 @@ def benchmark_model(
     speed: dict[str, Any] = {}
     for threads in thread_counts:
         for engine, run in _engines(model, threads).items():
-            single = measure(lambda run=run: run(one), repeats * 10)
-            full = measure(lambda run=run: run(many), repeats)
+            single = measure(partial(run, one), repeats * 10)
+            full = measure(partial(run, many), repeats)
             speed[f"{engine}/{threads}t"] = {
                 "batch1_ms": single["median_s"] * 1e3,
                 "batch1_ms_min": single["min_s"] * 1e3,

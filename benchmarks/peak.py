@@ -4,18 +4,9 @@ from __future__ import annotations
 
 import os
 import platform
-from pathlib import Path
 from typing import Any
 
-
-def _cpuinfo() -> dict[str, str]:
-    info: dict[str, str] = {}
-    text = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
-    for line in text.splitlines():
-        if ":" in line:
-            key, value = (part.strip() for part in line.split(":", 1))
-            info.setdefault(key, value)
-    return info
+from fer_runtime.cpu import cpuinfo
 
 
 def cpu_peak() -> dict[str, Any]:
@@ -27,7 +18,7 @@ def cpu_peak() -> dict[str, Any]:
     VNNI (vpdpbusd) does 4 int8 MACs per 32-bit lane, 2 without it. The clock is the nominal one
     the OS reports; turbo can exceed it, so measured shares above 100% mean a higher real clock.
     """
-    info = _cpuinfo()
+    info = cpuinfo()
     flags = set(info.get("flags", "").split())
     cores = os.cpu_count() or 1
     ghz = float(info.get("cpu MHz", "0") or 0) / 1000

@@ -12,7 +12,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import onnxruntime
+
 from fer_runtime.atomic import write_text
+from fer_runtime.cpu import describe_cpu
 from fer_runtime.errors import FerError
 from fer_runtime.model_files import DEFAULT_MODEL_NAME, ModelDescription, read_description
 from fer_train.crowd_metrics import COVERAGE
@@ -186,7 +189,8 @@ def write_model_card(
         "",
         "## Test results",
         "",
-        "Balanced accuracy is the mean of per-class recall. Images per class: "
+        f"Scored with onnxruntime {onnxruntime.__version__} on {describe_cpu()}: the int8 graph's results "
+        "depend on the CPU's instruction sets. Balanced accuracy is the mean of per-class recall. Images per class: "
         + "; ".join(
             f"{split} " + ", ".join(f"{c} {int(n)}" for c, n in zip(classes, counts))
             for split, counts in supports.items()

@@ -52,7 +52,7 @@ def _votes(
         keep = np.nonzero(~off)[0]
         log.info("votes: leaving out %d training faces whose raters mostly chose another answer", int(off.sum()))
         train = train.subset(keep)
-        votes = FaceVotes(votes.counts[keep], votes.other_total[keep], votes.other_max[keep], votes.matched[keep])
+        votes = votes.subset(keep)
     targets = soft_targets(train.labels, votes, config.vote_weight, len(config.classes))
     val_votes = match_votes(table, val.paths, str(config.val)) if val is not None else None
     record = {

@@ -103,6 +103,11 @@ class FaceVotes:
     other_max: np.ndarray  # [N]
     matched: np.ndarray  # bool [N]: the file has a row
 
+    def subset(self, indices: np.ndarray) -> FaceVotes:
+        return FaceVotes(
+            self.counts[indices], self.other_total[indices], self.other_max[indices], self.matched[indices]
+        )
+
     @property
     def in_class(self) -> np.ndarray:
         """Faces with at least one vote among the model's classes."""
