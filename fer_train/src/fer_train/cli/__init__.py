@@ -7,14 +7,18 @@ so `fer-train --help` and `--version` load neither PyTorch nor matplotlib.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from importlib import import_module
+from typing import Any, TypeVar
 
 import click
 
 from fer_runtime import __version__
 from fer_runtime.cli_errors import user_errors
 
-__all__ = ["main", "user_errors"]
+F = TypeVar("F", bound=Callable[..., Any])
+
+__all__ = ["main", "user_errors", "votes_option"]
 
 COMMANDS = {  # name: one-line help shown by `fer-train --help`
     "fit": "Train a model; checkpoints every epoch, --resume after any interruption.",
@@ -26,6 +30,13 @@ COMMANDS = {  # name: one-line help shown by `fer-train --help`
     "sweep": "Train a grid of configurations with a fixed epoch budget.",
     "compare": "Compare fit runs: recipe differences, best epochs, curves.",
 }
+
+
+def votes_option(
+    help: str = "Crowd votes per face (CSV: `file` + one column per class): also score against the raters.",
+) -> Callable[[F], F]:
+    """`--votes CSV`, as every command that reads crowd votes takes it."""
+    return click.option("--votes", type=click.Path(exists=True, dir_okay=False), help=help)
 
 
 class LazyGroup(click.Group):

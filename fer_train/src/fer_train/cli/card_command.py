@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from fer_train.card import write_model_card
-from fer_train.cli import user_errors
+from fer_train.cli import user_errors, votes_option
 
 
 @click.command("card")
@@ -19,11 +19,7 @@ from fer_train.cli import user_errors
     type=click.Path(exists=True),
     help="A test split; repeat for several.",
 )
-@click.option(
-    "--votes",
-    type=click.Path(exists=True, dir_okay=False),
-    help="Crowd votes per face (CSV): also score each split against the raters.",
-)
+@votes_option("Crowd votes per face (CSV): also score each split against the raters.")
 @click.option("--cache-dir", type=click.Path(file_okay=False))
 @user_errors
 def card_command(

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from fer_train.cli import user_errors
+from fer_train.cli import user_errors, votes_option
 from fer_train.evaluate import evaluate
 
 
@@ -18,11 +18,7 @@ from fer_train.evaluate import evaluate
     help="A checkpoint (best.pt or last.pt) or an exported .onnx graph.",
 )
 @click.option("--data", required=True, type=click.Path(exists=True), help="Test data: folder or .zip.")
-@click.option(
-    "--votes",
-    type=click.Path(exists=True, dir_okay=False),
-    help="Crowd votes per face (CSV: `file` + one column per class): also score against the raters.",
-)
+@votes_option()
 @click.option("--out", type=click.Path(file_okay=False), help="Write metrics.json, metrics.txt, confusion.png here.")
 @click.option("--cache-dir", type=click.Path(file_okay=False))
 @user_errors

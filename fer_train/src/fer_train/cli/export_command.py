@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from fer_train.cli import user_errors
+from fer_train.cli import user_errors, votes_option
 from fer_train.export import export_checkpoint, format_calibration, format_parity
 
 
@@ -29,11 +29,7 @@ from fer_train.export import export_checkpoint, format_calibration, format_parit
     type=click.Path(exists=True),
     help="Data to fit the probability temperature on (default: the run's validation data, if here).",
 )
-@click.option(
-    "--votes",
-    type=click.Path(exists=True, dir_okay=False),
-    help="Fit the temperature against these crowd votes (default: the run's votes, if here), not the labels.",
-)
+@votes_option("Fit the temperature against these crowd votes (default: the run's votes, if here), not the labels.")
 @click.option(
     "--check",
     type=click.Path(exists=True),

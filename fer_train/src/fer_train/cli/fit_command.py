@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 
-from fer_train.cli import user_errors
+from fer_train.cli import user_errors, votes_option
 from fer_train.config import (
     CLASS_WEIGHTS,
     DISTILL_VIEWS,
@@ -64,11 +64,9 @@ from fer_train.train import fit
     help="clean (default): the teachers' predictions for the unaugmented faces, computed once; "
     "augmented: the teachers predict on every batch as the student sees it (slower).",
 )
-@click.option(
-    "--votes",
-    type=click.Path(exists=True, dir_okay=False),
-    help="Crowd votes per face: a CSV with a `file` column and one column per class (counts or shares); "
-    "targets mix them with the folder labels, and validation also scores against them.",
+@votes_option(
+    "Crowd votes per face: a CSV with a `file` column and one column per class (counts or shares); "
+    "targets mix them with the folder labels, and validation also scores against them."
 )
 @click.option(
     "--vote-weight",

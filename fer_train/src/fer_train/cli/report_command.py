@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from fer_train.analysis.report import run_report
-from fer_train.cli import user_errors
+from fer_train.cli import user_errors, votes_option
 
 
 @click.command("report")
@@ -31,11 +31,7 @@ from fer_train.cli import user_errors
     type=click.Path(exists=True),
     help="The training set (folder or .zip): also report each split without its near copies of it.",
 )
-@click.option(
-    "--votes",
-    type=click.Path(exists=True, dir_okay=False),
-    help="Crowd votes per face (CSV: `file` + one column per class): also score against the raters.",
-)
+@votes_option()
 @click.option("--no-face-images", is_flag=True, help="Skip the grid of confidently wrong faces.")
 @click.option("--threads", type=click.IntRange(min=1), help="ONNX Runtime threads for an .onnx model.")
 @click.option("--cache-dir", type=click.Path(file_okay=False))
