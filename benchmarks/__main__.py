@@ -10,8 +10,6 @@ from pathlib import Path
 
 import onnxruntime
 import torch
-from fer_train.data import load_dataset
-from fer_train.quantize import quantize_int8
 
 from benchmarks.measure_inference import benchmark_model
 from benchmarks.measure_pipeline import cold_start, folder_run, photo_stages, synthetic_photos
@@ -24,6 +22,8 @@ from fer_runtime import __version__
 from fer_runtime.atomic import write_text
 from fer_runtime.preprocess import model_input
 from fer_runtime.recognizer import Recognizer
+from fer_train.data import load_dataset
+from fer_train.quantize import quantize_int8
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO.parent / "shared" / "data"

@@ -7,15 +7,15 @@ from typing import Any
 
 import numpy as np
 import torch
-from fer_train.data import FaceDataset
-from fer_train.evaluate import score
-from fer_train.graph_stats import graph_stats
-from fer_train.scoring import Predictions, Scorer
 
 from benchmarks.timing import measure
 from benchmarks.variants import ModelUnderTest
 from fer_runtime.preprocess import model_input
 from fer_runtime.session import create_session
+from fer_train.data import FaceDataset
+from fer_train.evaluate import score
+from fer_train.graph_stats import graph_stats
+from fer_train.scoring import Predictions, Scorer
 
 BATCH = 64
 

@@ -11,12 +11,12 @@ from typing import Any
 
 import cv2
 import numpy as np
-from fer_train.data import FaceDataset
 
 from benchmarks.timing import measure
 from fer_runtime.detect import FaceDetector, crop_with_margin
 from fer_runtime.preprocess import decode_image, prepare_batch, to_gray
 from fer_runtime.recognizer import Recognizer
+from fer_train.data import FaceDataset
 
 PYTORCH_SCRIPT = """
 import sys, cv2, torch

@@ -6,11 +6,10 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from fer_runtime.errors import FerError
 from fer_train.config import PRECISIONS, FitConfig, read_config_file
 from fer_train.data import image_counts
 from fer_train.train import fit
-
-from fer_runtime.errors import FerError
 
 
 def training_speed(config_file: Path, data: Path, full_data: Path, work: Path, threads: int = 2) -> dict[str, Any]:

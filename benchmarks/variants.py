@@ -8,13 +8,13 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from fer_train.checkpoint import load_model, save_checkpoint
-from fer_train.export import export_checkpoint
-from fer_train.models import build_model
 from torch import nn
 
 from fer_runtime.model_files import DEFAULT_MODEL_NAME, ModelDescription, bundled_model_dir, read_description
 from fer_runtime.spec import PreprocessSpec
+from fer_train.checkpoint import load_model, save_checkpoint
+from fer_train.export import export_checkpoint
+from fer_train.models import build_model
 
 
 @dataclass(frozen=True)

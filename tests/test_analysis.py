@@ -10,6 +10,8 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 from conftest import synthetic_face, write_face_folder
+
+from fer_runtime.errors import FerError
 from fer_train.analysis import sweep as sweep_module
 from fer_train.analysis.compare import recipe_differences, run_compare
 from fer_train.analysis.duplicates import has_near_copy, near_pairs, non_blank_hashes, phash
@@ -20,8 +22,6 @@ from fer_train.cli import main
 from fer_train.config import FitConfig
 from fer_train.metrics import compute_metrics
 from fer_train.train import fit
-
-from fer_runtime.errors import FerError
 
 
 def natural_image(seed: int, size: int = 48) -> np.ndarray:

@@ -1,5 +1,6 @@
 import pytest
 import torch
+
 from fer_train.augment import AugmentConfig, augment_batch, mix_batch
 
 

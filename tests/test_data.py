@@ -4,10 +4,10 @@ import shutil
 import numpy as np
 import pytest
 import torch
-from fer_train.data import epoch_order, image_counts, load_dataset, parse_classes, pixel_stats
 
 from fer_runtime.errors import FerError
 from fer_runtime.spec import PreprocessSpec
+from fer_train.data import epoch_order, image_counts, load_dataset, parse_classes, pixel_stats
 from tests.conftest import CLASSES
 
 SPEC = PreprocessSpec(classes=CLASSES)

@@ -4,6 +4,11 @@ import shutil
 import numpy as np
 import onnx
 import pytest
+
+from fer_runtime.errors import FerError
+from fer_runtime.model_files import METADATA_KEY
+from fer_runtime.preprocess import normalize
+from fer_runtime.recognizer import Recognizer
 from fer_train.card import write_model_card
 from fer_train.checkpoint import load_model
 from fer_train.config import FitConfig
@@ -11,11 +16,6 @@ from fer_train.data import load_dataset
 from fer_train.export import export_checkpoint
 from fer_train.scoring import Scorer, predict_logits
 from fer_train.train import fit
-
-from fer_runtime.errors import FerError
-from fer_runtime.model_files import METADATA_KEY
-from fer_runtime.preprocess import normalize
-from fer_runtime.recognizer import Recognizer
 
 
 def test_export_writes_checked_graphs_and_description(tiny_export):
@@ -35,7 +35,7 @@ def test_export_writes_checked_graphs_and_description(tiny_export):
         assert {k: v for k, v in embedded.items() if k != "graph"} == {
             k: v for k, v in description.items() if k not in ("graphs", "parity")
         }
-    assert embedded["quantization"]["weights"] == "int8 per-channel"
+    assert embedded["quantization"]["weights"] == "int8 per-channel, 7-bit range"
     assert description["provenance"]["probe_max_abs_logit_diff"] <= 1e-4  # ONNX Runtime against PyTorch
 
 

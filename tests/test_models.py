@@ -1,9 +1,9 @@
 import pytest
 import torch
-from fer_train.fold import fold_batchnorm
-from fer_train.models import MODELS, build_model, count_parameters
 
 from fer_runtime.errors import FerError
+from fer_train.fold import fold_batchnorm
+from fer_train.models import MODELS, build_model, count_parameters
 
 
 def test_seed_cnn_has_the_seeds_six_million_parameters():

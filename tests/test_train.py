@@ -8,6 +8,10 @@ from dataclasses import replace
 import numpy as np
 import pytest
 import torch
+
+from fer_runtime.errors import FerError
+from fer_runtime.preprocess import model_input
+from fer_runtime.spec import PreprocessSpec
 from fer_train.augment import AugmentConfig
 from fer_train.checkpoint import LoadedModel, load_model
 from fer_train.config import DISTILL_VIEWS, FitConfig
@@ -15,10 +19,6 @@ from fer_train.distill import TeacherEnsemble
 from fer_train.evaluate import evaluate
 from fer_train.models import build_model
 from fer_train.train import fit
-
-from fer_runtime.errors import FerError
-from fer_runtime.preprocess import model_input
-from fer_runtime.spec import PreprocessSpec
 
 TINY = {"widths": [8, 16, 16, 16], "blocks": [1, 1, 1, 1], "stem": 8}
 

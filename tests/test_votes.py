@@ -11,6 +11,11 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+
+from fer_runtime.errors import FerError
+from fer_runtime.recognizer import Recognizer, softmax
+from fer_runtime.spec import PreprocessSpec
+from fer_train import train as train_module
 from fer_train.augment import AugmentConfig
 from fer_train.calibrate import fit_temperature
 from fer_train.config import FitConfig
@@ -21,11 +26,6 @@ from fer_train.export import export_checkpoint
 from fer_train.scoring import Scorer
 from fer_train.train import fit
 from fer_train.votes import FaceVotes, match_votes, off_class_faces, read_votes, soft_targets
-
-from fer_runtime.errors import FerError
-from fer_runtime.recognizer import Recognizer, softmax
-from fer_runtime.spec import PreprocessSpec
-from fer_train import train as train_module
 from tests.conftest import CLASSES, TINY_RESNET
 
 HEADER = ["file", "angry", "happy", "neutral", "sad", "contempt", "unknown", "not_face"]

@@ -254,7 +254,7 @@ def export_checkpoint(
             quantize_int8(float_path, int8_path, INPUT_NAME, pixels, spec)
             quantization = {
                 "format": "QDQ",
-                "weights": "int8 per-channel",
+                "weights": "int8 per-channel, 7-bit range",
                 "activations": "uint8",
                 "calibration": {"data": calib_source, "images": len(pixels)},
             }

@@ -40,7 +40,11 @@ def quantize_int8(
     op_types: Sequence[str] | None = None,
 ) -> None:
     """Write the int8 QDQ graph of `float_path` to `int8_path`, calibrated on `pixels` (uint8 faces);
-    `op_types` limits quantization to those operators (default: every one ONNX Runtime can quantize)."""
+    `op_types` limits quantization to those operators (default: every one ONNX Runtime can quantize).
+
+    Weights use 7 of their 8 bits (`reduce_range`): on CPUs without VNNI (AVX2 only) ONNX Runtime's
+    uint8 x int8 kernels add pairs of products in 16 bits, which full-range weights overflow; a graph
+    quantized with full range agreed with its float graph on 68% of Test_250 there (99% with VNNI)."""
     with tempfile.TemporaryDirectory() as tmp:
         prepared = Path(tmp) / "prepared.onnx"
         quant_pre_process(str(float_path), str(prepared), skip_symbolic_shape=True)
@@ -53,5 +57,6 @@ def quantize_int8(
             activation_type=QuantType.QUInt8,
             weight_type=QuantType.QInt8,
             calibrate_method=CalibrationMethod.MinMax,
+            reduce_range=True,
             op_types_to_quantize=list(op_types) if op_types else None,
         )
