@@ -21,6 +21,7 @@ CLASS_WEIGHTS = ("none", "balanced")
 DISTILL_VIEWS = ("clean", "augmented")
 OFF_CLASS = ("drop", "keep")  # faces whose raters mostly chose a class the model does not have
 SELECT_ON = ("original", "crowd")  # which validation balanced accuracy picks best.pt
+SELECTED_BY = {"original": "val_balanced_accuracy", "crowd": "val_crowd_balanced_accuracy"}  # its history key
 
 
 def _check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:

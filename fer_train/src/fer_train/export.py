@@ -93,9 +93,14 @@ def _count_ops(path: Path, op_type: str) -> int:
     return sum(node.op_type == op_type for node in onnx.load(str(path)).graph.node)
 
 
+def _probe_batch(spec: PreprocessSpec) -> torch.Tensor:
+    """The fixed random batch that BatchNorm folding and the ONNX graph are checked on."""
+    return torch.randn(8, spec.channels, spec.height, spec.width, generator=torch.Generator().manual_seed(0))
+
+
 def _probe_check(model: nn.Module, path: Path, spec: PreprocessSpec) -> float:
     """Max |Δlogit| between ONNX Runtime and PyTorch on a fixed random batch; FerError above the tolerance."""
-    probe = torch.randn(8, spec.channels, spec.height, spec.width, generator=torch.Generator().manual_seed(0))
+    probe = _probe_batch(spec)
     with torch.inference_mode():
         expected = model(probe).numpy()
     session = create_session(path)
@@ -230,7 +235,7 @@ def export_checkpoint(
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     folded = fold_batchnorm(loaded.model)
-    probe = torch.randn(8, spec.channels, spec.height, spec.width, generator=torch.Generator().manual_seed(0))
+    probe = _probe_batch(spec)
     with torch.inference_mode():
         drift = float((folded(probe) - loaded.model(probe)).abs().max())
     if drift > FLOAT_TOLERANCE:

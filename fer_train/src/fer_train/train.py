@@ -21,10 +21,11 @@ from tqdm import tqdm
 from fer_runtime.atomic import TEMPORARIES, write_text
 from fer_runtime.errors import FerError
 from fer_runtime.preprocess import model_input
+from fer_runtime.recognizer import softmax
 from fer_runtime.spec import PreprocessSpec
 from fer_train.augment import augment_batch, mix_batch
 from fer_train.checkpoint import read_checkpoint, save_checkpoint
-from fer_train.config import FitConfig
+from fer_train.config import SELECTED_BY, FitConfig
 from fer_train.crowd_metrics import crowd_metrics
 from fer_train.data import FaceDataset, epoch_order
 from fer_train.distill import TeacherEnsemble, distillation
@@ -196,7 +197,7 @@ def _validate(model: nn.Module, val: FaceDataset, spec: PreprocessSpec, votes: F
         "val_recall": metrics.per_class_recall,
     }
     if votes is not None:
-        crowd = crowd_metrics(torch.softmax(torch.from_numpy(logits).double(), 1).numpy(), votes, spec.classes)
+        crowd = crowd_metrics(softmax(logits.astype(np.float64)), votes, spec.classes)
         record.update(
             {
                 "val_crowd_accuracy": crowd.majority.accuracy,
@@ -278,7 +279,7 @@ def _epoch(
         score = None
         if epoch % config.val_every == 0 or epoch == config.epochs:
             record.update(_validate(step.evaluated, data.val, data.spec, data.val_votes))
-            score = record["val_crowd_balanced_accuracy" if config.select_on == "crowd" else "val_balanced_accuracy"]
+            score = record[SELECTED_BY[config.select_on]]
     if score is not None:
         step.plateau.step(score)
     record["epoch_seconds"] = round(time.perf_counter() - started, 2)

@@ -20,7 +20,7 @@ from matplotlib.figure import Figure
 
 from fer_runtime.atomic import write_text
 from fer_runtime.errors import FerError
-from fer_train.config import FitConfig
+from fer_train.config import SELECTED_BY, FitConfig
 from fer_train.plots import save_figure
 
 # Settings that change where or how fast a run went, not what it learned.
@@ -36,7 +36,7 @@ class RunSummary:
     @property
     def selector(self) -> str:
         """The validation figure that picked best.pt: balanced accuracy on the labels or the crowd's."""
-        return "val_crowd_balanced_accuracy" if self.config.get("select_on") == "crowd" else "val_balanced_accuracy"
+        return SELECTED_BY[self.config.get("select_on", "original")]
 
     @property
     def validated(self) -> list[dict[str, Any]]:
