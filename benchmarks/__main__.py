@@ -8,11 +8,13 @@ import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
 
+import numpy as np
 import onnxruntime
 import torch
 
 from benchmarks.measure_inference import benchmark_model
-from benchmarks.measure_pipeline import cold_start, folder_run, photo_stages, synthetic_photos
+from benchmarks.measure_photos import photo_benchmark
+from benchmarks.measure_pipeline import cold_start, folder_run
 from benchmarks.measure_training import training_speed
 from benchmarks.peak import cpu_peak, measured_float_roof
 from benchmarks.profile_ops import op_profile
@@ -21,12 +23,19 @@ from benchmarks.variants import seed_model, shipped_model
 from fer_runtime import __version__
 from fer_runtime.atomic import write_text
 from fer_runtime.preprocess import model_input
-from fer_runtime.recognizer import Recognizer
+from fer_runtime.spec import PreprocessSpec
 from fer_train.data import load_dataset
-from fer_train.quantize import quantize_int8
+from fer_train.quantize import fixed_sample, quantize_int8
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO.parent / "shared" / "data"
+
+
+def _val_sample(data: Path, spec: PreprocessSpec, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """A fixed sample of FER2013 val faces and labels (crop-policy choices never look at the test split)."""
+    val = load_dataset(data / "fer2013" / "val.zip", spec)
+    picks = fixed_sample(val.paths, size)
+    return val.pixels[picks], val.labels[picks]
 
 
 def main() -> None:
@@ -68,7 +77,6 @@ def main() -> None:
         import cv2
 
         cv2.imwrite(str(image), test.pixels[0])
-        recognizer = Recognizer(threads=2)
         result = {
             "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "quick": args.quick,
@@ -79,7 +87,14 @@ def main() -> None:
             "profile": profile,
             "cold_start": cold_start(image, shipped.checkpoint, 2 if args.quick else 7),
             "folder": folder_run(test, work / "crops"),
-            "photos": photo_stages(recognizer, synthetic_photos(test, 4 if args.quick else 40)),
+            "photos": photo_benchmark(
+                None,
+                (test.pixels, test.labels),
+                _val_sample(args.data, shipped.spec, 60 if args.quick else 500),
+                args.data / "photos",
+                4 if args.quick else 40,
+                10 if args.quick else 150,
+            ),
             "training": training_speed(
                 REPO / "configs" / "default.toml",
                 args.data / "seed" / ("Train_400.zip" if args.quick else "Train_1000.zip"),

@@ -1,4 +1,4 @@
-"""End to end: `fer-run` cold start against a PyTorch script, a folder of crops, and photos."""
+"""End to end: `fer-run` cold start against a PyTorch script, and a folder of crops (photos: `measure_photos`)."""
 
 from __future__ import annotations
 
@@ -10,12 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import cv2
-import numpy as np
 
 from benchmarks.timing import measure
-from fer_runtime.detect import FaceDetector, crop_with_margin
-from fer_runtime.preprocess import decode_image, prepare_batch, to_gray
-from fer_runtime.recognizer import Recognizer
 from fer_train.data import FaceDataset
 
 PYTORCH_SCRIPT = """
@@ -65,50 +61,3 @@ def folder_run(test: FaceDataset, folder: Path) -> dict[str, Any]:
         cv2.imwrite(str(folder / f"{i:05d}.png"), pixels)
     seconds = _wall([_fer_run(), str(folder), "--output", str(folder.parent / "folder_results.jsonl")])
     return {"images": len(test), "seconds": seconds, "images_per_s": len(test) / seconds}
-
-
-def synthetic_photos(test: FaceDataset, count: int) -> list[bytes]:
-    """Scenes of 640x480 textured background with one or two upscaled test crops pasted in."""
-    rng = np.random.default_rng(0)
-    photos = []
-    for i in range(count):
-        scene = cv2.GaussianBlur(rng.integers(60, 200, (480, 640), dtype=np.uint8), (0, 0), 6)
-        for j in range(1 + i % 2):
-            side = int(rng.integers(140, 220))
-            face = cv2.resize(test.pixels[(2 * i + j) % len(test)], (side, side), interpolation=cv2.INTER_CUBIC)
-            x, y = 20 + j * 320 + int(rng.integers(0, 80)), int(rng.integers(10, 480 - side - 10))
-            scene[y : y + side, x : x + side] = face
-        ok, encoded = cv2.imencode(".jpg", cv2.cvtColor(scene, cv2.COLOR_GRAY2BGR))
-        photos.append(encoded.tobytes())
-    return photos
-
-
-def photo_stages(recognizer: Recognizer, photos: list[bytes]) -> dict[str, Any]:
-    """Per-photo milliseconds of decode, detect, preprocess and inference (medians), and faces found."""
-    detector = FaceDetector()
-    stages: dict[str, list[float]] = {"decode": [], "detect": [], "preprocess": [], "inference": []}
-    faces = 0
-    for data in photos:
-        t0 = time.perf_counter()
-        image = decode_image(data)
-        t1 = time.perf_counter()
-        boxes = detector.detect(to_gray(image))
-        t2 = time.perf_counter()
-        batch = prepare_batch([crop_with_margin(image, b, recognizer.spec.face_margin) for b in boxes], recognizer.spec)
-        t3 = time.perf_counter()
-        if len(batch):
-            recognizer.logits(batch)
-        t4 = time.perf_counter()
-        faces += len(boxes)
-        for key, seconds in zip(stages, (t1 - t0, t2 - t1, t3 - t2, t4 - t3)):
-            stages[key].append(seconds * 1e3)
-    medians = {f"{k}_ms": float(np.median(v)) for k, v in stages.items()}
-    total = sum(medians.values())
-    return {
-        "photos": len(photos),
-        "faces_found": faces,
-        "faces_pasted": sum(1 + i % 2 for i in range(len(photos))),
-        **medians,
-        "total_ms": total,
-        "photos_per_s": 1e3 / total,
-    }

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from benchmarks.report_photos import photo_goals, photo_lines
 from fer_runtime.atomic import write_text
 
 START, END = "<!-- benchmarks:start -->", "<!-- benchmarks:end -->"
@@ -81,17 +82,13 @@ def markdown(result: dict[str, Any]) -> str:
                 )
     lines += ["", "| model | parameters | MACs per image |", "|---|---|---|"]
     lines += [f"| {m['name']} | {m['parameters']:,} | {m['macs_per_image'] / 1e6:.1f} M |" for m in result["models"]]
-    cold, folder, photos, train = result["cold_start"], result["folder"], result["photos"], result["training"]
+    cold, folder, train = result["cold_start"], result["folder"], result["training"]
     lines += [
         "",
         f"- Cold start (process start to first result, median): `fer-run` {cold['fer_run_s']:.2f} s, "
         f"minimal PyTorch script {cold['pytorch_script_s']:.2f} s (ratio {cold['ratio']:.2f}).",
         f"- `fer-run` over a folder of {folder['images']} crops: {folder['seconds']:.2f} s, "
         f"{folder['images_per_s']:.0f} images/s (process start included).",
-        f"- Photos (640x480 JPEG, Haar detection, {photos['faces_found']} of {photos['faces_pasted']} pasted faces "
-        f"found): decode {photos['decode_ms']:.2f} ms, detect {photos['detect_ms']:.2f} ms, preprocess "
-        f"{photos['preprocess_ms']:.2f} ms, inference {photos['inference_ms']:.2f} ms per photo; "
-        f"{photos['photos_per_s']:.0f} photos/s.",
         f"- Roof (the % column): a large float32 MatMul in ONNX Runtime, measured in this run, reaches "
         f"{cpu['measured_float_gmacs']['1']:.0f} GMAC/s on 1 thread and {cpu['measured_float_gmacs']['2']:.0f} "
         f"on 2; the int8 roof is that times {cpu['int8_macs_per_cycle_per_core'] // cpu['float_macs_per_cycle_per_core']}"
@@ -108,8 +105,10 @@ def markdown(result: dict[str, Any]) -> str:
         "| goal | measured | met |",
         "|---|---|---|",
     ]
-    lines += [f"| {goal} | {value} | {'yes' if ok else '**no**'} |" for goal, value, ok in goals(result)]
-    return "\n".join(lines + _profile_lines(result) + _why_lines(result))
+    lines += [
+        f"| {goal} | {value} | {'yes' if ok else '**no**'} |" for goal, value, ok in goals(result) + photo_goals(result)
+    ]
+    return "\n".join(lines + photo_lines(result) + _profile_lines(result) + _why_lines(result))
 
 
 def _conv_us(profile: dict[str, Any]) -> float:

@@ -7,24 +7,16 @@ from collections.abc import Sequence
 import cv2
 import numpy as np
 
-from fer_runtime.preprocess import to_gray
+from fer_runtime.preprocess import to_bgr
 from fer_runtime.recognizer import Face
 
 COLORS = [(60, 60, 230), (60, 200, 60), (200, 200, 200), (220, 120, 40), (40, 200, 220), (200, 60, 200), (0, 140, 255)]
 UNCERTAIN_COLOR = (128, 128, 128)
 
 
-def to_bgr(image: np.ndarray) -> np.ndarray:
-    """Any decoded image → 8-bit BGR (for drawing and video writing)."""
-    if image.ndim == 3 and image.shape[2] == 3 and image.dtype == np.uint8:
-        return image.copy()
-    if image.ndim == 3 and image.shape[2] == 4 and image.dtype == np.uint8:
-        return cv2.cvtColor(image, cv2.COLOR_BGRA2BGR)
-    return cv2.cvtColor(to_gray(image), cv2.COLOR_GRAY2BGR)
-
-
 def draw_faces(image: np.ndarray, faces: Sequence[Face], classes: Sequence[str]) -> np.ndarray:
-    canvas = to_bgr(image)
+    """A BGR copy of `image` with each face's box, landmarks (dots), track number and label."""
+    canvas = to_bgr(image).copy()
     scale = max(0.4, min(canvas.shape[:2]) / 600)
     thickness = max(1, int(round(2 * scale)))
     for face in faces:
@@ -32,7 +24,9 @@ def draw_faces(image: np.ndarray, faces: Sequence[Face], classes: Sequence[str])
         known = face.label in classes
         color = COLORS[list(classes).index(face.label) % len(COLORS)] if known else UNCERTAIN_COLOR
         cv2.rectangle(canvas, (x, y), (x + w - 1, y + h - 1), color, thickness)
-        text = f"{face.label} {face.confidence:.0%}"
+        for px, py in face.landmarks or ():
+            cv2.circle(canvas, (int(round(px)), int(round(py))), thickness + 1, color, -1, cv2.LINE_AA)
+        text = (f"#{face.track} " if face.track is not None else "") + f"{face.label} {face.confidence:.0%}"
         (tw, th), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, thickness)
         top = max(0, y - th - base - 2)
         cv2.rectangle(canvas, (x, top), (x + tw + 2, top + th + base + 2), color, -1)

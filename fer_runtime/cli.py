@@ -15,6 +15,7 @@ import click
 
 from fer_runtime import __version__
 from fer_runtime.cli_errors import report_error, user_errors
+from fer_runtime.defaults import DETECT_MAX_SIDE, SMOOTH, YUNET_THRESHOLD
 
 if TYPE_CHECKING:
     from fer_runtime.recognizer import Recognizer
@@ -41,6 +42,34 @@ if TYPE_CHECKING:
 )
 @click.option("--no-detect", is_flag=True, help="Treat every image as one face crop (no face detection).")
 @click.option(
+    "--detector",
+    type=click.Choice(["yunet", "haar"]),
+    default="yunet",
+    show_default=True,
+    help="Face detector for photos: the bundled YuNet model (boxes, scores, five landmarks) or OpenCV's Haar cascade.",
+)
+@click.option(
+    "--detect-threshold",
+    type=click.FloatRange(0, 1, min_open=True, max_open=True),
+    default=YUNET_THRESHOLD,
+    show_default=True,
+    help="YuNet's score under which a candidate is not a face.",
+)
+@click.option(
+    "--detect-size",
+    type=click.IntRange(min=32),
+    default=DETECT_MAX_SIDE,
+    show_default=True,
+    help="Photos are shrunk to this longest side (pixels) before detection.",
+)
+@click.option(
+    "--smooth",
+    type=click.FloatRange(0, 1, max_open=True),
+    default=SMOOTH,
+    show_default=True,
+    help="Video: weight of a tracked face's past scores in each frame's (an exponential moving average); 0 turns it off.",
+)
+@click.option(
     "--annotate", type=click.Path(), help="Draw boxes and labels: a .png for one image, a folder for several."
 )
 @click.option(
@@ -62,6 +91,10 @@ def main(
     top_k: int | None,
     min_confidence: float,
     no_detect: bool,
+    detector: str,
+    detect_threshold: float,
+    detect_size: int,
+    smooth: float,
     annotate: str | None,
     output: str | None,
     video: str | None,
@@ -76,10 +109,18 @@ def main(
         raise click.UsageError("--video/--webcam take no image inputs")
     from fer_runtime.recognizer import Recognizer
 
-    recognizer = Recognizer(model_path, threads=threads, prefer_int8=not fp32, min_confidence=min_confidence)
+    recognizer = Recognizer(
+        model_path,
+        threads=threads,
+        prefer_int8=not fp32,
+        min_confidence=min_confidence,
+        detector=detector,
+        detect_threshold=detect_threshold,
+        detect_max_side=detect_size,
+    )
     source = video if video is not None else webcam
     if source is not None:
-        _stream(recognizer, source, output, not no_detect, top_k, max_frames, as_json)
+        _stream(recognizer, source, output, not no_detect, top_k, max_frames, as_json, smooth)
     else:
         _images(recognizer, inputs, output, annotate, not no_detect, top_k, as_json)
 
@@ -143,6 +184,7 @@ def _stream(
     top_k: int | None,
     max_frames: int | None,
     as_json: bool,
+    smooth: float,
 ) -> None:
     from fer_runtime.results import format_faces
     from fer_runtime.video import can_show, run_stream
@@ -162,6 +204,7 @@ def _stream(
         max_frames,
         show=can_show(),
         on_frame=report,
+        smooth=smooth,
     )
     if output:
         click.echo(f"wrote {frames} frame(s) to {output}", err=True)

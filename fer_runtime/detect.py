@@ -1,18 +1,56 @@
-"""Face detection with OpenCV's bundled Haar cascade, and cropping with a margin."""
+"""Face detectors: YuNet (the default, with five landmarks per face) and OpenCV's Haar cascade.
+
+Both take any decoded image and return `Detection`s in its pixel coordinates, largest first. Photos are
+shrunk to `max_side` before detection; boxes and landmarks are scaled back.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import cv2
 import numpy as np
 
+from fer_runtime.defaults import DETECT_MAX_SIDE, YUNET_THRESHOLD
 from fer_runtime.errors import FerError
+from fer_runtime.preprocess import to_bgr, to_gray
 
 Box = tuple[int, int, int, int]  # x, y, width, height
+Point = tuple[float, float]
 
+DETECTORS = ("yunet", "haar")
+YUNET_FILE = "yunet_s_640_640.onnx"
+LANDMARK_NAMES = ("right_eye", "left_eye", "nose", "mouth_right", "mouth_left")  # the person's right and left
 CASCADE_FILE = "haarcascade_frontalface_default.xml"
-DETECT_MAX_SIDE = 960  # photos are shrunk to this longest side before detection
+
+
+@dataclass(frozen=True)
+class Detection:
+    """A face found in a photo: its box, the detector's score (None for Haar, which gives none) and
+    its landmarks in `LANDMARK_NAMES` order (None for Haar)."""
+
+    box: Box
+    score: float | None = None
+    landmarks: tuple[Point, ...] | None = None
+
+
+class FaceDetector(Protocol):
+    name: str
+
+    def detect(self, image: np.ndarray) -> list[Detection]: ...
+
+
+def _shrink(image: np.ndarray, max_side: int) -> tuple[np.ndarray, float]:
+    scale = min(1.0, max_side / max(image.shape[:2]))
+    if scale >= 1:
+        return image, 1.0
+    return cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA), scale
+
+
+def _largest_first(found: list[Detection]) -> list[Detection]:
+    return sorted(found, key=lambda d: d.box[2] * d.box[3], reverse=True)
 
 
 def crop_with_margin(image: np.ndarray, box: Box, margin: float) -> np.ndarray:
@@ -25,31 +63,95 @@ def crop_with_margin(image: np.ndarray, box: Box, margin: float) -> np.ndarray:
     return image[y0:y1, x0:x1]
 
 
-class FaceDetector:
-    """Frontal-face detector; `detect` returns boxes, largest first (empty when none)."""
+def bundled_yunet_path() -> Path:
+    """The YuNet model shipped with the runtime (beside the emotion models)."""
+    from fer_runtime.model_files import bundled_model_dir
 
-    def __init__(self, min_face: int = 24, scale_factor: float = 1.1, min_neighbors: int = 5) -> None:
+    return bundled_model_dir() / "yunet" / YUNET_FILE
+
+
+class YuNetDetector:
+    """YuNet through `cv2.FaceDetectorYN`: boxes, scores and five landmarks per face."""
+
+    name = "yunet"
+
+    def __init__(
+        self,
+        model: str | Path | None = None,
+        score_threshold: float = YUNET_THRESHOLD,
+        max_side: int = DETECT_MAX_SIDE,
+    ) -> None:
+        path = Path(model) if model is not None else bundled_yunet_path()
+        if not path.is_file():
+            raise FerError(f"face detector model not found: {path}")
+        if not 0 < score_threshold < 1:
+            raise FerError(f"detector score threshold must be in (0, 1), got {score_threshold}")
+        try:
+            self._net = cv2.FaceDetectorYN.create(str(path), "", (320, 320), score_threshold, 0.3, 5000)
+        except cv2.error:
+            raise FerError(f"{path}: not a readable YuNet face detector model") from None
+        self.path, self.score_threshold, self.max_side = path, score_threshold, max_side
+
+    def detect(self, image: np.ndarray) -> list[Detection]:
+        small, scale = _shrink(to_bgr(image), self.max_side)
+        self._net.setInputSize((small.shape[1], small.shape[0]))
+        _, found = self._net.detect(small)
+        if found is None:
+            return []
+        detections = []
+        for row in np.asarray(found, np.float64).reshape(-1, 15) / np.r_[np.full(14, scale), 1.0]:
+            x, y, w, h = (round(v) for v in row[:4])
+            points = tuple((float(row[4 + 2 * i]), float(row[5 + 2 * i])) for i in range(5))
+            detections.append(Detection((x, y, w, h), float(row[14]), points))
+        return _largest_first(detections)
+
+
+class HaarDetector:
+    """OpenCV's bundled frontal-face Haar cascade: boxes only."""
+
+    name = "haar"
+
+    def __init__(
+        self, max_side: int = DETECT_MAX_SIDE, min_face: int = 24, scale_factor: float = 1.1, min_neighbors: int = 5
+    ) -> None:
         cascade_dir = getattr(getattr(cv2, "data", None), "haarcascades", "")
         path = Path(cascade_dir) / CASCADE_FILE
         if not hasattr(cv2, "CascadeClassifier") or not path.is_file():
             raise FerError(
-                f"OpenCV {cv2.__version__} lacks the Haar face cascade; "
-                "install opencv-python-headless<5 or use --no-detect"
+                f"OpenCV {cv2.__version__} lacks the Haar face cascade; install opencv-python-headless<5 "
+                "or use --detector yunet"
             )
         self._cascade = cv2.CascadeClassifier(str(path))
-        self.min_face, self.scale_factor, self.min_neighbors = min_face, scale_factor, min_neighbors
+        self.max_side, self.min_face, self.scale_factor, self.min_neighbors = (
+            max_side,
+            min_face,
+            scale_factor,
+            min_neighbors,
+        )
 
-    def detect(self, gray: np.ndarray) -> list[Box]:
-        """Boxes in `gray`'s pixel coordinates, largest first."""
-        scale = min(1.0, DETECT_MAX_SIDE / max(gray.shape))
-        small = cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) if scale < 1 else gray
+    def detect(self, image: np.ndarray) -> list[Detection]:
+        small, scale = _shrink(to_gray(image), self.max_side)
         small = cv2.equalizeHist(small)
         min_side = max(self.min_face, min(small.shape) // 20)
         found = self._cascade.detectMultiScale(
             small, scaleFactor=self.scale_factor, minNeighbors=self.min_neighbors, minSize=(min_side, min_side)
         )
-        boxes: list[Box] = [
-            (round(x / scale), round(y / scale), round(w / scale), round(h / scale))
-            for x, y, w, h in np.asarray(found).reshape(-1, 4).tolist()
-        ]
-        return sorted(boxes, key=lambda b: b[2] * b[3], reverse=True)
+        return _largest_first(
+            [
+                Detection((round(x / scale), round(y / scale), round(w / scale), round(h / scale)))
+                for x, y, w, h in np.asarray(found).reshape(-1, 4).tolist()
+            ]
+        )
+
+
+def create_detector(
+    name: str = "yunet", score_threshold: float = YUNET_THRESHOLD, max_side: int = DETECT_MAX_SIDE
+) -> FaceDetector:
+    """A detector by name: `yunet` (bundled model, `score_threshold`) or `haar`."""
+    if max_side < 32:
+        raise FerError(f"photos must be shrunk to at least 32 pixels, got {max_side}")
+    if name == "yunet":
+        return YuNetDetector(score_threshold=score_threshold, max_side=max_side)
+    if name == "haar":
+        return HaarDetector(max_side=max_side)
+    raise FerError(f"unknown face detector {name!r}; use one of {', '.join(DETECTORS)}")

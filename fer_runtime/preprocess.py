@@ -34,19 +34,8 @@ def decode_image(data: bytes, name: str = "image") -> np.ndarray:
     return image
 
 
-def to_gray(image: np.ndarray) -> np.ndarray:
-    """Any decoded image (gray, BGR, BGRA; uint8, uint16 or float in [0, 1]) → 2-D uint8 gray."""
-    if image.ndim == 3 and image.shape[2] == 1:
-        image = image[:, :, 0]
-    if image.ndim == 3:
-        if image.shape[2] == 3:
-            image = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
-        elif image.shape[2] == 4:
-            image = cv2.cvtColor(image, cv2.COLOR_BGRA2GRAY)
-        else:
-            raise FerError(f"unsupported channel count {image.shape[2]}")
-    if image.ndim != 2:
-        raise FerError(f"unsupported image shape {image.shape}")
+def to_uint8(image: np.ndarray) -> np.ndarray:
+    """Pixels of any supported depth (uint8, uint16, float in [0, 1]) → uint8, same shape."""
     if image.dtype == np.uint8:
         return image
     if image.dtype == np.uint16:
@@ -54,6 +43,34 @@ def to_gray(image: np.ndarray) -> np.ndarray:
     if np.issubdtype(image.dtype, np.floating):
         return np.clip(np.rint(image * 255.0), 0, 255).astype(np.uint8)
     raise FerError(f"unsupported pixel type {image.dtype}")
+
+
+def _channels(image: np.ndarray) -> int:
+    if image.ndim == 2 or (image.ndim == 3 and image.shape[2] == 1):
+        return 1
+    if image.ndim == 3 and image.shape[2] in (3, 4):
+        return int(image.shape[2])
+    raise FerError(f"unsupported image shape {image.shape}")
+
+
+def to_gray(image: np.ndarray) -> np.ndarray:
+    """Any decoded image (gray, BGR, BGRA; uint8, uint16 or float in [0, 1]) → 2-D uint8 gray."""
+    channels = _channels(image)
+    image = to_uint8(image)
+    if channels == 1:
+        return image.reshape(image.shape[:2])
+    return cv2.cvtColor(image, cv2.COLOR_BGR2GRAY if channels == 3 else cv2.COLOR_BGRA2GRAY)
+
+
+def to_bgr(image: np.ndarray) -> np.ndarray:
+    """Any decoded image → 8-bit 3-channel BGR (what YuNet, drawing and video writing take)."""
+    channels = _channels(image)
+    image = to_uint8(image)
+    if channels == 3:
+        return image
+    if channels == 4:
+        return cv2.cvtColor(image, cv2.COLOR_BGRA2BGR)
+    return cv2.cvtColor(image.reshape(image.shape[:2]), cv2.COLOR_GRAY2BGR)
 
 
 def resize(gray: np.ndarray, height: int, width: int, interpolation: str = "area") -> np.ndarray:

@@ -9,27 +9,42 @@ from pathlib import Path
 
 import numpy as np
 
-from fer_runtime.detect import Box, FaceDetector, crop_with_margin
+from fer_runtime.align import aligned_crop
+from fer_runtime.defaults import DETECT_MAX_SIDE, YUNET_THRESHOLD
+from fer_runtime.detect import (
+    DETECTORS,
+    Box,
+    Detection,
+    FaceDetector,
+    Point,
+    create_detector,
+    crop_with_margin,
+)
 from fer_runtime.errors import FerError
 from fer_runtime.model_files import ModelDescription, bundled_model_path, parse_metadata, read_sidecar
-from fer_runtime.preprocess import model_input, prepare_batch, to_gray
+from fer_runtime.preprocess import model_input, prepare_batch
 from fer_runtime.session import create_session
 from fer_runtime.spec import PreprocessSpec
 
 CROP_SIDE_FACTOR = 2  # images at most this × the model input size are taken as one face crop
-SMALLEST_FACE_SHARE = 4  # a crop whose shorter side is under 1/4 of the input side holds too little face
+SMALLEST_FACE_SHARE = 4  # a face box whose shorter side is under 1/4 of the input side holds too little face
 UNCERTAIN = "uncertain"  # the label of a face the model is not sure about
 
 
 @dataclass(frozen=True)
 class Face:
     """One face in an image: its box (x, y, w, h), its label (a class, or `uncertain` when the top
-    probability is under the recognizer's `min_confidence` or the crop is too small to hold a face)
-    and every class's probability."""
+    probability is under the recognizer's `min_confidence` or the crop is too small to hold a face),
+    every class's probability, and what the detector said: its score and the five landmarks
+    (`detect.LANDMARK_NAMES`; None from Haar or without detection). In video, `track` numbers the
+    same face across frames."""
 
     box: Box
     label: str
     scores: dict[str, float] = field(default_factory=dict)
+    detection_score: float | None = None
+    landmarks: tuple[Point, ...] | None = None
+    track: int | None = None
 
     @property
     def confidence(self) -> float:
@@ -55,6 +70,10 @@ class Recognizer:
     for the float one). Pass a path to use any exported graph. With `min_confidence` P > 0, `analyze`
     labels a face `uncertain` when its top probability is under P; for a model calibrated on crowd
     votes, P is about the share of raters who would agree with the label.
+
+    Photos go through `detector` ("yunet", the bundled YuNet model, or "haar"); YuNet keeps faces
+    scoring at least `detect_threshold`, and photos are shrunk to `detect_max_side` pixels first. A face
+    with landmarks is cropped by warping them onto the model's `landmark_template` when it has one.
     """
 
     def __init__(
@@ -65,6 +84,9 @@ class Recognizer:
         prefer_int8: bool = True,
         batch_size: int = 64,
         min_confidence: float = 0.0,
+        detector: str = "yunet",
+        detect_threshold: float = YUNET_THRESHOLD,
+        detect_max_side: int = DETECT_MAX_SIDE,
     ) -> None:
         path = Path(model) if model is not None else bundled_model_path(prefer_int8)
         if not path.is_file():
@@ -80,6 +102,9 @@ class Recognizer:
             raise FerError(f"min_confidence must be in [0, 1], got {min_confidence}")
         self.batch_size, self.min_confidence = batch_size, min_confidence
         self._detector: FaceDetector | None = None
+        if detector not in DETECTORS:
+            raise FerError(f"unknown face detector {detector!r}; use one of {', '.join(DETECTORS)}")
+        self._detector_options = (detector, detect_threshold, detect_max_side)
 
     def _check_graph(self) -> None:
         spec, inputs, outputs = self.spec, self.session.get_inputs(), self.session.get_outputs()
@@ -136,29 +161,47 @@ class Recognizer:
         """Small images (about the model's input size) are crops already: detection would miss them."""
         return max(image.shape[:2]) <= CROP_SIDE_FACTOR * max(self.spec.height, self.spec.width)
 
+    @property
+    def detector(self) -> FaceDetector:
+        """The face detector, created on first use (face crops never need one)."""
+        if self._detector is None:
+            self._detector = create_detector(*self._detector_options)
+        return self._detector
+
+    def detect(self, image: np.ndarray) -> list[Detection]:
+        """Faces in a photo, largest first; a face-sized image is one face filling it."""
+        if image.size == 0:
+            raise FerError("empty image")
+        if self.is_face_crop(image):
+            return [Detection((0, 0, image.shape[1], image.shape[0]))]
+        return self.detector.detect(image)
+
+    def crop(self, image: np.ndarray, detection: Detection) -> np.ndarray:
+        """The model's view of a detected face: aligned on its landmarks when both the detector and the
+        model's spec allow it, else its box grown by the spec's margin."""
+        template = self.spec.landmark_template
+        if detection.landmarks is not None and template:
+            return aligned_crop(image, detection.landmarks, template, self.spec.height, self.spec.width)
+        return crop_with_margin(image, detection.box, self.spec.face_margin)
+
     def analyze(self, image: np.ndarray, detect: bool = True) -> list[Face]:
         """A photo → faces, largest first. A face-sized image (or `detect=False`) is one face."""
         if image.size == 0:
             raise FerError("empty image")
-        height, width = image.shape[:2]
-        if not detect or self.is_face_crop(image):
-            boxes: list[Box] = [(0, 0, width, height)]
-            crops = [image]
-        else:
-            if self._detector is None:
-                self._detector = FaceDetector()
-            boxes = self._detector.detect(to_gray(image))
-            if not boxes:
-                return []
-            crops = [crop_with_margin(image, box, self.spec.face_margin) for box in boxes]
+        detections = self.detect(image) if detect else [Detection((0, 0, image.shape[1], image.shape[0]))]
+        if not detections:
+            return []
+        crops = [self.crop(image, d) for d in detections]
         probs = self.classify(crops)
         return [
-            Face(box, self._label(crop, p), {c: float(v) for c, v in zip(self.classes, p)})
-            for box, crop, p in zip(boxes, crops, probs)
+            Face(d.box, self.label(d.box, p), {c: float(v) for c, v in zip(self.classes, p)}, d.score, d.landmarks)
+            for d, p in zip(detections, probs)
         ]
 
-    def _label(self, crop: np.ndarray, probabilities: np.ndarray) -> str:
-        too_small = min(crop.shape[:2]) * SMALLEST_FACE_SHARE < min(self.spec.height, self.spec.width)
+    def label(self, box: Box, probabilities: np.ndarray) -> str:
+        """The top class, or `uncertain` when its probability is under `min_confidence` or the face's
+        box is too small to hold a face (under a quarter of the input side)."""
+        too_small = min(box[2:]) * SMALLEST_FACE_SHARE < min(self.spec.height, self.spec.width)
         if too_small or probabilities.max() < self.min_confidence:
             return UNCERTAIN
         return self.classes[int(probabilities.argmax())]

@@ -23,7 +23,10 @@ class PreprocessSpec:
     """How a face crop is turned into a float tensor of shape [1, height, width].
 
     `mean` and `std` are in units of pixel/255 and come from the training split.
-    `face_margin` is the fraction of a detected face box added on each side before cropping.
+    `face_margin` is the fraction of a detected face box added on each side before cropping, when the
+    detector gives no landmarks or the spec no `landmark_template`. `landmark_template` is where the
+    training faces have their eyes, nose tip and mouth corners (x, y pairs as fractions of the frame,
+    measured by `align.measure_template`); with it, detected faces are warped onto those positions.
     """
 
     classes: tuple[str, ...] = DEFAULT_CLASSES
@@ -35,10 +38,12 @@ class PreprocessSpec:
     std: float = 0.25
     layout: str = "NCHW"
     face_margin: float = 0.1
+    landmark_template: tuple[float, ...] = ()
     version: int = field(default=SPEC_VERSION)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "classes", tuple(self.classes))
+        object.__setattr__(self, "landmark_template", tuple(float(v) for v in self.landmark_template))
         if not self.classes or len(set(self.classes)) != len(self.classes):
             raise FerError(f"spec classes must be non-empty and unique, got {list(self.classes)}")
         if self.height < 1 or self.width < 1:
@@ -51,6 +56,9 @@ class PreprocessSpec:
             raise FerError(f"spec std must be positive, got {self.std}")
         if self.layout != "NCHW":
             raise FerError(f"only NCHW layout is supported, got {self.layout!r}")
+        template = self.landmark_template
+        if template and (len(template) != 10 or not all(-0.5 <= v <= 1.5 for v in template)):
+            raise FerError(f"landmark_template must be 5 (x, y) pairs as fractions of the frame, got {list(template)}")
         if self.version != SPEC_VERSION:
             raise FerError(f"preprocessing spec version {self.version} is not supported (this is {SPEC_VERSION})")
 
@@ -61,6 +69,7 @@ class PreprocessSpec:
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["classes"] = list(self.classes)
+        data["landmark_template"] = list(self.landmark_template)
         return data
 
     @classmethod

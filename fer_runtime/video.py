@@ -1,4 +1,5 @@
-"""Per-frame emotion labels for a video file or a webcam, with optional annotated or CSV output."""
+"""Per-frame emotion labels for a video file or a webcam, with optional annotated or CSV output. Faces are
+tracked across frames (`track.FaceTracker`) and their scores smoothed over time."""
 
 from __future__ import annotations
 
@@ -13,9 +14,11 @@ import numpy as np
 
 from fer_runtime.annotate import draw_faces
 from fer_runtime.atomic import atomic_path
+from fer_runtime.defaults import SMOOTH
 from fer_runtime.errors import FerError
 from fer_runtime.recognizer import Recognizer
 from fer_runtime.results import TABLE_SUFFIXES, TableWriter, image_record
+from fer_runtime.track import FaceTracker
 
 VIDEO_SUFFIXES = {".mp4": "mp4v", ".avi": "MJPG", ".mkv": "mp4v"}
 
@@ -57,12 +60,15 @@ def run_stream(
     max_frames: int | None = None,
     show: bool = False,
     on_frame: Callable[[dict[str, Any]], None] | None = None,
+    smooth: float = SMOOTH,
 ) -> int:
     """Classify every frame; write an annotated video (.mp4/.avi/.mkv) or a table (.csv/.jsonl) of the
-    frames' records. Returns the number of frames read."""
+    frames' records. Each face carries a track number; its scores are an exponential moving average
+    with weight `smooth` on the past (0 reports each frame's own). Returns the number of frames read."""
     suffix = output.suffix.lower() if output is not None else None
     if suffix is not None and suffix not in (*VIDEO_SUFFIXES, *TABLE_SUFFIXES):
         raise FerError(f"{output}: video output must end in {', '.join([*VIDEO_SUFFIXES, *TABLE_SUFFIXES])}")
+    tracker = FaceTracker(smooth)
     capture = open_capture(source)
     fps = capture.get(cv2.CAP_PROP_FPS) or 25.0
     name = f"webcam:{source}" if isinstance(source, int) else str(source)
@@ -81,7 +87,7 @@ def run_stream(
             writer = None
             for index, frame in enumerate(frames(capture, max_frames)):
                 count += 1
-                faces = recognizer.analyze(frame, detect=detect)
+                faces = tracker.update(recognizer.analyze(frame, detect=detect), recognizer.classes, recognizer.label)
                 record = {"frame": index, "time_s": round(index / fps, 3), **image_record(name, faces, top_k)}
                 if table is not None:
                     table.write(record)

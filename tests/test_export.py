@@ -37,6 +37,8 @@ def test_export_writes_checked_graphs_and_description(tiny_export):
         }
     assert embedded["quantization"]["weights"] == "int8 per-channel, 7-bit range"
     assert description["provenance"]["probe_max_abs_logit_diff"] <= 1e-4  # ONNX Runtime against PyTorch
+    framing = description["provenance"]["framing"]  # bars, not faces: no template, crops by box and margin
+    assert framing["found"] < framing["faces"] / 2 and description["spec"]["landmark_template"] == []
 
 
 def test_runtime_matches_pytorch(tiny_export, face_zip):
@@ -102,7 +104,13 @@ def test_parity_on_test_250(shared_data, tmp_path):
         quantize=True,
         check=str(seed / "Test_250.zip"),
         cache_dir=cache,
+        val=str(seed / "Test_100.zip"),
     )  # raises if a limit is missed
+    framing = result.description.provenance["framing"]  # YuNet found the faces: crops will be aligned
+    assert framing["found"] >= 0.9 * framing["faces"]
+    (rx, ry), (lx, ly) = np.reshape(result.description.spec.landmark_template, (-1, 2))[:2]
+    assert rx < lx and abs(ry - ly) < 0.03
+    assert Recognizer(result.float_path).spec.landmark_template == result.description.spec.landmark_template
     parity = result.description.parity
     assert parity is not None
     assert parity["images"] == 822

@@ -6,6 +6,7 @@ import subprocess
 import sys
 import venv
 import zipfile
+from pathlib import Path
 
 import pytest
 
@@ -57,3 +58,16 @@ def test_fresh_venv_without_torch_runs_fer_run(tmp_path, shared_data):
     no_torch, location = probe.stdout.split()
     assert no_torch == "True" and str(env_dir) in location
     assert sys.prefix != str(env_dir)
+
+    detector = Path(location).parent / "models" / "yunet"  # the wheel carries YuNet and its licences
+    assert {"yunet_s_640_640.onnx", "LICENSE", "LICENSE-opencv_zoo"} <= {p.name for p in detector.iterdir()}
+    photo = subprocess.run(
+        [str(fer_run), str(shared_data / "photos" / "justin.jpg"), "--json"],
+        capture_output=True,
+        text=True,
+        env=environment,
+        cwd=tmp_path,
+        timeout=300,
+    )
+    assert photo.returncode == 0, photo.stderr
+    assert len(json.loads(photo.stdout)["faces"][0]["landmarks"]) == 5

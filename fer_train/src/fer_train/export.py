@@ -1,5 +1,6 @@
-"""`export_checkpoint`: checkpoint → folded → ONNX → onnxsim → checked against PyTorch → temperature →
-(int8) → (accuracy parity) → description in each graph and beside them, in named steps.
+"""`export_checkpoint`: checkpoint → folded → ONNX → onnxsim → checked against PyTorch → temperature and
+face framing (`export_fits`) → (int8) → (accuracy parity) → description in each graph and beside them,
+in named steps.
 
 Everything is written into a temporary folder inside the output folder and moved into place
 only when every check passed, so an export never leaves half-written files behind.
@@ -27,18 +28,15 @@ from fer_runtime import __version__
 from fer_runtime.atomic import write_text
 from fer_runtime.errors import FerError
 from fer_runtime.model_files import METADATA_KEY, ModelDescription, sha256_file
-from fer_runtime.recognizer import softmax
 from fer_runtime.session import create_session
 from fer_runtime.spec import PreprocessSpec
-from fer_train.calibrate import cross_entropy, fit_temperature
 from fer_train.checkpoint import LoadedModel, load_model
-from fer_train.crowd_metrics import rater_calibration
 from fer_train.data import load_dataset
+from fer_train.export_fits import fit_temperature_on, measure_framing_on
 from fer_train.fold import fold_batchnorm
 from fer_train.metrics import compute_metrics
 from fer_train.quantize import calibration_sample, quantize_int8
 from fer_train.scoring import Scorer, predict_logits
-from fer_train.votes import match_votes, read_votes
 
 log = logging.getLogger(__name__)
 
@@ -127,44 +125,6 @@ def _calibration_pixels(loaded: LoadedModel, calib: str | None, cache_dir: str |
     return calibration_sample(dataset.pixels, dataset.paths, CALIBRATION_SIZE), str(calib)
 
 
-def _temperature(
-    loaded: LoadedModel, val: str | None, votes: str | None, cache_dir: str | None
-) -> tuple[float, dict[str, Any] | None]:
-    """The temperature fitted on `val` (against the votes when given, else the labels), with ECE before and
-    after; (1, None) without validation data."""
-    if val is None:
-        log.info("no validation data: the temperature stays 1 (pass --val DATA to calibrate)")
-        return 1.0, None
-    spec = loaded.spec
-    dataset = load_dataset(val, spec, cache_dir)
-    logits = predict_logits(loaded.model, dataset.pixels, spec).astype(np.float64)
-    record: dict[str, Any] = {"data": str(val), "images": len(dataset)}
-    if votes is not None:
-        face_votes = match_votes(read_votes(votes, spec.classes), dataset.paths, str(val))
-        keep = face_votes.in_class
-        targets = face_votes.distribution()[keep]
-        logits = logits[keep]
-        record.update({"against": "votes", "votes": str(votes), "images": int(keep.sum())})
-    else:
-        targets = np.eye(spec.num_classes)[dataset.labels]
-        record["against"] = "labels"
-    temperature = fit_temperature(logits, targets)
-
-    def ece(t: float) -> float:  # with one-hot targets, the share of raters is right (1) or wrong (0)
-        return rater_calibration(softmax(logits, t), targets).ece
-
-    record.update(
-        {
-            "temperature": temperature,
-            "ece_before": ece(1.0),
-            "ece_after": ece(temperature),
-            "cross_entropy_before": cross_entropy(logits, targets),
-            "cross_entropy_after": cross_entropy(logits, targets, temperature),
-        }
-    )
-    return temperature, record
-
-
 def _parity(
     loaded: LoadedModel, float_path: Path, int8_path: Path | None, check: str, cache_dir: str | None
 ) -> dict[str, Any]:
@@ -242,7 +202,8 @@ def export_checkpoint(
         raise FerError(f"BatchNorm folding changed the logits by {drift:.2e} (> {FLOAT_TOLERANCE})")
     val = val or _recorded(loaded, "val")
     votes = votes or (_recorded(loaded, "votes") if val else None)
-    temperature, fitted = _temperature(loaded, val, votes, cache_dir)
+    temperature, fitted = fit_temperature_on(loaded, val, votes, cache_dir)
+    spec, framing = measure_framing_on(loaded, val, cache_dir)
 
     with tempfile.TemporaryDirectory(dir=out, prefix=".export-") as tmp:
         stage = Path(tmp)
@@ -267,7 +228,7 @@ def export_checkpoint(
             name,
             spec,
             dict(loaded.checkpoint["model"]),
-            _provenance(loaded, checkpoint, probe_drift),
+            {**_provenance(loaded, checkpoint, probe_drift), "framing": framing},
             INPUT_NAME,
             OUTPUT_NAME,
             quantization,

@@ -24,11 +24,15 @@ class _Batches(CalibrationDataReader):
         return next(self._batches, None)
 
 
-def calibration_sample(pixels: np.ndarray, paths: tuple[str, ...], size: int) -> np.ndarray:
-    """A fixed sample: images sorted by path, then `size` evenly spaced ones."""
+def fixed_sample(paths: tuple[str, ...], size: int) -> np.ndarray:
+    """Indices of a fixed sample: images sorted by path, then `size` evenly spaced ones."""
     order = np.argsort(np.array(paths))
-    picks = order[np.linspace(0, len(order) - 1, num=min(size, len(order))).round().astype(int)]
-    return pixels[picks]
+    return order[np.linspace(0, len(order) - 1, num=min(size, len(order))).round().astype(int)]
+
+
+def calibration_sample(pixels: np.ndarray, paths: tuple[str, ...], size: int) -> np.ndarray:
+    """The pixels of `fixed_sample`."""
+    return pixels[fixed_sample(paths, size)]
 
 
 def quantize_int8(
