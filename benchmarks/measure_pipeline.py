@@ -12,6 +12,9 @@ from typing import Any
 import cv2
 
 from benchmarks.timing import measure
+from fer_runtime.images import run_images
+from fer_runtime.inputs import read_image
+from fer_runtime.recognizer import Recognizer
 from fer_train.data import FaceDataset
 
 PYTORCH_SCRIPT = """
@@ -56,8 +59,21 @@ def cold_start(image: Path, checkpoint: Path, repeats: int) -> dict[str, Any]:
 
 
 def folder_run(test: FaceDataset, folder: Path) -> dict[str, Any]:
+    """A folder of the test crops (PNG) through `fer-run` (process start included) and through
+    `run_images` in process, against `Recognizer.classify` at batch 64 on the same decoded crops."""
     folder.mkdir(parents=True, exist_ok=True)
     for i, pixels in enumerate(test.pixels):
         cv2.imwrite(str(folder / f"{i:05d}.png"), pixels)
     seconds = _wall([_fer_run(), str(folder), "--output", str(folder.parent / "folder_results.jsonl")])
-    return {"images": len(test), "seconds": seconds, "images_per_s": len(test) / seconds}
+    recognizer = Recognizer(threads=2)
+    paths = sorted(folder.iterdir())
+    in_process = measure(lambda: run_images(recognizer, paths, folder.parent / "r.jsonl"), 3, 1)
+    crops = [read_image(p) for p in paths]
+    classify = measure(lambda: recognizer.classify(crops), 3, 1)
+    return {
+        "images": len(test),
+        "seconds": seconds,
+        "images_per_s": len(test) / seconds,
+        "in_process_per_s": len(test) / in_process["median_s"],
+        "classify_per_s": len(test) / classify["median_s"],
+    }

@@ -88,7 +88,9 @@ def markdown(result: dict[str, Any]) -> str:
         f"- Cold start (process start to first result, median): `fer-run` {cold['fer_run_s']:.2f} s, "
         f"minimal PyTorch script {cold['pytorch_script_s']:.2f} s (ratio {cold['ratio']:.2f}).",
         f"- `fer-run` over a folder of {folder['images']} crops: {folder['seconds']:.2f} s, "
-        f"{folder['images_per_s']:.0f} images/s (process start included).",
+        f"{folder['images_per_s']:.0f} images/s (process start included); in process (`run_images`, "
+        f"decoding a batch ahead) {folder['in_process_per_s']:.0f} images/s, against "
+        f"{folder['classify_per_s']:.0f}/s from `Recognizer.classify` at batch 64 on the same decoded crops.",
         f"- Roof (the % column): a large float32 MatMul in ONNX Runtime, measured in this run, reaches "
         f"{cpu['measured_float_gmacs']['1']:.0f} GMAC/s on 1 thread and {cpu['measured_float_gmacs']['2']:.0f} "
         f"on 2; the int8 roof is that times {cpu['int8_macs_per_cycle_per_core'] // cpu['float_macs_per_cycle_per_core']}"
@@ -105,8 +107,13 @@ def markdown(result: dict[str, Any]) -> str:
         "| goal | measured | met |",
         "|---|---|---|",
     ]
+    folder_share = folder["in_process_per_s"] / folder["classify_per_s"]
+    extra = [
+        ("a folder of crops in process >= 80% of classify's batch-64 rate", f"{folder_share:.0%}", folder_share >= 0.8)
+    ]
     lines += [
-        f"| {goal} | {value} | {'yes' if ok else '**no**'} |" for goal, value, ok in goals(result) + photo_goals(result)
+        f"| {goal} | {value} | {'yes' if ok else '**no**'} |"
+        for goal, value, ok in goals(result) + extra + photo_goals(result)
     ]
     return "\n".join(lines + photo_lines(result) + _profile_lines(result) + _why_lines(result))
 

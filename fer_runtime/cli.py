@@ -77,6 +77,12 @@ if TYPE_CHECKING:
     type=click.Path(dir_okay=False),
     help="Write results to .csv or .jsonl; with --video/--webcam also .mp4/.avi (annotated video).",
 )
+@click.option(
+    "--resume",
+    is_flag=True,
+    help="Continue the --output table of an interrupted run (NAME.partial) or a finished one: files already "
+    "in it are skipped, each file appears once.",
+)
 @click.option("--video", type=click.Path(dir_okay=False), help="Label every frame of a video file.")
 @click.option("--webcam", type=int, help="Label frames from webcam N (stop with q or Ctrl-C).")
 @click.option("--max-frames", type=click.IntRange(min=1), help="Stop a video or webcam after N frames.")
@@ -97,6 +103,7 @@ def main(
     smooth: float,
     annotate: str | None,
     output: str | None,
+    resume: bool,
     video: str | None,
     webcam: int | None,
     max_frames: int | None,
@@ -107,6 +114,8 @@ def main(
         raise click.UsageError("give at least one image, folder or pattern, or --video / --webcam")
     if (video is not None or webcam is not None) and inputs:
         raise click.UsageError("--video/--webcam take no image inputs")
+    if resume and (output is None or video is not None or webcam is not None):
+        raise click.UsageError("--resume continues an --output table of images")
     from fer_runtime.recognizer import Recognizer
 
     recognizer = Recognizer(
@@ -122,7 +131,7 @@ def main(
     if source is not None:
         _stream(recognizer, source, output, not no_detect, top_k, max_frames, as_json, smooth)
     else:
-        _images(recognizer, inputs, output, annotate, not no_detect, top_k, as_json)
+        _images(recognizer, inputs, output, annotate, not no_detect, top_k, as_json, resume)
 
 
 def _images(
@@ -133,6 +142,7 @@ def _images(
     detect: bool,
     top_k: int | None,
     as_json: bool,
+    resume: bool,
 ) -> None:
     from fer_runtime.errors import FerError
     from fer_runtime.images import ImageOutcome, run_images
@@ -165,11 +175,13 @@ def _images(
             detect,
             top_k,
             show,
+            resume,
         )
     if as_json:
         click.echo(json.dumps(records[0] if len(paths) == 1 and records else records, indent=2))
     if output is not None:
-        click.echo(f"wrote {summary.written} result(s) to {output}", err=True)
+        kept = f" (kept {summary.skipped} from the earlier run)" if summary.skipped else ""
+        click.echo(f"wrote {summary.written} result(s) to {output}{kept}", err=True)
     if summary.failures:
         if summary.total > 1:
             report_error(f"{summary.failures} of {summary.total} inputs could not be processed")

@@ -186,16 +186,23 @@ class Recognizer:
 
     def analyze(self, image: np.ndarray, detect: bool = True) -> list[Face]:
         """A photo → faces, largest first. A face-sized image (or `detect=False`) is one face."""
-        if image.size == 0:
-            raise FerError("empty image")
-        detections = self.detect(image) if detect else [Detection((0, 0, image.shape[1], image.shape[0]))]
-        if not detections:
-            return []
-        crops = [self.crop(image, d) for d in detections]
-        probs = self.classify(crops)
+        return self.analyze_many([image], detect)[0]
+
+    def analyze_many(self, images: Sequence[np.ndarray], detect: bool = True) -> list[list[Face]]:
+        """`analyze` for several images, their faces classified in one batch."""
+        found = []
+        for image in images:
+            if image.size == 0:
+                raise FerError("empty image")
+            found.append(self.detect(image) if detect else [Detection((0, 0, image.shape[1], image.shape[0]))])
+        crops = [self.crop(image, d) for image, detections in zip(images, found) for d in detections]
+        probs = iter(self.classify(crops)) if crops else iter(())
         return [
-            Face(d.box, self.label(d.box, p), {c: float(v) for c, v in zip(self.classes, p)}, d.score, d.landmarks)
-            for d, p in zip(detections, probs)
+            [
+                Face(d.box, self.label(d.box, p), {c: float(v) for c, v in zip(self.classes, p)}, d.score, d.landmarks)
+                for d, p in zip(detections, probs)
+            ]
+            for detections in found
         ]
 
     def label(self, box: Box, probabilities: np.ndarray) -> str:

@@ -17,7 +17,8 @@ from fer_runtime.atomic import atomic_path
 from fer_runtime.defaults import SMOOTH
 from fer_runtime.errors import FerError
 from fer_runtime.recognizer import Recognizer
-from fer_runtime.results import TABLE_SUFFIXES, TableWriter, image_record
+from fer_runtime.results import image_record
+from fer_runtime.table import TABLE_SUFFIXES, TableWriter
 from fer_runtime.track import FaceTracker
 
 VIDEO_SUFFIXES = {".mp4": "mp4v", ".avi": "MJPG", ".mkv": "mp4v"}
