@@ -28,6 +28,7 @@ class AugmentConfig:
 
 
 def _uniform(n: int, low: float, high: float, g: torch.Generator) -> torch.Tensor:
+    """Draws on the CPU generator (the same numbers on any device); callers move them to the batch's."""
     return torch.rand(n, generator=g) * (high - low) + low
 
 
@@ -37,21 +38,21 @@ def augment_batch(x: torch.Tensor, std: float, config: AugmentConfig, g: torch.G
     if n == 0:
         return x.clone()
     if config.flip:
-        flip = torch.rand(n, generator=g) < 0.5
+        flip = (torch.rand(n, generator=g) < 0.5).to(x.device)
         x = torch.where(flip[:, None, None, None], x.flip(-1), x)
     if config.rotation_deg or config.translate:
         angle = _uniform(n, -config.rotation_deg, config.rotation_deg, g) * (math.pi / 180.0)
         shift = _uniform(2 * n, -2 * config.translate, 2 * config.translate, g).view(n, 2)
         cos, sin = torch.cos(angle), torch.sin(angle)
         theta = torch.stack([torch.stack([cos, -sin, shift[:, 0]], 1), torch.stack([sin, cos, shift[:, 1]], 1)], 1).to(
-            x.dtype
+            x.device, x.dtype
         )
         grid = F.affine_grid(theta, list(x.shape), align_corners=False)
         x = F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)
     if config.contrast or config.brightness:
         mean = x.mean(dim=(1, 2, 3), keepdim=True)
-        c = _uniform(n, 1 - config.contrast, 1 + config.contrast, g).view(n, 1, 1, 1).to(x.dtype)
-        b = (_uniform(n, -config.brightness, config.brightness, g) / std).view(n, 1, 1, 1).to(x.dtype)
+        c = _uniform(n, 1 - config.contrast, 1 + config.contrast, g).view(n, 1, 1, 1).to(x.device, x.dtype)
+        b = (_uniform(n, -config.brightness, config.brightness, g) / std).view(n, 1, 1, 1).to(x.device, x.dtype)
         x = (x - mean) * c + mean + b
     if config.erase_p > 0:
         x = _random_erase(x, config.erase_p, g)
@@ -70,8 +71,8 @@ def mix_batch(
     random. Returns the mixed batch, the partner of each image and the share `lam` of the original
     (with both alphas 0: the batch itself, every image its own partner, lam 1)."""
     if mixup_alpha == 0 and cutmix_alpha == 0:
-        return x, torch.arange(len(x)), 1.0
-    partner = torch.randperm(len(x), generator=g)
+        return x, torch.arange(len(x), device=x.device), 1.0
+    partner = torch.randperm(len(x), generator=g).to(x.device)
     use_cutmix = cutmix_alpha > 0 and (mixup_alpha == 0 or bool(torch.rand(1, generator=g) < 0.5))
     if not use_cutmix:
         lam = _beta(mixup_alpha)
@@ -95,5 +96,5 @@ def _random_erase(x: torch.Tensor, p: float, g: torch.Generator) -> torch.Tensor
         ew = int(torch.randint(w // 8, w // 2 + 1, (1,), generator=g))
         top = int(torch.randint(0, h - eh + 1, (1,), generator=g))
         left = int(torch.randint(0, w - ew + 1, (1,), generator=g))
-        x[i, :, top : top + eh, left : left + ew] = torch.randn((1, eh, ew), generator=g)
+        x[i, :, top : top + eh, left : left + ew] = torch.randn((1, eh, ew), generator=g).to(x.device, x.dtype)
     return x

@@ -20,6 +20,7 @@ SAMPLINGS = ("shuffle", "balanced")
 CLASS_WEIGHTS = ("none", "balanced")
 DISTILL_VIEWS = ("clean", "augmented")
 OFF_CLASS = ("drop", "keep")  # faces whose raters mostly chose a class the model does not have
+DEVICES = ("auto", "cpu", "cuda")
 SELECT_ON = ("original", "crowd")  # which validation balanced accuracy picks best.pt
 SELECTED_BY = {"original": "val_balanced_accuracy", "crowd": "val_crowd_balanced_accuracy"}  # its history key
 
@@ -64,6 +65,7 @@ class FitConfig:
     augment: AugmentConfig = AugmentConfig()
     seed: int = 0
     threads: int | None = None
+    device: str = "auto"  # "auto": a CUDA GPU when PyTorch sees one, else the CPU
     cache_dir: str | None = None
 
     def __post_init__(self) -> None:
@@ -76,6 +78,7 @@ class FitConfig:
             ("distill_views", DISTILL_VIEWS),
             ("vote_off_class", OFF_CLASS),
             ("select_on", SELECT_ON),
+            ("device", DEVICES),
         ):
             _check_choice(name, getattr(self, name), choices)
         if not 0 <= self.distill_weight <= 1 or self.distill_temperature <= 0:

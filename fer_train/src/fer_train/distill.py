@@ -26,6 +26,9 @@ from fer_train.scoring import predict_logits
 log = logging.getLogger(__name__)
 
 
+CPU = torch.device("cpu")
+
+
 @dataclass(frozen=True)
 class TeacherEnsemble:
     """Teachers that predict on the student's training batches, each given the batch in its own
@@ -35,23 +38,30 @@ class TeacherEnsemble:
     rescale: tuple[tuple[float, float], ...]  # (scale, shift): teacher input = student input * scale + shift
     temperature: float
     bf16: bool = False  # predict in bfloat16 autocast, as a bf16 student trains
+    device: torch.device = CPU
 
     @classmethod
     def of(
-        cls, teachers: list[LoadedModel], spec: PreprocessSpec, temperature: float, bf16: bool = False
+        cls,
+        teachers: list[LoadedModel],
+        spec: PreprocessSpec,
+        temperature: float,
+        bf16: bool = False,
+        device: torch.device = CPU,
     ) -> TeacherEnsemble:
-        """`teachers` fed batches normalised with the student's `spec`."""
+        """`teachers` on `device`, fed batches normalised with the student's `spec`."""
         return cls(
-            tuple(t.model.to(memory_format=torch.channels_last) for t in teachers),  # type: ignore[call-overload]
+            tuple(t.model.to(device, memory_format=torch.channels_last) for t in teachers),  # type: ignore[call-overload]
             tuple((spec.std / t.spec.std, (spec.mean - t.spec.mean) / t.spec.std) for t in teachers),
             temperature,
             bf16,
+            device,
         )
 
     @torch.no_grad()
     def probabilities(self, x: torch.Tensor) -> torch.Tensor:
         """The teachers' averaged probabilities at the distillation temperature for the batch `x`, [N, C]."""
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.bf16):
+        with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.bf16):
             logits = [model(x * scale + shift).float() for model, (scale, shift) in zip(self.models, self.rescale)]
         return torch.stack([torch.softmax(z / self.temperature, 1) for z in logits]).mean(0)
 
@@ -64,7 +74,11 @@ def _flip_averaged_probabilities(teacher: LoadedModel, pixels: np.ndarray, tempe
 
 
 def distillation(
-    config: FitConfig, train: FaceDataset, val: FaceDataset | None, spec: PreprocessSpec
+    config: FitConfig,
+    train: FaceDataset,
+    val: FaceDataset | None,
+    spec: PreprocessSpec,
+    device: torch.device = CPU,
 ) -> tuple[torch.Tensor | None, TeacherEnsemble | None]:
     """What the student learns from `config.teachers` (none: (None, None)). With distill_views
     "clean": their averaged probabilities for every training image, [N, C]; with "augmented": the
@@ -83,5 +97,5 @@ def distillation(
         metrics = compute_metrics(val.labels, ensemble(val.pixels).argmax(1), config.classes)
         log.info("teachers (%d, flip-averaged): val balanced accuracy %.4f", len(teachers), metrics.balanced_accuracy)
     if config.distill_views == "augmented":
-        return None, TeacherEnsemble.of(teachers, spec, config.distill_temperature, config.precision == "bf16")
+        return None, TeacherEnsemble.of(teachers, spec, config.distill_temperature, config.precision == "bf16", device)
     return torch.from_numpy(ensemble(train.pixels)).float(), None

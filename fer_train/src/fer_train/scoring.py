@@ -24,10 +24,11 @@ def predict_logits(model: nn.Module, pixels: np.ndarray, spec: PreprocessSpec, b
     """uint8 faces [N, H, W] → logits [N, C] of a PyTorch model, through the shared `model_input`."""
     was_training = model.training
     model.eval()
+    device = next(model.parameters()).device
     out = []
     for start in range(0, len(pixels), batch_size):
-        x = torch.from_numpy(model_input(pixels[start : start + batch_size], spec))
-        out.append(model(x).float().numpy())
+        x = torch.from_numpy(model_input(pixels[start : start + batch_size], spec)).to(device)
+        out.append(model(x).float().cpu().numpy())
     model.train(was_training)
     return np.concatenate(out) if out else np.zeros((0, spec.num_classes), np.float32)
 

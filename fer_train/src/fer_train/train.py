@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import copy
-import csv
-import io
 import json
 import logging
+import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,21 +17,31 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm import tqdm
 
-from fer_runtime.atomic import TEMPORARIES, write_text
-from fer_runtime.errors import FerError
+from fer_runtime.atomic import write_text
 from fer_runtime.preprocess import model_input
 from fer_runtime.recognizer import softmax
 from fer_runtime.spec import PreprocessSpec
 from fer_train.augment import augment_batch, mix_batch
-from fer_train.checkpoint import read_checkpoint, save_checkpoint
+from fer_train.checkpoint import save_checkpoint
 from fer_train.config import SELECTED_BY, FitConfig
 from fer_train.crowd_metrics import crowd_metrics
 from fer_train.data import FaceDataset, epoch_order
 from fer_train.distill import TeacherEnsemble, distillation
+from fer_train.distributed import (
+    World,
+    barrier,
+    join_world,
+    leave_world,
+    resolve_device,
+    shard,
+    shared_score,
+    summed,
+    wrap,
+)
 from fer_train.metrics import compute_metrics
 from fer_train.models import build_model, count_parameters
 from fer_train.optim import PlateauScale, build_optimizer, lr_factor, update_ema
-from fer_train.plots import plot_curves
+from fer_train.run_folder import restore, summary, write_history
 from fer_train.scoring import predict_logits
 from fer_train.training_data import TrainingData, load_training_data
 from fer_train.votes import FaceVotes
@@ -63,22 +72,14 @@ def class_weights(config: FitConfig, targets: np.ndarray) -> torch.Tensor | None
     return torch.tensor(mass.sum() / (len(mass) * np.maximum(mass, 1e-6)), dtype=torch.float32)
 
 
-def _write_history(out: Path, history: list[dict[str, Any]]) -> None:
-    write_text(out / "metrics.json", json.dumps(history, indent=2))
-    columns = list(dict.fromkeys(k for record in history for k, v in record.items() if not isinstance(v, dict)))
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=columns, extrasaction="ignore")
-    writer.writeheader()
-    writer.writerows(history)
-    write_text(out / "metrics.csv", buffer.getvalue())
-    plot_curves(history, out / "curves.png")
-
-
 @dataclass
 class _Step:
     """What one optimisation step touches."""
 
     model: nn.Module
+    forward: nn.Module  # the model as trained: in DistributedDataParallel when there are several processes
+    device: torch.device
+    world: World
     optimizer: torch.optim.Optimizer
     scheduler: torch.optim.lr_scheduler.LambdaLR
     ema: nn.Module | None
@@ -120,8 +121,8 @@ def _train_epoch(
 ) -> dict[str, Any]:
     """One epoch of `train` (augmented, in `epoch_order`); returns the epoch's training figures."""
     step.model.train()
-    order = epoch_order(train.labels, config.sampling, step.generator)
-    steps = max(1, len(train) // config.batch_size)  # drop the incomplete last batch: one image breaks BatchNorm
+    order = shard(epoch_order(train.labels, config.sampling, step.generator), step.world)
+    steps = max(1, len(order) // config.batch_size)  # drop the incomplete last batch: one image breaks BatchNorm
     started = time.perf_counter()
     loss_sum, correct, seen = 0.0, 0, 0
     bar = tqdm(
@@ -133,10 +134,11 @@ def _train_epoch(
     )
     for i in bar:
         idx = order[i * config.batch_size : (i + 1) * config.batch_size]
-        x = torch.from_numpy(model_input(train.pixels[idx], spec))
+        index = torch.from_numpy(idx).to(step.device)
+        x = torch.from_numpy(model_input(train.pixels[idx], spec)).to(step.device)
         x = augment_batch(x, spec.std, config.augment, step.generator).contiguous(memory_format=torch.channels_last)
-        soft = step.soft_targets[idx] if step.soft_targets is not None else None
-        loss, logits = _loss(step, x, step.targets[idx], soft, config)
+        soft = step.soft_targets[index] if step.soft_targets is not None else None
+        loss, logits = _loss(step, x, step.targets[index], soft, config)
         step.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         step.optimizer.step()
@@ -144,7 +146,7 @@ def _train_epoch(
         if step.ema is not None:
             update_ema(step.ema, step.model, config.ema_decay, step.scheduler.last_epoch)
         loss_sum += float(loss.detach()) * len(idx)
-        correct += int((logits.argmax(1) == torch.from_numpy(train.labels[idx])).sum())
+        correct += int((logits.argmax(1).cpu() == torch.from_numpy(train.labels[idx])).sum())
         seen += len(idx)
         bar.set_postfix(
             loss=f"{loss_sum / seen:.3f}",
@@ -153,6 +155,8 @@ def _train_epoch(
         )
     bar.close()
     seconds = time.perf_counter() - started
+    loss_sum, correct_all, seen_all = summed([loss_sum, correct, seen], step.world, step.device)  # all processes
+    correct, seen = int(correct_all), int(seen_all)
     return {
         "epoch": epoch,
         "lr": step.optimizer.param_groups[0]["lr"],
@@ -161,6 +165,8 @@ def _train_epoch(
         "train_seconds": round(seconds, 2),
         "images_per_second": round(seen / seconds, 1),
         "threads": torch.get_num_threads(),
+        "world_size": step.world.size,
+        "device": step.device.type,
     }
 
 
@@ -171,8 +177,8 @@ def _loss(
     with a shuffled copy of itself, targets mixed alike), plus, with teachers, the temperature-scaled KL
     divergence to their soft predictions."""
     inputs, partner, lam = mix_batch(x, config.mixup_alpha, config.cutmix_alpha, step.generator)
-    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=config.precision == "bf16"):
-        logits = step.model(inputs).float()
+    with torch.autocast(step.device.type, dtype=torch.bfloat16, enabled=config.precision == "bf16"):
+        logits = step.forward(inputs).float()
     if lam != 1:
         target = lam * target + (1 - lam) * target[partner]
     loss = F.cross_entropy(logits, target, weight=step.weights, label_smoothing=config.label_smoothing)
@@ -210,59 +216,30 @@ def _validate(model: nn.Module, val: FaceDataset, spec: PreprocessSpec, votes: F
     return record
 
 
-def _summary(record: dict[str, Any], epochs: int) -> str:
-    text = (
-        f"epoch {record['epoch']}/{epochs}  loss {record['train_loss']:.4f}  train acc {record['train_accuracy']:.4f}"
-    )
-    if "val_accuracy" in record:
-        text += f"  val acc {record['val_accuracy']:.4f}  val bal acc {record['val_balanced_accuracy']:.4f}"
-    if "val_crowd_balanced_accuracy" in record:
-        text += f"  crowd bal acc {record['val_crowd_balanced_accuracy']:.4f}  KL {record['val_crowd_kl']:.3f}"
-    return text + f"  {record['images_per_second']:.0f} img/s  {record['epoch_seconds']:.0f}s"
-
-
-def _restore(config: FitConfig, resume: bool) -> dict[str, Any] | None:
-    """The checkpoint to continue from (None: a new run); refuses to overwrite a run or change its model."""
-    out = Path(config.out)
-    last_path = out / "last.pt"
-    if not last_path.exists():
-        if resume:
-            log.info("no checkpoint in %s: starting a new run", out)
-        return None
-    if not resume:
-        raise FerError(f"{out} already holds a run; pass --resume to continue it or choose another --out")
-    state = read_checkpoint(last_path)
-    saved = FitConfig.from_dict(state["config"])
-    if (saved.model, saved.classes, saved.model_options) != (config.model, config.classes, config.model_options):
-        raise FerError(
-            f"{last_path} was trained as {saved.model} on {list(saved.classes)}; resume with the same model and classes"
-        )
-    for stale in out.glob(TEMPORARIES):  # half-written checkpoints of a killed run
-        stale.unlink()
-    return state
-
-
-def _build_step(config: FitConfig, data: TrainingData) -> _Step:
-    """A new model with its optimizer, schedule, weight average, loss weights and teachers."""
+def _build_step(config: FitConfig, data: TrainingData, device: torch.device, world: World) -> _Step:
+    """A new model on `device` with its optimizer, schedule, weight average, loss weights and teachers."""
     model = build_model(config.model, data.spec.num_classes, **config.model_options)
-    model = model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
+    model = model.to(device, memory_format=torch.channels_last)  # type: ignore[call-overload]
     optimizer = build_optimizer(config, model)
-    steps_per_epoch = max(1, len(data.train) // config.batch_size)  # as in _train_epoch
+    steps_per_epoch = max(1, len(data.train) // world.size // config.batch_size)  # as in _train_epoch
     plateau = PlateauScale()
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_factor(config, steps_per_epoch, plateau))
     ema = copy.deepcopy(model) if config.ema_decay else None
-    soft_teacher, teachers = distillation(config, data.train, data.val, data.spec)
-    generator = torch.Generator().manual_seed(config.seed)
+    soft_teacher, teachers = distillation(config, data.train, data.val, data.spec, device)
+    weights = class_weights(config, data.targets)
     return _Step(
         model,
+        wrap(model, world, device),
+        device,
+        world,
         optimizer,
         scheduler,
         ema,
-        class_weights(config, data.targets),
-        generator,
-        torch.from_numpy(data.targets),
+        weights.to(device) if weights is not None else None,
+        torch.Generator().manual_seed(config.seed),
+        torch.from_numpy(data.targets).to(device),
         plateau,
-        soft_teacher,
+        soft_teacher.to(device) if soft_teacher is not None else None,
         teachers,
     )
 
@@ -277,9 +254,10 @@ def _epoch(
     score: float | None = record["train_accuracy"]
     if data.val is not None:
         score = None
-        if epoch % config.val_every == 0 or epoch == config.epochs:
+        if (epoch % config.val_every == 0 or epoch == config.epochs) and step.world.main:
             record.update(_validate(step.evaluated, data.val, data.spec, data.val_votes))
             score = record[SELECTED_BY[config.select_on]]
+        score = shared_score(score, step.world, step.device)
     if score is not None:
         step.plateau.step(score)
     record["epoch_seconds"] = round(time.perf_counter() - started, 2)
@@ -290,14 +268,24 @@ def fit(config: FitConfig, resume: bool = False, progress: bool = True) -> FitRe
     """Train `config.model`; checkpoint to `out/last.pt` every epoch and `out/best.pt` on the best
     validation balanced accuracy (original labels or, with `select_on` crowd, the raters' majority;
     training accuracy without validation data). With `resume`, continue from `out/last.pt` (a larger
-    `config.epochs` extends the run)."""
+    `config.epochs` extends the run). Under `torchrun`, each process trains on its shard (see
+    `distributed`) and rank 0 writes the run."""
     out = Path(config.out)
-    state = _restore(config, resume)
+    device = resolve_device(config.device, World(local_rank=int(os.environ.get("LOCAL_RANK", "0"))))
+    world = join_world(device)
+    try:
+        return _fit(config, out, resume, progress and world.main, device, world)
+    finally:
+        leave_world(world)
+
+
+def _fit(config: FitConfig, out: Path, resume: bool, progress: bool, device: torch.device, world: World) -> FitResult:
+    state = restore(config, resume)
     if config.threads:
         torch.set_num_threads(config.threads)
     torch.manual_seed(config.seed)
     data = load_training_data(config, state)
-    step = _build_step(config, data)
+    step = _build_step(config, data, device, world)
     history: list[dict[str, Any]] = []
     best = {"epoch": 0, "balanced_accuracy": -1.0}
     if state is not None:
@@ -305,8 +293,9 @@ def fit(config: FitConfig, resume: bool = False, progress: bool = True) -> FitRe
         history, best = list(state["history"]), dict(state["best"])
         log.info("resuming %s at epoch %d of %d", out, len(history) + 1, config.epochs)
     provenance = {**data.provenance, "parameters": count_parameters(step.model)}
-    out.mkdir(parents=True, exist_ok=True)
-    write_text(out / "config.json", json.dumps(config.to_dict(), indent=2))
+    if world.main:
+        out.mkdir(parents=True, exist_ok=True)
+        write_text(out / "config.json", json.dumps(config.to_dict(), indent=2))
 
     for epoch in range(len(history) + 1, config.epochs + 1):
         record, score = _epoch(step, data, config, epoch, progress)
@@ -324,9 +313,11 @@ def fit(config: FitConfig, resume: bool = False, progress: bool = True) -> FitRe
             "best": best,
             "history": history,
         }
-        if improved:
-            save_checkpoint(out / "best.pt", payload)
-        save_checkpoint(out / "last.pt", payload)
-        _write_history(out, history)
-        log.info(_summary(record, config.epochs) + ("  *best*" if improved else ""))
+        if world.main:
+            if improved:
+                save_checkpoint(out / "best.pt", payload)
+            save_checkpoint(out / "last.pt", payload)
+            write_history(out, history)
+            log.info(summary(record, config.epochs) + ("  *best*" if improved else ""))
+    barrier(world)
     return FitResult(out, history, int(best["epoch"]), float(best["balanced_accuracy"]), score_name(config))

@@ -9,6 +9,7 @@ import click
 from fer_train.cli import user_errors, votes_option
 from fer_train.config import (
     CLASS_WEIGHTS,
+    DEVICES,
     DISTILL_VIEWS,
     OFF_CLASS,
     OPTIMIZERS,
@@ -96,6 +97,12 @@ from fer_train.train import fit
 )
 @click.option("--seed", type=int)
 @click.option("--threads", type=click.IntRange(min=1), help="Torch intra-op threads (default: all cores).")
+@click.option(
+    "--device",
+    type=click.Choice(DEVICES),
+    help="Where to train: auto (default; a CUDA GPU when PyTorch sees one, else the CPU), cpu or cuda. "
+    "Checkpoints load on any machine. Several processes: torchrun --nproc-per-node N -m fer_train fit ...",
+)
 @click.option("--cache-dir", type=click.Path(file_okay=False), help="Decoded-image cache (default ~/.cache/fer).")
 @click.option("--resume", is_flag=True, help="Continue from OUT/last.pt (a larger --epochs extends the run).")
 @click.option("--no-progress", is_flag=True, help="No progress bars (one log line per epoch remains).")

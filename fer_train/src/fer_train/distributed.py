@@ -1,0 +1,104 @@
+"""Training on several processes (`torchrun --nproc-per-node N -m fer_train fit ...`) and on a GPU.
+
+`torchrun` starts N copies of `fit` and tells each its rank in the environment. Every process draws the
+same epoch order (same seed) and trains on its own shard of it, `batch_size` images a step; DDP averages
+the gradients, so one step sees `batch_size` x N images (the learning rate is not scaled). BatchNorm
+normalises each process's own batch (SyncBatchNorm needs NCCL on CUDA; on CPU, gloo has none) and DDP
+copies rank 0's running statistics to the others at every step, so all ranks and the checkpoint agree.
+Only rank 0 validates and writes checkpoints, metrics and plots; it shares the validation score, which
+drives the learning-rate plateau, with the others.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.distributed as dist
+from torch import nn
+from torch.nn.parallel import DistributedDataParallel
+
+from fer_runtime.errors import FerError
+from fer_train.config import DEVICES
+
+
+@dataclass(frozen=True)
+class World:
+    """This process's place among the training processes (rank 0 of 1 without torchrun)."""
+
+    rank: int = 0
+    size: int = 1
+    local_rank: int = 0
+
+    @property
+    def main(self) -> bool:
+        return self.rank == 0
+
+
+def resolve_device(name: str, world: World | None = None) -> torch.device:
+    """`auto`: a CUDA GPU when PyTorch sees one, else the CPU; `cuda` without one is an error."""
+    if name not in DEVICES:
+        raise FerError(f"unknown device {name!r}; use one of {', '.join(DEVICES)}")
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    if name == "cpu":
+        return torch.device("cpu")
+    if not torch.cuda.is_available():
+        raise FerError(f"--device cuda: this PyTorch ({torch.__version__}) sees no CUDA GPU; use --device cpu")
+    return torch.device("cuda", (world.local_rank if world else 0) % torch.cuda.device_count())
+
+
+def join_world(device: torch.device) -> World:
+    """The world `torchrun` set up in the environment (gloo on CPU, NCCL on CUDA); a world of one without."""
+    size = int(os.environ.get("WORLD_SIZE", "1"))
+    if size == 1:
+        return World()
+    world = World(int(os.environ["RANK"]), size, int(os.environ.get("LOCAL_RANK", "0")))
+    if not dist.is_initialized():
+        dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+    return world
+
+
+def leave_world(world: World) -> None:
+    if world.size > 1 and dist.is_initialized():
+        dist.destroy_process_group()
+
+
+def shard(order: np.ndarray, world: World) -> np.ndarray:
+    """This process's share of an epoch's order: every `size`-th image from its rank on, all shards of
+    equal length (DDP needs every process to take the same number of steps)."""
+    usable = len(order) - len(order) % world.size
+    return order[:usable][world.rank :: world.size]
+
+
+def wrap(model: nn.Module, world: World, device: torch.device) -> nn.Module:
+    """`model` in DistributedDataParallel when there are several processes (it averages gradients)."""
+    if world.size == 1:
+        return model
+    return DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
+
+
+def summed(values: list[float], world: World, device: torch.device) -> list[float]:
+    """`values` added up over all processes (the epoch's loss sums and counts)."""
+    if world.size == 1:
+        return values
+    tensor = torch.tensor(values, dtype=torch.float64, device=device)
+    dist.all_reduce(tensor)
+    return tensor.tolist()
+
+
+def shared_score(score: float | None, world: World, device: torch.device) -> float | None:
+    """Rank 0's validation score, on every process."""
+    if world.size == 1:
+        return score
+    tensor = torch.tensor([np.nan if score is None else score], dtype=torch.float64, device=device)
+    dist.broadcast(tensor, 0)
+    value = float(tensor.item())
+    return None if np.isnan(value) else value
+
+
+def barrier(world: World) -> None:
+    if world.size > 1:
+        dist.barrier()
