@@ -10,10 +10,12 @@ from pathlib import Path
 from typing import Any
 
 import cv2
+import ray
 
 from benchmarks.timing import measure
 from fer_runtime.images import run_images
 from fer_runtime.inputs import read_image
+from fer_runtime.ray_engine import default_actors, run_ray
 from fer_runtime.recognizer import Recognizer
 from fer_train.data import FaceDataset
 
@@ -70,10 +72,18 @@ def folder_run(test: FaceDataset, folder: Path) -> dict[str, Any]:
     in_process = measure(lambda: run_images(recognizer, paths, folder.parent / "r.jsonl"), 3, 1)
     crops = [read_image(p) for p in paths]
     classify = measure(lambda: recognizer.classify(crops), 3, 1)
+    ray.init(include_dashboard=False, log_to_driver=False)
+    try:
+        on_ray = measure(lambda: run_ray(paths, folder.parent / "ray.jsonl"), 3, 1)
+        actors = default_actors(ray.cluster_resources()["CPU"])
+    finally:
+        ray.shutdown()
     return {
         "images": len(test),
         "seconds": seconds,
         "images_per_s": len(test) / seconds,
         "in_process_per_s": len(test) / in_process["median_s"],
         "classify_per_s": len(test) / classify["median_s"],
+        "ray_per_s": len(test) / on_ray["median_s"],
+        "ray_actors": actors,
     }

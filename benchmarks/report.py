@@ -90,7 +90,9 @@ def markdown(result: dict[str, Any]) -> str:
         f"- `fer-run` over a folder of {folder['images']} crops: {folder['seconds']:.2f} s, "
         f"{folder['images_per_s']:.0f} images/s (process start included); in process (`run_images`, "
         f"decoding a batch ahead) {folder['in_process_per_s']:.0f} images/s, against "
-        f"{folder['classify_per_s']:.0f}/s from `Recognizer.classify` at batch 64 on the same decoded crops.",
+        f"{folder['classify_per_s']:.0f}/s from `Recognizer.classify` at batch 64 on the same decoded crops; "
+        f"`--engine ray` on a local Ray ({folder['ray_actors']} actor(s), pipeline start included) "
+        f"{folder['ray_per_s']:.0f} images/s.",
         f"- Roof (the % column): a large float32 MatMul in ONNX Runtime, measured in this run, reaches "
         f"{cpu['measured_float_gmacs']['1']:.0f} GMAC/s on 1 thread and {cpu['measured_float_gmacs']['2']:.0f} "
         f"on 2; the int8 roof is that times {cpu['int8_macs_per_cycle_per_core'] // cpu['float_macs_per_cycle_per_core']}"
@@ -101,6 +103,12 @@ def markdown(result: dict[str, Any]) -> str:
         + ", ".join(
             f"{p} {s['images_per_s']:.0f} images/s ({s['full_run_min']:.0f} min for the full run)"
             for p, s in train["speed"].items()
+        )
+        + ".",
+        "- Training under `torchrun` (the same epoch, float32, the same cores): "
+        + ", ".join(
+            f"{n} process(es) x {r['threads_each']} thread(s), batch {r['batch_each']} each: {r['images_per_s']:.0f} images/s"
+            for n, r in train["torchrun"].items()
         )
         + ".",
         "",

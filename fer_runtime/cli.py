@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -18,6 +19,7 @@ from fer_runtime.cli_errors import report_error, user_errors
 from fer_runtime.defaults import DETECT_MAX_SIDE, SMOOTH, YUNET_THRESHOLD
 
 if TYPE_CHECKING:
+    from fer_runtime.images import ImageOutcome, ImagesSummary
     from fer_runtime.recognizer import Recognizer
 
 
@@ -75,13 +77,26 @@ if TYPE_CHECKING:
 @click.option(
     "--output",
     type=click.Path(dir_okay=False),
-    help="Write results to .csv or .jsonl; with --video/--webcam also .mp4/.avi (annotated video).",
+    help="Write results to .csv, .jsonl or .parquet (with pyarrow); with --video/--webcam also .mp4/.avi "
+    "(annotated video).",
 )
 @click.option(
     "--resume",
     is_flag=True,
     help="Continue the --output table of an interrupted run (NAME.partial) or a finished one: files already "
     "in it are skipped, each file appears once.",
+)
+@click.option(
+    "--engine",
+    type=click.Choice(["local", "ray"]),
+    default="local",
+    show_default=True,
+    help='Where images are labelled: this process, or a Ray Data pipeline (pip install "fer_runtime[ray]").',
+)
+@click.option("--address", help="--engine ray: the Ray cluster to join (default: start a local one).")
+@click.option("--actors", type=click.IntRange(min=1), help="--engine ray: recognizer actors (default: CPUs - 1).")
+@click.option(
+    "--batch-size", type=click.IntRange(min=1), default=64, show_default=True, help="Images labelled per batch."
 )
 @click.option("--video", type=click.Path(dir_okay=False), help="Label every frame of a video file.")
 @click.option("--webcam", type=int, help="Label frames from webcam N (stop with q or Ctrl-C).")
@@ -104,6 +119,10 @@ def main(
     annotate: str | None,
     output: str | None,
     resume: bool,
+    engine: str,
+    address: str | None,
+    actors: int | None,
+    batch_size: int,
     video: str | None,
     webcam: int | None,
     max_frames: int | None,
@@ -116,36 +135,52 @@ def main(
         raise click.UsageError("--video/--webcam take no image inputs")
     if resume and (output is None or video is not None or webcam is not None):
         raise click.UsageError("--resume continues an --output table of images")
+    if engine == "ray" and (video is not None or webcam is not None or annotate is not None):
+        raise click.UsageError("--engine ray labels images into tables; use the local engine for video and --annotate")
     from fer_runtime.recognizer import Recognizer
 
-    recognizer = Recognizer(
-        model_path,
-        threads=threads,
-        prefer_int8=not fp32,
-        min_confidence=min_confidence,
-        detector=detector,
-        detect_threshold=detect_threshold,
-        detect_max_side=detect_size,
-    )
+    options: dict[str, Any] = {
+        "model": model_path,
+        "prefer_int8": not fp32,
+        "min_confidence": min_confidence,
+        "detector": detector,
+        "detect_threshold": detect_threshold,
+        "detect_max_side": detect_size,
+    }
+    recognizer = Recognizer(threads=threads, **options)  # checks the model and options before any work
     source = video if video is not None else webcam
     if source is not None:
         _stream(recognizer, source, output, not no_detect, top_k, max_frames, as_json, smooth)
+        return
+    if engine == "ray":
+        from fer_runtime.ray_engine import run_ray
+
+        def label(paths: list[Path], on_image: Any) -> Any:
+            return run_ray(
+                paths, _path(output), not no_detect, top_k, on_image, resume, address, actors, batch_size, **options
+            )
     else:
-        _images(recognizer, inputs, output, annotate, not no_detect, top_k, as_json, resume)
+        from fer_runtime.images import run_images
+
+        def label(paths: list[Path], on_image: Any) -> Any:
+            return run_images(
+                recognizer, paths, _path(output), _path(annotate), not no_detect, top_k, on_image, resume, batch_size
+            )
+
+    _images(inputs, output, as_json, label)
+
+
+def _path(value: str | None) -> Path | None:
+    return Path(value) if value else None
 
 
 def _images(
-    recognizer: Recognizer,
     inputs: tuple[str, ...],
     output: str | None,
-    annotate: str | None,
-    detect: bool,
-    top_k: int | None,
     as_json: bool,
-    resume: bool,
+    label: Callable[[list[Path], Callable[[ImageOutcome], None]], ImagesSummary],
 ) -> None:
     from fer_runtime.errors import FerError
-    from fer_runtime.images import ImageOutcome, run_images
     from fer_runtime.inputs import expand_inputs
     from fer_runtime.results import format_record
 
@@ -167,16 +202,7 @@ def _images(
             elif not quiet:
                 click.echo(format_record(outcome.record))
 
-        summary = run_images(
-            recognizer,
-            paths,
-            Path(output) if output else None,
-            Path(annotate) if annotate else None,
-            detect,
-            top_k,
-            show,
-            resume,
-        )
+        summary = label(paths, show)
     if as_json:
         click.echo(json.dumps(records[0] if len(paths) == 1 and records else records, indent=2))
     if output is not None:

@@ -50,16 +50,18 @@ def _decode(path: Path) -> np.ndarray | FerError:
         return exc
 
 
-def _decoded_batches(paths: Sequence[Path], size: int) -> Iterator[list[tuple[Path, np.ndarray | FerError]]]:
+def _decoded_batches(paths: Sequence[Path], size: int) -> Iterator[Decoded]:
     """`paths` in batches of `size`, decoded on a thread one batch ahead of the caller (OpenCV releases
     the GIL while it decodes)."""
+    batches = [paths[i : i + size] for i in range(0, len(paths), size)]
+    if not batches:
+        return
     with ThreadPoolExecutor(max_workers=1) as pool:
-        batches = [paths[i : i + size] for i in range(0, len(paths), size)]
-        pending = pool.submit(lambda b: [(p, _decode(p)) for p in b], batches[0]) if batches else None
+        pending = pool.submit(lambda b: [(p, _decode(p)) for p in b], batches[0])
         for following in [*batches[1:], None]:
-            assert pending is not None
             current = pending.result()
-            pending = pool.submit(lambda b: [(p, _decode(p)) for p in b], following) if following else None
+            if following is not None:
+                pending = pool.submit(lambda b: [(p, _decode(p)) for p in b], following)
             yield current
 
 
@@ -79,6 +81,38 @@ def _analyze(recognizer: Recognizer, images: list[np.ndarray], detect: bool) -> 
 
 def _error(path: Path, error: FerError) -> str:
     return str(error) if str(path) in str(error) else f"{path}: {error}"
+
+
+Decoded = list[tuple[Path, "np.ndarray | FerError"]]
+
+
+def _labelled(
+    recognizer: Recognizer, batch: Decoded, detect: bool
+) -> list[tuple[Path, np.ndarray, list[Face]] | ImageOutcome]:
+    """Each decoded file with its faces, or the outcome that carries its error."""
+    images = [image for _, image in batch if not isinstance(image, FerError)]
+    analyzed = iter(_analyze(recognizer, images, detect))
+    results: list[tuple[Path, np.ndarray, list[Face]] | ImageOutcome] = []
+    for path, image in batch:
+        if isinstance(image, FerError):
+            results.append(ImageOutcome(path, None, _error(path, image)))
+            continue
+        faces = next(analyzed)
+        if isinstance(faces, FerError):
+            results.append(ImageOutcome(path, None, _error(path, faces)))
+        else:
+            results.append((path, image, faces))
+    return results
+
+
+def label_paths(
+    recognizer: Recognizer, paths: Sequence[Path], detect: bool = True, top_k: int | None = None
+) -> list[ImageOutcome]:
+    """The outcome of each file, as `run_images` makes it (what the Ray engine's actors run)."""
+    return [
+        item if isinstance(item, ImageOutcome) else ImageOutcome(item[0], image_record(str(item[0]), item[2], top_k))
+        for item in _labelled(recognizer, [(p, _decode(p)) for p in paths], detect)
+    ]
 
 
 def run_images(
@@ -106,20 +140,17 @@ def run_images(
     with table as writer:
         todo = [p for p in paths if str(p) not in writer.done] if writer is not None else list(paths)
         for batch in _decoded_batches(todo, batch_size):
-            images = [image for _, image in batch if not isinstance(image, FerError)]
-            analyzed = iter(_analyze(recognizer, images, detect))
-            for path, image in batch:
-                faces = image if isinstance(image, FerError) else next(analyzed)
-                if isinstance(faces, FerError):
+            for item in _labelled(recognizer, batch, detect):
+                if isinstance(item, ImageOutcome):
                     failures += 1
                     if on_image is not None:
-                        on_image(ImageOutcome(path, None, _error(path, faces)))
+                        on_image(item)
                     continue
+                path, image, faces = item
                 record = image_record(str(path), faces, top_k)
                 if writer is not None:
                     writer.write(record)
                 if annotate is not None:
-                    assert isinstance(image, np.ndarray)
                     target = _annotation_target(annotate, path, many)
                     with atomic_path(target) as tmp:
                         if not cv2.imwrite(str(tmp), draw_faces(image, faces, recognizer.classes)):

@@ -1,7 +1,9 @@
-"""The one results table writer (.csv: a row per face; .jsonl: a line per image) that images, folders and
-video frames go through. Rows stream into `NAME.partial` as they come and are flushed after every batch,
-so a killed run loses at most its last batch; the file takes its real name when the run completes.
-`resume=True` continues an interrupted (or finished) table: the files already in it are skipped."""
+"""The one results table writer (.csv and .parquet: a row per face; .jsonl: a line per image) that images,
+folders and video frames go through. Rows stream into `NAME.partial` as they come and are flushed after
+every batch, so a killed run loses at most its last batch; the file takes its real name when the run
+completes. `resume=True` continues an interrupted (or finished) table: the files already in it are
+skipped. Parquet (with pyarrow, `pip install "fer_runtime[ray]"`) has the CSV's columns, typed; a
+Parquet file cut by a kill has no footer and cannot be resumed (one stopped by an error or Ctrl-C can)."""
 
 from __future__ import annotations
 
@@ -18,7 +20,9 @@ from typing import IO, Any
 from fer_runtime.detect import LANDMARK_NAMES
 from fer_runtime.errors import FerError
 
-TABLE_SUFFIXES = (".csv", ".jsonl")
+TABLE_SUFFIXES = (".csv", ".jsonl", ".parquet")
+TEXT_COLUMNS = ("file", "label")
+INTEGER_COLUMNS = ("frame", "face", "track", "x", "y", "w", "h")
 PARTIAL = ".partial"  # suffix of a table still being written
 LANDMARK_COLUMNS = [f"{name}_{axis}" for name in LANDMARK_NAMES for axis in "xy"]
 
@@ -88,6 +92,45 @@ def _kept(path: Path, fmt: str, header: list[str], finished: bool) -> tuple[set[
     return set(names) - {last}, b"".join([lines[0], *keep])
 
 
+def _pyarrow() -> Any:
+    try:
+        import pyarrow
+        import pyarrow.parquet
+    except ImportError:
+        raise FerError('Parquet tables need pyarrow: pip install "fer_runtime[ray]"') from None
+    return pyarrow
+
+
+def _typed(column: str, values: list[Any]) -> list[Any]:
+    if column in TEXT_COLUMNS:
+        return [str(v) for v in values]
+    kind = int if column in INTEGER_COLUMNS else float
+    return [None if v == "" else kind(v) for v in values]
+
+
+def _parquet_batch(rows: list[list[Any]], header: list[str]) -> Any:
+    pa = _pyarrow()
+    columns = {name: _typed(name, [row[i] for row in rows]) for i, name in enumerate(header)}
+    schema = pa.schema(
+        [
+            (n, pa.string() if n in TEXT_COLUMNS else pa.int64() if n in INTEGER_COLUMNS else pa.float64())
+            for n in header
+        ]
+    )
+    return pa.table(columns, schema=schema)
+
+
+def _kept_parquet(path: Path) -> tuple[set[str], Any]:
+    """The files and rows of a Parquet table that was closed (finished, or stopped by an exception); a
+    killed writer leaves no footer, and such a file cannot be read."""
+    pa = _pyarrow()
+    try:
+        table = pa.parquet.read_table(path)
+    except (pa.ArrowInvalid, OSError):
+        raise FerError(f"{path}: a cut Parquet table cannot be resumed (.csv and .jsonl tables can)") from None
+    return set(table.column("file").to_pylist()), table
+
+
 class TableWriter(AbstractContextManager["TableWriter"]):
     """Write records to a .csv or .jsonl table, streaming (see the module). `done` holds the files an
     earlier run already wrote when resuming; `count` the records this run wrote."""
@@ -102,22 +145,38 @@ class TableWriter(AbstractContextManager["TableWriter"]):
         self.classes, self.extra, self.count = list(classes), list(extra), 0
         self.partial = partial_path(self.path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        header = csv_header(self.classes, self.extra)
+        self.header = csv_header(self.classes, self.extra)
         self.done: set[str] = set()
+        self._rows: list[list[Any]] = []  # Parquet rows not yet in a row group
         earlier = next((p for p in (self.partial, self.path) if p.exists()), None) if resume else None
+        if self.format == ".parquet":
+            self._start_parquet(earlier)
+            return
         kept = b""
         if earlier is not None:
-            self.done, kept = _kept(earlier, self.format, header, finished=earlier == self.path)
+            self.done, kept = _kept(earlier, self.format, self.header, finished=earlier == self.path)
         self.partial.write_bytes(kept)
         if earlier == self.path:
             self.path.unlink()  # its records are in the partial table now
-        self._handle: IO[str] = self.partial.open("a", encoding="utf-8", newline="")
+        self._handle: IO[str] | None = self.partial.open("a", encoding="utf-8", newline="")
         if self.format == ".csv" and not kept:
-            csv.writer(self._handle).writerow(header)
+            csv.writer(self._handle).writerow(self.header)
+
+    def _start_parquet(self, earlier: Path | None) -> None:
+        pa = _pyarrow()
+        self._handle = None
+        kept = None
+        if earlier is not None:
+            self.done, kept = _kept_parquet(earlier)
+        self._parquet = pa.parquet.ParquetWriter(self.partial, _parquet_batch([], self.header).schema)
+        if kept is not None:
+            self._parquet.write_table(kept.cast(self._parquet.schema))
 
     def write(self, record: dict[str, Any]) -> None:
         """Add one image's record (in one write, so its rows stay together)."""
-        if self.format == ".csv":
+        if self._handle is None:
+            self._rows.extend(csv_rows(record, self.classes, self.extra))
+        elif self.format == ".csv":
             buffer = io.StringIO()
             csv.writer(buffer).writerows(csv_rows(record, self.classes, self.extra))
             self._handle.write(buffer.getvalue())
@@ -127,11 +186,20 @@ class TableWriter(AbstractContextManager["TableWriter"]):
 
     def flush(self) -> None:
         """Hand what was written to the OS: a kill from here on loses none of it."""
-        self._handle.flush()
+        if self._handle is not None:
+            self._handle.flush()
+        elif self._rows:
+            self._parquet.write_table(_parquet_batch(self._rows, self.header))
+            self._rows = []
 
     def __exit__(
         self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
     ) -> None:
-        self._handle.close()
+        if self._handle is not None:
+            self._handle.close()
+        else:
+            if kind is None:
+                self.flush()
+            self._parquet.close()
         if kind is None:
             os.replace(self.partial, self.path)

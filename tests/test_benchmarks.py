@@ -39,14 +39,24 @@ def test_quick_benchmark_writes_json_and_table(shared_data, tmp_path):
         convolutions = {"Conv", "QLinearConv"} & set(entry["op_us"])
         assert entry["run_us"] > 0 and len(convolutions) == 1, entry
     assert data["cold_start"]["fer_run_s"] > 0 and data["cold_start"]["pytorch_script_s"] > 0
-    assert data["folder"]["images"] == 100 and data["photos"]["photos"] == 4
+    assert (
+        data["folder"]["images"] == 100 and data["folder"]["in_process_per_s"] > 0 and data["folder"]["ray_per_s"] > 0
+    )
+    photos = {d["detector"]: d for d in data["photos"]["detectors"]}
+    assert set(photos) == {"yunet", "haar"} and all(
+        d["photos"] == 4 and d["faces_pasted"] == 6 for d in photos.values()
+    )
+    assert data["photos"]["real_photos"]["yunet"] == {"justin.jpg": 1, "no-faces.jpg": 0}
+    assert all(v["frames"] == 10 for runs in data["photos"]["video"].values() for v in runs)
+    assert data["photos"]["alignment"]["faces"] > 0
     training = data["training"]
     assert set(training["speed"]) == {"fp32", "bf16"} and training["recipe_precision"] in training["speed"]
     assert training["full_images"] == 21_005  # the default classes of fer2013/train.zip, as issue #4 counts them
     assert all(s["images_per_s"] > 0 and s["full_run_min"] > 0 for s in training["speed"].values())
+    assert {n: r["threads_each"] for n, r in training["torchrun"].items()} == {"1": 2, "2": 1}
     table = (tmp_path / json_file.name.replace(".json", ".md")).read_text()
     assert "| goal | measured | met |" in table and "ORT int8" in table and "Where the time goes" in table
-    assert "one training run of the recipe" in table
+    assert "one training run of the recipe" in table and "YuNet recall" in table and "torchrun" in table
 
 
 def test_training_projection_needs_every_recipe_class_in_the_full_data(face_folder, tmp_path):

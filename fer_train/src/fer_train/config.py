@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
@@ -124,12 +125,14 @@ class FitConfig:
 
 
 def read_config_file(path: str) -> dict[str, Any]:
-    """The keys of a TOML recipe file, checked against `FitConfig`'s fields."""
+    """The keys of a TOML recipe file (or a run's `config.json`), checked against `FitConfig`'s fields."""
     try:
         with open(path, "rb") as handle:
-            data = tomllib.load(handle)
-    except (OSError, tomllib.TOMLDecodeError) as exc:
+            data = json.load(handle) if path.endswith(".json") else tomllib.load(handle)
+    except (OSError, ValueError) as exc:  # JSON and TOML decode errors are ValueErrors
         raise FerError(f"{path}: cannot read config ({exc})") from None
+    if not isinstance(data, dict):
+        raise FerError(f"{path}: a config must be a table of keys")
     unknown = sorted(set(data) - {f.name for f in fields(FitConfig)})
     if unknown:
         raise FerError(f"{path}: unknown config keys {', '.join(unknown)}")

@@ -28,7 +28,7 @@ from fer_train.train import fit
     "--config",
     "config_file",
     type=click.Path(exists=True, dir_okay=False),
-    help="TOML file with any of the options below; options given on the command line win.",
+    help="TOML file with any of the options below (or a run's config.json); options given on the command line win.",
 )
 @click.option("--data", type=click.Path(exists=True), help="Training data: a folder or .zip, one folder per class.")
 @click.option("--val", type=click.Path(exists=True), help="Validation data used to pick best.pt.")
