@@ -31,17 +31,20 @@ def test_fresh_venv_without_torch_runs_fer_run(tmp_path, shared_data):
     with zipfile.ZipFile(shared_data / "seed" / "Test_100.zip") as archive:
         name = sorted(n for n in archive.namelist() if n.endswith(".jpg"))[0]
         (tmp_path / "face.jpg").write_bytes(archive.read(name))
-    fer_run = env_dir / "bin" / "fer-run"
-    result = subprocess.run(
-        [str(fer_run), str(tmp_path / "face.jpg"), "--json"],
-        capture_output=True,
-        text=True,
-        env=environment,
-        cwd=tmp_path,
-        timeout=300,
-    )
-    assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout)["faces"][0]["label"] in ("angry", "happy", "neutral", "sad")
+
+    def fer_run(image: Path) -> dict:
+        result = subprocess.run(
+            [str(env_dir / "bin" / "fer-run"), str(image), "--json"],
+            capture_output=True,
+            text=True,
+            env=environment,
+            cwd=tmp_path,
+            timeout=300,
+        )
+        assert result.returncode == 0, result.stderr
+        return json.loads(result.stdout)
+
+    assert fer_run(tmp_path / "face.jpg")["faces"][0]["label"] in ("angry", "happy", "neutral", "sad")
 
     probe = subprocess.run(
         [
@@ -61,13 +64,4 @@ def test_fresh_venv_without_torch_runs_fer_run(tmp_path, shared_data):
 
     detector = Path(location).parent / "models" / "yunet"  # the wheel carries YuNet and its licences
     assert {"yunet_s_640_640.onnx", "LICENSE", "LICENSE-opencv_zoo"} <= {p.name for p in detector.iterdir()}
-    photo = subprocess.run(
-        [str(fer_run), str(shared_data / "photos" / "justin.jpg"), "--json"],
-        capture_output=True,
-        text=True,
-        env=environment,
-        cwd=tmp_path,
-        timeout=300,
-    )
-    assert photo.returncode == 0, photo.stderr
-    assert len(json.loads(photo.stdout)["faces"][0]["landmarks"]) == 5
+    assert len(fer_run(shared_data / "photos" / "justin.jpg")["faces"][0]["landmarks"]) == 5
