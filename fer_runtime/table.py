@@ -132,7 +132,7 @@ def _kept_parquet(path: Path) -> tuple[set[str], Any]:
 
 
 class TableWriter(AbstractContextManager["TableWriter"]):
-    """Write records to a .csv or .jsonl table, streaming (see the module). `done` holds the files an
+    """Write records to a .csv, .jsonl or .parquet table, streaming (see the module). `done` holds the files an
     earlier run already wrote when resuming; `count` the records this run wrote."""
 
     def __init__(
@@ -141,7 +141,7 @@ class TableWriter(AbstractContextManager["TableWriter"]):
         self.path = Path(path)
         self.format = self.path.suffix.lower()
         if self.format not in TABLE_SUFFIXES:
-            raise FerError(f"{self.path}: a results table must end in {' or '.join(TABLE_SUFFIXES)}")
+            raise FerError(f"{self.path}: a results table must end in {', '.join(TABLE_SUFFIXES)}")
         self.classes, self.extra, self.count = list(classes), list(extra), 0
         self.partial = partial_path(self.path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -198,8 +198,7 @@ class TableWriter(AbstractContextManager["TableWriter"]):
         if self._handle is not None:
             self._handle.close()
         else:
-            if kind is None:
-                self.flush()
+            self.flush()  # whole records only, so a stopped run keeps what it made, as the text formats do
             self._parquet.close()
         if kind is None:
             os.replace(self.partial, self.path)
