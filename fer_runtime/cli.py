@@ -155,14 +155,14 @@ def main(
     if engine == "ray":
         from fer_runtime.ray_engine import run_ray
 
-        def label(paths: list[Path], on_image: Any) -> Any:
+        def label(paths: list[Path], on_image: Callable[[ImageOutcome], None]) -> ImagesSummary:
             return run_ray(
                 paths, _path(output), not no_detect, top_k, on_image, resume, address, actors, batch_size, **options
             )
     else:
         from fer_runtime.images import run_images
 
-        def label(paths: list[Path], on_image: Any) -> Any:
+        def label(paths: list[Path], on_image: Callable[[ImageOutcome], None]) -> ImagesSummary:
             return run_images(
                 recognizer, paths, _path(output), _path(annotate), not no_detect, top_k, on_image, resume, batch_size
             )
