@@ -134,8 +134,8 @@ def alignment_effect(
     often each agrees with the model's answer on the untouched test face, and balanced accuracy on the
     labels, per tilt. The template is the model's own, or measured here on the test faces."""
     spec = recognizer.spec
-    template = spec.landmark_template or measure_template(faces, YuNetDetector())[0]
     detector = YuNetDetector()
+    template = spec.landmark_template or measure_template(faces, detector)[0]
     reference = recognizer.classify(faces).argmax(1)
     rows: dict[str, list[Any]] = {"angle": [], "face": [], "box": [], "aligned": []}
     for photo in photos:

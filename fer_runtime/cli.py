@@ -16,7 +16,7 @@ import click
 
 from fer_runtime import __version__
 from fer_runtime.cli_errors import report_error, user_errors
-from fer_runtime.defaults import DETECT_MAX_SIDE, SMOOTH, YUNET_THRESHOLD
+from fer_runtime.defaults import DETECT_MAX_SIDE, DETECTORS, SMOOTH, YUNET_THRESHOLD
 
 if TYPE_CHECKING:
     from fer_runtime.images import ImageOutcome, ImagesSummary
@@ -45,8 +45,8 @@ if TYPE_CHECKING:
 @click.option("--no-detect", is_flag=True, help="Treat every image as one face crop (no face detection).")
 @click.option(
     "--detector",
-    type=click.Choice(["yunet", "haar"]),
-    default="yunet",
+    type=click.Choice(DETECTORS),
+    default=DETECTORS[0],
     show_default=True,
     help="Face detector for photos: the bundled YuNet model (boxes, scores, five landmarks) or OpenCV's Haar cascade.",
 )

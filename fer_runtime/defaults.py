@@ -1,6 +1,7 @@
 """Default settings the library and `fer-run` share, in a module that imports nothing heavy (so the CLI
 can show them in its help without loading OpenCV or ONNX Runtime)."""
 
+DETECTORS = ("yunet", "haar")  # face detectors for photos, the default first
 DETECT_MAX_SIDE = 960  # photos are shrunk to this longest side before detection
 YUNET_THRESHOLD = 0.7  # the detection score under which YuNet drops a candidate (OpenCV's sample uses 0.9)
 SMOOTH = 0.6  # video: weight of a tracked face's past scores in each frame's (0: no smoothing)

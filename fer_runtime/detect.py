@@ -13,14 +13,14 @@ from typing import Protocol
 import cv2
 import numpy as np
 
-from fer_runtime.defaults import DETECT_MAX_SIDE, YUNET_THRESHOLD
+from fer_runtime.defaults import DETECT_MAX_SIDE, DETECTORS, YUNET_THRESHOLD
 from fer_runtime.errors import FerError
+from fer_runtime.model_files import bundled_model_dir
 from fer_runtime.preprocess import to_bgr, to_gray
 
 Box = tuple[int, int, int, int]  # x, y, width, height
 Point = tuple[float, float]
 
-DETECTORS = ("yunet", "haar")
 YUNET_FILE = "yunet_s_640_640.onnx"
 LANDMARK_NAMES = ("right_eye", "left_eye", "nose", "mouth_right", "mouth_left")  # the person's right and left
 CASCADE_FILE = "haarcascade_frontalface_default.xml"
@@ -65,8 +65,6 @@ def crop_with_margin(image: np.ndarray, box: Box, margin: float) -> np.ndarray:
 
 def bundled_yunet_path() -> Path:
     """The YuNet model shipped with the runtime (beside the emotion models)."""
-    from fer_runtime.model_files import bundled_model_dir
-
     return bundled_model_dir() / "yunet" / YUNET_FILE
 
 

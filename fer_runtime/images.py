@@ -43,11 +43,18 @@ def _annotation_target(annotate: Path, path: Path, many: bool) -> Path:
     return annotate / f"{path.stem}.annotated.png" if many else annotate
 
 
+Decoded = list[tuple[Path, np.ndarray | FerError]]  # files with their image or why it could not be read
+
+
 def _decode(path: Path) -> np.ndarray | FerError:
     try:
         return read_image(path)
     except FerError as exc:
         return exc
+
+
+def _decode_all(paths: Sequence[Path]) -> Decoded:
+    return [(p, _decode(p)) for p in paths]
 
 
 def _decoded_batches(paths: Sequence[Path], size: int) -> Iterator[Decoded]:
@@ -57,11 +64,11 @@ def _decoded_batches(paths: Sequence[Path], size: int) -> Iterator[Decoded]:
     if not batches:
         return
     with ThreadPoolExecutor(max_workers=1) as pool:
-        pending = pool.submit(lambda b: [(p, _decode(p)) for p in b], batches[0])
+        pending = pool.submit(_decode_all, batches[0])
         for following in [*batches[1:], None]:
             current = pending.result()
             if following is not None:
-                pending = pool.submit(lambda b: [(p, _decode(p)) for p in b], following)
+                pending = pool.submit(_decode_all, following)
             yield current
 
 
@@ -81,9 +88,6 @@ def _analyze(recognizer: Recognizer, images: list[np.ndarray], detect: bool) -> 
 
 def _error(path: Path, error: FerError) -> str:
     return str(error) if str(path) in str(error) else f"{path}: {error}"
-
-
-Decoded = list[tuple[Path, "np.ndarray | FerError"]]
 
 
 def _labelled(
@@ -111,7 +115,7 @@ def label_paths(
     """The outcome of each file, as `run_images` makes it (what the Ray engine's actors run)."""
     return [
         item if isinstance(item, ImageOutcome) else ImageOutcome(item[0], image_record(str(item[0]), item[2], top_k))
-        for item in _labelled(recognizer, [(p, _decode(p)) for p in paths], detect)
+        for item in _labelled(recognizer, _decode_all(paths), detect)
     ]
 
 

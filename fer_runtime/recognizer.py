@@ -10,9 +10,8 @@ from pathlib import Path
 import numpy as np
 
 from fer_runtime.align import aligned_crop
-from fer_runtime.defaults import DETECT_MAX_SIDE, YUNET_THRESHOLD
+from fer_runtime.defaults import DETECT_MAX_SIDE, DETECTORS, YUNET_THRESHOLD
 from fer_runtime.detect import (
-    DETECTORS,
     Box,
     Detection,
     FaceDetector,

@@ -23,10 +23,11 @@ GRADIENT_SCRIPT = textwrap.dedent(
     import numpy as np
     import torch
     from torch import nn
-    from fer_train.distributed import join_world, leave_world, shard, wrap
+    from fer_train.distributed import join_world, leave_world, shard, world_from_env, wrap
 
     device = torch.device("cpu")
-    world = join_world(device)
+    world = world_from_env()
+    join_world(world, device)
     torch.manual_seed(0)
     model = nn.Sequential(nn.Conv2d(1, 4, 3), nn.ReLU(), nn.Flatten(), nn.Linear(4 * 6 * 6, 3))
     g = torch.Generator().manual_seed(1)

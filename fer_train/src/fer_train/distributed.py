@@ -37,7 +37,7 @@ class World:
         return self.rank == 0
 
 
-def resolve_device(name: str, world: World | None = None) -> torch.device:
+def resolve_device(name: str, world: World = World()) -> torch.device:
     """`auto`: a CUDA GPU when PyTorch sees one, else the CPU; `cuda` without one is an error."""
     if name not in DEVICES:
         raise FerError(f"unknown device {name!r}; use one of {', '.join(DEVICES)}")
@@ -47,18 +47,21 @@ def resolve_device(name: str, world: World | None = None) -> torch.device:
         return torch.device("cpu")
     if not torch.cuda.is_available():
         raise FerError(f"--device cuda: this PyTorch ({torch.__version__}) sees no CUDA GPU; use --device cpu")
-    return torch.device("cuda", (world.local_rank if world else 0) % torch.cuda.device_count())
+    return torch.device("cuda", world.local_rank % torch.cuda.device_count())
 
 
-def join_world(device: torch.device) -> World:
-    """The world `torchrun` set up in the environment (gloo on CPU, NCCL on CUDA); a world of one without."""
+def world_from_env() -> World:
+    """This process's place as `torchrun` wrote it into the environment; a world of one without it."""
     size = int(os.environ.get("WORLD_SIZE", "1"))
     if size == 1:
         return World()
-    world = World(int(os.environ["RANK"]), size, int(os.environ.get("LOCAL_RANK", "0")))
-    if not dist.is_initialized():
+    return World(int(os.environ["RANK"]), size, int(os.environ.get("LOCAL_RANK", "0")))
+
+
+def join_world(world: World, device: torch.device) -> None:
+    """Join the other processes of `world` (gloo on CPU, NCCL on CUDA); nothing to join for one."""
+    if world.size > 1 and not dist.is_initialized():
         dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
-    return world
 
 
 def leave_world(world: World) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import copy
 import json
 import logging
-import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +35,7 @@ from fer_train.distributed import (
     shard,
     shared_score,
     summed,
+    world_from_env,
     wrap,
 )
 from fer_train.metrics import compute_metrics
@@ -271,8 +271,9 @@ def fit(config: FitConfig, resume: bool = False, progress: bool = True) -> FitRe
     `config.epochs` extends the run). Under `torchrun`, each process trains on its shard (see
     `distributed`) and rank 0 writes the run."""
     out = Path(config.out)
-    device = resolve_device(config.device, World(local_rank=int(os.environ.get("LOCAL_RANK", "0"))))
-    world = join_world(device)
+    world = world_from_env()
+    device = resolve_device(config.device, world)
+    join_world(world, device)
     try:
         return _fit(config, out, resume, progress and world.main, device, world)
     finally:
