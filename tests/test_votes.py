@@ -18,11 +18,13 @@ from fer_runtime.spec import PreprocessSpec
 from fer_train import train as train_module
 from fer_train.augment import AugmentConfig
 from fer_train.calibrate import fit_temperature
+from fer_train.checkpoint import load_model
 from fer_train.config import FitConfig
 from fer_train.crowd_metrics import crowd_metrics
 from fer_train.data import load_dataset
 from fer_train.evaluate import evaluate
-from fer_train.export import export_checkpoint
+from fer_train.export import export_checkpoint, format_calibration
+from fer_train.prior import shift_logits, training_prior
 from fer_train.scoring import Scorer
 from fer_train.train import fit
 from fer_train.votes import FaceVotes, match_votes, off_class_faces, read_votes, soft_targets
@@ -217,3 +219,39 @@ def test_eval_scores_against_the_votes_and_export_fits_the_temperature_the_runti
     expected = softmax(logits.astype(np.float64), temperature)
     assert np.allclose(Recognizer(result.float_path).classify(data.pixels), expected, atol=1e-5)
     assert np.allclose(Scorer(result.float_path).probabilities(data.pixels), expected, atol=1e-5)
+
+
+def test_prior_correction_divides_the_runtime_probabilities_by_the_training_shares(votes_run, face_zip, tmp_path):
+    root, config, _ = votes_run
+    checkpoint = root / "run" / "best.pt"
+    train = load_dataset(config.data, PreprocessSpec(), config.cache_dir)
+    votes = match_votes(read_votes(config.votes, CLASSES), train.paths, "train")
+    kept = ~off_class_faces(votes)  # the run left out the faces whose raters mostly chose another answer
+    prior = soft_targets(train.labels[kept], votes.subset(np.nonzero(kept)[0]), 0.5, 4).mean(0)
+    assert training_prior(load_model(checkpoint), config.cache_dir) == pytest.approx(prior, abs=1e-6)
+
+    power = 0.7
+    result = export_checkpoint(checkpoint, tmp_path, "fair", cache_dir=config.cache_dir, prior_correction=power)
+    recorded = result.description.provenance["prior_correction"]
+    assert recorded["power"] == power and list(recorded["prior"].values()) == pytest.approx(prior, abs=1e-4)
+    data = load_dataset(face_zip, result.description.spec, config.cache_dir)
+    logits = Scorer(checkpoint).logits(data.pixels).astype(np.float64)
+    expected = softmax(logits, result.description.temperature) / prior**power
+    expected /= expected.sum(1, keepdims=True)
+    assert np.allclose(Recognizer(result.float_path).classify(data.pixels), expected, atol=1e-5)
+    assert "prior correction" in format_calibration(result.description)
+
+
+def test_prior_correction_needs_a_linear_output_and_a_power_of_at_least_0(votes_run, tmp_path):
+    root, config, _ = votes_run
+    probe = torch.randn(4, 6)
+    with pytest.raises(FerError, match="not its output"):
+        shift_logits(torch.nn.Sequential(torch.nn.Linear(6, 4), torch.nn.ReLU()), np.full(4, -1.0), probe)
+    layer = torch.nn.Linear(6, 4)
+    bias = layer.bias.detach().clone()
+    moved = shift_logits(layer, np.arange(4.0), probe)
+    with torch.no_grad():
+        assert np.allclose((moved(probe) - layer(probe)).numpy(), np.arange(4.0), atol=1e-6)
+    assert torch.equal(layer.bias, bias)  # the model itself is left as it was
+    with pytest.raises(FerError, match=">= 0"):
+        export_checkpoint(root / "run" / "best.pt", tmp_path, prior_correction=-1.0)

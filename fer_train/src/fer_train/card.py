@@ -102,9 +102,24 @@ def _training(description: ModelDescription) -> list[str]:
 
 
 def _calibration(description: ModelDescription) -> list[str]:
-    fitted = description.calibration
+    fitted, correction = description.calibration, description.provenance.get("prior_correction")
+    prior = []
+    if correction:
+        shares = ", ".join(f"{c} {p:.3f}" for c, p in correction["prior"].items())
+        prior = [
+            "",
+            f"The last layer carries a prior correction: the scores are divided by the class shares the model "
+            f"was trained towards ({shares}) to the power {correction['power']:g}, and renormalised, so a "
+            f"class that was common in training is not favoured for that alone.",
+        ]
     if fitted is None:
-        return ["", "## Confidence", "", "No temperature was fitted: scores are the network's softmax as trained."]
+        return [
+            "",
+            "## Confidence",
+            "",
+            "No temperature was fitted: scores are the network's softmax as trained.",
+            *prior,
+        ]
     meaning = (
         "about the share of raters who would choose that class"
         if fitted["against"] == "votes"
@@ -117,6 +132,7 @@ def _calibration(description: ModelDescription) -> list[str]:
         f"Scores are softmax(logits / {fitted['temperature']:.3f}), the temperature fitted on `{fitted['data']}` "
         f"({fitted['images']} faces) against the {fitted['against']}; a score means {meaning}. Calibration "
         f"error (ECE) there: {fitted['ece_before']:.4f} before, {fitted['ece_after']:.4f} after.",
+        *prior,
     ]
 
 

@@ -35,6 +35,7 @@ from fer_train.data import load_dataset
 from fer_train.export_fits import fit_temperature_on, measure_framing_on
 from fer_train.fold import fold_batchnorm
 from fer_train.metrics import compute_metrics
+from fer_train.prior import corrected, training_prior
 from fer_train.quantize import calibration_sample, quantize_int8
 from fer_train.scoring import Scorer, predict_logits
 
@@ -184,25 +185,36 @@ def export_checkpoint(
     cache_dir: str | None = None,
     val: str | None = None,
     votes: str | None = None,
+    prior_correction: float = 0.0,
 ) -> ExportResult:
     """Export a checkpoint to `out_dir/name.onnx` (+ `name.int8.onnx`) and `out_dir/name.json`.
 
     The float graph must match PyTorch on a probe batch. The temperature is fitted on `val` (default:
     the run's validation data, when it is here) against `votes` (default: the run's votes, when here),
-    else against the labels. With `check`, both graphs are scored on that data and held to the limits."""
+    else against the labels. With `prior_correction` A > 0, the probabilities are divided by the training
+    class shares to the power A (`fer_train.prior`), folded into the last layer. With `check`, both graphs
+    are scored on that data and held to the limits."""
+    if prior_correction < 0:
+        raise FerError(f"the prior correction's power must be >= 0, not {prior_correction}")
     loaded = load_model(checkpoint)
     spec = loaded.spec
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    folded = fold_batchnorm(loaded.model)
     probe = _probe_batch(spec)
+    val = val or _recorded(loaded, "val")
+    votes = votes or (_recorded(loaded, "votes") if val else None)
+    prior = training_prior(loaded, cache_dir) if prior_correction else None
+    offset = None if prior is None else prior_correction * np.log(prior)
+    temperature, fitted = fit_temperature_on(loaded, val, votes, cache_dir, offset)
+    correction = None
+    if prior is not None:
+        loaded = corrected(loaded, prior, prior_correction, temperature, probe)
+        correction = {"power": prior_correction, "prior": dict(zip(spec.classes, np.round(prior, 4).tolist()))}
+    folded = fold_batchnorm(loaded.model)
     with torch.inference_mode():
         drift = float((folded(probe) - loaded.model(probe)).abs().max())
     if drift > FLOAT_TOLERANCE:
         raise FerError(f"BatchNorm folding changed the logits by {drift:.2e} (> {FLOAT_TOLERANCE})")
-    val = val or _recorded(loaded, "val")
-    votes = votes or (_recorded(loaded, "votes") if val else None)
-    temperature, fitted = fit_temperature_on(loaded, val, votes, cache_dir)
     spec, framing = measure_framing_on(loaded, val, cache_dir)
 
     with tempfile.TemporaryDirectory(dir=out, prefix=".export-") as tmp:
@@ -228,7 +240,7 @@ def export_checkpoint(
             name,
             spec,
             dict(loaded.checkpoint["model"]),
-            {**_provenance(loaded, checkpoint, probe_drift), "framing": framing},
+            {**_provenance(loaded, checkpoint, probe_drift), "framing": framing, "prior_correction": correction},
             INPUT_NAME,
             OUTPUT_NAME,
             quantization,
@@ -297,10 +309,14 @@ def format_parity(parity: dict[str, Any]) -> str:
 
 
 def format_calibration(description: ModelDescription) -> str:
-    fitted = description.calibration
-    if fitted is None:
-        return "temperature 1 (not fitted: no validation data)"
-    return (
-        f"temperature {fitted['temperature']:.3f}, fitted on {fitted['data']} ({fitted['images']} faces) against "
-        f"the {fitted['against']}: ECE {fitted['ece_before']:.4f} -> {fitted['ece_after']:.4f}"
+    fitted, correction = description.calibration, description.provenance.get("prior_correction")
+    text = (
+        "temperature 1 (not fitted: no validation data)"
+        if fitted is None
+        else f"temperature {fitted['temperature']:.3f}, fitted on {fitted['data']} ({fitted['images']} faces) "
+        f"against the {fitted['against']}: ECE {fitted['ece_before']:.4f} -> {fitted['ece_after']:.4f}"
     )
+    if correction:
+        shares = ", ".join(f"{c} {p:.3f}" for c, p in correction["prior"].items())
+        text += f"\nprior correction: probabilities divided by ({shares})^{correction['power']:g}"
+    return text

@@ -28,10 +28,11 @@ FRAMING_MIN_FOUND = 0.5  # share of them YuNet must find a face in for the templ
 
 
 def fit_temperature_on(
-    loaded: LoadedModel, val: str | None, votes: str | None, cache_dir: str | None
+    loaded: LoadedModel, val: str | None, votes: str | None, cache_dir: str | None, offset: np.ndarray | None = None
 ) -> tuple[float, dict[str, Any] | None]:
     """The temperature fitted on `val` (against the votes when given, else the labels), with ECE before and
-    after; (1, None) without validation data."""
+    after; (1, None) without validation data. The "after" figures are those of softmax(logits / T - offset),
+    the output once a prior correction (`offset` = A·log prior) is folded in."""
     if val is None:
         log.info("no validation data: the temperature stays 1 (pass --val DATA to calibrate)")
         return 1.0, None
@@ -50,16 +51,19 @@ def fit_temperature_on(
         record["against"] = "labels"
     temperature = fit_temperature(logits, targets)
 
-    def ece(t: float) -> float:  # with one-hot targets, the share of raters is right (1) or wrong (0)
-        return rater_calibration(softmax(logits, t), targets).ece
+    shift = np.zeros(spec.num_classes) if offset is None else offset
+    after = logits - temperature * shift
+
+    def ece(scores: np.ndarray, t: float) -> float:  # one-hot targets: the share of raters is right (1) or wrong (0)
+        return rater_calibration(softmax(scores, t), targets).ece
 
     record.update(
         {
             "temperature": temperature,
-            "ece_before": ece(1.0),
-            "ece_after": ece(temperature),
+            "ece_before": ece(logits, 1.0),
+            "ece_after": ece(after, temperature),
             "cross_entropy_before": cross_entropy(logits, targets),
-            "cross_entropy_after": cross_entropy(logits, targets, temperature),
+            "cross_entropy_after": cross_entropy(after, targets, temperature),
         }
     )
     return temperature, record

@@ -38,7 +38,7 @@ class TrainingData:
     provenance: dict[str, Any]
 
 
-def _votes(
+def apply_votes(
     config: FitConfig, train: FaceDataset, val: FaceDataset | None
 ) -> tuple[FaceDataset, np.ndarray, FaceVotes | None, dict[str, Any] | None]:
     """With votes: the training faces kept, their targets, the validation faces' votes, and a record of it."""
@@ -78,7 +78,7 @@ def load_training_data(config: FitConfig, state: dict[str, Any] | None) -> Train
         mean, std = pixel_stats(train)
         spec = replace(base_spec, mean=round(mean, 6), std=round(std, 6))
     val = _load_split(config.val, spec, config.cache_dir, "val") if config.val else None
-    train, targets, val_votes, votes_record = _votes(config, train, val)
+    train, targets, val_votes, votes_record = apply_votes(config, train, val)
     provenance = {
         "data": {"path": str(config.data), "sha256": train.sha256, "images": len(train)},
         "val": {"path": str(config.val), "sha256": val.sha256, "images": len(val)} if val else None,

@@ -31,6 +31,14 @@ from fer_train.export import export_checkpoint, format_calibration, format_parit
 )
 @votes_option("Fit the temperature against these crowd votes (default: the run's votes, if here), not the labels.")
 @click.option(
+    "--prior-correction",
+    type=click.FloatRange(min=0),
+    default=0.0,
+    show_default=True,
+    help="Divide the probabilities by the training class shares (the raters' shares for a run on votes) to "
+    "this power, folded into the last layer: 1 treats every class as equally likely a priori; 0 leaves them.",
+)
+@click.option(
     "--check",
     type=click.Path(exists=True),
     help="Accuracy parity on this data (e.g. Test_250.zip): PyTorch, ONNX float and int8 scored side by side.",
@@ -49,10 +57,13 @@ def export_command(
     check: str | None,
     allow_int8_drop: bool,
     cache_dir: str | None,
+    prior_correction: float,
 ) -> None:
     """Export a checkpoint: BatchNorm folded, onnxsim, checked against PyTorch on a probe batch, a fitted
     temperature, optional int8, and the model description in each graph and beside them."""
-    result = export_checkpoint(checkpoint, out, name, quantize, calib, check, allow_int8_drop, cache_dir, val, votes)
+    result = export_checkpoint(
+        checkpoint, out, name, quantize, calib, check, allow_int8_drop, cache_dir, val, votes, prior_correction
+    )
     for path in (result.float_path, result.int8_path, result.json_path):
         if path is not None:
             click.echo(f"wrote {path}")
