@@ -13,6 +13,7 @@ import onnxruntime
 import torch
 
 from benchmarks.measure_inference import benchmark_model
+from benchmarks.measure_peer import peer_benchmark
 from benchmarks.measure_photos import photo_benchmark
 from benchmarks.measure_pipeline import cold_start, folder_run
 from benchmarks.measure_training import training_speed
@@ -87,6 +88,7 @@ def main() -> None:
             "profile": profile,
             "cold_start": cold_start(image, shipped.checkpoint, 2 if args.quick else 7),
             "folder": folder_run(test, work / "crops"),
+            "peer": peer_benchmark(test, args.data / "ferplus" / "votes.csv", shipped.int8_graph, repeats, (1, 2)),
             "photos": photo_benchmark(
                 None,
                 (test.pixels, test.labels),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from benchmarks.report_peer import peer_goals, peer_lines
 from benchmarks.report_photos import photo_goals, photo_lines
 from fer_runtime.atomic import write_text
 
@@ -121,9 +122,10 @@ def markdown(result: dict[str, Any]) -> str:
     ]
     lines += [
         f"| {goal} | {value} | {'yes' if ok else '**no**'} |"
-        for goal, value, ok in goals(result) + extra + photo_goals(result)
+        for goal, value, ok in goals(result) + extra + peer_goals(result) + photo_goals(result)
     ]
-    return "\n".join(lines + photo_lines(result) + _profile_lines(result) + _why_lines(result))
+    sections = peer_lines(result) + photo_lines(result) + _profile_lines(result) + _why_lines(result)
+    return "\n".join(lines + sections)
 
 
 def _conv_us(profile: dict[str, Any]) -> float:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -15,6 +16,7 @@ from fer_runtime.spec import PreprocessSpec
 from fer_train.checkpoint import load_model, save_checkpoint
 from fer_train.export import export_checkpoint
 from fer_train.models import build_model
+from fer_train.prior import shift_logits
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,16 @@ def _random_checkpoint(folder: Path, model_name: str, options: dict[str, Any], s
     return path
 
 
+def _as_exported(model: nn.Module, description: ModelDescription) -> nn.Module:
+    """The checkpoint's model with the prior correction its export folded into the graphs, if any."""
+    correction = description.provenance.get("prior_correction")
+    if not correction:
+        return model
+    spec = description.spec
+    offset = correction["power"] * description.temperature * np.log(np.array(list(correction["prior"].values())))
+    return shift_logits(model, -offset, torch.zeros(1, spec.channels, spec.height, spec.width))
+
+
 def shipped_model(work: Path, checkpoint: Path | None) -> ModelUnderTest:
     folder = bundled_model_dir()
     description = read_description(folder / f"{DEFAULT_MODEL_NAME}.json")
@@ -48,7 +60,7 @@ def shipped_model(work: Path, checkpoint: Path | None) -> ModelUnderTest:
     path = checkpoint or _random_checkpoint(work, architecture["name"], architecture["options"], spec)
     return ModelUnderTest(
         f"shipped ({architecture['name']})",
-        load_model(path).model,
+        _as_exported(load_model(path).model, description) if trained else load_model(path).model,
         path,
         folder / f"{DEFAULT_MODEL_NAME}.onnx",
         folder / f"{DEFAULT_MODEL_NAME}.int8.onnx",

@@ -1,0 +1,61 @@
+"""The peer part of the benchmark as markdown: the `fer` package's speed and accuracy beside ours."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def _best(speeds: dict[str, dict[str, float]]) -> tuple[float, float]:
+    """The fastest batch-1 time (ms) and the highest batch-64 rate over thread counts."""
+    return min(s["batch1_ms"] for s in speeds.values()), max(s["batch64_per_s"] for s in speeds.values())
+
+
+def _ours(result: dict[str, Any]) -> dict[str, dict[str, float]]:
+    speed = result["models"][0]["speed"]
+    return {key.removeprefix("ort_int8/"): s for key, s in speed.items() if key.startswith("ort_int8/")}
+
+
+def peer_goals(result: dict[str, Any]) -> list[tuple[str, str, bool]]:
+    """The speed goals against the peer, each at the best thread count of either; none when it was skipped."""
+    peer = result.get("peer", {})
+    if "speed" not in peer:
+        return []
+    (our_b1, our_b64), (peer_b1, peer_b64) = _best(_ours(result)), _best(peer["speed"])
+    return [
+        ("int8 >= 2x the `fer` peer's crops/s at batch 64", f"{our_b64 / peer_b64:.2f}x", our_b64 >= 2 * peer_b64),
+        ("int8 >= 1.5x the `fer` peer's speed at batch 1", f"{peer_b1 / our_b1:.2f}x", peer_b1 >= 1.5 * our_b1),
+    ]
+
+
+def peer_lines(result: dict[str, Any]) -> list[str]:
+    peer = result.get("peer")
+    if peer is None:
+        return []
+    if "skipped" in peer:
+        return ["", f"The `fer` peer was not measured: {peer['skipped']}."]
+    ours = _ours(result)
+    lines = [
+        "",
+        f"The peer, {peer['package']}, timed as our engines are (preprocessed faces, model only):",
+        "",
+        "| model | threads | batch 1 ms | batch 64 crops/s |",
+        "|---|---|---|---|",
+    ]
+    for name, speeds in (("`fer` peer", peer["speed"]), ("ours, int8", ours)):
+        lines += [
+            f"| {name} | {t[:-1]} | {s['batch1_ms']:.3f} | {s['batch64_per_s']:,.0f} |" for t, s in speeds.items()
+        ]
+    lines += [
+        "",
+        f"On `{result['test_data'].rsplit('/', 1)[-1]}` (the peer's seven classes cut to ours and renormalised; "
+        "FER+ votes for the raters):",
+        "",
+        "| model | original labels: bal. acc. | raters' majority: bal. acc. | KL | ECE | accuracy on the surest 80% |",
+        "|---|---|---|---|---|---|",
+    ]
+    lines += [
+        f"| {'`fer` peer' if name == 'peer' else name} | {a['balanced_accuracy']:.4f} | {a['crowd_balanced_accuracy']:.4f} | {a['kl']:.3f} | "
+        f"{a['ece']:.3f} | {a['covered_accuracy']:.3f} |"
+        for name, a in peer["accuracy"].items()
+    ]
+    return lines
