@@ -23,6 +23,7 @@ from benchmarks.report import markdown, update_readme
 from benchmarks.variants import seed_model, shipped_model
 from fer_runtime import __version__
 from fer_runtime.atomic import write_text
+from fer_runtime.model_files import bundled_model_dir
 from fer_runtime.preprocess import model_input
 from fer_runtime.spec import PreprocessSpec
 from fer_train.data import load_dataset
@@ -30,6 +31,9 @@ from fer_train.quantize import fixed_sample, quantize_int8
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO.parent / "shared" / "data"
+
+
+SMALL = "fer_small"  # the bundled fast model, timed beside the default where it is shipped
 
 
 def _val_sample(data: Path, spec: PreprocessSpec, size: int) -> tuple[np.ndarray, np.ndarray]:
@@ -56,7 +60,8 @@ def main() -> None:
         shipped = shipped_model(work, args.checkpoint)
         test = load_dataset(test_file, shipped.spec)
         seed = seed_model(work, args.seed_checkpoint, str(args.data / "seed" / "Train_400.zip"), shipped.spec)
-        models = [benchmark_model(m, test, repeats, (1, 2)) for m in (shipped, seed)]
+        small = [shipped_model(work, None, SMALL)] if (bundled_model_dir() / f"{SMALL}.json").is_file() else []
+        models = [benchmark_model(m, test, repeats, (1, 2)) for m in (shipped, *small, seed)]
         conv_only = work / "conv_only.int8.onnx"
         calib = load_dataset(args.data / "seed" / "Train_400.zip", shipped.spec)
         quantize_int8(
@@ -88,7 +93,9 @@ def main() -> None:
             "profile": profile,
             "cold_start": cold_start(image, shipped.checkpoint, 2 if args.quick else 7),
             "folder": folder_run(test, work / "crops"),
-            "peer": peer_benchmark(test, args.data / "ferplus" / "votes.csv", shipped.int8_graph, repeats, (1, 2)),
+            "peer": peer_benchmark(
+                test, args.data / "ferplus" / "votes.csv", [m.int8_graph for m in (shipped, *small)], repeats, (1, 2)
+            ),
             "photos": photo_benchmark(
                 None,
                 (test.pixels, test.labels),

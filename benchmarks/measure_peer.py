@@ -76,10 +76,10 @@ def _against(probabilities: np.ndarray, test: FaceDataset, votes_csv: Path) -> d
 
 
 def peer_benchmark(
-    test: FaceDataset, votes_csv: Path, ours: Path, repeats: int, thread_counts: tuple[int, ...]
+    test: FaceDataset, votes_csv: Path, ours: list[Path], repeats: int, thread_counts: tuple[int, ...]
 ) -> dict[str, Any]:
     """The peer's batch-1 latency and batch-64 throughput per thread count, on preprocessed faces as our
-    engines are timed; and its accuracy on `test`'s labels and against the raters, beside our graph `ours`."""
+    engines are timed; and its accuracy on `test`'s labels and against the raters, beside our graphs `ours`."""
     model = _peer_model()
     if isinstance(model, str):
         return {"skipped": model}
@@ -101,6 +101,6 @@ def peer_benchmark(
         "speed": speed,
         "accuracy": {
             "peer": _against(probabilities, test, votes_csv),
-            ours.name: _against(Scorer(ours).probabilities(test.pixels), test, votes_csv),
+            **{path.name: _against(Scorer(path).probabilities(test.pixels), test, votes_csv) for path in ours},
         },
     }

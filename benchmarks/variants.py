@@ -31,10 +31,12 @@ class ModelUnderTest:
     description: ModelDescription
 
 
-def _random_checkpoint(folder: Path, model_name: str, options: dict[str, Any], spec: PreprocessSpec) -> Path:
+def _random_checkpoint(
+    folder: Path, model_name: str, options: dict[str, Any], spec: PreprocessSpec, stem: str | None = None
+) -> Path:
     torch.manual_seed(0)
     model = build_model(model_name, spec.num_classes, **options).eval()
-    path = folder / f"{model_name}.pt"
+    path = folder / f"{stem or model_name}.pt"
     save_checkpoint(
         path,
         {"model": {"name": model_name, "options": options}, "spec": spec.to_dict(), "state_dict": model.state_dict()},
@@ -52,18 +54,19 @@ def _as_exported(model: nn.Module, description: ModelDescription) -> nn.Module:
     return shift_logits(model, -offset, torch.zeros(1, spec.channels, spec.height, spec.width))
 
 
-def shipped_model(work: Path, checkpoint: Path | None) -> ModelUnderTest:
+def shipped_model(work: Path, checkpoint: Path | None, name: str = DEFAULT_MODEL_NAME) -> ModelUnderTest:
+    """A bundled model's graphs, with `checkpoint` for its PyTorch rows (else random weights, speed only)."""
     folder = bundled_model_dir()
-    description = read_description(folder / f"{DEFAULT_MODEL_NAME}.json")
+    description = read_description(folder / f"{name}.json")
     spec, architecture = description.spec, description.model
     trained = checkpoint is not None
-    path = checkpoint or _random_checkpoint(work, architecture["name"], architecture["options"], spec)
+    path = checkpoint or _random_checkpoint(work, architecture["name"], architecture["options"], spec, name)
     return ModelUnderTest(
-        f"shipped ({architecture['name']})",
+        f"{'shipped' if name == DEFAULT_MODEL_NAME else name} ({architecture['name']})",
         _as_exported(load_model(path).model, description) if trained else load_model(path).model,
         path,
-        folder / f"{DEFAULT_MODEL_NAME}.onnx",
-        folder / f"{DEFAULT_MODEL_NAME}.int8.onnx",
+        folder / f"{name}.onnx",
+        folder / f"{name}.int8.onnx",
         spec,
         trained,
         description,
