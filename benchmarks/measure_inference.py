@@ -11,11 +11,12 @@ import torch
 from benchmarks.timing import measure
 from benchmarks.variants import ModelUnderTest
 from fer_runtime.preprocess import model_input
+from fer_runtime.recognizer import softmax
 from fer_runtime.session import create_session
 from fer_train.data import FaceDataset
 from fer_train.evaluate import score
 from fer_train.graph_stats import graph_stats
-from fer_train.scoring import Predictions, Scorer
+from fer_train.scoring import Predictions, Scorer, predict_logits
 
 BATCH = 64
 
@@ -32,6 +33,20 @@ def _engines(model: ModelUnderTest, threads: int) -> dict[str, Any]:
         session = create_session(path, threads=threads)
         engines[kind] = lambda x, s=session: s.run(None, {model.description.input_name: x})[0]
     return engines
+
+
+def balanced_accuracies(model: ModelUnderTest, test: FaceDataset, threads: int) -> dict[str, float | None]:
+    """Each engine's balanced accuracy on `test`; PyTorch's from the model under test (the checkpoint with
+    any prior correction its export folded in), None for random weights."""
+    accuracy: dict[str, float | None] = {
+        engine: score(Predictions(test, Scorer(path, threads).probabilities(test.pixels))).metrics.balanced_accuracy
+        for engine, path in (("ort_float", model.float_graph), ("ort_int8", model.int8_graph))
+    }
+    accuracy["pytorch"] = None
+    if model.trained_pytorch:
+        probabilities = softmax(predict_logits(model.pytorch, test.pixels, model.spec).astype(np.float64))
+        accuracy["pytorch"] = score(Predictions(test, probabilities)).metrics.balanced_accuracy
+    return accuracy
 
 
 def benchmark_model(
@@ -53,15 +68,7 @@ def benchmark_model(
                 "batch64_per_s_min": BATCH / full["max_s"],
                 "batch64_per_s_max": BATCH / full["min_s"],
             }
-    scored = {"pytorch": model.checkpoint, "ort_float": model.float_graph, "ort_int8": model.int8_graph}
-    accuracy: dict[str, Any] = {
-        engine: score(
-            Predictions(test, Scorer(path, max(thread_counts)).probabilities(test.pixels))
-        ).metrics.balanced_accuracy
-        for engine, path in scored.items()
-        if engine != "pytorch" or model.trained_pytorch
-    }
-    accuracy.setdefault("pytorch", None)
+    accuracy = balanced_accuracies(model, test, max(thread_counts))
     sizes = {kind: graph_stats(path) for kind, path in (("float", model.float_graph), ("int8", model.int8_graph))}
     return {
         "name": model.name,
