@@ -22,6 +22,7 @@ from fer_train.crowd_metrics import COVERAGE
 from fer_train.evaluate import Evaluation, score
 from fer_train.graph_stats import graph_stats
 from fer_train.metrics import Metrics
+from fer_train.prior import describe
 from fer_train.scoring import Scorer
 from fer_train.votes import read_votes
 
@@ -105,12 +106,11 @@ def _calibration(description: ModelDescription) -> list[str]:
     fitted, correction = description.calibration, description.provenance.get("prior_correction")
     prior = []
     if correction:
-        shares = ", ".join(f"{c} {p:.3f}" for c, p in correction["prior"].items())
         prior = [
             "",
             f"The last layer carries a prior correction: the scores are divided by the class shares the model "
-            f"was trained towards ({shares}) to the power {correction['power']:g}, and renormalised, so a "
-            f"class that was common in training is not favoured for that alone.",
+            f"was trained towards, to a power: {describe(correction)}, and renormalised, so a class that was "
+            "common in training is not favoured for that alone.",
         ]
     if fitted is None:
         return [

@@ -35,7 +35,7 @@ from fer_train.data import load_dataset
 from fer_train.export_fits import fit_temperature_on, measure_framing_on
 from fer_train.fold import fold_batchnorm
 from fer_train.metrics import compute_metrics
-from fer_train.prior import corrected, training_prior
+from fer_train.prior import corrected, describe, training_prior
 from fer_train.quantize import calibration_sample, quantize_int8
 from fer_train.scoring import Scorer, predict_logits
 
@@ -317,6 +317,5 @@ def format_calibration(description: ModelDescription) -> str:
         f"against the {fitted['against']}: ECE {fitted['ece_before']:.4f} -> {fitted['ece_after']:.4f}"
     )
     if correction:
-        shares = ", ".join(f"{c} {p:.3f}" for c, p in correction["prior"].items())
-        text += f"\nprior correction: probabilities divided by ({shares})^{correction['power']:g}"
+        text += f"\nprior correction: probabilities divided by {describe(correction)}"
     return text

@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -58,3 +59,9 @@ def corrected(
 ) -> LoadedModel:
     """`loaded` with its output divided by prior^power at `temperature`."""
     return replace(loaded, model=shift_logits(loaded.model, -power * temperature * np.log(prior), probe))
+
+
+def describe(correction: dict[str, Any]) -> str:
+    """A recorded correction in words: "(angry 0.109, happy 0.351, ...)^1"."""
+    shares = ", ".join(f"{c} {p:.3f}" for c, p in correction["prior"].items())
+    return f"({shares})^{correction['power']:g}"
