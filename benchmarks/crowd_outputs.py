@@ -16,7 +16,7 @@ from fer_train.calibrate import fit_temperature
 from fer_train.checkpoint import load_model
 from fer_train.crowd_metrics import crowd_metrics
 from fer_train.evaluate import score
-from fer_train.prior import training_prior
+from fer_train.prior import prior_offset, training_prior
 from fer_train.scoring import Predictions, Scorer
 from fer_train.votes import match_votes, read_votes
 
@@ -42,10 +42,10 @@ def main() -> None:
         logits = scorer.logits(val.pixels).astype(np.float64)
         t = fit_temperature(logits[votes.in_class], votes.distribution()[votes.in_class])
         outputs = {"as trained": softmax(logits), f"T {t:.2f}": softmax(logits, t)}
-        prior = training_prior(load_model(path), None) if path.suffix == ".pt" else None
-        for a in args.powers if prior is not None else ():
-            corrected = softmax(logits, t) / prior**a
-            outputs[f"T, / prior^{a:g}"] = corrected / corrected.sum(1, keepdims=True)
+        if path.suffix == ".pt":  # a graph does not record its training targets
+            prior = training_prior(load_model(path), None)
+            for a in args.powers:
+                outputs[f"T, / prior^{a:g}"] = softmax(logits - t * prior_offset(prior, a), t)  # as export folds it
         for name, probabilities in outputs.items():
             m = crowd_metrics(probabilities, votes, classes)
             original = score(Predictions(val, probabilities)).metrics.balanced_accuracy

@@ -84,13 +84,13 @@ def peer_benchmark(
     if isinstance(model, str):
         return {"skipped": model}
     faces = _peer_input(test.pixels)
+    peers = {threads: _Peer(model, threads) for threads in thread_counts}
     speed = {}
-    for threads in thread_counts:
-        peer = _Peer(model, threads)
+    for threads, peer in peers.items():
         single = measure(partial(peer, faces[:1]), repeats * 10)
         full = measure(partial(peer, faces[:BATCH]), repeats)
         speed[f"{threads}t"] = {"batch1_ms": single["median_s"] * 1e3, "batch64_per_s": BATCH / full["median_s"]}
-    scores = _Peer(model, max(thread_counts))(faces)
+    scores = peers[max(thread_counts)](faces)
     try:
         columns = [PEER_CLASSES.index(c) for c in test.classes]
     except ValueError as exc:

@@ -16,7 +16,7 @@ from fer_runtime.spec import PreprocessSpec
 from fer_train.checkpoint import load_model, save_checkpoint
 from fer_train.export import export_checkpoint
 from fer_train.models import build_model
-from fer_train.prior import shift_logits
+from fer_train.prior import prior_offset, shift_logits
 
 
 @dataclass(frozen=True)
@@ -50,8 +50,10 @@ def _as_exported(model: nn.Module, description: ModelDescription) -> nn.Module:
     if not correction:
         return model
     spec = description.spec
-    offset = correction["power"] * description.temperature * np.log(np.array(list(correction["prior"].values())))
-    return shift_logits(model, -offset, torch.zeros(1, spec.channels, spec.height, spec.width))
+    offset = prior_offset(np.array(list(correction["prior"].values())), correction["power"])
+    return shift_logits(
+        model, -description.temperature * offset, torch.zeros(1, spec.channels, spec.height, spec.width)
+    )
 
 
 def shipped_model(work: Path, checkpoint: Path | None, name: str = DEFAULT_MODEL_NAME) -> ModelUnderTest:

@@ -35,7 +35,7 @@ from fer_train.data import load_dataset
 from fer_train.export_fits import fit_temperature_on, measure_framing_on
 from fer_train.fold import fold_batchnorm
 from fer_train.metrics import compute_metrics
-from fer_train.prior import corrected, describe, training_prior
+from fer_train.prior import describe, prior_offset, shift_logits, training_prior
 from fer_train.quantize import calibration_sample, quantize_int8
 from fer_train.scoring import Scorer, predict_logits
 
@@ -204,11 +204,11 @@ def export_checkpoint(
     val = val or _recorded(loaded, "val")
     votes = votes or (_recorded(loaded, "votes") if val else None)
     prior = training_prior(loaded, cache_dir) if prior_correction else None
-    offset = None if prior is None else prior_correction * np.log(prior)
+    offset = None if prior is None else prior_offset(prior, prior_correction)
     temperature, fitted = fit_temperature_on(loaded, val, votes, cache_dir, offset)
     correction = None
-    if prior is not None:
-        loaded = corrected(loaded, prior, prior_correction, temperature, probe)
+    if prior is not None and offset is not None:
+        loaded = replace(loaded, model=shift_logits(loaded.model, -temperature * offset, probe))
         correction = {"power": prior_correction, "prior": dict(zip(spec.classes, np.round(prior, 4).tolist()))}
     folded = fold_batchnorm(loaded.model)
     with torch.inference_mode():

@@ -9,7 +9,6 @@ A = 1 is the Bayes correction to equally likely classes; the runtime needs nothi
 from __future__ import annotations
 
 import copy
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -54,11 +53,10 @@ def shift_logits(model: nn.Module, shift: np.ndarray, probe: torch.Tensor) -> nn
     return shifted
 
 
-def corrected(
-    loaded: LoadedModel, prior: np.ndarray, power: float, temperature: float, probe: torch.Tensor
-) -> LoadedModel:
-    """`loaded` with its output divided by prior^power at `temperature`."""
-    return replace(loaded, model=shift_logits(loaded.model, -power * temperature * np.log(prior), probe))
+def prior_offset(prior: np.ndarray, power: float) -> np.ndarray:
+    """The correction in units of logits / T: softmax(logits / T - offset) ∝ softmax(logits / T) / prior^power.
+    Folded into a model as `shift_logits(model, -T * offset, probe)`."""
+    return power * np.log(prior)
 
 
 def describe(correction: dict[str, Any]) -> str:
