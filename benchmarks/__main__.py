@@ -16,6 +16,7 @@ from benchmarks.measure_inference import benchmark_model
 from benchmarks.measure_peer import peer_benchmark
 from benchmarks.measure_photos import photo_benchmark
 from benchmarks.measure_pipeline import cold_start, folder_run
+from benchmarks.measure_serve import serve_benchmark
 from benchmarks.measure_training import training_speed
 from benchmarks.peak import cpu_peak, measured_float_roof
 from benchmarks.profile_ops import op_profile
@@ -103,6 +104,9 @@ def main() -> None:
                 args.data / "photos",
                 4 if args.quick else 40,
                 10 if args.quick else 150,
+            ),
+            "serve": serve_benchmark(
+                work / "serve", test.pixels, args.data / "photos" / "justin.jpg", 2 if args.quick else 10
             ),
             "training": training_speed(
                 REPO / "configs" / "default.toml",

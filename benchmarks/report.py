@@ -7,6 +7,7 @@ from typing import Any
 
 from benchmarks.report_peer import peer_goals, peer_lines
 from benchmarks.report_photos import photo_goals, photo_lines
+from benchmarks.report_serve import serve_goals, serve_lines
 from fer_runtime.atomic import write_text
 
 START, END = "<!-- benchmarks:start -->", "<!-- benchmarks:end -->"
@@ -122,9 +123,11 @@ def markdown(result: dict[str, Any]) -> str:
     ]
     lines += [
         f"| {goal} | {value} | {'yes' if ok else '**no**'} |"
-        for goal, value, ok in goals(result) + extra + peer_goals(result) + photo_goals(result)
+        for goal, value, ok in goals(result) + extra + peer_goals(result) + photo_goals(result) + serve_goals(result)
     ]
-    sections = peer_lines(result) + photo_lines(result) + _profile_lines(result) + _why_lines(result)
+    sections = (
+        peer_lines(result) + photo_lines(result) + serve_lines(result) + _profile_lines(result) + _why_lines(result)
+    )
     return "\n".join(lines + sections)
 
 

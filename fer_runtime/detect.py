@@ -39,7 +39,7 @@ class Detection:
 class FaceDetector(Protocol):
     name: str
 
-    def detect(self, image: np.ndarray) -> list[Detection]: ...
+    def detect(self, image: np.ndarray, score_threshold: float | None = None) -> list[Detection]: ...
 
 
 def _shrink(image: np.ndarray, max_side: int) -> tuple[np.ndarray, float]:
@@ -90,9 +90,11 @@ class YuNetDetector:
             raise FerError(f"{path}: not a readable YuNet face detector model") from None
         self.path, self.score_threshold, self.max_side = path, score_threshold, max_side
 
-    def detect(self, image: np.ndarray) -> list[Detection]:
+    def detect(self, image: np.ndarray, score_threshold: float | None = None) -> list[Detection]:
+        """Faces scoring at least `score_threshold` (default: the detector's own), largest first."""
         small, scale = _shrink(to_bgr(image), self.max_side)
         self._net.setInputSize((small.shape[1], small.shape[0]))
+        self._net.setScoreThreshold(self.score_threshold if score_threshold is None else score_threshold)
         _, found = self._net.detect(small)
         if found is None:
             return []
@@ -127,7 +129,8 @@ class HaarDetector:
             min_neighbors,
         )
 
-    def detect(self, image: np.ndarray) -> list[Detection]:
+    def detect(self, image: np.ndarray, score_threshold: float | None = None) -> list[Detection]:
+        """Faces, largest first (the cascade gives no scores, so `score_threshold` does not apply)."""
         small, scale = _shrink(to_gray(image), self.max_side)
         small = cv2.equalizeHist(small)
         min_side = max(self.min_face, min(small.shape) // 20)

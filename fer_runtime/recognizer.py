@@ -156,23 +156,27 @@ class Recognizer:
                 raise FerError("empty face crop")
         return self.probabilities(prepare_batch(list(crops), self.spec))
 
-    def is_face_crop(self, image: np.ndarray) -> bool:
+    def is_face_crop(self, height: int, width: int) -> bool:
         """Small images (about the model's input size) are crops already: detection would miss them."""
-        return max(image.shape[:2]) <= CROP_SIDE_FACTOR * max(self.spec.height, self.spec.width)
+        return max(height, width) <= CROP_SIDE_FACTOR * max(self.spec.height, self.spec.width)
 
     @property
     def detector(self) -> FaceDetector:
         """The face detector, created on first use (face crops never need one)."""
         if self._detector is None:
-            self._detector = create_detector(*self._detector_options)
+            self._detector = self.new_detector()
         return self._detector
+
+    def new_detector(self) -> FaceDetector:
+        """A detector with this recognizer's options (OpenCV's detectors are not shared across threads)."""
+        return create_detector(*self._detector_options)
 
     def detect(self, image: np.ndarray) -> list[Detection]:
         """Faces in a photo, largest first; a face-sized image is one face filling it."""
         if image.size == 0:
             raise FerError("empty image")
-        if self.is_face_crop(image):
-            return [Detection((0, 0, image.shape[1], image.shape[0]))]
+        if self.is_face_crop(*image.shape[:2]):
+            return [whole_image(image)]
         return self.detector.detect(image)
 
     def crop(self, image: np.ndarray, detection: Detection) -> np.ndarray:
@@ -193,21 +197,37 @@ class Recognizer:
         for image in images:
             if image.size == 0:
                 raise FerError("empty image")
-            found.append(self.detect(image) if detect else [Detection((0, 0, image.shape[1], image.shape[0]))])
+            found.append(self.detect(image) if detect else [whole_image(image)])
         crops = [self.crop(image, d) for image, detections in zip(images, found) for d in detections]
-        probs = iter(self.classify(crops)) if crops else iter(())
+        probs = self.classify(crops) if crops else np.zeros((0, self.spec.num_classes))
+        bounds = np.cumsum([0, *(len(detections) for detections in found)])
+        return [self.faces(detections, probs[a:b]) for detections, a, b in zip(found, bounds[:-1], bounds[1:])]
+
+    def faces(
+        self, detections: Sequence[Detection], probabilities: np.ndarray, min_confidence: float | None = None
+    ) -> list[Face]:
+        """Detected faces with their probabilities [N, C] → `Face`s, labelled by `label`."""
         return [
-            [
-                Face(d.box, self.label(d.box, p), {c: float(v) for c, v in zip(self.classes, p)}, d.score, d.landmarks)
-                for d, p in zip(detections, probs)
-            ]
-            for detections in found
+            Face(
+                d.box,
+                self.label(d.box, p, min_confidence),
+                dict(zip(self.classes, map(float, p))),
+                d.score,
+                d.landmarks,
+            )
+            for d, p in zip(detections, probabilities)
         ]
 
-    def label(self, box: Box, probabilities: np.ndarray) -> str:
-        """The top class, or `uncertain` when its probability is under `min_confidence` or the face's
-        box is too small to hold a face (under a quarter of the input side)."""
+    def label(self, box: Box, probabilities: np.ndarray, min_confidence: float | None = None) -> str:
+        """The top class, or `uncertain` when its probability is under `min_confidence` (default: the
+        recognizer's) or the face's box is too small to hold a face (under a quarter of the input side)."""
+        floor = self.min_confidence if min_confidence is None else min_confidence
         too_small = min(box[2:]) * SMALLEST_FACE_SHARE < min(self.spec.height, self.spec.width)
-        if too_small or probabilities.max() < self.min_confidence:
+        if too_small or probabilities.max() < floor:
             return UNCERTAIN
         return self.classes[int(probabilities.argmax())]
+
+
+def whole_image(image: np.ndarray) -> Detection:
+    """An image taken as one face: a box that fills it, with no detector score or landmarks."""
+    return Detection((0, 0, image.shape[1], image.shape[0]))

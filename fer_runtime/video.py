@@ -22,6 +22,7 @@ from fer_runtime.table import TABLE_SUFFIXES, TableWriter
 from fer_runtime.track import FaceTracker
 
 VIDEO_SUFFIXES = {".mp4": "mp4v", ".avi": "MJPG", ".mkv": "mp4v"}
+FLUSH_FRAMES = 16  # table rows reach the disk every this many frames (about half a second of video)
 
 
 def open_capture(source: str | int) -> cv2.VideoCapture:
@@ -92,6 +93,8 @@ def run_stream(
                 record = {"frame": index, "time_s": round(index / fps, 3), **image_record(name, faces, top_k)}
                 if table is not None:
                     table.write(record)
+                    if count % FLUSH_FRAMES == 0:
+                        table.flush()  # a killed run keeps what it labelled (a webcam run never ends by itself)
                 if on_frame:
                     on_frame(record)
                 if video_out is not None or show:

@@ -1,6 +1,7 @@
 """`python -m benchmarks --quick` as a smoke test: the result has the promised shape (no timings asserted)."""
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -54,8 +55,17 @@ def test_quick_benchmark_writes_json_and_table(shared_data, tmp_path):
     assert training["full_images"] == 21_005  # the default classes of fer2013/train.zip, as issue #4 counts them
     assert all(s["images_per_s"] > 0 and s["full_run_min"] > 0 for s in training["speed"].values())
     assert {n: r["threads_each"] for n, r in training["torchrun"].items()} == {"1": 2, "2": 1}
+    serve = data["serve"]  # wrk comes from Debian: .ci/run installs it; elsewhere its absence is said
+    if "skipped" in serve:
+        assert not os.environ.get("CI") and "apt-get install wrk" in serve["skipped"]
+    else:
+        assert set(serve["crops"]) == {"micro-batching", "one call per request", "2 workers"}
+        assert all(run["statuses"].get("200", 0) > 0 and run["exit_status"] == 0 for run in serve["crops"].values())
+        assert serve["overload"]["alive_after"] and serve["overload"]["exit_status"] == 0
+        assert all(400 <= s < 500 for statuses in serve["bad_inputs"]["statuses"].values() for s in statuses)
     table = (tmp_path / json_file.name.replace(".json", ".md")).read_text()
     assert "| goal | measured | met |" in table and "ORT int8" in table and "Where the time goes" in table
+    assert ("was not measured" if "skipped" in serve else "fer-serve at twice its capacity") in table
     assert "one training run of the recipe" in table and "YuNet recall" in table and "torchrun" in table
     peer = data["peer"]  # the fer package is measured only where it is installed (not in CI)
     if "skipped" in peer:

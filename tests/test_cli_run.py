@@ -2,6 +2,9 @@
 
 import csv
 import json
+import subprocess
+import sys
+import time
 import zipfile
 
 import cv2
@@ -11,6 +14,7 @@ from click.testing import CliRunner
 
 from fer_runtime import __version__
 from fer_runtime.cli import main
+from fer_runtime.video import FLUSH_FRAMES
 
 GIF_1X1 = (
     b"GIF89a\x01\x00\x01\x00\x80\x00\x00\xff\xff\xff\x00\x00\x00!\xf9\x04\x01\x00\x00\x00\x00,"
@@ -195,3 +199,28 @@ def test_model_option_version_and_usage(crops, tmp_path):
     assert __version__ in run("--version").output
     assert run().exit_code == 2
     assert run(str(sorted(crops.iterdir())[0]), "--output", str(tmp_path / "x.txt")).exit_code == 1
+
+
+def test_a_killed_video_run_keeps_its_rows(shared_data, tmp_path):
+    """The frames table is flushed as the video goes: kill -9 mid-run and the rows so far are on disk."""
+    table = tmp_path / "frames.csv"
+    command = [
+        sys.executable,
+        "-c",
+        "from fer_runtime.cli import main; main()",
+        "--video",
+        str(shared_data / "photos" / "woman2.mp4"),
+    ]
+    process = subprocess.Popen([*command, "--output", str(table), "--threads", "1"], stdout=subprocess.DEVNULL)
+    partial = tmp_path / "frames.csv.partial"
+    deadline = time.monotonic() + 120
+    while process.poll() is None and time.monotonic() < deadline:
+        if partial.is_file() and partial.read_text().count("\n") > 2 * FLUSH_FRAMES:
+            break
+        time.sleep(0.05)
+    assert process.poll() is None, "the video ended before it could be killed"
+    process.kill()
+    process.wait(10)
+    rows = list(csv.DictReader(partial.open()))
+    assert not table.exists() and len({row["frame"] for row in rows}) >= FLUSH_FRAMES
+    assert all(row["label"] in ("angry", "happy", "neutral", "sad", "uncertain") for row in rows)

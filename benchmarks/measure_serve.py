@@ -1,0 +1,281 @@
+"""`fer-serve` under load from `wrk` (127.0.0.1 only, every phase bounded in time): crops one per request
+against `Recognizer.classify` at batch 64 in process, 640x480 photos against `Recognizer.analyze`, what
+micro-batching buys, an overload at twice the measured capacity, and bad inputs sent while under load."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import shutil
+import subprocess
+import threading
+import time
+from collections.abc import Callable
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+from benchmarks.serve_process import Server, get_status, serving
+from benchmarks.timing import measure
+from fer_runtime.inputs import read_image
+from fer_runtime.preprocess import to_bgr
+from fer_runtime.recognizer import Recognizer
+
+WRK_SCRIPT = Path(__file__).with_name("wrk_post.lua")
+CONNECTIONS = 64  # crops: concurrent clients, as the goal states
+PHOTO_CONNECTIONS = 8
+OVERLOAD_CONNECTIONS = 256
+OVERLOAD_QUEUE = 64  # the overload server's --max-queue
+RSS_REQUESTS = 10_000  # the overload phase runs until at least this many requests (or its time bound)
+
+
+def wrk(
+    url: str, body: Path, content_type: str, *, connections: int, seconds: float, delay_ms: float = 0
+) -> dict[str, Any]:
+    """POST `body` to /v1/analyze from `connections` clients for `seconds`; each waits `delay_ms` between requests."""
+    env = {"FER_BODY": str(body), "FER_TYPE": content_type, "FER_DELAY_MS": f"{delay_ms:.3f}", "PATH": "/usr/bin:/bin"}
+    command = [
+        shutil.which("wrk") or "wrk",
+        "-t1",
+        f"-c{connections}",
+        f"-d{max(1, round(seconds))}s",
+        "--timeout",
+        "30s",
+        "-s",
+        str(WRK_SCRIPT),
+        f"{url}/v1/analyze",
+    ]
+    done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=seconds + 60, check=True)
+    line = next(line for line in done.stdout.splitlines() if line.startswith("FERJSON "))
+    result: dict[str, Any] = json.loads(line.removeprefix("FERJSON "))
+    result["per_s"] = result["requests"] / result["seconds"]
+    result["connections"] = connections
+    return result
+
+
+def _rss_mb(server: Server) -> float:
+    status = Path(f"/proc/{server.process.pid}/status").read_text()
+    return int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmRSS"))) / 1024
+
+
+def _post(
+    url: str, body: bytes, content_type: str, connection: http.client.HTTPConnection | None = None
+) -> tuple[int, float]:
+    """POST to /v1/analyze (on `connection`, kept alive, when given): the status and the seconds it took."""
+    host, port = url.removeprefix("http://").split(":")
+    client = connection or http.client.HTTPConnection(host, int(port), timeout=30)
+    started = time.perf_counter()
+    client.request("POST", "/v1/analyze", body, {"Content-Type": content_type})
+    answer = client.getresponse()
+    answer.read()
+    elapsed = time.perf_counter() - started
+    if connection is None:
+        client.close()
+    return answer.status, elapsed
+
+
+def _healthy(url: str) -> bool:
+    return get_status(f"{url}/healthz") == 200
+
+
+BAD_INPUTS = {
+    "empty body": (b"", "image/png"),
+    "not an image": (b"hello, world", "image/png"),
+    "truncated PNG": (None, "image/png"),  # filled in from the crop
+    "bomb header (65536x65536)": (
+        b"\x89PNG\r\n\x1a\n\x00\x00\x00\x0dIHDR\x00\x01\x00\x00\x00\x01\x00\x00\x08\x00\x00\x00\x00\x00\x00\x00\x00",
+        "image/png",
+    ),
+    "wrong content type": (None, "text/plain"),
+}
+
+
+def _bad_inputs_during(url: str, crop: bytes, stop: threading.Event, out: dict[str, Any], max_rounds: int = 50) -> None:
+    """Each bad input in turn while the load runs (at most `max_rounds` rounds): its status, and /healthz after it."""
+    statuses: dict[str, set[int]] = {name: set() for name in BAD_INPUTS}
+    unhealthy = rounds = 0
+    while not stop.is_set() and rounds < max_rounds:
+        rounds += 1
+        for name, (body, content_type) in BAD_INPUTS.items():
+            payload = body if body is not None else (crop[: len(crop) // 2] if "truncated" in name else crop)
+            statuses[name].add(_post(url, payload, content_type)[0])
+            unhealthy += not _healthy(url)
+        stop.wait(0.05)
+    out.update(
+        {"statuses": {n: sorted(s) for n, s in statuses.items()}, "rounds": rounds, "unhealthy_after": unhealthy}
+    )
+
+
+def _percentiles_ms(seconds: list[float]) -> dict[str, float] | None:
+    if not seconds:
+        return None
+    p50, p90, p99 = np.percentile(seconds, [50, 90, 99]) * 1000
+    return {"p50": float(p50), "p90": float(p90), "p99": float(p99), "max": 1000 * max(seconds)}
+
+
+def _probe_during(url: str, crop: bytes, stop: threading.Event, out: dict[str, Any], max_probes: int = 5000) -> None:
+    """One client among the crowd, on a kept-alive connection: a request every 10 ms, each answer's status
+    and latency."""
+    host, port = url.removeprefix("http://").split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=30)
+    samples: list[tuple[int, float]] = []
+    while not stop.is_set() and len(samples) < max_probes:
+        samples.append(_post(url, crop, "image/png", connection))
+        stop.wait(0.01)
+    connection.close()
+    out.update(
+        {
+            "probes": len(samples),
+            "turned_away": _percentiles_ms([s for code, s in samples if code == 503]),
+            "turned_away_count": sum(code == 503 for code, _ in samples),
+            "accepted": _percentiles_ms([s for code, s in samples if code == 200]),
+            "accepted_count": sum(code == 200 for code, _ in samples),
+            "other_statuses": sorted({code for code, _ in samples} - {200, 503}),
+        }
+    )
+
+
+def _with_helper(
+    helper: Callable[[str, bytes, threading.Event, dict[str, Any]], None],
+    url: str,
+    crop: bytes,
+    load: Callable[[], dict[str, Any]],
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Run `load()` while `helper` runs on a thread; both results."""
+    stop, out = threading.Event(), dict[str, Any]()
+    thread = threading.Thread(target=helper, args=(url, crop, stop, out))
+    thread.start()
+    try:
+        measured = load()
+    finally:
+        stop.set()
+        thread.join()
+    return measured, out
+
+
+def _photo(path: Path) -> np.ndarray:
+    """A 640x480 photo: the given one scaled to 480 rows, on a gray canvas."""
+    image = to_bgr(read_image(path))
+    scale = 480 / image.shape[0]
+    scaled = cv2.resize(image, (min(640, round(image.shape[1] * scale)), 480), interpolation=cv2.INTER_AREA)
+    canvas = np.full((480, 640, 3), 127, np.uint8)
+    left = (640 - scaled.shape[1]) // 2
+    canvas[:, left : left + scaled.shape[1]] = scaled
+    return canvas
+
+
+def in_process(crops: np.ndarray, photo: np.ndarray, repeats: int) -> dict[str, float]:
+    """The rates the service is held to: classify at batch 64 and analyze, in this process, all cores."""
+    recognizer = Recognizer()
+    batch = crops[:64]
+    classify = measure(lambda: recognizer.classify(batch), repeats)
+    analyze = measure(lambda: recognizer.analyze(photo), repeats)
+    return {"classify_per_s": len(batch) / classify["median_s"], "analyze_per_s": 1 / analyze["median_s"]}
+
+
+def serve_benchmark(work: Path, crops: np.ndarray, photo_path: Path, seconds: float) -> dict[str, Any]:
+    """Every phase; `seconds` bounds each load (the overload phase: until RSS_REQUESTS, at most 3x that)."""
+    if shutil.which("wrk") is None:
+        return {"skipped": "wrk is not installed (apt-get install wrk); the service was not measured"}
+    work.mkdir(parents=True, exist_ok=True)
+    crop_file, photo_file = work / "crop.png", work / "photo.jpg"
+    cv2.imwrite(str(crop_file), crops[0])
+    photo = _photo(photo_path)
+    cv2.imwrite(str(photo_file), photo)
+    crop = crop_file.read_bytes()
+    result: dict[str, Any] = {"in_process": in_process(crops, photo, 10 if seconds < 5 else 40), "crops": {}}
+    for name, options in {
+        "micro-batching": [],
+        "one call per request": ["--max-batch", "1"],
+        "2 workers": ["--workers", "2", "--threads", "1"],
+    }.items():
+        with serving(options) as server:
+            wrk(server.url, crop_file, "image/png", connections=CONNECTIONS, seconds=1)  # warm-up
+            if name == "micro-batching":
+                load = partial(wrk, server.url, crop_file, "image/png", connections=CONNECTIONS, seconds=seconds)
+                result["crops"][name], result["bad_inputs"] = _with_helper(_bad_inputs_during, server.url, crop, load)
+            else:
+                result["crops"][name] = wrk(
+                    server.url, crop_file, "image/png", connections=CONNECTIONS, seconds=seconds
+                )
+            result["crops"][name]["exit_status"] = server.stop()[0]
+    with serving() as server:
+        wrk(server.url, photo_file, "image/jpeg", connections=PHOTO_CONNECTIONS, seconds=1)
+        result["photos"] = wrk(server.url, photo_file, "image/jpeg", connections=PHOTO_CONNECTIONS, seconds=seconds)
+    result["overload"] = _overload(crop_file, crop, result["crops"]["micro-batching"]["per_s"], seconds)
+    return result
+
+
+def _overload(crop_file: Path, crop: bytes, capacity: float, seconds: float) -> dict[str, Any]:
+    """Clients offering twice `capacity` (each pausing so that together they send 2x), against a server
+    that lets OVERLOAD_QUEUE faces wait."""
+    delay_ms = 1000 * OVERLOAD_CONNECTIONS / (2 * capacity)
+    duration = min(3 * seconds, max(seconds, RSS_REQUESTS / (2 * capacity) * 1.2))
+    with serving(["--max-queue", str(OVERLOAD_QUEUE)]) as server:
+        wrk(server.url, crop_file, "image/png", connections=CONNECTIONS, seconds=1)
+        rss_before = _rss_mb(server)
+        load = partial(
+            wrk,
+            server.url,
+            crop_file,
+            "image/png",
+            connections=OVERLOAD_CONNECTIONS,
+            seconds=duration,
+            delay_ms=delay_ms,
+        )
+        measured, probe = _with_helper(_probe_during, server.url, crop, load)
+        rss_after = _rss_mb(server)
+        alive = server.process.poll() is None and _healthy(server.url)
+        exit_status = server.stop()[0]
+    return {
+        **measured,
+        "offered_per_s": 2 * capacity,
+        "max_queue": OVERLOAD_QUEUE,
+        "delay_ms": delay_ms,
+        "probe": probe,
+        "rss_before_mb": rss_before,
+        "rss_growth_mb": rss_after - rss_before,
+        "alive_after": alive,
+        "exit_status": exit_status,
+    }
+
+
+def main() -> None:
+    """`python -m benchmarks.measure_serve`: only the service part of the benchmark, written as
+    benchmarks/results/DATE-serve.json and .md (`python -m benchmarks` runs it with everything else)."""
+    import argparse
+    import tempfile
+    from datetime import datetime, timezone
+
+    from benchmarks.peak import cpu_peak
+    from benchmarks.report_serve import serve_markdown
+    from fer_runtime.atomic import write_text
+    from fer_train.data import load_dataset
+
+    repo = Path(__file__).resolve().parents[1]
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.measure_serve", description=main.__doc__)
+    parser.add_argument("--data", type=Path, default=repo.parent / "shared" / "data")
+    parser.add_argument("--out", type=Path, default=repo / "benchmarks" / "results")
+    parser.add_argument("--seconds", type=float, default=10.0, help="Length of each load phase.")
+    args = parser.parse_args()
+    test = load_dataset(args.data / "seed" / "Test_250.zip", Recognizer().spec)
+    with tempfile.TemporaryDirectory() as tmp:
+        serve = serve_benchmark(Path(tmp), test.pixels, args.data / "photos" / "justin.jpg", args.seconds)
+    peak = cpu_peak()
+    result: dict[str, Any] = {
+        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "cpu": {"cpu": peak["cpu"], "cores": peak["cores"], "avx512": peak["avx512"], "vnni": peak["vnni"]},
+        "serve": serve,
+    }
+    stamp = f"{result['date'][:10]}-serve"
+    write_text(args.out / f"{stamp}.json", json.dumps(result, indent=2) + "\n")
+    table = serve_markdown(result)
+    write_text(args.out / f"{stamp}.md", table + "\n")
+    print(table)
+
+
+if __name__ == "__main__":
+    main()

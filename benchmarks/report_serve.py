@@ -1,0 +1,111 @@
+"""The service part of the benchmark as markdown: `fer-serve` under `wrk` against the in-process rates."""
+
+from __future__ import annotations
+
+from typing import Any
+
+MIN_REQUESTS = 10_000  # the memory goal's request count
+
+
+def _non_2xx(run: dict[str, Any]) -> int:
+    return sum(n for status, n in run["statuses"].items() if not status.startswith("2")) + run["socket_errors"]
+
+
+def serve_goals(result: dict[str, Any]) -> list[tuple[str, str, bool]]:
+    serve = result.get("serve", {})
+    if "crops" not in serve:
+        return []
+    base, crops, photos, over = (
+        serve["in_process"],
+        serve["crops"]["micro-batching"],
+        serve["photos"],
+        serve["overload"],
+    )
+    crop_share, photo_share = crops["per_s"] / base["classify_per_s"], photos["per_s"] / base["analyze_per_s"]
+    refused = over["probe"]["turned_away"] and over["probe"]["turned_away"]["p99"]
+    bad = serve["bad_inputs"]
+    all_4xx = all(400 <= s < 500 for statuses in bad["statuses"].values() for s in statuses)
+    return [
+        (
+            f"fer-serve, crops one per request on {crops['connections']} connections >= 0.5x classify's batch-64 rate, no non-2xx",
+            f"{crop_share:.2f}x, {_non_2xx(crops)} non-2xx",
+            crop_share >= 0.5 and _non_2xx(crops) == 0,
+        ),
+        ("fer-serve, 640x480 photos >= 0.8x analyze's rate", f"{photo_share:.2f}x", photo_share >= 0.8),
+        (
+            "fer-serve at twice its capacity: overflow answered 503 within 50 ms (p99)",
+            "no 503 seen" if refused is None else f"{refused:.1f} ms",
+            refused is not None and refused <= 50,
+        ),
+        (
+            f"fer-serve memory growth <= 50 MB over {MIN_REQUESTS:,} requests, alive after, exit 0",
+            f"{over['rss_growth_mb']:+.1f} MB over {over['requests']:,}",
+            over["rss_growth_mb"] <= 50
+            and over["requests"] >= MIN_REQUESTS
+            and over["alive_after"]
+            and over["exit_status"] == 0,
+        ),
+        (
+            "fer-serve: bad inputs under load all 4xx, healthy after each",
+            f"{bad['rounds']} rounds, {bad['unhealthy_after']} unhealthy",
+            all_4xx and bad["unhealthy_after"] == 0,
+        ),
+    ]
+
+
+def _row(name: str, run: dict[str, Any], unit: str) -> str:
+    latency = run["latency_ms"]
+    return (
+        f"| {name} | {run['per_s']:,.0f} {unit}/s | {latency['p50']:.1f} | {latency['p99']:.1f} | "
+        f"{run['requests']:,} | {_non_2xx(run)} |"
+    )
+
+
+def serve_lines(result: dict[str, Any]) -> list[str]:
+    serve = result.get("serve")
+    if serve is None:
+        return []
+    if "skipped" in serve:
+        return ["", f"`fer-serve` was not measured: {serve['skipped']}."]
+    base, over = serve["in_process"], serve["overload"]
+    lines = [
+        "",
+        "`fer-serve` on this machine, driven by `wrk` on 127.0.0.1 (client and server share the cores):",
+        "",
+        "| load | answered | p50 ms | p99 ms | requests | non-2xx |",
+        "|---|---|---|---|---|---|",
+    ]
+    lines += [
+        _row(f"crops, {run['connections']} connections, {name}", run, "crops") for name, run in serve["crops"].items()
+    ]
+    lines += [
+        _row(f"640x480 photos, {serve['photos']['connections']} connections", serve["photos"], "photos"),
+        "",
+        f"- In process, same run: `Recognizer.classify` at batch 64 {base['classify_per_s']:,.0f} crops/s, "
+        f"`Recognizer.analyze` {base['analyze_per_s']:,.1f} photos/s.",
+        f"- Twice the capacity ({over['offered_per_s']:,.0f} requests/s offered by {over['connections']} connections, "
+        f"the server letting {over['max_queue']} faces wait): {over['statuses'].get('200', 0):,} answered 200 and "
+        f"{over['statuses'].get('503', 0):,} answered 503 in {over['seconds']:.1f} s. One more client among them, "
+        f"on a kept-alive connection, saw its 503s in {_spread(over['probe']['turned_away'])} and its 200s in "
+        f"{_spread(over['probe']['accepted'])}; resident memory {over['rss_before_mb']:.0f} MB, "
+        f"{over['rss_growth_mb']:+.1f} MB after {over['requests']:,} requests.",
+        "- Bad inputs sent during the crops load: "
+        + ", ".join(f"{name} {'/'.join(map(str, s))}" for name, s in serve["bad_inputs"]["statuses"].items())
+        + ".",
+    ]
+    return lines
+
+
+def _spread(latency: dict[str, float] | None) -> str:
+    if latency is None:
+        return "(none seen)"
+    return f"{latency['p50']:.1f} / {latency['p90']:.1f} / {latency['p99']:.1f} ms (p50 / p90 / p99)"
+
+
+def serve_markdown(result: dict[str, Any]) -> str:
+    """The service part alone (`python -m benchmarks.measure_serve`): what ran where, the tables, the goals."""
+    cpu = result["cpu"]
+    lines = [f"Service benchmark of {result['date']}: {cpu['cpu']}, {cpu['cores']} cores.", *serve_lines(result)]
+    lines += ["", "| goal | measured | met |", "|---|---|---|"]
+    lines += [f"| {goal} | {value} | {'yes' if ok else '**no**'} |" for goal, value, ok in serve_goals(result)]
+    return "\n".join(lines)

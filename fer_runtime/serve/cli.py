@@ -1,0 +1,154 @@
+"""`fer-serve`: run the recognizer as an HTTP service on uvicorn (a thin parser over `create_app`)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+from typing import Any
+
+import click
+
+from fer_runtime import __version__
+from fer_runtime.cli_errors import user_errors
+from fer_runtime.serve.settings import SETTINGS_VARIABLE, TOKEN_VARIABLE, ServeSettings
+
+DEFAULTS = ServeSettings()
+GRACE_S = 5  # on SIGTERM, how long past the request time limit the last answers may take
+
+
+@click.command(
+    context_settings={"help_option_names": ["-h", "--help"]},
+    help=f"Serve emotion recognition over HTTP: POST an image to /v1/analyze. With {TOKEN_VARIABLE} set, /v1/* "
+    "and /metrics need `Authorization: Bearer <token>`. SIGTERM stops accepting, answers every request already "
+    "received, and exits 0.",
+)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (0.0.0.0: every interface).")
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True)
+@click.option(
+    "--model",
+    type=click.Path(dir_okay=False, exists=True),
+    help="An exported .onnx graph (default: the bundled model).",
+)
+@click.option(
+    "--threads",
+    type=click.IntRange(min=1),
+    help="ONNX Runtime and detection threads per process (default: all cores but one, kept for the HTTP loop).",
+)
+@click.option(
+    "--workers", type=click.IntRange(min=1), default=1, show_default=True, help="Processes, each with its own model."
+)
+@click.option(
+    "--max-batch",
+    type=click.IntRange(min=1),
+    default=DEFAULTS.max_batch,
+    show_default=True,
+    help="Most faces in one model call.",
+)
+@click.option(
+    "--max-wait-ms",
+    type=click.FloatRange(min=0),
+    default=DEFAULTS.max_wait_ms,
+    show_default=True,
+    help="Longest a face waits for others to share its model call.",
+)
+@click.option(
+    "--max-queue",
+    type=click.IntRange(min=1),
+    default=DEFAULTS.max_queue,
+    show_default=True,
+    help="Faces that may wait per process; past it, requests are answered 503 at once.",
+)
+@click.option(
+    "--max-body-mb",
+    type=click.FloatRange(min=0, min_open=True),
+    default=DEFAULTS.max_body_mb,
+    show_default=True,
+    help="Largest request body (413 past it).",
+)
+@click.option(
+    "--max-pixels",
+    type=click.IntRange(min=1),
+    default=DEFAULTS.max_pixels,
+    show_default=True,
+    help="Largest image, in pixels its header declares (413 past it, before decoding).",
+)
+@click.option(
+    "--timeout",
+    "timeout_s",
+    type=click.FloatRange(min=0, min_open=True),
+    default=DEFAULTS.timeout_s,
+    show_default=True,
+    help="Seconds before a request is answered 504.",
+)
+@click.option(
+    "--cors-origin",
+    "cors_origins",
+    multiple=True,
+    help="Allow browsers on this origin to call the service (repeatable; default: none).",
+)
+@click.option(
+    "--log-level",
+    type=click.Choice(["critical", "error", "warning", "info", "debug"]),
+    default="info",
+    show_default=True,
+)
+@click.version_option(__version__, prog_name="fer-serve")
+@user_errors
+def main(
+    host: str,
+    port: int,
+    model: str | None,
+    threads: int | None,
+    workers: int,
+    max_batch: int,
+    max_wait_ms: float,
+    max_queue: int,
+    max_body_mb: float,
+    max_pixels: int,
+    timeout_s: float,
+    cors_origins: tuple[str, ...],
+    log_level: str,
+) -> None:
+    try:
+        import uvicorn
+
+        from fer_runtime.serve.app import create_app
+    except ImportError as exc:
+        raise click.ClickException(
+            f'fer-serve needs the serve extra ({exc.name} is missing): pip install "fer_runtime[serve]"'
+        ) from None
+    settings = ServeSettings(
+        model=model,
+        threads=threads,
+        max_batch=max_batch,
+        max_wait_ms=max_wait_ms,
+        max_queue=max_queue,
+        max_body_mb=max_body_mb,
+        max_pixels=max_pixels,
+        timeout_s=timeout_s,
+        cors_origins=cors_origins,
+    )
+    app = create_app(settings)  # loads the model: a bad model or setting fails here, before listening
+    config: dict[str, Any] = {
+        "host": host,
+        "port": port,
+        "log_level": log_level,
+        "access_log": False,
+        "timeout_graceful_shutdown": int(settings.timeout_s) + GRACE_S,
+    }
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: None)  # uvicorn re-raises the stop signal after its graceful stop: exit 0
+    if workers == 1:
+        server = uvicorn.Server(uvicorn.Config(app, **config))
+        server.run()
+        if not server.started:
+            sys.exit(1)
+        return
+    del app  # each worker process loads its own
+    os.environ[SETTINGS_VARIABLE] = settings.to_json()
+    uvicorn.run("fer_runtime.serve.app:create_app_from_environment", factory=True, workers=workers, **config)
+
+
+if __name__ == "__main__":
+    main()

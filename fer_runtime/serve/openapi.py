@@ -1,0 +1,136 @@
+"""The service's contract as an OpenAPI 3.1 document (served at /openapi.json)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fer_runtime import __version__
+
+_ERROR = {"description": "", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+_QUERY = [
+    (
+        "min_confidence",
+        {"type": "number", "minimum": 0, "maximum": 1},
+        "Label a face 'uncertain' under this top score.",
+    ),
+    ("top_k", {"type": "integer", "minimum": 1}, "Report only the K most likely classes per face."),
+    ("detect_threshold", {"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 1}, "YuNet's score floor."),
+    ("no_detect", {"type": "boolean"}, "Take the whole image as one face crop."),
+]
+_MULTIPART = {"schema": {"type": "object", "properties": {"file": {"type": "string", "format": "binary"}}}}
+_IMAGE_BODY: dict[str, Any] = {
+    "required": True,
+    "content": {
+        "image/*": {"schema": {"type": "string", "format": "binary"}},
+        "application/octet-stream": {"schema": {"type": "string", "format": "binary"}},
+        "multipart/form-data": _MULTIPART,
+    },
+}
+
+
+def _errors(*statuses: int) -> dict[str, Any]:
+    reasons = {
+        400: "Unreadable input: empty, truncated or corrupt image, bad multipart body.",
+        401: "Missing or wrong bearer token.",
+        413: "Body over --max-body-mb, or an image declaring more than --max-pixels pixels.",
+        415: "Not an image in a supported format, or an unsupported Content-Type.",
+        422: "Bad query option.",
+        503: "Too many faces waiting (see Retry-After), or the model is not running.",
+        504: "No answer within the server's time limit.",
+    }
+    return {str(s): {**_ERROR, "description": reasons[s]} for s in statuses}
+
+
+def _json(description: str, schema: dict[str, Any]) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def openapi_schema(classes: list[str], token: bool) -> dict[str, Any]:
+    """The document for a model with these `classes`; `token`: /v1 and /metrics need a bearer token."""
+    query = [{"name": n, "in": "query", "required": False, "schema": s, "description": d} for n, s, d in _QUERY]
+    secured: dict[str, Any] = {"security": [{"bearer": []}]} if token else {}
+    face = {
+        "type": "object",
+        "required": ["box", "label", "confidence", "scores"],
+        "properties": {
+            "box": {"type": "array", "items": {"type": "integer"}, "minItems": 4, "maxItems": 4},
+            "label": {"type": "string", "enum": [*classes, "uncertain"]},
+            "confidence": {"type": "number"},
+            "scores": {"type": "object", "additionalProperties": {"type": "number"}},
+            "detection_score": {"type": "number"},
+            "landmarks": {"type": "object", "additionalProperties": {"type": "array", "items": {"type": "number"}}},
+        },
+    }
+    faces = {
+        "type": "object",
+        "properties": {"faces": {"type": "array", "items": {"$ref": "#/components/schemas/Face"}}},
+    }
+    batch_item = {"oneOf": [faces, {"$ref": "#/components/schemas/Error"}]}
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "fer-serve", "version": __version__, "description": "Facial-emotion recognition over HTTP."},
+        "paths": {
+            "/v1/analyze": {
+                "post": {
+                    "summary": "Find the faces in one image and classify their emotions.",
+                    "parameters": query,
+                    "requestBody": _IMAGE_BODY,
+                    "responses": {"200": _json("The faces, as fer-run --json gives them.", faces)}
+                    | _errors(400, 401, 413, 415, 422, 503, 504),
+                    **secured,
+                }
+            },
+            "/v1/analyze/batch": {
+                "post": {
+                    "summary": "Several images (multipart fields 'file'): an answer per image, in order.",
+                    "parameters": query,
+                    "requestBody": {
+                        "required": True,
+                        "content": {"multipart/form-data": _MULTIPART},
+                    },
+                    "responses": {
+                        "200": _json(
+                            "Per image: its faces, or its own error and status.",
+                            {"type": "object", "properties": {"images": {"type": "array", "items": batch_item}}},
+                        )
+                    }
+                    | _errors(400, 401, 413, 415, 422, 503, 504),
+                    **secured,
+                }
+            },
+            "/v1/model": {
+                "get": {
+                    "summary": "The model's description, file and sha256.",
+                    "responses": {"200": _json("The model.", {"type": "object"})},
+                    **secured,
+                }
+            },
+            "/healthz": {
+                "get": {"summary": "The process is alive.", "responses": {"200": _json("Alive.", {"type": "object"})}}
+            },
+            "/readyz": {
+                "get": {
+                    "summary": "The model is loaded and answering.",
+                    "responses": {"200": _json("Ready.", {"type": "object"})} | _errors(503),
+                }
+            },
+            "/metrics": {
+                "get": {
+                    "summary": "Prometheus text: requests, latency, batch sizes, waiting faces.",
+                    "responses": {"200": {"description": "Prometheus text format."}},
+                    **secured,
+                }
+            },
+        },
+        "components": {
+            "schemas": {
+                "Face": face,
+                "Error": {
+                    "type": "object",
+                    "required": ["error"],
+                    "properties": {"error": {"type": "string"}, "status": {"type": "integer"}},
+                },
+            },
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+        },
+    }

@@ -1,0 +1,68 @@
+"""One uploaded image → `fer-run --json`'s face records: decode, detect and crop on a pool of threads (each
+with its own detector), then classify in the shared micro-batches."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from fer_runtime.detect import Detection, FaceDetector
+from fer_runtime.preprocess import prepare_batch
+from fer_runtime.recognizer import Recognizer, whole_image
+from fer_runtime.results import face_record
+from fer_runtime.serve.batching import MicroBatcher, Ticket
+from fer_runtime.serve.uploads import decode_upload, read_header
+
+
+@dataclass(frozen=True)
+class AnalyzeOptions:
+    """A request's options, as `fer-run`'s: None keeps the server's own."""
+
+    min_confidence: float | None = None
+    top_k: int | None = None
+    detect_threshold: float | None = None
+    detect: bool = True
+
+
+class FacePipeline:
+    def __init__(self, recognizer: Recognizer, batcher: MicroBatcher, *, threads: int, max_pixels: int) -> None:
+        self.recognizer, self.batcher, self.max_pixels = recognizer, batcher, max_pixels
+        self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="fer-detect")
+        self._local = threading.local()
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True)
+
+    async def analyze(self, data: bytes, options: AnalyzeOptions, ticket: Ticket) -> list[dict[str, Any]]:
+        """The image's face records; `ticket` (one unit taken for the image) grows to its face count."""
+        header = read_header(data)
+        if self.recognizer.is_face_crop(header.height, header.width):
+            detections, batch = self._prepare(data, options)  # a crop: no detector, cheap to decode here
+        else:
+            loop = asyncio.get_running_loop()
+            detections, batch = await loop.run_in_executor(self._pool, self._prepare, data, options)
+        ticket.resize(max(1, len(detections)))
+        probabilities = await self.batcher.submit(batch)
+        faces = self.recognizer.faces(detections, probabilities, options.min_confidence)
+        return [face_record(face, options.top_k) for face in faces]
+
+    def _prepare(self, data: bytes, options: AnalyzeOptions) -> tuple[list[Detection], np.ndarray]:
+        image = decode_upload(data, self.max_pixels)
+        if options.detect and not self.recognizer.is_face_crop(*image.shape[:2]):
+            detections = self._detector().detect(image, options.detect_threshold)
+        else:
+            detections = [whole_image(image)]  # as `Recognizer.detect` takes a face-sized image
+        crops = [self.recognizer.crop(image, d) for d in detections]
+        return detections, prepare_batch(crops, self.recognizer.spec)
+
+    def _detector(self) -> FaceDetector:
+        """This thread's detector (OpenCV's are not shared between threads)."""
+        detector: FaceDetector | None = getattr(self._local, "detector", None)
+        if detector is None:
+            detector = self._local.detector = self.recognizer.new_detector()
+        return detector

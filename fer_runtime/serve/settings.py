@@ -1,0 +1,72 @@
+"""What a `fer-serve` process is told: the model, its threads, batching, queue and input limits."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, field
+
+from fer_runtime.errors import FerError
+
+SETTINGS_VARIABLE = "FER_SERVE_SETTINGS"  # how `fer-serve --workers N` hands its settings to each process
+TOKEN_VARIABLE = "FER_SERVE_TOKEN"  # when set, /v1/* and /metrics need `Authorization: Bearer <token>`
+
+
+@dataclass(frozen=True)
+class ServeSettings:
+    """A service's settings; the defaults are `fer-serve`'s.
+
+    Faces of concurrent requests are classified together, up to `max_batch` at a time, the first waiting
+    at most `max_wait_ms` for others. Past `max_queue` faces admitted and not yet answered, a new request
+    is answered 503 at once; one that takes longer than `timeout_s` is answered 504. Bodies over
+    `max_body_mb` and images declaring more than `max_pixels` pixels are refused (413) before decoding.
+    """
+
+    model: str | None = None  # an exported .onnx graph; None: the bundled model's int8 graph
+    threads: int | None = None  # ONNX Runtime intra-op threads and detection threads (None: `model_threads`)
+    max_batch: int = 64
+    max_wait_ms: float = 2.0
+    max_queue: int = 256
+    max_body_mb: float = 10.0
+    max_pixels: int = 40_000_000
+    timeout_s: float = 30.0
+    cors_origins: tuple[str, ...] = field(default_factory=tuple)
+
+    def __post_init__(self) -> None:
+        checks = {
+            "max_batch": self.max_batch >= 1,
+            "max_wait_ms": self.max_wait_ms >= 0,
+            "max_queue": self.max_queue >= 1,
+            "max_body_mb": self.max_body_mb > 0,
+            "max_pixels": self.max_pixels >= 1,
+            "timeout_s": self.timeout_s > 0,
+            "threads": self.threads is None or self.threads >= 1,
+        }
+        bad = [name for name, ok in checks.items() if not ok]
+        if bad:
+            raise FerError(f"invalid serve setting(s): {', '.join(f'{n}={getattr(self, n)!r}' for n in bad)}")
+
+    def model_threads(self) -> int:
+        """`threads`, or all cores but one: the HTTP loop keeps a core of its own, so that it still answers
+        at once (503 included) while the model is busy (measured by `python -m benchmarks.measure_serve`)."""
+        return self.threads or max(1, (os.cpu_count() or 1) - 1)
+
+    @property
+    def max_body_bytes(self) -> int:
+        return int(self.max_body_mb * 1024 * 1024)
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self))
+
+    @classmethod
+    def from_environment(cls) -> ServeSettings:
+        """The settings `fer-serve` left in FER_SERVE_SETTINGS, or the defaults."""
+        text = os.environ.get(SETTINGS_VARIABLE)
+        if not text:
+            return cls()
+        try:
+            data = json.loads(text)
+            data["cors_origins"] = tuple(data.get("cors_origins", ()))
+            return cls(**data)
+        except (json.JSONDecodeError, TypeError, AttributeError) as exc:
+            raise FerError(f"{SETTINGS_VARIABLE} is not a fer-serve settings object ({exc})") from None

@@ -1,0 +1,101 @@
+"""Uploaded image bytes → a decoded image, after checking what their header declares (format and pixel
+count) so that a decompression bomb is refused before any pixel is decoded."""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+
+import numpy as np
+
+from fer_runtime.errors import FerError
+from fer_runtime.preprocess import decode_image
+from fer_runtime.serve.errors import RequestError
+
+FORMATS = ("jpeg", "png", "gif", "bmp", "webp")  # what the service decodes (its headers are checked)
+_JPEG_SIZE_MARKERS = {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF}
+
+
+@dataclass(frozen=True)
+class ImageHeader:
+    format: str
+    width: int
+    height: int
+
+
+def _jpeg_size(data: bytes) -> tuple[int, int] | None:
+    """Width and height from a JPEG's first start-of-frame segment, walking the segments before it."""
+    at = 2
+    while at + 9 <= len(data):
+        if data[at] != 0xFF:
+            return None
+        marker = data[at + 1]
+        if marker == 0xFF:  # fill byte
+            at += 1
+            continue
+        if marker in (0x01, *range(0xD0, 0xD8)):  # markers without a length
+            at += 2
+            continue
+        (length,) = struct.unpack(">H", data[at + 2 : at + 4])
+        if marker in _JPEG_SIZE_MARKERS:
+            height, width = struct.unpack(">HH", data[at + 5 : at + 9])
+            return width, height
+        at += 2 + length
+    return None
+
+
+def _webp_size(data: bytes) -> tuple[int, int] | None:
+    chunk = data[12:16]
+    if chunk == b"VP8 " and len(data) >= 30:
+        width, height = struct.unpack("<HH", data[26:30])
+        return width & 0x3FFF, height & 0x3FFF
+    if chunk == b"VP8L" and len(data) >= 25:
+        (bits,) = struct.unpack("<I", data[21:25])
+        return (bits & 0x3FFF) + 1, ((bits >> 14) & 0x3FFF) + 1
+    if chunk == b"VP8X" and len(data) >= 30:
+        return int.from_bytes(data[24:27], "little") + 1, int.from_bytes(data[27:30], "little") + 1
+    return None
+
+
+def read_header(data: bytes) -> ImageHeader:
+    """The format and size an image's bytes declare; RequestError (400/415) when they declare none."""
+    if not data:
+        raise RequestError(400, "empty body: send an image's bytes")
+    size: tuple[int, int] | None = None
+    if data.startswith(b"\xff\xd8\xff"):
+        kind, size = "jpeg", _jpeg_size(data)
+    elif data.startswith(b"\x89PNG\r\n\x1a\n"):
+        kind = "png"
+        size = struct.unpack(">II", data[16:24]) if len(data) >= 24 and data[12:16] == b"IHDR" else None
+    elif data[:6] in (b"GIF87a", b"GIF89a"):
+        kind = "gif"
+        size = struct.unpack("<HH", data[6:10]) if len(data) >= 10 else None
+    elif data.startswith(b"BM"):
+        kind = "bmp"
+        size = struct.unpack("<ii", data[18:26]) if len(data) >= 26 else None
+    elif data.startswith(b"RIFF") and data[8:12] == b"WEBP":
+        kind, size = "webp", _webp_size(data)
+    else:
+        raise RequestError(415, f"not an image in a supported format ({', '.join(FORMATS)})")
+    if size is None:
+        raise RequestError(400, f"truncated or malformed {kind} header")
+    width, height = abs(int(size[0])), abs(int(size[1]))  # a BMP's height is negative when stored top-down
+    if width == 0 or height == 0:
+        raise RequestError(400, f"{kind} header declares an empty image ({width}x{height})")
+    return ImageHeader(kind, width, height)
+
+
+def decode_upload(data: bytes, max_pixels: int) -> np.ndarray:
+    """Check the header (format, then width x height <= `max_pixels`, else 413), then decode."""
+    header = read_header(data)
+    if header.width * header.height > max_pixels:
+        raise RequestError(
+            413, f"image of {header.width}x{header.height} pixels is over this server's limit of {max_pixels:,}"
+        )
+    try:
+        image = decode_image(data, f"{header.format} image")
+    except FerError as exc:
+        raise RequestError(400, f"{exc} (truncated or corrupt)") from None
+    if image.shape[1] != header.width or image.shape[0] != header.height:
+        raise RequestError(400, f"{header.format} image decodes to another size than its header declares")
+    return image
