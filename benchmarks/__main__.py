@@ -7,28 +7,28 @@ import json
 import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
-import numpy as np
+import cv2
 import onnxruntime
 import torch
 
 from benchmarks.measure_inference import benchmark_model
 from benchmarks.measure_peer import peer_benchmark
-from benchmarks.measure_photos import photo_benchmark
 from benchmarks.measure_pipeline import cold_start, folder_run
 from benchmarks.measure_serve import serve_benchmark
 from benchmarks.measure_training import training_speed
-from benchmarks.peak import cpu_peak, measured_float_roof
+from benchmarks.peak import cpu_peak, measured_roof
+from benchmarks.photo_part import photo_part
 from benchmarks.profile_ops import op_profile
 from benchmarks.report import markdown, update_readme
-from benchmarks.variants import seed_model, shipped_model
+from benchmarks.variants import ModelUnderTest, seed_model, shipped_model
 from fer_runtime import __version__
 from fer_runtime.atomic import write_text
 from fer_runtime.model_files import bundled_model_dir
 from fer_runtime.preprocess import model_input
-from fer_runtime.spec import PreprocessSpec
-from fer_train.data import load_dataset
-from fer_train.quantize import fixed_sample, quantize_int8
+from fer_train.data import FaceDataset, load_dataset
+from fer_train.quantize import quantize_int8
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO.parent / "shared" / "data"
@@ -37,11 +37,34 @@ DATA = REPO.parent / "shared" / "data"
 SMALL = "fer_small"  # the bundled fast model, timed beside the default where it is shipped
 
 
-def _val_sample(data: Path, spec: PreprocessSpec, size: int) -> tuple[np.ndarray, np.ndarray]:
-    """A fixed sample of FER2013 val faces and labels (crop-policy choices never look at the test split)."""
-    val = load_dataset(data / "fer2013" / "val.zip", spec)
-    picks = fixed_sample(val.paths, size)
-    return val.pixels[picks], val.labels[picks]
+def _models_part(args: argparse.Namespace, work: Path, test: FaceDataset, shipped: ModelUnderTest) -> dict[str, Any]:
+    """Every bundled model and the seed_cnn timed and scored, and where the time goes in the shipped one."""
+    repeats = 3 if args.quick else 30
+    seed = seed_model(work, args.seed_checkpoint, str(args.data / "seed" / "Train_400.zip"), shipped.spec)
+    small = [shipped_model(work, None, SMALL)] if (bundled_model_dir() / f"{SMALL}.json").is_file() else []
+    conv_only = work / "conv_only.int8.onnx"
+    calib = load_dataset(args.data / "seed" / "Train_400.zip", shipped.spec)
+    quantize_int8(
+        shipped.float_graph,
+        conv_only,
+        shipped.description.input_name,
+        calib.pixels,
+        shipped.spec,
+        op_types=("Conv", "Gemm"),
+    )
+    batch = model_input(test.pixels, shipped.spec)
+    graphs = {"float": shipped.float_graph, "int8": shipped.int8_graph, "int8 (Conv/Gemm only)": conv_only}
+    return {
+        "models": [benchmark_model(m, test, repeats, (1, 2)) for m in (shipped, *small, seed)],
+        "profile": [
+            {"graph": name, **op_profile(path, batch[:size], runs)}
+            for size, runs in ((1, 30 if args.quick else 500), (64, 3 if args.quick else 40))
+            for name, path in graphs.items()
+        ],
+        "peer": peer_benchmark(
+            test, args.data / "ferplus" / "votes.csv", [m.int8_graph for m in (shipped, *small)], repeats, (1, 2)
+        ),
+    }
 
 
 def main() -> None:
@@ -54,57 +77,27 @@ def main() -> None:
     parser.add_argument("--update-readme", action="store_true", help="Put the table into README.md.")
     args = parser.parse_args()
 
-    repeats = 3 if args.quick else 30
     test_file = args.data / "seed" / ("Test_100.zip" if args.quick else "Test_250.zip")
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         shipped = shipped_model(work, args.checkpoint)
         test = load_dataset(test_file, shipped.spec)
-        seed = seed_model(work, args.seed_checkpoint, str(args.data / "seed" / "Train_400.zip"), shipped.spec)
-        small = [shipped_model(work, None, SMALL)] if (bundled_model_dir() / f"{SMALL}.json").is_file() else []
-        models = [benchmark_model(m, test, repeats, (1, 2)) for m in (shipped, *small, seed)]
-        conv_only = work / "conv_only.int8.onnx"
-        calib = load_dataset(args.data / "seed" / "Train_400.zip", shipped.spec)
-        quantize_int8(
-            shipped.float_graph,
-            conv_only,
-            shipped.description.input_name,
-            calib.pixels,
-            shipped.spec,
-            op_types=("Conv", "Gemm"),
-        )
-        batch = model_input(test.pixels, shipped.spec)
-        graphs = {"float": shipped.float_graph, "int8": shipped.int8_graph, "int8 (Conv/Gemm only)": conv_only}
-        profile = [
-            {"graph": name, **op_profile(path, batch[:size], runs)}
-            for size, runs in ((1, 30 if args.quick else 500), (64, 3 if args.quick else 40))
-            for name, path in graphs.items()
-        ]
         image = work / "face.png"
-        import cv2
-
         cv2.imwrite(str(image), test.pixels[0])
         result = {
             "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "quick": args.quick,
             "versions": {"fer": __version__, "torch": torch.__version__, "onnxruntime": onnxruntime.__version__},
-            "cpu": {**cpu_peak(), "measured_float_gmacs": {str(t): measured_float_roof(t) for t in (1, 2)}},
+            "cpu": {
+                **cpu_peak(),
+                "measured_float_gmacs": {str(t): measured_roof(t) for t in (1, 2)},
+                "measured_int8_gmacs": {str(t): measured_roof(t, int8=True) for t in (1, 2)},
+            },
             "test_data": str(test_file),
-            "models": models,
-            "profile": profile,
+            **_models_part(args, work, test, shipped),
             "cold_start": cold_start(image, shipped.checkpoint, 2 if args.quick else 7),
             "folder": folder_run(test, work / "crops"),
-            "peer": peer_benchmark(
-                test, args.data / "ferplus" / "votes.csv", [m.int8_graph for m in (shipped, *small)], repeats, (1, 2)
-            ),
-            "photos": photo_benchmark(
-                None,
-                (test.pixels, test.labels),
-                _val_sample(args.data, shipped.spec, 60 if args.quick else 500),
-                args.data / "photos",
-                4 if args.quick else 40,
-                10 if args.quick else 150,
-            ),
+            **photo_part(args.data, test, shipped.spec, args.quick),
             "serve": serve_benchmark(
                 work / "serve", test.pixels, args.data / "photos" / "justin.jpg", 2 if args.quick else 10
             ),

@@ -10,14 +10,14 @@ from pathlib import Path
 
 import numpy as np
 
-from fer_runtime.recognizer import softmax
+from fer_runtime.postprocess import softmax
 from fer_runtime.spec import PreprocessSpec
-from fer_train.calibrate import fit_temperature
 from fer_train.checkpoint import load_model
 from fer_train.crowd_metrics import crowd_metrics
-from fer_train.evaluate import score
+from fer_train.evaluate import evaluate_predictions
+from fer_train.predict import Predictions, Predictor
 from fer_train.prior import prior_offset, training_prior
-from fer_train.scoring import Predictions, Scorer
+from fer_train.temperature import fit_temperature
 from fer_train.votes import match_votes, read_votes
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
@@ -36,10 +36,10 @@ def main() -> None:
     )
     print("|---|---|---|---|---|---|---|---|")
     for path in args.models:
-        scorer = Scorer(path)
-        val = scorer.load(args.data / "fer2013" / "val.zip")
+        predictor = Predictor(path)
+        val = predictor.load(args.data / "fer2013" / "val.zip")
         votes = match_votes(table, val.paths, "val")
-        logits = scorer.logits(val.pixels).astype(np.float64)
+        logits = predictor.logits(val.pixels).astype(np.float64)
         t = fit_temperature(logits[votes.in_class], votes.distribution()[votes.in_class])
         outputs = {"as trained": softmax(logits), f"T {t:.2f}": softmax(logits, t)}
         if path.suffix == ".pt":  # a graph does not record its training targets
@@ -48,11 +48,11 @@ def main() -> None:
                 outputs[f"T, / prior^{a:g}"] = softmax(logits - t * prior_offset(prior, a), t)  # as export folds it
         for name, probabilities in outputs.items():
             m = crowd_metrics(probabilities, votes, classes)
-            original = score(Predictions(val, probabilities)).metrics.balanced_accuracy
+            original = evaluate_predictions(Predictions(val, probabilities)).metrics.balanced_accuracy
             recall = "/".join(f"{r:.2f}" for r in m.majority.per_class_recall.values())
             print(
                 f"| {path} | {name} | {m.majority.balanced_accuracy:.4f} | {recall} | {m.kl:.3f} | "
-                f"{m.calibration.ece:.3f} | {m.covered_accuracy:.3f} | {original:.4f} |"
+                f"{m.reliability.ece:.3f} | {m.covered_accuracy:.3f} | {original:.4f} |"
             )
 
 

@@ -10,13 +10,13 @@ import torch
 
 from benchmarks.timing import measure
 from benchmarks.variants import ModelUnderTest
+from fer_runtime.postprocess import softmax
 from fer_runtime.preprocess import model_input
-from fer_runtime.recognizer import softmax
 from fer_runtime.session import create_session
 from fer_train.data import FaceDataset
-from fer_train.evaluate import score
+from fer_train.evaluate import evaluate_predictions
 from fer_train.graph_stats import graph_stats
-from fer_train.scoring import Predictions, Scorer, predict_logits
+from fer_train.predict import Predictions, Predictor, predict_logits
 
 BATCH = 64
 
@@ -39,13 +39,15 @@ def balanced_accuracies(model: ModelUnderTest, test: FaceDataset, threads: int) 
     """Each engine's balanced accuracy on `test`; PyTorch's from the model under test (the checkpoint with
     any prior correction its export folded in), None for random weights."""
     accuracy: dict[str, float | None] = {
-        engine: score(Predictions(test, Scorer(path, threads).probabilities(test.pixels))).metrics.balanced_accuracy
+        engine: evaluate_predictions(
+            Predictions(test, Predictor(path, threads).probabilities(test.pixels))
+        ).metrics.balanced_accuracy
         for engine, path in (("ort_float", model.float_graph), ("ort_int8", model.int8_graph))
     }
     accuracy["pytorch"] = None
     if model.trained_pytorch:
         probabilities = softmax(predict_logits(model.pytorch, test.pixels, model.spec).astype(np.float64))
-        accuracy["pytorch"] = score(Predictions(test, probabilities)).metrics.balanced_accuracy
+        accuracy["pytorch"] = evaluate_predictions(Predictions(test, probabilities)).metrics.balanced_accuracy
     return accuracy
 
 

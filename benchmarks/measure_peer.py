@@ -18,8 +18,8 @@ from benchmarks.timing import measure
 from fer_runtime.errors import FerError
 from fer_train.crowd_metrics import crowd_metrics
 from fer_train.data import FaceDataset
-from fer_train.evaluate import score
-from fer_train.scoring import Predictions, Scorer
+from fer_train.evaluate import evaluate_predictions
+from fer_train.predict import Predictions, Predictor
 from fer_train.votes import match_votes, read_votes
 
 PEER_CLASSES = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")  # the order of fer's output
@@ -67,10 +67,10 @@ def _against(probabilities: np.ndarray, test: FaceDataset, votes_csv: Path) -> d
     votes = match_votes(read_votes(votes_csv, test.classes), test.paths, "test")
     crowd = crowd_metrics(probabilities, votes, test.classes)
     return {
-        "balanced_accuracy": score(Predictions(test, probabilities)).metrics.balanced_accuracy,
+        "balanced_accuracy": evaluate_predictions(Predictions(test, probabilities)).metrics.balanced_accuracy,
         "crowd_balanced_accuracy": crowd.majority.balanced_accuracy,
         "kl": crowd.kl,
-        "ece": crowd.calibration.ece,
+        "ece": crowd.reliability.ece,
         "covered_accuracy": crowd.covered_accuracy,
     }
 
@@ -101,6 +101,6 @@ def peer_benchmark(
         "speed": speed,
         "accuracy": {
             "peer": _against(probabilities, test, votes_csv),
-            **{path.name: _against(Scorer(path).probabilities(test.pixels), test, votes_csv) for path in ours},
+            **{path.name: _against(Predictor(path).probabilities(test.pixels), test, votes_csv) for path in ours},
         },
     }

@@ -11,13 +11,14 @@ from typing import Any
 import cv2
 import numpy as np
 
-from fer_runtime.align import aligned_crop, measure_template
+from fer_runtime.align import aligned_crop
 from fer_runtime.detect import Box, Detection, FaceDetector, YuNetDetector, create_detector, crop_with_margin
 from fer_runtime.inputs import read_image
 from fer_runtime.preprocess import decode_image
 from fer_runtime.recognizer import Recognizer
 from fer_runtime.track import FaceTracker
 from fer_runtime.video import frames, open_capture
+from fer_train.landmark_template import measure_template
 from fer_train.metrics import compute_metrics
 
 ANGLES = (0, -15, 15, -30, 30)  # in-plane tilts of the pasted faces, degrees

@@ -6,7 +6,7 @@ import os
 import platform
 from typing import Any
 
-from fer_runtime.cpu import cpuinfo
+from fer_train.cpu import cpuinfo
 
 
 def cpu_peak() -> dict[str, Any]:
@@ -47,31 +47,43 @@ def cpu_peak() -> dict[str, Any]:
     }
 
 
-def measured_float_roof(threads: int, sizes: tuple[int, ...] = (256, 512, 1024), repeats: int = 10) -> float:
-    """GMAC/s of the fastest of a few square float32 matrix products in ONNX Runtime (MLAS) on `threads`
-    threads: the float rate this CPU really sustains, its real clock and caches included, against which
-    the models' rates can be read (one size alone read low on a shared virtual machine)."""
-    return max(_matmul_gmacs(threads, size, repeats) for size in sizes)
+def measured_roof(
+    threads: int, int8: bool = False, sizes: tuple[int, ...] = (256, 512, 1024), repeats: int = 10
+) -> float:
+    """GMAC/s of the fastest of a few square matrix products in ONNX Runtime (MLAS) on `threads` threads:
+    float32 `MatMul`, or with `int8` uint8 x int8 `MatMulInteger` (the kernels the int8 graphs' convolutions
+    use). The rate this CPU really sustains, its real clock, caches and instruction set included, against
+    which the models' rates can be read (one size alone read low on a shared virtual machine)."""
+    return max(_matmul_gmacs(threads, size, repeats, int8) for size in sizes)
 
 
-def _matmul_gmacs(threads: int, size: int, repeats: int) -> float:
+def _matmul_gmacs(threads: int, size: int, repeats: int, int8: bool) -> float:
     import time
 
     import numpy as np
     import onnxruntime as ort
     from onnx import TensorProto, helper
 
+    types = (TensorProto.UINT8, TensorProto.INT8, TensorProto.INT32) if int8 else (TensorProto.FLOAT,) * 3
     graph = helper.make_graph(
-        [helper.make_node("MatMul", ["a", "b"], ["c"])],
+        [helper.make_node("MatMulInteger" if int8 else "MatMul", ["a", "b"], ["c"])],
         "gemm",
-        [helper.make_tensor_value_info(n, TensorProto.FLOAT, [size, size]) for n in ("a", "b")],
-        [helper.make_tensor_value_info("c", TensorProto.FLOAT, [size, size])],
+        [helper.make_tensor_value_info(n, t, [size, size]) for n, t in zip(("a", "b"), types)],
+        [helper.make_tensor_value_info("c", types[2], [size, size])],
     )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads
     session = ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
-    feed = {n: np.random.default_rng(0).random((size, size), dtype=np.float32) for n in ("a", "b")}
+    rng = np.random.default_rng(0)
+    feed: dict[str, np.ndarray] = (
+        {
+            "a": rng.integers(0, 255, (size, size), dtype=np.uint8),
+            "b": rng.integers(-127, 127, (size, size), dtype=np.int8),
+        }
+        if int8
+        else {n: rng.random((size, size), dtype=np.float32) for n in ("a", "b")}
+    )
     session.run(None, feed)
     best = float("inf")
     for _ in range(repeats):

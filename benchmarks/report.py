@@ -12,15 +12,24 @@ from fer_runtime.atomic import write_text
 
 START, END = "<!-- benchmarks:start -->", "<!-- benchmarks:end -->"
 FLOAT_VS_TORCH = "ORT float >= 1.5x PyTorch eager throughput (batch 64, 2 threads)"
-INT8_VS_FLOAT = "ORT int8 >= 3x ORT float at batch 1 (2 threads)"
+INT8_SHARE_OF_ROOF = 0.75  # int8 over float at batch 1 against what the CPU's int8 and float roofs allow
+INT8_VS_FLOAT = (
+    f"ORT int8 over ORT float at batch 1 (2 threads) >= {INT8_SHARE_OF_ROOF:.0%} of the CPU's measured int8/float "
+    "roof ratio"
+)
 ENGINES = (("pytorch", "PyTorch eager"), ("ort_float", "ORT float"), ("ort_int8", "ORT int8"))
 
 
 def roof(cpu: dict[str, Any], threads: int, int8: bool = False) -> float:
-    """The measured ceiling on `threads` threads: a large float32 MatMul's GMAC/s in ONNX Runtime; for int8,
-    that times the instruction set's int8-to-float MACs per cycle (the int8 roof is not measured)."""
+    """The measured ceiling on `threads` threads: a large matrix product's GMAC/s in ONNX Runtime, float32
+    `MatMul` or uint8 x int8 `MatMulInteger` (results before both were measured: the float one times the
+    instruction set's int8-to-float MACs per cycle)."""
     measured = float(cpu["measured_float_gmacs"][str(threads)])
-    return measured * cpu["int8_macs_per_cycle_per_core"] / cpu["float_macs_per_cycle_per_core"] if int8 else measured
+    if not int8:
+        return measured
+    if "measured_int8_gmacs" in cpu:
+        return float(cpu["measured_int8_gmacs"][str(threads)])
+    return measured * cpu["int8_macs_per_cycle_per_core"] / cpu["float_macs_per_cycle_per_core"]
 
 
 def _fmt(value: float | None, pattern: str) -> str:
@@ -33,6 +42,7 @@ def goals(result: dict[str, Any]) -> list[tuple[str, str, bool]]:
     acc = shipped["balanced_accuracy"]
     float_vs_torch = s["ort_float/2t"]["batch64_per_s"] / s["pytorch/2t"]["batch64_per_s"]
     int8_vs_float = s["ort_float/2t"]["batch1_ms"] / s["ort_int8/2t"]["batch1_ms"]
+    roof_ratio = roof(result["cpu"], 2, int8=True) / roof(result["cpu"], 2)
     drop = (acc["ort_float"] - acc["ort_int8"]) * 100
     best_b1 = min(s["ort_int8/1t"]["batch1_ms"], s["ort_int8/2t"]["batch1_ms"])
     cold = result["cold_start"]["ratio"]
@@ -40,7 +50,11 @@ def goals(result: dict[str, Any]) -> list[tuple[str, str, bool]]:
     full_run = train["speed"][train["recipe_precision"]]["full_run_min"]
     return [
         (FLOAT_VS_TORCH, f"{float_vs_torch:.2f}x", float_vs_torch >= 1.5),
-        (INT8_VS_FLOAT, f"{int8_vs_float:.2f}x", int8_vs_float >= 3),
+        (
+            INT8_VS_FLOAT,
+            f"{int8_vs_float:.2f}x (roofs {roof_ratio:.2f}x, goal {INT8_SHARE_OF_ROOF * roof_ratio:.2f}x)",
+            int8_vs_float >= INT8_SHARE_OF_ROOF * roof_ratio,
+        ),
         ("int8 loses <= 1 point of balanced accuracy", f"{drop:+.2f} points", drop <= 1.0),
         ("fer-run cold start <= 1/4 of the PyTorch script's", f"{cold:.2f}", cold <= 0.25),
         (
@@ -58,13 +72,9 @@ def goals(result: dict[str, Any]) -> list[tuple[str, str, bool]]:
     ]
 
 
-def markdown(result: dict[str, Any]) -> str:
+def _speed_lines(result: dict[str, Any]) -> list[str]:
     cpu = result["cpu"]
     lines = [
-        f"Benchmark of {result['date']}{' (quick: smoke test only)' if result['quick'] else ''}: "
-        f"{cpu['cpu']}, {cpu['cores']} cores; torch {result['versions']['torch']}, "
-        f"onnxruntime {result['versions']['onnxruntime']}; accuracy on `{Path(result['test_data']).name}`.",
-        "",
         "| model | engine | threads | batch 1 ms (min-max) | batch 64 crops/s (min-max) | GMAC/s (% of roof) "
         "| balanced acc. | file MB |",
         "|---|---|---|---|---|---|---|---|",
@@ -83,10 +93,15 @@ def markdown(result: dict[str, Any]) -> str:
                     f"{_fmt(model['balanced_accuracy'][engine], '.4f')} | {size / 1e6:.2f} |"
                 )
     lines += ["", "| model | parameters | MACs per image |", "|---|---|---|"]
-    lines += [f"| {m['name']} | {m['parameters']:,} | {m['macs_per_image'] / 1e6:.1f} M |" for m in result["models"]]
-    cold, folder, train = result["cold_start"], result["folder"], result["training"]
-    lines += [
-        "",
+    return lines + [
+        f"| {m['name']} | {m['parameters']:,} | {m['macs_per_image'] / 1e6:.1f} M |" for m in result["models"]
+    ]
+
+
+def _run_lines(result: dict[str, Any]) -> list[str]:
+    """Cold start, the folder, the roofs and training speed, a bullet each."""
+    cpu, cold, folder, train = result["cpu"], result["cold_start"], result["folder"], result["training"]
+    return [
         f"- Cold start (process start to first result, median): `fer-run` {cold['fer_run_s']:.2f} s, "
         f"minimal PyTorch script {cold['pytorch_script_s']:.2f} s (ratio {cold['ratio']:.2f}).",
         f"- `fer-run` over a folder of {folder['images']} crops: {folder['seconds']:.2f} s, "
@@ -97,9 +112,9 @@ def markdown(result: dict[str, Any]) -> str:
         f"{folder['ray_per_s']:.0f} images/s.",
         f"- Roof (the % column): a large float32 MatMul in ONNX Runtime, measured in this run, reaches "
         f"{cpu['measured_float_gmacs']['1']:.0f} GMAC/s on 1 thread and {cpu['measured_float_gmacs']['2']:.0f} "
-        f"on 2; the int8 roof is that times {cpu['int8_macs_per_cycle_per_core'] // cpu['float_macs_per_cycle_per_core']}"
-        f" (int8 MACs per float MAC on this instruction set). For reference, the nominal peak from the "
-        f"clock the OS reports ({cpu['derivation']}) is {cpu['float_peak_gmacs']:.0f} GMAC/s float.",
+        f"on 2; the int8 roof ({'uint8 x int8 `MatMulInteger`' if 'measured_int8_gmacs' in cpu else 'derived'}) "
+        f"{roof(cpu, 1, int8=True):.0f} and {roof(cpu, 2, int8=True):.0f}. For reference, the nominal peak from "
+        f"the clock the OS reports ({cpu['derivation']}) is {cpu['float_peak_gmacs']:.0f} GMAC/s float.",
         f"- Training (`fit` with `{train['config']}`, one epoch of `{train['data']}`, {train['threads']} threads, "
         "validation excluded): "
         + ", ".join(
@@ -113,17 +128,36 @@ def markdown(result: dict[str, Any]) -> str:
             for n, r in train["torchrun"].items()
         )
         + ".",
+    ]
+
+
+def _folder_goal(folder: dict[str, Any]) -> tuple[str, str, bool]:
+    share = folder.get("in_process_share", folder["in_process_per_s"] / folder["classify_per_s"])
+    return (
+        "a folder of crops in process >= 80% of classify's batch-64 rate (median of paired repeats)",
+        f"{share:.0%}",
+        share >= 0.8,
+    )
+
+
+def markdown(result: dict[str, Any]) -> str:
+    cpu = result["cpu"]
+    every_goal = goals(result) + [_folder_goal(result["folder"])] + peer_goals(result) + photo_goals(result)
+    lines = [
+        f"Benchmark of {result['date']}{' (quick: smoke test only)' if result['quick'] else ''}: "
+        f"{cpu['cpu']}, {cpu['cores']} cores; torch {result['versions']['torch']}, "
+        f"onnxruntime {result['versions']['onnxruntime']}; accuracy on `{Path(result['test_data']).name}`.",
+        "",
+        *_speed_lines(result),
+        "",
+        *_run_lines(result),
         "",
         "| goal | measured | met |",
         "|---|---|---|",
-    ]
-    folder_share = folder["in_process_per_s"] / folder["classify_per_s"]
-    extra = [
-        ("a folder of crops in process >= 80% of classify's batch-64 rate", f"{folder_share:.0%}", folder_share >= 0.8)
-    ]
-    lines += [
-        f"| {goal} | {value} | {'yes' if ok else '**no**'} |"
-        for goal, value, ok in goals(result) + extra + peer_goals(result) + photo_goals(result) + serve_goals(result)
+        *(
+            f"| {goal} | {value} | {'yes' if ok else '**no**'} |"
+            for goal, value, ok in every_goal + serve_goals(result)
+        ),
     ]
     sections = (
         peer_lines(result) + photo_lines(result) + serve_lines(result) + _profile_lines(result) + _why_lines(result)
@@ -195,10 +229,15 @@ def _why_lines(result: dict[str, Any]) -> list[str]:
     return lines if len(lines) > 2 else []
 
 
+def fill_block(path: Path, start: str, end: str, body: str) -> None:
+    """Replace what lies between the markers `start` and `end` in the file at `path` with `body` (atomically)."""
+    text = path.read_text()
+    if start not in text or end not in text:
+        raise SystemExit(f"{path} lacks the {start} ... {end} markers")
+    head, rest = text.split(start, 1)
+    _, tail = rest.split(end, 1)
+    write_text(path, f"{head}{start}\n{body}\n{end}{tail}")
+
+
 def update_readme(readme: Path, table: str) -> None:
-    text = readme.read_text()
-    if START not in text or END not in text:
-        raise SystemExit(f"{readme} lacks the {START} ... {END} markers")
-    head, rest = text.split(START, 1)
-    _, tail = rest.split(END, 1)
-    write_text(readme, f"{head}{START}\n{table}\n{END}{tail}")
+    fill_block(readme, START, END, table)

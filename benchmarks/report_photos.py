@@ -36,15 +36,8 @@ def _video_cell(runs: list[dict[str, Any]]) -> str:
     return ", ".join(f"{v['frames_per_s']:.1f} ({v['tracks']})" for v in runs)
 
 
-def photo_lines(result: dict[str, Any]) -> list[str]:
-    photos = result["photos"]
+def detector_table(photos: dict[str, Any]) -> list[str]:
     lines = [
-        "",
-        f"Photos: {photos['detectors'][0]['photos']} JPEGs of 640x480 with {photos['detectors'][0]['faces_pasted']} "
-        "test faces pasted in at known places (100-220 px, tilted 0/±15/±30 degrees; half on a real photo with no "
-        "face). A face is found when a box's centre lies in it and the box is 0.3-1.5x its size; any other box is "
-        "a false positive. Milliseconds per photo are medians; photos/s is the mean end to end.",
-        "",
         "| detector | recall | false positives | decode ms | detect ms | crop ms | infer ms | photos/s | "
         "justin.jpg faces (1) | no-faces.jpg faces (0) | video frames/s (test.mp4, woman2.mp4; tracks) |",
         "|---|---|---|---|---|---|---|---|---|---|---|",
@@ -60,18 +53,61 @@ def photo_lines(result: dict[str, Any]) -> list[str]:
     for name, runs in photos["video"].items():
         if name not in {d["detector"] for d in photos["detectors"]}:
             lines.append(f"| {name} (video only) | | | | | | | | | | {_video_cell(runs)} |")
-    align = photos["alignment"]
-    lines += [
-        "",
-        f"Crop policy ({align['faces']} validation faces pasted and found by YuNet): how often the model's answer "
-        "on the crop agrees with its answer on the untouched face, and balanced accuracy on the labels.",
-        "",
+    return lines
+
+
+def crop_policy_table(alignment: dict[str, Any]) -> list[str]:
+    lines = [
         "| tilt | faces | box + margin: agreement | aligned: agreement | box + margin: bal. acc. | aligned: bal. acc. |",
         "|---|---|---|---|---|---|",
     ]
-    for angle, row in align["by_angle"].items():
+    for angle, row in alignment["by_angle"].items():
         lines.append(
             f"| {angle}° | {row['faces']} | {row['box_agreement']:.3f} | {row['aligned_agreement']:.3f} | "
             f"{row['box_balanced_accuracy']:.3f} | {row['aligned_balanced_accuracy']:.3f} |"
         )
+    return lines
+
+
+def detect_size_table(sweep: dict[str, list[dict[str, Any]]]) -> list[str]:
+    """Per --detect-size: each scene's recall (found/pasted, false positives) and median detection ms."""
+    scenes = list(sweep)
+    lines = [
+        "| --detect-size | " + " | ".join(f"{s}: recall | {s}: detect ms" for s in scenes) + " |",
+        "|---" * (1 + 2 * len(scenes)) + "|",
+    ]
+    for rows in zip(*sweep.values()):
+        cells = [
+            f"{r['recall']:.2f} ({round(r['recall'] * r['faces'])}/{r['faces']}, {r['false_positives']} false) | "
+            f"{r['detect_ms']:.0f}"
+            for r in rows
+        ]
+        lines.append(f"| {rows[0]['size']} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def photo_lines(result: dict[str, Any]) -> list[str]:
+    photos = result["photos"]
+    lines = [
+        "",
+        f"Photos: {photos['detectors'][0]['photos']} JPEGs of 640x480 with {photos['detectors'][0]['faces_pasted']} "
+        "test faces pasted in at known places (100-220 px, tilted 0/±15/±30 degrees; half on a real photo with no "
+        "face). A face is found when a box's centre lies in it and the box is 0.3-1.5x its size; any other box is "
+        "a false positive. Milliseconds per photo are medians; photos/s is the mean end to end.",
+        "",
+        *detector_table(photos),
+        "",
+        f"Crop policy ({photos['alignment']['faces']} validation faces pasted and found by YuNet): how often the "
+        "model's answer on the crop agrees with its answer on the untouched face, and balanced accuracy on the labels.",
+        "",
+        *crop_policy_table(photos["alignment"]),
+    ]
+    if "detect_size" in result:
+        lines += [
+            "",
+            "YuNet on 1920x1080 photos of validation faces, shrunk to each `--detect-size` first (group: six faces "
+            "of 40-100 px; portrait: one of 300-500 px):",
+            "",
+            *detect_size_table(result["detect_size"]),
+        ]
     return lines

@@ -16,10 +16,10 @@ import click
 
 from fer_runtime import __version__
 from fer_runtime.cli_errors import report_error, user_errors
-from fer_runtime.defaults import DETECT_MAX_SIDE, DETECTORS, SMOOTH, YUNET_THRESHOLD
+from fer_runtime.defaults import BATCH_SIZE, DETECT_MAX_SIDE, DETECTORS, SMOOTH, YUNET_THRESHOLD
 
 if TYPE_CHECKING:
-    from fer_runtime.images import ImageOutcome, ImagesSummary
+    from fer_runtime.driver import ImageOutcome, ImagesSummary
     from fer_runtime.recognizer import Recognizer
 
 
@@ -96,7 +96,11 @@ if TYPE_CHECKING:
 @click.option("--address", help="--engine ray: the Ray cluster to join (default: start a local one).")
 @click.option("--actors", type=click.IntRange(min=1), help="--engine ray: recognizer actors (default: CPUs - 1).")
 @click.option(
-    "--batch-size", type=click.IntRange(min=1), default=64, show_default=True, help="Images labelled per batch."
+    "--batch-size",
+    type=click.IntRange(min=1),
+    default=BATCH_SIZE,
+    show_default=True,
+    help="Images labelled per batch.",
 )
 @click.option("--video", type=click.Path(dir_okay=False), help="Label every frame of a video file.")
 @click.option("--webcam", type=int, help="Label frames from webcam N (stop with q or Ctrl-C).")
@@ -129,14 +133,10 @@ def main(
     threads: int | None,
 ) -> None:
     """Find faces in INPUTS (images, folders or glob patterns) and print their emotions."""
-    if not inputs and video is None and webcam is None:
-        raise click.UsageError("give at least one image, folder or pattern, or --video / --webcam")
-    if (video is not None or webcam is not None) and inputs:
-        raise click.UsageError("--video/--webcam take no image inputs")
-    if resume and (output is None or video is not None or webcam is not None):
-        raise click.UsageError("--resume continues an --output table of images")
-    if engine == "ray" and (video is not None or webcam is not None or annotate is not None):
-        raise click.UsageError("--engine ray labels images into tables; use the local engine for video and --annotate")
+    stream = video if video is not None else webcam
+    _check_usage(
+        inputs, stream, resume=resume, output=output, fp32=fp32, model_path=model_path, engine=engine, annotate=annotate
+    )
     from fer_runtime.recognizer import Recognizer
 
     options: dict[str, Any] = {
@@ -146,28 +146,52 @@ def main(
         "detector": detector,
         "detect_threshold": detect_threshold,
         "detect_max_side": detect_size,
+        **({"threads": threads} if threads is not None else {}),
     }
-    recognizer = Recognizer(threads=threads, **options)  # checks the model and options before any work
-    source = video if video is not None else webcam
-    if source is not None:
-        _stream(recognizer, source, output, not no_detect, top_k, max_frames, as_json, smooth)
+    recognizer = Recognizer(**options)  # checks the model and options before any work
+    if stream is not None:
+        _stream(recognizer, stream, output, not no_detect, top_k, max_frames, as_json, smooth)
         return
+    common: dict[str, Any] = {"output": _path(output), "detect": not no_detect, "top_k": top_k, "resume": resume}
     if engine == "ray":
         from fer_runtime.ray_engine import run_ray
 
         def label(paths: list[Path], on_image: Callable[[ImageOutcome], None]) -> ImagesSummary:
-            return run_ray(
-                paths, _path(output), not no_detect, top_k, on_image, resume, address, actors, batch_size, **options
-            )
+            ray: dict[str, Any] = {"address": address, "actors": actors, "classes": recognizer.classes}
+            return run_ray(paths, on_image=on_image, batch_size=batch_size, **ray, **common, **options)
     else:
         from fer_runtime.images import run_images
 
         def label(paths: list[Path], on_image: Callable[[ImageOutcome], None]) -> ImagesSummary:
             return run_images(
-                recognizer, paths, _path(output), _path(annotate), not no_detect, top_k, on_image, resume, batch_size
+                recognizer, paths, annotate=_path(annotate), on_image=on_image, batch_size=batch_size, **common
             )
 
     _images(inputs, output, as_json, label)
+
+
+def _check_usage(
+    inputs: tuple[str, ...],
+    stream: str | int | None,
+    *,
+    resume: bool,
+    output: str | None,
+    fp32: bool,
+    model_path: str | None,
+    engine: str,
+    annotate: str | None,
+) -> None:
+    """Options that do not go together: click's usage error (exit status 2)."""
+    if not inputs and stream is None:
+        raise click.UsageError("give at least one image, folder or pattern, or --video / --webcam")
+    if stream is not None and inputs:
+        raise click.UsageError("--video/--webcam take no image inputs")
+    if resume and (output is None or stream is not None):
+        raise click.UsageError("--resume continues an --output table of images")
+    if fp32 and model_path is not None:
+        raise click.UsageError("--fp32 picks the bundled model's float graph; with --model, name the graph to run")
+    if engine == "ray" and (stream is not None or annotate is not None):
+        raise click.UsageError("--engine ray labels images into tables; use the local engine for video and --annotate")
 
 
 def _path(value: str | None) -> Path | None:

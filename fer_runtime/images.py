@@ -5,38 +5,19 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import nullcontext
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import cv2
 import numpy as np
 
 from fer_runtime.annotate import draw_faces
 from fer_runtime.atomic import atomic_path
+from fer_runtime.defaults import BATCH_SIZE
+from fer_runtime.driver import Engine, ImageOutcome, ImagesSummary, drive
 from fer_runtime.errors import FerError
 from fer_runtime.inputs import read_image
 from fer_runtime.recognizer import Face, Recognizer
 from fer_runtime.results import image_record
-from fer_runtime.table import TableWriter
-
-
-@dataclass(frozen=True)
-class ImageOutcome:
-    """One input file: its record (file and faces), or the one-line error that stopped it."""
-
-    path: Path
-    record: dict[str, Any] | None
-    error: str | None = None
-
-
-@dataclass(frozen=True)
-class ImagesSummary:
-    total: int
-    failures: int
-    written: int  # records this run added to the output table
-    skipped: int = 0  # files an earlier run had already written (resume)
 
 
 def _annotation_target(annotate: Path, path: Path, many: bool) -> Path:
@@ -119,49 +100,60 @@ def label_paths(
     ]
 
 
+def local_engine(
+    recognizer: Recognizer,
+    *,
+    detect: bool = True,
+    top_k: int | None = None,
+    annotate: Path | None = None,
+    many: bool = False,
+    batch_size: int = BATCH_SIZE,
+) -> Engine:
+    """This process as `driver.drive`'s engine: files decoded a batch ahead on a thread, the faces of
+    `batch_size` images classified in one call, boxes and labels drawn into `annotate` (a .png, or with
+    `many` a folder of them)."""
+
+    def batches(todo: Sequence[Path]) -> Iterator[list[ImageOutcome]]:
+        for batch in _decoded_batches(todo, batch_size):
+            outcomes = []
+            for item in _labelled(recognizer, batch, detect):
+                if not isinstance(item, ImageOutcome):
+                    path, image, faces = item
+                    if annotate is not None:
+                        _annotate(_annotation_target(annotate, path, many), image, faces, recognizer.classes)
+                    item = ImageOutcome(path, image_record(str(path), faces, top_k))
+                outcomes.append(item)
+            yield outcomes
+
+    return batches
+
+
+def _annotate(target: Path, image: np.ndarray, faces: list[Face], classes: list[str]) -> None:
+    with atomic_path(target) as tmp:
+        if not cv2.imwrite(str(tmp), draw_faces(image, faces, classes)):
+            raise FerError(f"{target}: cannot write an image with this suffix")
+
+
 def run_images(
     recognizer: Recognizer,
     paths: Sequence[Path],
+    *,
     output: Path | None = None,
     annotate: Path | None = None,
     detect: bool = True,
     top_k: int | None = None,
     on_image: Callable[[ImageOutcome], None] | None = None,
     resume: bool = False,
-    batch_size: int = 64,
+    batch_size: int = BATCH_SIZE,
 ) -> ImagesSummary:
     """Find and classify the faces of every image at `paths` (see `inputs.expand_inputs`), in order.
 
     Images are decoded a batch ahead on a thread and their faces classified `batch_size` images at a
     time. A file that cannot be read or decoded is an outcome with an error, not an exception. With
-    `output` (.csv or .jsonl) records stream into the table (`table.TableWriter`); with `resume`, files
+    `output` (.csv, .jsonl or .parquet) records stream into the table (`driver.drive`); with `resume`, files
     an earlier run already wrote there are skipped. With `annotate`, boxes and labels are drawn into a
     .png (one input) or a folder of them (several inputs, or an existing folder).
     """
     many = annotate is not None and (len(paths) > 1 or annotate.is_dir())
-    failures = 0
-    table = TableWriter(output, recognizer.classes, resume=resume) if output is not None else nullcontext(None)
-    with table as writer:
-        todo = [p for p in paths if str(p) not in writer.done] if writer is not None else list(paths)
-        for batch in _decoded_batches(todo, batch_size):
-            for item in _labelled(recognizer, batch, detect):
-                if isinstance(item, ImageOutcome):
-                    failures += 1
-                    if on_image is not None:
-                        on_image(item)
-                    continue
-                path, image, faces = item
-                record = image_record(str(path), faces, top_k)
-                if writer is not None:
-                    writer.write(record)
-                if annotate is not None:
-                    target = _annotation_target(annotate, path, many)
-                    with atomic_path(target) as tmp:
-                        if not cv2.imwrite(str(tmp), draw_faces(image, faces, recognizer.classes)):
-                            raise FerError(f"{target}: cannot write an image with this suffix")
-                if on_image is not None:
-                    on_image(ImageOutcome(path, record))
-            if writer is not None:
-                writer.flush()
-    skipped = len(paths) - len(todo)
-    return ImagesSummary(len(paths), failures, writer.count if writer is not None else 0, skipped)
+    engine = local_engine(recognizer, detect=detect, top_k=top_k, annotate=annotate, many=many, batch_size=batch_size)
+    return drive(paths, engine, classes=recognizer.classes, output=output, on_image=on_image, resume=resume)

@@ -19,7 +19,7 @@ MODEL_FORMAT = "fer-model/1"
 DEFAULT_MODEL_NAME = "fer_default"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ModelDescription:
     """An exported model: what the runtime needs (preprocessing, classes, I/O names, temperature) and
     what a reader wants (architecture, training provenance, quantization, export checks).
@@ -39,7 +39,7 @@ class ModelDescription:
     graphs: dict[str, dict[str, str]] = field(default_factory=dict)  # "float"/"int8" → {"file", "sha256"}
     graph: str | None = None  # in a graph's metadata: which graph this is
     temperature: float = 1.0  # probabilities = softmax(logits / temperature)
-    calibration: dict[str, Any] | None = None  # how the temperature was fitted, ECE before and after
+    temperature_fit: dict[str, Any] | None = None  # how the temperature was fitted, ECE before and after
 
     @property
     def classes(self) -> tuple[str, ...]:
@@ -66,7 +66,7 @@ class ModelDescription:
             "parity": self.parity,
             "graphs": self.graphs,
             "graph": self.graph,
-            "calibration": self.calibration,
+            "temperature_fit": self.temperature_fit,
         }
         if self.temperature != 1.0:
             data["temperature"] = self.temperature
@@ -87,18 +87,18 @@ class ModelDescription:
         if not isinstance(temperature, (int, float)) or not temperature > 0:
             raise FerError(f"{origin}: temperature must be a positive number, got {temperature!r}")
         return cls(
-            str(data.get("name", "")),
-            spec,
-            data.get("model") or {},
-            data.get("provenance") or {},
-            input_name,
-            output_name,
-            data.get("quantization"),
-            data.get("parity"),
-            data.get("graphs") or {},
-            data.get("graph"),
-            float(temperature),
-            data.get("calibration"),
+            name=str(data.get("name", "")),
+            spec=spec,
+            model=data.get("model") or {},
+            provenance=data.get("provenance") or {},
+            input_name=input_name,
+            output_name=output_name,
+            quantization=data.get("quantization"),
+            parity=data.get("parity"),
+            graphs=data.get("graphs") or {},
+            graph=data.get("graph"),
+            temperature=float(temperature),
+            temperature_fit=data.get("temperature_fit") or data.get("calibration"),  # the older name
         )
 
     def to_json(self) -> str:

@@ -4,7 +4,7 @@ The pipeline is a list of file paths (`ray.data.from_items`) mapped in batches b
 of actors that each hold one `Recognizer` and read, decode, detect and classify their files exactly as
 `images.run_images` does. Paths go in rather than bytes, so no file-reading tasks compete with the actors
 for CPUs (a pool as large as the machine then deadlocks). The rows come back in input order and go
-through the one `table.TableWriter`. Use `FaceLabeler` in your own pipelines:
+through the one run driver (`driver.drive`) and table writer. Use `FaceLabeler` in your own pipelines:
 
     ds = ray.data.from_items([{"path": p} for p in paths])
     ds = ds.map_batches(FaceLabeler, batch_size=64, compute=ray.data.ActorPoolStrategy(size=4))
@@ -17,19 +17,17 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Sequence
-from contextlib import nullcontext
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from fer_runtime.defaults import BATCH_SIZE
+from fer_runtime.driver import Engine, ImageOutcome, ImagesSummary, drive
 from fer_runtime.errors import FerError
-from fer_runtime.images import ImageOutcome, ImagesSummary, label_paths
+from fer_runtime.images import label_paths
 from fer_runtime.recognizer import Recognizer
-from fer_runtime.table import TableWriter
-
-BATCH_SIZE = 64
 
 
 def _ray() -> Any:
@@ -65,8 +63,50 @@ class FaceLabeler:
         }
 
 
+def ray_engine(
+    *,
+    detect: bool = True,
+    top_k: int | None = None,
+    address: str | None = None,
+    actors: int | None = None,
+    batch_size: int = BATCH_SIZE,
+    recognizer: dict[str, Any] | None = None,
+) -> Engine:
+    """A Ray Data pipeline as `driver.drive`'s engine: `FaceLabeler` actors (`actors`, default
+    `default_actors`; each a `Recognizer` made with `recognizer`) map the files in batches of `batch_size`.
+    `address` joins a running cluster (default: start a local one)."""
+
+    def batches(todo: Sequence[Path]) -> Iterator[list[ImageOutcome]]:
+        ray = _ray()
+        if not ray.is_initialized():
+            ray.init(address=address, include_dashboard=False, log_to_driver=False, configure_logging=False)
+        context = ray.data.DataContext.get_current()
+        context.execution_options.preserve_order = True  # rows in input order, like the in-process engine
+        context.enable_progress_bars = False
+        logging.getLogger("ray.data").setLevel(logging.WARNING)  # not a line per pipeline start
+        dataset = ray.data.from_items([{"path": str(p)} for p in todo]).map_batches(
+            FaceLabeler,
+            fn_constructor_kwargs={"detect": detect, "top_k": top_k, **(recognizer or {})},
+            batch_size=batch_size,
+            compute=ray.data.ActorPoolStrategy(size=actors or default_actors(ray.cluster_resources().get("CPU", 1))),
+            num_cpus=1,
+        )
+        batch: list[ImageOutcome] = []
+        for row in dataset.iter_rows():
+            record = json.loads(row["record"]) if row["record"] else None
+            batch.append(ImageOutcome(Path(row["path"]), record, row["error"] or None))
+            if len(batch) == batch_size:
+                yield batch
+                batch = []
+        if batch:
+            yield batch
+
+    return batches
+
+
 def run_ray(
     paths: Sequence[Path],
+    *,
     output: Path | None = None,
     detect: bool = True,
     top_k: int | None = None,
@@ -75,44 +115,15 @@ def run_ray(
     address: str | None = None,
     actors: int | None = None,
     batch_size: int = BATCH_SIZE,
+    classes: Sequence[str] | None = None,
     **recognizer: Any,
 ) -> ImagesSummary:
-    """`images.run_images` on Ray: the same outcomes, in the same order, through the same table writer
-    (.csv, .jsonl or .parquet). `address` joins a running cluster (default: start a local one);
-    `actors` sizes the pool (default: `default_actors`). No annotation: it writes tables."""
-    ray = _ray()
-    if not ray.is_initialized():
-        ray.init(address=address, include_dashboard=False, log_to_driver=False, configure_logging=False)
-    pool = actors or default_actors(ray.cluster_resources().get("CPU", 1))
-    context = ray.data.DataContext.get_current()
-    context.execution_options.preserve_order = True  # rows in input order, like the in-process engine
-    context.enable_progress_bars = False
-    logging.getLogger("ray.data").setLevel(logging.WARNING)  # not a line per pipeline start
-    classes = Recognizer(**recognizer).classes if output is not None else []
-    failures = 0
-    table = TableWriter(output, classes, resume=resume) if output is not None else nullcontext(None)
-    with table as writer:
-        todo = [p for p in paths if str(p) not in writer.done] if writer is not None else list(paths)
-        if todo:
-            dataset = ray.data.from_items([{"path": str(p)} for p in todo]).map_batches(
-                FaceLabeler,
-                fn_constructor_kwargs={"detect": detect, "top_k": top_k, **recognizer},
-                batch_size=batch_size,
-                compute=ray.data.ActorPoolStrategy(size=pool),
-                num_cpus=1,
-            )
-            for index, row in enumerate(dataset.iter_rows(), 1):
-                path = Path(row["path"])
-                if row["error"]:
-                    failures += 1
-                    outcome = ImageOutcome(path, None, row["error"])
-                else:
-                    record = json.loads(row["record"])
-                    outcome = ImageOutcome(path, record)
-                    if writer is not None:
-                        writer.write(record)
-                if on_image is not None:
-                    on_image(outcome)
-                if writer is not None and index % batch_size == 0:
-                    writer.flush()
-    return ImagesSummary(len(paths), failures, writer.count if writer is not None else 0, len(paths) - len(todo))
+    """`images.run_images` on Ray: the same outcomes, in the same order, through the same driver and table
+    writer. Keyword arguments go to each actor's `Recognizer`; `classes` (the model's, for the table's
+    columns) saves building one here. No annotation: it writes tables."""
+    if classes is None:
+        classes = Recognizer(**recognizer).classes if output is not None else []
+    engine = ray_engine(
+        detect=detect, top_k=top_k, address=address, actors=actors, batch_size=batch_size, recognizer=recognizer
+    )
+    return drive(paths, engine, classes=classes, output=output, on_image=on_image, resume=resume)

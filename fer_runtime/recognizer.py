@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from fer_runtime.align import aligned_crop
-from fer_runtime.defaults import DETECT_MAX_SIDE, DETECTORS, YUNET_THRESHOLD
+from fer_runtime.defaults import BATCH_SIZE, DETECT_MAX_SIDE, DETECTORS, YUNET_THRESHOLD
 from fer_runtime.detect import (
     Box,
     Detection,
@@ -21,6 +21,7 @@ from fer_runtime.detect import (
 )
 from fer_runtime.errors import FerError
 from fer_runtime.model_files import ModelDescription, bundled_model_path, parse_metadata, read_sidecar
+from fer_runtime.postprocess import softmax
 from fer_runtime.preprocess import model_input, prepare_batch
 from fer_runtime.session import create_session
 from fer_runtime.spec import PreprocessSpec
@@ -54,14 +55,6 @@ class Face:
         return sorted(self.scores.items(), key=lambda kv: kv[1], reverse=True)[:k]
 
 
-def softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
-    """Probabilities [N, C] from logits [N, C] divided by the model's calibration temperature."""
-    scaled = logits / temperature
-    shifted = scaled - scaled.max(axis=1, keepdims=True)
-    exp = np.exp(shifted)
-    return exp / exp.sum(axis=1, keepdims=True)
-
-
 class Recognizer:
     """Classify face crops or find and classify faces in photos.
 
@@ -81,7 +74,7 @@ class Recognizer:
         threads: int | None = None,
         providers: Sequence[str] | None = None,
         prefer_int8: bool = True,
-        batch_size: int = 64,
+        batch_size: int = BATCH_SIZE,
         min_confidence: float = 0.0,
         detector: str = "yunet",
         detect_threshold: float = YUNET_THRESHOLD,

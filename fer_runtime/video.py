@@ -101,13 +101,10 @@ def run_stream(
                     canvas = draw_faces(frame, faces, recognizer.classes)
                     if video_out is not None:
                         if writer is None:
-                            fourcc = cv2.VideoWriter.fourcc(*VIDEO_SUFFIXES[video_out.suffix.lower()])
-                            writer = cv2.VideoWriter(str(video_tmp), fourcc, fps, canvas.shape[1::-1])
+                            writer = _video_writer(str(video_tmp), video_out.suffix, fps, canvas)
                         writer.write(canvas)
-                    if show:
-                        cv2.imshow("fer-run", canvas)
-                        if cv2.waitKey(1) & 0xFF in (ord("q"), 27):
-                            break
+                    if show and _shown_until_quit(canvas):
+                        break
             if writer is not None:
                 writer.release()
             if video_out is not None and not count:
@@ -115,3 +112,14 @@ def run_stream(
     finally:
         capture.release()
     return count
+
+
+def _video_writer(path: str, suffix: str, fps: float, first: np.ndarray) -> cv2.VideoWriter:
+    fourcc = cv2.VideoWriter.fourcc(*VIDEO_SUFFIXES[suffix.lower()])
+    return cv2.VideoWriter(path, fourcc, fps, first.shape[1::-1])
+
+
+def _shown_until_quit(canvas: np.ndarray) -> bool:
+    """Show the frame; True when the user pressed q or Esc."""
+    cv2.imshow("fer-run", canvas)
+    return cv2.waitKey(1) & 0xFF in (ord("q"), 27)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import cv2
@@ -17,6 +18,19 @@ TINY_RESNET = {"widths": [8, 16, 16, 16], "blocks": [1, 1, 1, 1], "stem": 8}
 
 def shared_data_dir() -> Path:
     return Path(os.environ.get("FER_SHARED_DATA", REPO.parent / "shared" / "data"))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def private_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Decoded datasets go to a folder of this test session (subprocesses included), never ~/.cache/fer."""
+    folder = tmp_path_factory.mktemp("fer-cache")
+    before = os.environ.get("FER_CACHE_DIR")
+    os.environ["FER_CACHE_DIR"] = str(folder)
+    yield folder
+    if before is None:
+        os.environ.pop("FER_CACHE_DIR", None)
+    else:
+        os.environ["FER_CACHE_DIR"] = before
 
 
 @pytest.fixture(scope="session")

@@ -16,7 +16,7 @@ from fer_train.analysis import sweep as sweep_module
 from fer_train.analysis.compare import recipe_differences, run_compare
 from fer_train.analysis.duplicates import has_near_copy, near_pairs, non_blank_hashes, phash
 from fer_train.analysis.eda import run_eda
-from fer_train.analysis.report import bootstrap_intervals, calibration, per_class_scores, run_report
+from fer_train.analysis.report import bootstrap_intervals, per_class_scores, reliability, run_report
 from fer_train.analysis.sweep import apply, expand, parse_grid, run_sweep
 from fer_train.cli import main
 from fer_train.config import FitConfig
@@ -98,8 +98,8 @@ def test_metrics_helpers_on_known_values():
 
     rng = np.random.default_rng(0)
     confidence = rng.uniform(0.3, 1.0, 20000)
-    calibrated = calibration(confidence, rng.uniform(size=confidence.size) < confidence)
-    overconfident = calibration(confidence, rng.uniform(size=confidence.size) < confidence - 0.2)
+    calibrated = reliability(confidence, rng.uniform(size=confidence.size) < confidence)
+    overconfident = reliability(confidence, rng.uniform(size=confidence.size) < confidence - 0.2)
     assert calibrated.ece < 0.02 and overconfident.ece == pytest.approx(0.2, abs=0.02)
     assert calibrated.counts.sum() == confidence.size
 
@@ -118,7 +118,7 @@ def test_report_treats_checkpoint_and_onnx_alike(tiny_export, face_zip, tmp_path
     )
     pt, onnx = from_checkpoint["splits"][0], from_onnx["splits"][0]
     assert pt["confusion"] == onnx["confusion"] and pt["n"] == 49
-    fitted = result.description.calibration  # the export fitted its temperature on these same faces
+    fitted = result.description.temperature_fit  # the export fitted its temperature on these same faces
     assert pt["ece"] == pytest.approx(fitted["ece_before"], abs=1e-4)  # the checkpoint's plain softmax
     assert onnx["ece"] == pytest.approx(fitted["ece_after"], abs=1e-4)  # the graph's, with the temperature
     low, high = pt["intervals_95"]["balanced_accuracy"]
@@ -197,7 +197,7 @@ def test_sweep_runs_each_point_once_and_resumes(face_zip, tmp_path, monkeypatch)
     assert len(rows) == 6 and {r["seed"] for r in rows} == {0, 1}
     with (tmp_path / "sweep" / "results.csv").open() as handle:
         saved = list(csv.DictReader(handle))
-    assert len(saved) == 6 and all(0 <= float(r["best_val_balanced_accuracy"]) <= 1 for r in saved)
+    assert len(saved) == 6 and all(0 <= float(r["best_score"]) <= 1 for r in saved)
     history = json.loads((tmp_path / "sweep" / "runs" / saved[0]["run"] / "metrics.json").read_text())
     assert ["val_loss" in h for h in history] == [False, True]
     summary = (tmp_path / "sweep" / "summary.md").read_text()

@@ -70,3 +70,15 @@ def test_mixup_blends_whole_images_and_alternates_with_cutmix():
         mixed, partner, lam = mix_batch(x, 0.2, 1.0, g)
         kinds.add("mixup" if torch.allclose(mixed, lam * x + (1 - lam) * x[partner]) else "cutmix")
     assert kinds == {"mixup", "cutmix"}
+
+
+def test_mix_batch_draws_only_from_the_generator_passed_in():
+    x = torch.rand(8, 1, 48, 48)
+    for mixup, cutmix in ((0.2, 0.0), (0.0, 1.0), (0.2, 1.0)):
+        torch.manual_seed(1)  # the global generator's state must not matter
+        first = mix_batch(x, mixup, cutmix, torch.Generator().manual_seed(7))
+        torch.manual_seed(2)
+        second = mix_batch(x, mixup, cutmix, torch.Generator().manual_seed(7))
+        assert torch.equal(first[0], second[0]) and torch.equal(first[1], second[1]) and first[2] == second[2]
+        other = mix_batch(x, mixup, cutmix, torch.Generator().manual_seed(8))
+        assert other[2] != first[2] or not torch.equal(other[1], first[1])

@@ -199,6 +199,8 @@ def test_model_option_version_and_usage(crops, tmp_path):
     assert __version__ in run("--version").output
     assert run().exit_code == 2
     assert run(str(sorted(crops.iterdir())[0]), "--output", str(tmp_path / "x.txt")).exit_code == 1
+    both = run(str(sorted(crops.iterdir())[0]), "--fp32", "--model", "exported/fer_default.onnx")
+    assert both.exit_code == 2 and "--fp32 picks the bundled model's float graph" in both.output
 
 
 def test_a_killed_video_run_keeps_its_rows(shared_data, tmp_path):

@@ -9,13 +9,14 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from fer_runtime.align import aligned_crop, measure_template
+from fer_runtime.align import aligned_crop
 from fer_runtime.cli import main
 from fer_runtime.detect import LANDMARK_NAMES, YuNetDetector, create_detector
 from fer_runtime.errors import FerError
 from fer_runtime.preprocess import face_pixels
 from fer_runtime.recognizer import Face, Recognizer
 from fer_runtime.track import FaceTracker
+from fer_train.landmark_template import measure_template
 
 
 def run(*args: str):

@@ -57,6 +57,7 @@ def test_shards_are_disjoint_equal_and_cover_the_order():
     assert list(shard(order, World())) == list(order)
 
 
+@pytest.mark.slow  # torchrun starts two Python processes with torch
 def test_two_processes_of_32_average_to_the_gradient_of_one_batch_of_64(tmp_path):
     script = tmp_path / "gradient.py"
     script.write_text(GRADIENT_SCRIPT)
@@ -72,6 +73,7 @@ def test_two_processes_of_32_average_to_the_gradient_of_one_batch_of_64(tmp_path
         torch.testing.assert_close(two, one, rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.slow  # torchrun starts two Python processes with torch
 def test_torchrun_fit_writes_one_run_that_eval_export_and_resume_read(face_zip, tmp_path):
     config = tmp_path / "tiny.toml"
     out = tmp_path / "run"

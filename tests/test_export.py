@@ -1,12 +1,13 @@
 import json
 import shutil
+from pathlib import Path
 
 import numpy as np
 import onnx
 import pytest
 
 from fer_runtime.errors import FerError
-from fer_runtime.model_files import METADATA_KEY
+from fer_runtime.model_files import METADATA_KEY, read_description
 from fer_runtime.preprocess import normalize
 from fer_runtime.recognizer import Recognizer
 from fer_train.card import write_model_card
@@ -14,8 +15,11 @@ from fer_train.checkpoint import load_model
 from fer_train.config import FitConfig
 from fer_train.data import load_dataset
 from fer_train.export import export_checkpoint
-from fer_train.scoring import Scorer, predict_logits
+from fer_train.parity import INT8_MIN_AGREEMENT
+from fer_train.predict import Predictor, predict_logits
+from fer_train.requantize import requantize
 from fer_train.train import fit
+from tests.conftest import REPO
 
 
 def test_export_writes_checked_graphs_and_description(tiny_export):
@@ -131,8 +135,43 @@ def test_card_states_what_it_measured(tiny_export, face_zip, tmp_path):
     assert "faces.zip angry 12, happy 13, neutral 12, sad 12" in card  # the split's own class counts
     assert "Test_250" not in card
     for kind in ("float", "int8"):
-        metrics = Scorer(folder / f"tiny{'.int8' if kind == 'int8' else ''}.onnx").predict(face_zip, root / "cache")
+        metrics = Predictor(folder / f"tiny{'.int8' if kind == 'int8' else ''}.onnx").predict(face_zip, root / "cache")
         accuracy = float((metrics.predicted == metrics.dataset.labels).mean())
         assert f"| faces.zip | {kind} | 49 | {accuracy:.4f} |" in card
     temperature = result.description.temperature
     assert f"softmax(logits / {temperature:.3f})" in card
+
+
+def test_requantize_rebuilds_the_int8_graph_from_the_float_one(tiny_export, face_zip, tmp_path):
+    root, result = tiny_export
+    folder = tmp_path / "exported"
+    shutil.copytree(root / "out", folder)
+    moved = json.loads((folder / "tiny.json").read_text())  # as if the data it was made from were elsewhere
+    moved["quantization"]["calibration"]["data"] = moved["provenance"]["data"]["path"] = str(tmp_path / "gone.zip")
+    (folder / "tiny.json").write_text(json.dumps(moved))
+    with pytest.raises(FerError, match="pass --calib DATA"):
+        requantize(export_dir=folder, name="tiny", cache_dir=str(root / "cache"))
+    updated = requantize(
+        export_dir=folder, name="tiny", calib=str(face_zip), check=str(face_zip), cache_dir=str(root / "cache")
+    )
+    assert updated.quantization is not None and "requantized_at" in updated.quantization
+    assert updated.parity is not None and updated.parity["data"] == str(face_zip)
+    assert updated.parity["float_top1_agreement"] == 1.0  # the float graph's record is kept
+    for graph in ("tiny.onnx", "tiny.int8.onnx"):  # loads: the JSON's sha256 matches each rewritten graph
+        recognizer = Recognizer(folder / graph)
+        assert recognizer.description.quantization == updated.quantization
+    float_logits = Predictor(folder / "tiny.onnx").logits(load_dataset(face_zip, updated.spec).pixels)
+    assert np.allclose(float_logits, Predictor(result.float_path).logits(load_dataset(face_zip, updated.spec).pixels))
+
+
+@pytest.mark.parametrize("json_path", sorted((REPO / "exported").glob("*.json")), ids=lambda p: p.stem)
+def test_every_shipped_int8_graph_agrees_with_its_float_graph(json_path, shared_data):
+    """On the data its parity was recorded on, on this machine's CPU (AVX2 kernels differ from VNNI ones)."""
+    description = read_description(json_path)
+    data = shared_data / Path(description.parity["data"]).relative_to("../shared/data")  # recorded from the repo
+    dataset = load_dataset(data, description.spec)
+    graphs = {
+        kind: Predictor(json_path.parent / g["file"]).logits(dataset.pixels) for kind, g in description.graphs.items()
+    }
+    agreement = float((graphs["int8"].argmax(1) == graphs["float"].argmax(1)).mean())
+    assert agreement >= INT8_MIN_AGREEMENT, f"{json_path.stem}: int8 agrees with float on {agreement:.2%}"

@@ -45,7 +45,7 @@ def _interrupted(recognizer, paths, output, after):
             raise Stop
 
     with pytest.raises(Stop):
-        run_images(recognizer, paths, output, on_image=stop, batch_size=8)
+        run_images(recognizer, paths, output=output, on_image=stop, batch_size=8)
 
 
 def _files(output):
@@ -64,13 +64,13 @@ def test_interrupted_run_resumes_with_every_file_once(folder, tmp_path, suffix):
     assert not output.exists() and 8 <= sum(_files(partial).values()) <= 13  # the first batch was flushed
     with partial.open("a") as handle:
         handle.write('{"file": "cut' if suffix == ".jsonl" else "cut,0,,1,2")  # what a kill mid-write leaves
-    summary = run_images(recognizer, paths, output, resume=True, batch_size=8)
+    summary = run_images(recognizer, paths, output=output, resume=True, batch_size=8)
     assert not partial.exists()
     good = [str(p) for p in paths if p.name != "zz_broken.jpg"]
     assert _files(output) == Counter(good)  # every readable file exactly once
     assert summary.skipped + summary.written + summary.failures == len(paths) and summary.skipped >= 7
 
-    again = run_images(recognizer, paths, output, resume=True)  # a finished table: only the broken file is left
+    again = run_images(recognizer, paths, output=output, resume=True)  # a finished table: only the broken file is left
     assert again.skipped == len(good) and again.written == 0 and _files(output) == Counter(good)
 
 

@@ -13,19 +13,20 @@ import torch
 import torch.nn.functional as F
 
 from fer_runtime.errors import FerError
-from fer_runtime.recognizer import Recognizer, softmax
+from fer_runtime.postprocess import softmax
+from fer_runtime.recognizer import Recognizer
 from fer_runtime.spec import PreprocessSpec
 from fer_train import train as train_module
 from fer_train.augment import AugmentConfig
-from fer_train.calibrate import fit_temperature
 from fer_train.checkpoint import load_model
 from fer_train.config import FitConfig
 from fer_train.crowd_metrics import crowd_metrics
 from fer_train.data import load_dataset
 from fer_train.evaluate import evaluate
-from fer_train.export import export_checkpoint, format_calibration
+from fer_train.export import export_checkpoint, format_temperature
+from fer_train.predict import Predictor
 from fer_train.prior import shift_logits, training_prior
-from fer_train.scoring import Scorer
+from fer_train.temperature import fit_temperature
 from fer_train.train import fit
 from fer_train.votes import FaceVotes, match_votes, off_class_faces, read_votes, soft_targets
 from tests.conftest import CLASSES, TINY_RESNET
@@ -110,7 +111,7 @@ def test_crowd_metrics_on_a_hand_example():
     assert m.kl == pytest.approx(kl) and m.faces_with_votes == 3
     assert m.brier == pytest.approx(((probs[:3] - shares) ** 2).sum(1).mean())
     # top probabilities 0.7, 0.6, 0.6 against rater shares 0.8, 0.5, 0.1
-    assert m.calibration.ece == pytest.approx((0.1 + 0.1 + 0.5) / 3)
+    assert m.reliability.ece == pytest.approx((0.1 + 0.1 + 0.5) / 3)
 
 
 def test_temperature_recovers_the_one_that_made_the_targets():
@@ -209,16 +210,16 @@ def test_eval_scores_against_the_votes_and_export_fits_the_temperature_the_runti
     assert (root / "eval" / "crowd_reliability.png").is_file()
 
     result = export_checkpoint(root / "run" / "best.pt", root / "out", "crowd", cache_dir=config.cache_dir)
-    fitted = result.description.calibration
+    fitted = result.description.temperature_fit
     assert fitted is not None and fitted["against"] == "votes" and fitted["votes"] == config.votes
     assert fitted["cross_entropy_after"] <= fitted["cross_entropy_before"]
     temperature = result.description.temperature
     assert temperature == fitted["temperature"] != 1.0
     data = load_dataset(face_zip, result.description.spec, config.cache_dir)
-    logits = Scorer(root / "run" / "best.pt").logits(data.pixels)
+    logits = Predictor(root / "run" / "best.pt").logits(data.pixels)
     expected = softmax(logits.astype(np.float64), temperature)
     assert np.allclose(Recognizer(result.float_path).classify(data.pixels), expected, atol=1e-5)
-    assert np.allclose(Scorer(result.float_path).probabilities(data.pixels), expected, atol=1e-5)
+    assert np.allclose(Predictor(result.float_path).probabilities(data.pixels), expected, atol=1e-5)
 
 
 def test_prior_correction_divides_the_runtime_probabilities_by_the_training_shares(votes_run, face_zip, tmp_path):
@@ -235,11 +236,11 @@ def test_prior_correction_divides_the_runtime_probabilities_by_the_training_shar
     recorded = result.description.provenance["prior_correction"]
     assert recorded["power"] == power and list(recorded["prior"].values()) == pytest.approx(prior, abs=1e-4)
     data = load_dataset(face_zip, result.description.spec, config.cache_dir)
-    logits = Scorer(checkpoint).logits(data.pixels).astype(np.float64)
+    logits = Predictor(checkpoint).logits(data.pixels).astype(np.float64)
     expected = softmax(logits, result.description.temperature) / prior**power
     expected /= expected.sum(1, keepdims=True)
     assert np.allclose(Recognizer(result.float_path).classify(data.pixels), expected, atol=1e-5)
-    assert "prior correction" in format_calibration(result.description)
+    assert "prior correction" in format_temperature(result.description)
 
 
 def test_prior_correction_needs_a_linear_output_and_a_power_of_at_least_0(votes_run, tmp_path):

@@ -45,11 +45,17 @@ def _json(description: str, schema: dict[str, Any]) -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"schema": schema}}}
 
 
-def openapi_schema(classes: list[str], token: bool) -> dict[str, Any]:
-    """The document for a model with these `classes`; `token`: /v1 and /metrics need a bearer token."""
-    query = [{"name": n, "in": "query", "required": False, "schema": s, "description": d} for n, s, d in _QUERY]
-    secured: dict[str, Any] = {"security": [{"bearer": []}]} if token else {}
-    face = {
+_FACES = {"type": "object", "properties": {"faces": {"type": "array", "items": {"$ref": "#/components/schemas/Face"}}}}
+_ERROR_SCHEMA = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {"error": {"type": "string"}, "status": {"type": "integer"}},
+}
+_ANALYZE_ERRORS = (400, 401, 413, 415, 422, 503, 504)
+
+
+def _face_schema(classes: list[str]) -> dict[str, Any]:
+    return {
         "type": "object",
         "required": ["box", "label", "confidence", "scores"],
         "properties": {
@@ -61,76 +67,65 @@ def openapi_schema(classes: list[str], token: bool) -> dict[str, Any]:
             "landmarks": {"type": "object", "additionalProperties": {"type": "array", "items": {"type": "number"}}},
         },
     }
-    faces = {
-        "type": "object",
-        "properties": {"faces": {"type": "array", "items": {"$ref": "#/components/schemas/Face"}}},
+
+
+def _analyze_paths(secured: dict[str, Any]) -> dict[str, Any]:
+    query = [{"name": n, "in": "query", "required": False, "schema": s, "description": d} for n, s, d in _QUERY]
+    per_image = {"oneOf": [_FACES, {"$ref": "#/components/schemas/Error"}]}
+    batch = {"type": "object", "properties": {"images": {"type": "array", "items": per_image}}}
+    return {
+        "/v1/analyze": {
+            "post": {
+                "summary": "Find the faces in one image and classify their emotions.",
+                "parameters": query,
+                "requestBody": _IMAGE_BODY,
+                "responses": {"200": _json("The faces, as fer-run --json gives them.", _FACES)}
+                | _errors(*_ANALYZE_ERRORS),
+                **secured,
+            }
+        },
+        "/v1/analyze/batch": {
+            "post": {
+                "summary": "Several images (multipart fields 'file'): an answer per image, in order.",
+                "parameters": query,
+                "requestBody": {"required": True, "content": {"multipart/form-data": _MULTIPART}},
+                "responses": {"200": _json("Per image: its faces, or its own error and status.", batch)}
+                | _errors(*_ANALYZE_ERRORS),
+                **secured,
+            }
+        },
     }
-    batch_item = {"oneOf": [faces, {"$ref": "#/components/schemas/Error"}]}
+
+
+def _other_paths(secured: dict[str, Any]) -> dict[str, Any]:
+    def get(summary: str, responses: dict[str, Any], private: bool) -> dict[str, Any]:
+        return {"get": {"summary": summary, "responses": responses, **(secured if private else {})}}
+
+    return {
+        "/v1/model": get(
+            "The model's description, file and sha256.", {"200": _json("The model.", {"type": "object"})}, True
+        ),
+        "/healthz": get("The process is alive.", {"200": _json("Alive.", {"type": "object"})}, False),
+        "/readyz": get(
+            "The model is loaded and answering.", {"200": _json("Ready.", {"type": "object"})} | _errors(503), False
+        ),
+        "/metrics": get(
+            "Prometheus text: requests, latency, batch sizes, waiting faces.",
+            {"200": {"description": "Prometheus text format."}},
+            True,
+        ),
+    }
+
+
+def openapi_schema(classes: list[str], token: bool) -> dict[str, Any]:
+    """The document for a model with these `classes`; `token`: /v1 and /metrics need a bearer token."""
+    secured: dict[str, Any] = {"security": [{"bearer": []}]} if token else {}
     return {
         "openapi": "3.1.0",
         "info": {"title": "fer-serve", "version": __version__, "description": "Facial-emotion recognition over HTTP."},
-        "paths": {
-            "/v1/analyze": {
-                "post": {
-                    "summary": "Find the faces in one image and classify their emotions.",
-                    "parameters": query,
-                    "requestBody": _IMAGE_BODY,
-                    "responses": {"200": _json("The faces, as fer-run --json gives them.", faces)}
-                    | _errors(400, 401, 413, 415, 422, 503, 504),
-                    **secured,
-                }
-            },
-            "/v1/analyze/batch": {
-                "post": {
-                    "summary": "Several images (multipart fields 'file'): an answer per image, in order.",
-                    "parameters": query,
-                    "requestBody": {
-                        "required": True,
-                        "content": {"multipart/form-data": _MULTIPART},
-                    },
-                    "responses": {
-                        "200": _json(
-                            "Per image: its faces, or its own error and status.",
-                            {"type": "object", "properties": {"images": {"type": "array", "items": batch_item}}},
-                        )
-                    }
-                    | _errors(400, 401, 413, 415, 422, 503, 504),
-                    **secured,
-                }
-            },
-            "/v1/model": {
-                "get": {
-                    "summary": "The model's description, file and sha256.",
-                    "responses": {"200": _json("The model.", {"type": "object"})},
-                    **secured,
-                }
-            },
-            "/healthz": {
-                "get": {"summary": "The process is alive.", "responses": {"200": _json("Alive.", {"type": "object"})}}
-            },
-            "/readyz": {
-                "get": {
-                    "summary": "The model is loaded and answering.",
-                    "responses": {"200": _json("Ready.", {"type": "object"})} | _errors(503),
-                }
-            },
-            "/metrics": {
-                "get": {
-                    "summary": "Prometheus text: requests, latency, batch sizes, waiting faces.",
-                    "responses": {"200": {"description": "Prometheus text format."}},
-                    **secured,
-                }
-            },
-        },
+        "paths": _analyze_paths(secured) | _other_paths(secured),
         "components": {
-            "schemas": {
-                "Face": face,
-                "Error": {
-                    "type": "object",
-                    "required": ["error"],
-                    "properties": {"error": {"type": "string"}, "status": {"type": "integer"}},
-                },
-            },
+            "schemas": {"Face": _face_schema(classes), "Error": _ERROR_SCHEMA},
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
         },
     }

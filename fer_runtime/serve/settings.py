@@ -6,6 +6,7 @@ import json
 import os
 from dataclasses import asdict, dataclass, field
 
+from fer_runtime.defaults import BATCH_SIZE
 from fer_runtime.errors import FerError
 
 SETTINGS_VARIABLE = "FER_SERVE_SETTINGS"  # how `fer-serve --workers N` hands its settings to each process
@@ -24,7 +25,7 @@ class ServeSettings:
 
     model: str | None = None  # an exported .onnx graph; None: the bundled model's int8 graph
     threads: int | None = None  # ONNX Runtime intra-op threads and detection threads (None: `model_threads`)
-    max_batch: int = 64
+    max_batch: int = BATCH_SIZE
     max_wait_ms: float = 2.0
     max_queue: int = 256
     max_body_mb: float = 10.0

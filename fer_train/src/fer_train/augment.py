@@ -10,6 +10,7 @@ import math
 from dataclasses import asdict, dataclass
 from typing import Any
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -59,9 +60,10 @@ def augment_batch(x: torch.Tensor, std: float, config: AugmentConfig, g: torch.G
     return x
 
 
-def _beta(alpha: float) -> float:
-    a = torch.tensor(alpha)
-    return float(torch.distributions.Beta(a, a).sample())
+def _beta(alpha: float, g: torch.Generator) -> float:
+    """A Beta(alpha, alpha) draw from `g` (through a NumPy generator it seeds: torch's Beta takes none)."""
+    seed = int(torch.randint(0, 2**62, (1,), generator=g))
+    return float(np.random.default_rng(seed).beta(alpha, alpha))
 
 
 def mix_batch(
@@ -75,10 +77,10 @@ def mix_batch(
     partner = torch.randperm(len(x), generator=g).to(x.device)
     use_cutmix = cutmix_alpha > 0 and (mixup_alpha == 0 or bool(torch.rand(1, generator=g) < 0.5))
     if not use_cutmix:
-        lam = _beta(mixup_alpha)
+        lam = _beta(mixup_alpha, g)
         return lam * x + (1 - lam) * x[partner], partner, lam
     h, w = x.shape[-2:]
-    side = math.sqrt(1 - _beta(cutmix_alpha))
+    side = math.sqrt(1 - _beta(cutmix_alpha, g))
     bh, bw = round(h * side), round(w * side)
     top = int(torch.randint(0, h - bh + 1, (1,), generator=g))
     left = int(torch.randint(0, w - bw + 1, (1,), generator=g))

@@ -15,15 +15,15 @@ from typing import Any
 import onnxruntime
 
 from fer_runtime.atomic import write_text
-from fer_runtime.cpu import describe_cpu
 from fer_runtime.errors import FerError
 from fer_runtime.model_files import DEFAULT_MODEL_NAME, ModelDescription, read_description
+from fer_train.cpu import describe_cpu
 from fer_train.crowd_metrics import COVERAGE
-from fer_train.evaluate import Evaluation, score
+from fer_train.evaluate import Evaluation, evaluate_predictions
 from fer_train.graph_stats import graph_stats
 from fer_train.metrics import Metrics
+from fer_train.predict import Predictor
 from fer_train.prior import describe
-from fer_train.scoring import Scorer
 from fer_train.votes import read_votes
 
 
@@ -102,8 +102,8 @@ def _training(description: ModelDescription) -> list[str]:
     return lines
 
 
-def _calibration(description: ModelDescription) -> list[str]:
-    fitted, correction = description.calibration, description.provenance.get("prior_correction")
+def _temperature(description: ModelDescription) -> list[str]:
+    fitted, correction = description.temperature_fit, description.provenance.get("prior_correction")
     prior = []
     if correction:
         prior = [
@@ -130,7 +130,7 @@ def _calibration(description: ModelDescription) -> list[str]:
         "## Confidence",
         "",
         f"Scores are softmax(logits / {fitted['temperature']:.3f}), the temperature fitted on `{fitted['data']}` "
-        f"({fitted['images']} faces) against the {fitted['against']}; a score means {meaning}. Calibration "
+        f"({fitted['images']} faces) against the {fitted['against']}; a score means {meaning}. Reliability "
         f"error (ECE) there: {fitted['ece_before']:.4f} before, {fitted['ece_after']:.4f} after.",
         *prior,
     ]
@@ -154,40 +154,19 @@ def _crowd_rows(results: dict[tuple[str, str], Evaluation]) -> list[str]:
     for (split, kind), m in crowd.items():
         lines.append(
             _metrics_row(split, kind, m.majority)
-            + f" {m.kl:.3f} | {m.brier:.3f} | {m.calibration.ece:.3f} | {m.covered_accuracy:.3f} |"
+            + f" {m.kl:.3f} | {m.brier:.3f} | {m.reliability.ece:.3f} | {m.covered_accuracy:.3f} |"
         )
     return lines
 
 
-def write_model_card(
-    export_dir: str | os.PathLike[str],
-    name: str,
-    test_sets: Sequence[str],
-    cache_dir: str | None = None,
-    votes: str | None = None,
-) -> Path:
-    folder = Path(export_dir)
-    json_path = folder / f"{name}.json"
-    if not json_path.is_file():
-        raise FerError(f"{json_path} not found: export the model first")
-    description = read_description(json_path)
-    graphs = {kind: folder / g["file"] for kind, g in description.graphs.items()}
+def _model_section(description: ModelDescription, graphs: dict[str, Path]) -> list[str]:
     classes, spec = description.classes, description.spec
     stats = {kind: graph_stats(path) for kind, path in graphs.items()}
-    table = read_votes(votes, classes) if votes else None
-    scorers = {kind: Scorer(path) for kind, path in graphs.items()}
-    results = {
-        (Path(data).name, kind): score(scorer.predict(data, cache_dir), table)
-        for data in test_sets
-        for kind, scorer in scorers.items()
-    }
-    supports = {split: r.metrics.confusion.sum(1) for (split, _), r in results.items()}
-
-    lines = [
-        f"# {name}: model card",
+    return [
+        f"# {description.name}: model card",
         "",
         f"A {len(classes)}-class facial-emotion classifier ({', '.join(classes)}) for {spec.width}x{spec.height} "
-        f"{'grayscale' if spec.channels == 1 else f'{spec.channels}-channel'} face crops, exported for `fer_runtime`.",
+        f"{_pixels(spec.channels)} face crops, exported for `fer_runtime`.",
         "",
         "## Model",
         "",
@@ -197,12 +176,16 @@ def write_model_card(
         f"MACs per image: {stats['float'].macs_per_image / 1e6:.1f} M",
         *(f"- `{graphs[k].name}`: {s.file_bytes / 1e6:.2f} MB" for k, s in stats.items()),
         f"- Preprocessing: `{json.dumps(spec.to_dict())}`",
-        "",
-        "## Training",
-        "",
-        *_training(description),
-        *_calibration(description),
-        "",
+    ]
+
+
+def _pixels(channels: int) -> str:
+    return "grayscale" if channels == 1 else f"{channels}-channel"
+
+
+def _test_section(results: dict[tuple[str, str], Evaluation], classes: Sequence[str], default_kind: str) -> list[str]:
+    supports = {split: r.metrics.confusion.sum(1) for (split, _), r in results.items()}
+    lines = [
         "## Test results",
         "",
         f"Scored with onnxruntime {onnxruntime.__version__} on {describe_cpu()}: the int8 graph's results "
@@ -215,42 +198,76 @@ def write_model_card(
         "",
         "| split | graph | images | accuracy | balanced accuracy | " + " | ".join(classes) + " |",
         "|---" * (5 + len(classes)) + "|",
+        *(_metrics_row(split, kind, r.metrics) for (split, kind), r in results.items()),
+        *_crowd_rows(results),
     ]
-    lines += [_metrics_row(split, kind, r.metrics) for (split, kind), r in results.items()]
-    lines += _crowd_rows(results)
-    default_kind = "int8" if "int8" in graphs else "float"
     for split in supports:
-        lines += [
-            "",
-            f"### Confusion matrix: {split}, {default_kind} graph",
-            "",
-            _confusion_table(results[(split, default_kind)].metrics),
-        ]
-    parity = description.parity
-    if parity:
-        lines += [
-            "",
-            "## Export checks",
-            "",
-            f"On `{Path(parity['data']).name}`: ONNX float vs PyTorch max |Δlogit| "
-            f"{parity['float_max_abs_logit_diff']:.1e}, top-1 agreement {parity['float_top1_agreement']:.2%}"
-            + (
-                f"; int8 vs float agreement {parity['int8_top1_agreement']:.2%}, accuracy change "
-                f"{-parity['int8_accuracy_drop'] * 100:+.2f} points"
-                if "int8_top1_agreement" in parity
-                else ""
-            )
-            + ".",
-        ]
-    lines += [
+        table = _confusion_table(results[(split, default_kind)].metrics)
+        lines += ["", f"### Confusion matrix: {split}, {default_kind} graph", "", table]
+    return lines
+
+
+def _checks_section(parity: dict[str, Any] | None) -> list[str]:
+    if not parity:
+        return []
+    int8 = (
+        f"; int8 vs float agreement {parity['int8_top1_agreement']:.2%}, accuracy change "
+        f"{0.0 - parity['int8_accuracy_drop'] * 100:+.2f} points"  # 0.0 - : no "-0.00"
+        if "int8_top1_agreement" in parity
+        else ""
+    )
+    return [
+        "## Export checks",
         "",
+        f"On `{Path(parity['data']).name}`: ONNX float vs PyTorch max |Δlogit| "
+        f"{parity['float_max_abs_logit_diff']:.1e}, top-1 agreement {parity['float_top1_agreement']:.2%}{int8}.",
+    ]
+
+
+def _limits_section(description: ModelDescription) -> list[str]:
+    spec, provenance = description.spec, description.provenance
+    data = (provenance.get("data") or {}).get("path")
+    judged = "raters' votes" if provenance.get("votes") else "labels"
+    return [
         "## Limits",
         "",
-        "FER2013 faces are small, low-resolution and noisy, and some labels are wrong; the classes are "
-        "posed or spontaneous expressions, not felt emotions. Whole photos go through a face detector "
-        "first, which misses profile and small faces.",
+        f"The model sees {spec.width}x{spec.height} {_pixels(spec.channels)} crops"
+        + (f" and learned from `{Path(data).name}`" if data else "")
+        + f": its classes are expressions as the training {judged} named them, not felt emotions, and it is "
+        "only as good as those. Whole photos go through a face detector first, which misses profile and "
+        "small faces.",
         "",
     ]
+
+
+def write_model_card(
+    export_dir: str | os.PathLike[str],
+    name: str,
+    test_sets: Sequence[str],
+    cache_dir: str | None = None,
+    votes: str | None = None,
+) -> Path:
+    """Score the exported model's graphs on `test_sets` (and against `votes`) and write its card beside it."""
+    folder = Path(export_dir)
+    json_path = folder / f"{name}.json"
+    if not json_path.is_file():
+        raise FerError(f"{json_path} not found: export the model first")
+    description = read_description(json_path)
+    graphs = {kind: folder / g["file"] for kind, g in description.graphs.items()}
+    table = read_votes(votes, description.classes) if votes else None
+    predictors = {kind: Predictor(path) for kind, path in graphs.items()}
+    results = {
+        (Path(data).name, kind): evaluate_predictions(predictor.predict(data, cache_dir), table)
+        for data in test_sets
+        for kind, predictor in predictors.items()
+    }
+    sections = [
+        _model_section(description, graphs),
+        ["## Training", "", *_training(description), *_temperature(description)],
+        _test_section(results, description.classes, "int8" if "int8" in graphs else "float"),
+        _checks_section(description.parity),
+        _limits_section(description),
+    ]
     path = folder / ("MODEL_CARD.md" if name == DEFAULT_MODEL_NAME else f"{name}.MODEL_CARD.md")
-    write_text(path, "\n".join(lines))
+    write_text(path, "\n\n".join("\n".join(section) for section in sections if section))
     return path

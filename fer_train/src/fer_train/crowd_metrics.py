@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from fer_train.metrics import Calibration, Metrics, calibration, compute_metrics
+from fer_train.metrics import Metrics, Reliability, compute_metrics, reliability
 from fer_train.votes import FaceVotes
 
 COVERAGE = 0.8  # selective accuracy: on this share of the majority faces, the most confident first
@@ -24,7 +24,7 @@ class CrowdMetrics:
     majority: Metrics  # against the raters' majority
     kl: float  # mean KL(votes ‖ model) over faces with votes among the classes
     brier: float  # mean squared distance between the probabilities and the vote shares
-    calibration: Calibration  # top probability against the share of raters who chose that class
+    reliability: Reliability  # top probability against the share of raters who chose that class
     covered_accuracy: float  # accuracy against the majority on the COVERAGE most confident faces
     faces_with_votes: int
 
@@ -33,7 +33,7 @@ class CrowdMetrics:
             "majority": self.majority.to_dict(),
             "kl": self.kl,
             "brier": self.brier,
-            "ece": self.calibration.ece,
+            "ece": self.reliability.ece,
             "coverage": COVERAGE,
             "covered_accuracy": self.covered_accuracy,
             "faces_with_votes": self.faces_with_votes,
@@ -47,11 +47,11 @@ def covered_accuracy(confidence: np.ndarray, correct: np.ndarray, coverage: floa
     return float(correct[order].mean()) if keep else 0.0
 
 
-def rater_calibration(probabilities: np.ndarray, shares: np.ndarray) -> Calibration:
-    """Calibration of the top probability against the share of raters who chose that class ([N, C] both;
+def rater_reliability(probabilities: np.ndarray, shares: np.ndarray) -> Reliability:
+    """Reliability of the top probability against the share of raters who chose that class ([N, C] both;
     with one-hot shares, the plain accuracy calibration)."""
     top = probabilities.argmax(1)
-    return calibration(probabilities.max(1), shares[np.arange(len(shares)), top])
+    return reliability(probabilities.max(1), shares[np.arange(len(shares)), top])
 
 
 def crowd_metrics(probabilities: np.ndarray, votes: FaceVotes, classes: tuple[str, ...]) -> CrowdMetrics:
@@ -69,7 +69,7 @@ def crowd_metrics(probabilities: np.ndarray, votes: FaceVotes, classes: tuple[st
         majority=compute_metrics(majority[has_majority], probabilities[has_majority].argmax(1), classes),
         kl=float(kl.mean()) if len(kl) else 0.0,
         brier=float(brier.mean()) if len(brier) else 0.0,
-        calibration=rater_calibration(probabilities[voted], shares),
+        reliability=rater_reliability(probabilities[voted], shares),
         covered_accuracy=covered_accuracy(confidence[has_majority], hits),
         faces_with_votes=int(voted.sum()),
     )
@@ -81,6 +81,6 @@ def format_crowd(m: CrowdMetrics) -> str:
     return (
         f"crowd majority ({m.majority.total} faces): accuracy {m.majority.accuracy:.4f}   balanced accuracy "
         f"{m.majority.balanced_accuracy:.4f}   recall {recalls}\n"
-        f"crowd votes ({m.faces_with_votes} faces): KL {m.kl:.4f}   Brier {m.brier:.4f}   ECE {m.calibration.ece:.4f}"
+        f"crowd votes ({m.faces_with_votes} faces): KL {m.kl:.4f}   Brier {m.brier:.4f}   ECE {m.reliability.ece:.4f}"
         f"   accuracy at {COVERAGE:.0%} coverage {m.covered_accuracy:.4f}"
     )

@@ -21,7 +21,7 @@ from fer_train.checkpoint import LoadedModel, load_model
 from fer_train.config import FitConfig
 from fer_train.data import FaceDataset
 from fer_train.metrics import compute_metrics
-from fer_train.scoring import predict_logits
+from fer_train.predict import predict_logits
 
 log = logging.getLogger(__name__)
 

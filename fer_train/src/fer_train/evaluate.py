@@ -13,7 +13,7 @@ from fer_runtime.atomic import write_text
 from fer_train.crowd_metrics import CrowdMetrics, crowd_metrics, format_crowd
 from fer_train.metrics import Metrics, compute_metrics, format_table
 from fer_train.plots import plot_confusion, plot_reliability
-from fer_train.scoring import Predictions, Scorer
+from fer_train.predict import Predictions, Predictor
 from fer_train.votes import VoteTable, match_votes, read_votes
 
 
@@ -31,7 +31,7 @@ class Evaluation:
         return table + ("\n" + format_crowd(self.crowd) if self.crowd else "")
 
 
-def score(predictions: Predictions, votes: VoteTable | None = None) -> Evaluation:
+def evaluate_predictions(predictions: Predictions, votes: VoteTable | None = None) -> Evaluation:
     """The figures of predictions on their dataset (and against the votes of its faces)."""
     data = predictions.dataset
     metrics = compute_metrics(data.labels, predictions.predicted, data.classes)
@@ -51,9 +51,9 @@ def evaluate(
 ) -> Evaluation:
     """Score a checkpoint or .onnx graph on a dataset; with `out_dir`, write metrics.json, metrics.txt,
     confusion.png (and, with votes, crowd_reliability.png) there."""
-    scorer = Scorer(model, threads)
-    table = read_votes(votes, scorer.spec.classes) if votes is not None else None
-    result = score(scorer.predict(data, cache_dir), table)
+    predictor = Predictor(model, threads)
+    table = read_votes(votes, predictor.spec.classes) if votes is not None else None
+    result = evaluate_predictions(predictor.predict(data, cache_dir), table)
     if out_dir is not None:
         out = Path(out_dir)
         report = {
@@ -72,7 +72,7 @@ def evaluate(
         )
         if result.crowd is not None:
             plot_reliability(
-                result.crowd.calibration,
+                result.crowd.reliability,
                 out / "crowd_reliability.png",
                 f"{Path(data).name} vs votes",
                 measure="share of raters who agree",

@@ -1,6 +1,6 @@
-"""`export_checkpoint`: checkpoint → folded → ONNX → onnxsim → checked against PyTorch → temperature and
-face framing (`export_fits`) → (int8) → (accuracy parity) → description in each graph and beside them,
-in named steps.
+"""`export_checkpoint`: checkpoint → (prior correction) → folded → ONNX → onnxsim → checked against PyTorch
+→ temperature and face framing (`export_fits`) → (int8) → (accuracy parity) → description in each graph and
+beside them, in named steps.
 
 Everything is written into a temporary folder inside the output folder and moved into place
 only when every check passed, so an export never leaves half-written files behind.
@@ -8,44 +8,35 @@ only when every check passed, so an export never leaves half-written files behin
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import tempfile
-import warnings
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import onnx
-import onnxsim
 import torch
 from torch import nn
 
 from fer_runtime import __version__
 from fer_runtime.atomic import write_text
 from fer_runtime.errors import FerError
-from fer_runtime.model_files import METADATA_KEY, ModelDescription, sha256_file
+from fer_runtime.model_files import ModelDescription, sha256_file
 from fer_runtime.session import create_session
 from fer_runtime.spec import PreprocessSpec
 from fer_train.checkpoint import LoadedModel, load_model
 from fer_train.data import load_dataset
 from fer_train.export_fits import fit_temperature_on, measure_framing_on
 from fer_train.fold import fold_batchnorm
-from fer_train.metrics import compute_metrics
+from fer_train.onnx_graph import INPUT_NAME, OPSET, OUTPUT_NAME, count_ops, embed, onnx_export, simplify
+from fer_train.parity import FLOAT_TOLERANCE, enforce, float_parity, int8_parity
+from fer_train.predict import predict_logits
 from fer_train.prior import describe, prior_offset, shift_logits, training_prior
-from fer_train.quantize import calibration_sample, quantize_int8
-from fer_train.scoring import Scorer, predict_logits
+from fer_train.quantize import CALIBRATION_SIZE, calibration_sample, quantization_record, quantize_int8
 
 log = logging.getLogger(__name__)
-
-INPUT_NAME, OUTPUT_NAME = "input", "logits"
-OPSET = 17
-FLOAT_TOLERANCE = 1e-4
-INT8_MAX_DROP, INT8_MIN_AGREEMENT = 0.01, 0.97
-CALIBRATION_SIZE = 400
 
 
 @dataclass(frozen=True)
@@ -56,40 +47,17 @@ class ExportResult:
     description: ModelDescription
 
 
-def _onnx_export(model: nn.Module, spec: PreprocessSpec, path: Path) -> None:
-    dummy = torch.zeros(2, spec.channels, spec.height, spec.width)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)  # the TorchScript exporter needs no onnxscript
-        torch.onnx.export(
-            model,
-            (dummy,),
-            str(path),
-            dynamo=False,
-            opset_version=OPSET,
-            input_names=[INPUT_NAME],
-            output_names=[OUTPUT_NAME],
-            dynamic_axes={INPUT_NAME: {0: "batch"}, OUTPUT_NAME: {0: "batch"}},
-        )
+@dataclass(frozen=True)
+class _Prepared:
+    """The model as it will be exported: prior correction folded into its last layer, then BatchNorm."""
 
-
-def _simplify(path: Path) -> None:
-    model, ok = onnxsim.simplify(onnx.load(str(path)))
-    if not ok:
-        raise FerError("onnxsim could not validate the simplified graph")
-    onnx.save(model, str(path))
-
-
-def _embed(path: Path, description: ModelDescription) -> None:
-    model = onnx.load(str(path))
-    del model.metadata_props[:]
-    model.metadata_props.add(key=METADATA_KEY, value=json.dumps(description.to_dict()))
-    model.producer_name, model.producer_version = "fer_train", __version__
-    onnx.checker.check_model(model, full_check=True)
-    onnx.save(model, str(path))
-
-
-def _count_ops(path: Path, op_type: str) -> int:
-    return sum(node.op_type == op_type for node in onnx.load(str(path)).graph.node)
+    loaded: LoadedModel  # with the correction, before folding (the reference the graph is checked against)
+    folded: nn.Module
+    spec: PreprocessSpec  # with the landmark template measured on the validation faces
+    temperature: float
+    fitted: dict[str, Any] | None
+    framing: dict[str, Any] | None
+    correction: dict[str, Any] | None
 
 
 def _probe_batch(spec: PreprocessSpec) -> torch.Tensor:
@@ -126,34 +94,6 @@ def _calibration_pixels(loaded: LoadedModel, calib: str | None, cache_dir: str |
     return calibration_sample(dataset.pixels, dataset.paths, CALIBRATION_SIZE), str(calib)
 
 
-def _parity(
-    loaded: LoadedModel, float_path: Path, int8_path: Path | None, check: str, cache_dir: str | None
-) -> dict[str, Any]:
-    spec = loaded.spec
-    dataset = load_dataset(check, spec, cache_dir)
-    reference = predict_logits(loaded.model, dataset.pixels, spec)
-    floats = Scorer(float_path).logits(dataset.pixels)
-    report: dict[str, Any] = {
-        "data": check,
-        "images": len(dataset),
-        "float_max_abs_logit_diff": float(np.abs(floats - reference).max()),
-        "float_top1_agreement": float((floats.argmax(1) == reference.argmax(1)).mean()),
-        "pytorch": compute_metrics(dataset.labels, reference.argmax(1), spec.classes).to_dict(),
-        "onnx_float": compute_metrics(dataset.labels, floats.argmax(1), spec.classes).to_dict(),
-    }
-    if int8_path is not None:
-        ints = Scorer(int8_path).logits(dataset.pixels)
-        int8_metrics = compute_metrics(dataset.labels, ints.argmax(1), spec.classes).to_dict()
-        report.update(
-            {
-                "onnx_int8": int8_metrics,
-                "int8_top1_agreement": float((ints.argmax(1) == floats.argmax(1)).mean()),
-                "int8_accuracy_drop": report["onnx_float"]["accuracy"] - int8_metrics["accuracy"],
-            }
-        )
-    return report
-
-
 def _provenance(loaded: LoadedModel, checkpoint: str | os.PathLike[str], probe_drift: float) -> dict[str, Any]:
     history = loaded.checkpoint.get("history", [])
     best = loaded.checkpoint.get("best", {})
@@ -174,10 +114,74 @@ def _provenance(loaded: LoadedModel, checkpoint: str | os.PathLike[str], probe_d
     }
 
 
+def _prepare(
+    loaded: LoadedModel, *, val: str | None, votes: str | None, prior_correction: float, cache_dir: str | None
+) -> _Prepared:
+    """Fit the temperature, fold the prior correction and BatchNorm (checked on the probe batch), and
+    measure the face framing."""
+    spec, probe = loaded.spec, _probe_batch(loaded.spec)
+    prior = training_prior(loaded, cache_dir) if prior_correction else None
+    offset = None if prior is None else prior_offset(prior, prior_correction)
+    temperature, fitted = fit_temperature_on(loaded, val, votes, cache_dir, offset)
+    correction = None
+    if prior is not None and offset is not None:
+        loaded = replace(loaded, model=shift_logits(loaded.model, -temperature * offset, probe))
+        correction = {"power": prior_correction, "prior": dict(zip(spec.classes, np.round(prior, 4).tolist()))}
+    folded = fold_batchnorm(loaded.model)
+    with torch.inference_mode():
+        drift = float((folded(probe) - loaded.model(probe)).abs().max())
+    if drift > FLOAT_TOLERANCE:
+        raise FerError(f"BatchNorm folding changed the logits by {drift:.2e} (> {FLOAT_TOLERANCE})")
+    spec, framing = measure_framing_on(loaded, val, cache_dir)
+    return _Prepared(loaded, folded, spec, temperature, fitted, framing, correction)
+
+
+def _write_float(prepared: _Prepared, path: Path) -> float:
+    """The float graph: exported, simplified, free of BatchNorm, equal to PyTorch on the probe batch."""
+    onnx_export(prepared.folded, prepared.spec, path)
+    simplify(path)
+    if count_ops(path, "BatchNormalization"):
+        raise FerError("the float graph still holds BatchNormalization nodes")
+    return _probe_check(prepared.loaded.model, path, prepared.spec)
+
+
+def _parity(
+    prepared: _Prepared, float_path: Path, int8_path: Path | None, check: str, cache_dir: str | None
+) -> dict[str, Any]:
+    dataset = load_dataset(check, prepared.spec, cache_dir)
+    reference = predict_logits(prepared.loaded.model, dataset.pixels, prepared.spec)
+    report = {"data": check, **float_parity(reference, float_path, dataset)}
+    return report | (int8_parity(float_path, int8_path, dataset) if int8_path is not None else {})
+
+
+def _describe(
+    prepared: _Prepared,
+    *,
+    name: str,
+    checkpoint: str | os.PathLike[str],
+    drift: float,
+    quantization: dict[str, Any] | None,
+) -> ModelDescription:
+    loaded = prepared.loaded
+    provenance = _provenance(loaded, checkpoint, drift)
+    return ModelDescription(
+        name=name,
+        spec=prepared.spec,
+        model=dict(loaded.checkpoint["model"]),
+        provenance={**provenance, "framing": prepared.framing, "prior_correction": prepared.correction},
+        input_name=INPUT_NAME,
+        output_name=OUTPUT_NAME,
+        quantization=quantization,
+        temperature=prepared.temperature,
+        temperature_fit=prepared.fitted,
+    )
+
+
 def export_checkpoint(
     checkpoint: str | os.PathLike[str],
     out_dir: str | os.PathLike[str],
     name: str = "model",
+    *,
     quantize: bool = False,
     calib: str | None = None,
     check: str | None = None,
@@ -193,123 +197,43 @@ def export_checkpoint(
     the run's validation data, when it is here) against `votes` (default: the run's votes, when here),
     else against the labels. With `prior_correction` A > 0, the probabilities are divided by the training
     class shares to the power A (`fer_train.prior`), folded into the last layer. With `check`, both graphs
-    are scored on that data and held to the limits."""
+    are scored on that data and held to the limits (`fer_train.parity`)."""
     if prior_correction < 0:
         raise FerError(f"the prior correction's power must be >= 0, not {prior_correction}")
     loaded = load_model(checkpoint)
-    spec = loaded.spec
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    probe = _probe_batch(spec)
     val = val or _recorded(loaded, "val")
     votes = votes or (_recorded(loaded, "votes") if val else None)
-    prior = training_prior(loaded, cache_dir) if prior_correction else None
-    offset = None if prior is None else prior_offset(prior, prior_correction)
-    temperature, fitted = fit_temperature_on(loaded, val, votes, cache_dir, offset)
-    correction = None
-    if prior is not None and offset is not None:
-        loaded = replace(loaded, model=shift_logits(loaded.model, -temperature * offset, probe))
-        correction = {"power": prior_correction, "prior": dict(zip(spec.classes, np.round(prior, 4).tolist()))}
-    folded = fold_batchnorm(loaded.model)
-    with torch.inference_mode():
-        drift = float((folded(probe) - loaded.model(probe)).abs().max())
-    if drift > FLOAT_TOLERANCE:
-        raise FerError(f"BatchNorm folding changed the logits by {drift:.2e} (> {FLOAT_TOLERANCE})")
-    spec, framing = measure_framing_on(loaded, val, cache_dir)
-
+    prepared = _prepare(loaded, val=val, votes=votes, prior_correction=prior_correction, cache_dir=cache_dir)
     with tempfile.TemporaryDirectory(dir=out, prefix=".export-") as tmp:
-        stage = Path(tmp)
-        float_path = stage / f"{name}.onnx"
-        _onnx_export(folded, spec, float_path)
-        _simplify(float_path)
-        if _count_ops(float_path, "BatchNormalization"):
-            raise FerError("the float graph still holds BatchNormalization nodes")
-        probe_drift = _probe_check(loaded.model, float_path, spec)
-        int8_path, quantization = None, None
+        graphs: dict[str, Path] = {"float": Path(tmp) / f"{name}.onnx"}
+        drift = _write_float(prepared, graphs["float"])
+        quantization = None
         if quantize:
             pixels, calib_source = _calibration_pixels(loaded, calib, cache_dir)
-            int8_path = stage / f"{name}.int8.onnx"
-            quantize_int8(float_path, int8_path, INPUT_NAME, pixels, spec)
-            quantization = {
-                "format": "QDQ",
-                "weights": "int8 per-channel, 7-bit range",
-                "activations": "uint8",
-                "calibration": {"data": calib_source, "images": len(pixels)},
-            }
-        description = ModelDescription(
-            name,
-            spec,
-            dict(loaded.checkpoint["model"]),
-            {**_provenance(loaded, checkpoint, probe_drift), "framing": framing, "prior_correction": correction},
-            INPUT_NAME,
-            OUTPUT_NAME,
-            quantization,
-            temperature=temperature,
-            calibration=fitted,
-        )
-        graphs = {"float": float_path, "int8": int8_path}
+            graphs["int8"] = Path(tmp) / f"{name}.int8.onnx"
+            quantize_int8(graphs["float"], graphs["int8"], INPUT_NAME, pixels, prepared.spec)
+            quantization = quantization_record(calib_source, len(pixels))
+        description = _describe(prepared, name=name, checkpoint=checkpoint, drift=drift, quantization=quantization)
         for kind, path in graphs.items():
-            if path is not None:
-                _embed(path, replace(description, graph=kind))
+            embed(path, replace(description, graph=kind))
         if check:
-            parity = _parity(loaded, float_path, int8_path, check, cache_dir)
-            _enforce(parity, allow_int8_drop)
+            parity = _parity(prepared, graphs["float"], graphs.get("int8"), check, cache_dir)
+            enforce(parity, allow_int8_drop)
             description = replace(description, parity=parity)
-        description = replace(
-            description,
-            graphs={
-                kind: {"file": path.name, "sha256": sha256_file(path)}
-                for kind, path in graphs.items()
-                if path is not None
-            },
-        )
-        for staged in (float_path, int8_path):
-            if staged is not None:
-                os.replace(staged, out / staged.name)
+        files = {kind: {"file": path.name, "sha256": sha256_file(path)} for kind, path in graphs.items()}
+        description = replace(description, graphs=files)
+        for path in graphs.values():
+            os.replace(path, out / path.name)
         json_path = out / f"{name}.json"
         write_text(json_path, description.to_json())
-    return ExportResult(out / float_path.name, out / int8_path.name if int8_path else None, json_path, description)
+    int8 = graphs.get("int8")
+    return ExportResult(out / graphs["float"].name, out / int8.name if int8 else None, json_path, description)
 
 
-def _enforce(parity: dict[str, Any], allow_int8_drop: bool) -> None:
-    if parity["float_max_abs_logit_diff"] > FLOAT_TOLERANCE or parity["float_top1_agreement"] < 1.0:
-        raise FerError(
-            f"ONNX float graph differs from PyTorch: max |Δlogit| {parity['float_max_abs_logit_diff']:.2e}, "
-            f"top-1 agreement {parity['float_top1_agreement']:.4f}"
-        )
-    if "onnx_int8" not in parity:
-        return
-    drop, agree = parity["int8_accuracy_drop"], parity["int8_top1_agreement"]
-    if drop > INT8_MAX_DROP or agree < INT8_MIN_AGREEMENT:
-        message = (
-            f"int8 graph loses {drop * 100:.2f} accuracy points and agrees on {agree:.2%} "
-            f"(limits: {INT8_MAX_DROP * 100:.0f} point, {INT8_MIN_AGREEMENT:.0%})"
-        )
-        if not allow_int8_drop:
-            raise FerError(message + "; pass --allow-int8-drop to keep it anyway")
-        log.warning("WARNING: %s (kept: --allow-int8-drop)", message)
-
-
-def format_parity(parity: dict[str, Any]) -> str:
-    lines = [
-        f"parity on {parity['data']} ({parity['images']} images)",
-        f"  PyTorch vs ONNX float: max |Δlogit| {parity['float_max_abs_logit_diff']:.2e}, "
-        f"top-1 agreement {parity['float_top1_agreement']:.2%}",
-    ]
-    for key, label in (("pytorch", "PyTorch"), ("onnx_float", "ONNX float"), ("onnx_int8", "ONNX int8")):
-        if key in parity:
-            m = parity[key]
-            lines.append(f"  {label:<11} accuracy {m['accuracy']:.4f}  balanced {m['balanced_accuracy']:.4f}")
-    if "onnx_int8" in parity:
-        lines.append(
-            f"  int8 vs float: accuracy drop {parity['int8_accuracy_drop'] * 100:+.2f} points, "
-            f"top-1 agreement {parity['int8_top1_agreement']:.2%}"
-        )
-    return "\n".join(lines)
-
-
-def format_calibration(description: ModelDescription) -> str:
-    fitted, correction = description.calibration, description.provenance.get("prior_correction")
+def format_temperature(description: ModelDescription) -> str:
+    fitted, correction = description.temperature_fit, description.provenance.get("prior_correction")
     text = (
         "temperature 1 (not fitted: no validation data)"
         if fitted is None

@@ -9,16 +9,16 @@ from typing import Any
 
 import numpy as np
 
-from fer_runtime.align import measure_template
 from fer_runtime.detect import YuNetDetector
-from fer_runtime.recognizer import softmax
+from fer_runtime.postprocess import softmax
 from fer_runtime.spec import PreprocessSpec
-from fer_train.calibrate import cross_entropy, fit_temperature
 from fer_train.checkpoint import LoadedModel
-from fer_train.crowd_metrics import rater_calibration
+from fer_train.crowd_metrics import rater_reliability
 from fer_train.data import load_dataset
-from fer_train.quantize import calibration_sample
-from fer_train.scoring import predict_logits
+from fer_train.landmark_template import measure_template
+from fer_train.predict import predict_logits
+from fer_train.quantize import fixed_sample
+from fer_train.temperature import cross_entropy, fit_temperature
 from fer_train.votes import match_votes, read_votes
 
 log = logging.getLogger(__name__)
@@ -55,7 +55,7 @@ def fit_temperature_on(
     after = logits - temperature * shift
 
     def ece(scores: np.ndarray, t: float) -> float:  # one-hot targets: the share of raters is right (1) or wrong (0)
-        return rater_calibration(softmax(scores, t), targets).ece
+        return rater_reliability(softmax(scores, t), targets).ece
 
     record.update(
         {
@@ -79,7 +79,7 @@ def measure_framing_on(
         log.info("no validation data: no landmark template, so the runtime crops faces by box and margin")
         return loaded.spec, None
     dataset = load_dataset(val, loaded.spec, cache_dir)
-    faces = calibration_sample(dataset.pixels, dataset.paths, FRAMING_SAMPLE)
+    faces = dataset.pixels[fixed_sample(dataset.paths, FRAMING_SAMPLE)]
     template, found = measure_template(faces, YuNetDetector())
     record: dict[str, Any] = {"data": str(val), "faces": len(faces), "found": found}
     if found < FRAMING_MIN_FOUND * len(faces):

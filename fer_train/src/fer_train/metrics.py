@@ -48,7 +48,7 @@ class Metrics:
 
 
 @dataclass(frozen=True)
-class Calibration:
+class Reliability:
     ece: float
     edges: np.ndarray  # bin edges of the top-1 confidence, [B + 1]
     confidence: np.ndarray  # mean confidence per bin (nan where empty), [B]
@@ -56,7 +56,7 @@ class Calibration:
     counts: np.ndarray  # images per bin, [B]
 
 
-def calibration(confidence: np.ndarray, correct: np.ndarray, bins: int = 15) -> Calibration:
+def reliability(confidence: np.ndarray, correct: np.ndarray, bins: int = 15) -> Reliability:
     """Expected calibration error: the count-weighted gap between confidence and accuracy per bin.
     `correct` may be 0/1 (right or wrong) or a share (of raters who chose the predicted class)."""
     edges = np.linspace(0, 1, bins + 1)
@@ -67,7 +67,7 @@ def calibration(confidence: np.ndarray, correct: np.ndarray, bins: int = 15) -> 
         mean_acc = np.bincount(which, weights=correct.astype(np.float64), minlength=bins) / counts
     filled = counts > 0
     ece = float(np.sum(counts[filled] * np.abs(mean_conf[filled] - mean_acc[filled])) / max(1, len(confidence)))
-    return Calibration(ece, edges, mean_conf, mean_acc, counts)
+    return Reliability(ece, edges, mean_conf, mean_acc, counts)
 
 
 def compute_metrics(labels: np.ndarray, predictions: np.ndarray, classes: Sequence[str]) -> Metrics:

@@ -11,7 +11,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from fer_runtime.atomic import atomic_path
-from fer_train.metrics import Calibration, Metrics
+from fer_train.metrics import Metrics, Reliability
 
 
 def save_figure(fig: Figure, path: str | os.PathLike[str]) -> None:
@@ -80,7 +80,7 @@ def plot_confusion(metrics: Metrics, path: str | os.PathLike[str], title: str = 
 
 
 def plot_reliability(
-    cal: Calibration, path: str | os.PathLike[str], title: str = "", measure: str = "accuracy"
+    cal: Reliability, path: str | os.PathLike[str], title: str = "", measure: str = "accuracy"
 ) -> None:
     """Per confidence bin: `measure` (accuracy, or the share of raters who agree) against the confidence."""
     fig = Figure(figsize=(5, 5))

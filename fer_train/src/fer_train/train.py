@@ -18,12 +18,10 @@ from tqdm import tqdm
 
 from fer_runtime.atomic import write_text
 from fer_runtime.preprocess import model_input
-from fer_runtime.recognizer import softmax
 from fer_runtime.spec import PreprocessSpec
 from fer_train.augment import augment_batch, mix_batch
 from fer_train.checkpoint import save_checkpoint
 from fer_train.config import SELECTED_BY, FitConfig
-from fer_train.crowd_metrics import crowd_metrics
 from fer_train.data import FaceDataset, epoch_order
 from fer_train.distill import TeacherEnsemble, distillation
 from fer_train.distributed import (
@@ -38,13 +36,11 @@ from fer_train.distributed import (
     world_from_env,
     wrap,
 )
-from fer_train.metrics import compute_metrics
 from fer_train.models import build_model, count_parameters
 from fer_train.optim import PlateauScale, build_optimizer, lr_factor, update_ema
 from fer_train.run_folder import restore, summary, write_history
-from fer_train.scoring import predict_logits
 from fer_train.training_data import TrainingData, load_training_data
-from fer_train.votes import FaceVotes
+from fer_train.validation import SCORE_NAMES, best_record, selection_metric, validate
 
 log = logging.getLogger(__name__)
 
@@ -56,12 +52,7 @@ class FitResult:
     best_epoch: int
     best_score: float
     score_name: str  # what picked best.pt, e.g. "validation balanced accuracy"
-
-
-def score_name(config: FitConfig) -> str:
-    if config.val is None:
-        return "training accuracy"
-    return "validation crowd balanced accuracy" if config.select_on == "crowd" else "validation balanced accuracy"
+    metric: str  # its key in the history, e.g. "val_balanced_accuracy"
 
 
 def class_weights(config: FitConfig, targets: np.ndarray) -> torch.Tensor | None:
@@ -72,7 +63,7 @@ def class_weights(config: FitConfig, targets: np.ndarray) -> torch.Tensor | None
     return torch.tensor(mass.sum() / (len(mass) * np.maximum(mass, 1e-6)), dtype=torch.float32)
 
 
-@dataclass
+@dataclass(kw_only=True)
 class _Step:
     """What one optimisation step touches."""
 
@@ -193,29 +184,6 @@ def _loss(
     return (1 - config.distill_weight) * loss + config.distill_weight * kl, logits
 
 
-def _validate(model: nn.Module, val: FaceDataset, spec: PreprocessSpec, votes: FaceVotes | None) -> dict[str, Any]:
-    logits = predict_logits(model, val.pixels, spec)
-    metrics = compute_metrics(val.labels, logits.argmax(1), spec.classes)
-    record = {
-        "val_loss": float(F.cross_entropy(torch.from_numpy(logits), torch.from_numpy(val.labels))),
-        "val_accuracy": metrics.accuracy,
-        "val_balanced_accuracy": metrics.balanced_accuracy,
-        "val_recall": metrics.per_class_recall,
-    }
-    if votes is not None:
-        crowd = crowd_metrics(softmax(logits.astype(np.float64)), votes, spec.classes)
-        record.update(
-            {
-                "val_crowd_accuracy": crowd.majority.accuracy,
-                "val_crowd_balanced_accuracy": crowd.majority.balanced_accuracy,
-                "val_crowd_kl": crowd.kl,
-                "val_crowd_ece": crowd.calibration.ece,
-                "val_crowd_recall": crowd.majority.per_class_recall,
-            }
-        )
-    return record
-
-
 def _build_step(config: FitConfig, data: TrainingData, device: torch.device, world: World) -> _Step:
     """A new model on `device` with its optimizer, schedule, weight average, loss weights and teachers."""
     model = build_model(config.model, data.spec.num_classes, **config.model_options)
@@ -228,19 +196,19 @@ def _build_step(config: FitConfig, data: TrainingData, device: torch.device, wor
     soft_teacher, teachers = distillation(config, data.train, data.val, data.spec, device)
     weights = class_weights(config, data.targets)
     return _Step(
-        model,
-        wrap(model, world, device),
-        device,
-        world,
-        optimizer,
-        scheduler,
-        ema,
-        weights.to(device) if weights is not None else None,
-        torch.Generator().manual_seed(config.seed),
-        torch.from_numpy(data.targets).to(device),
-        plateau,
-        soft_teacher.to(device) if soft_teacher is not None else None,
-        teachers,
+        model=model,
+        forward=wrap(model, world, device),
+        device=device,
+        world=world,
+        optimizer=optimizer,
+        scheduler=scheduler,
+        ema=ema,
+        weights=weights.to(device) if weights is not None else None,
+        generator=torch.Generator().manual_seed(config.seed),
+        targets=torch.from_numpy(data.targets).to(device),
+        plateau=plateau,
+        soft_targets=soft_teacher.to(device) if soft_teacher is not None else None,
+        teachers=teachers,
     )
 
 
@@ -255,7 +223,7 @@ def _epoch(
     if data.val is not None:
         score = None
         if (epoch % config.val_every == 0 or epoch == config.epochs) and step.world.main:
-            record.update(_validate(step.evaluated, data.val, data.spec, data.val_votes))
+            record.update(validate(step.evaluated, data.val, data.spec, data.val_votes))
             score = record[SELECTED_BY[config.select_on]]
         score = shared_score(score, step.world, step.device)
     if score is not None:
@@ -288,10 +256,11 @@ def _fit(config: FitConfig, out: Path, resume: bool, progress: bool, device: tor
     data = load_training_data(config, state)
     step = _build_step(config, data, device, world)
     history: list[dict[str, Any]] = []
-    best = {"epoch": 0, "balanced_accuracy": -1.0}
+    metric = selection_metric(config)
+    best: dict[str, Any] = {"epoch": 0, "metric": metric, "value": -1.0}
     if state is not None:
         step.load_state_dict(state)
-        history, best = list(state["history"]), dict(state["best"])
+        history, best = list(state["history"]), best_record(state["best"], metric)
         log.info("resuming %s at epoch %d of %d", out, len(history) + 1, config.epochs)
     provenance = {**data.provenance, "parameters": count_parameters(step.model)}
     if world.main:
@@ -301,9 +270,9 @@ def _fit(config: FitConfig, out: Path, resume: bool, progress: bool, device: tor
     for epoch in range(len(history) + 1, config.epochs + 1):
         record, score = _epoch(step, data, config, epoch, progress)
         history.append(record)
-        improved = score is not None and score > best["balanced_accuracy"]
+        improved = score is not None and score > best["value"]
         if improved and score is not None:
-            best = {"epoch": epoch, "balanced_accuracy": score}
+            best = {"epoch": epoch, "metric": metric, "value": score}
         payload = {
             "model": {"name": config.model, "options": dict(config.model_options)},
             "spec": data.spec.to_dict(),
@@ -321,4 +290,4 @@ def _fit(config: FitConfig, out: Path, resume: bool, progress: bool, device: tor
             write_history(out, history)
             log.info(summary(record, config.epochs) + ("  *best*" if improved else ""))
     barrier(world)
-    return FitResult(out, history, int(best["epoch"]), float(best["balanced_accuracy"]), score_name(config))
+    return FitResult(out, history, int(best["epoch"]), float(best["value"]), SCORE_NAMES[metric], metric)

@@ -24,6 +24,7 @@ from fer_runtime.atomic import write_text
 from fer_runtime.errors import FerError
 from fer_runtime.spec import DEFAULT_CLASSES, PreprocessSpec
 from fer_train.analysis.duplicates import BLANK_MAX_STD, NEAR_MAX_BITS, exact_keys, near_pairs, phash
+from fer_train.analysis.eda_markdown import eda_markdown
 from fer_train.data import FaceDataset, load_dataset, split_names
 from fer_train.plots import save_figure
 
@@ -197,94 +198,6 @@ def _mean_face_figure(split: Split, path: Path) -> None:
     save_figure(fig, path)
 
 
-def _markdown(report: dict[str, Any], figures: list[str]) -> str:
-    classes = report["classes"]
-    lines = [
-        "# Dataset analysis (`fer-train eda`)",
-        "",
-        "Splits: " + ", ".join(f"`{s['name']}` ({s['path']}, {s['images']} images)" for s in report["splits"]),
-        "",
-        "## Class distribution",
-        "",
-        "| split | " + " | ".join(classes) + " | total |",
-        "|---" * (len(classes) + 2) + "|",
-    ]
-    for split in report["splits"]:
-        counts = split["counts"]
-        lines.append(
-            f"| {split['name']} | "
-            + " | ".join(f"{counts[c]} ({counts[c] / max(1, split['images']):.0%})" for c in classes)
-            + f" | {split['images']} |"
-        )
-    lines += [
-        "",
-        "## Brightness and contrast (median per class, gray levels 0-255)",
-        "",
-        "| split | class | brightness | contrast |",
-        "|---|---|---|---|",
-    ]
-    for split in report["splits"]:
-        for c in classes:
-            stats = split["per_class"][c]
-            lines.append(
-                f"| {split['name']} | {c} | {stats['median_brightness']:.1f} | {stats['median_contrast']:.1f} |"
-            )
-    lines += ["", f"## Blank or near-constant images (pixel std <= {report['blank_max_std']})", ""]
-    for split in report["splits"]:
-        blank = split["blank"]
-        lines.append(
-            f"- `{split['name']}`: {blank['count']}"
-            + (f" (e.g. {', '.join(blank['files'][:3])})" if blank["files"] else "")
-        )
-    distance = report["near_duplicate_max_bits"]
-    lines += [
-        "",
-        f"## Duplicates within each split (near: perceptual hash within {distance} of 64 bits)",
-        "",
-        "Blank images are left out of the duplicate checks (they all look alike).",
-        "",
-        "| split | exact groups | extra exact copies | near pairs | images in near pairs | pairs with different labels |",
-        "|---|---|---|---|---|---|",
-    ]
-    for split in report["splits"]:
-        d = split["duplicates"]
-        lines.append(
-            f"| {split['name']} | {d['exact_duplicate_groups']} | {d['exact_extra_copies']} | "
-            f"{d['near_duplicate_pairs']} | {d['images_in_near_pairs']} | {d['near_pairs_with_different_labels']} |"
-        )
-    if report["across"]:
-        lines += [
-            "",
-            "## Duplicates across splits",
-            "",
-            "Images of each split that have an exact copy, or a near duplicate (exact ones included), "
-            "in the other split.",
-            "",
-            "| split A | split B | A with exact copy in B | B with exact copy in A | "
-            "A with near duplicate in B | B with near duplicate in A | near pairs | pairs with different labels |",
-            "|---|---|---|---|---|---|---|---|",
-        ]
-        for cross in report["across"]:
-            lines.append(
-                f"| {cross['first']} | {cross['second']} | {cross['exact']['first']} | "
-                f"{cross['exact']['second']} | {cross['near']['first']} | {cross['near']['second']} | "
-                f"{cross['near_duplicate_pairs']} | {cross['near_pairs_with_different_labels']} |"
-            )
-        lines += [
-            "",
-            "A test image with a near duplicate in the training data is partly memorised, not "
-            "recognised: scores on such a test split overstate accuracy on new faces.",
-        ]
-    lines += ["", "## Figures", ""] + [f"![{name}]({name})" for name in figures]
-    if report["face_images_omitted"]:
-        lines += [
-            "",
-            "Figures made of faces (sample grids, mean faces and variance maps) were not written "
-            "(`--no-face-images`): the dataset's faces stay out of this folder.",
-        ]
-    return "\n".join(lines) + "\n"
-
-
 def run_eda(
     paths: Sequence[str | os.PathLike[str]],
     out: str | os.PathLike[str],
@@ -343,5 +256,5 @@ def run_eda(
             _mean_face_figure(split, out_dir / f"mean_face_{split.name}.png")
             figures += [f"samples_{split.name}.png", f"mean_face_{split.name}.png"]
     write_text(out_dir / "eda.json", json.dumps(report, indent=2))
-    write_text(out_dir / "report.md", _markdown(report, figures))
+    write_text(out_dir / "report.md", eda_markdown(report, figures))
     return report

@@ -23,10 +23,10 @@ from fer_runtime.atomic import write_text
 from fer_runtime.errors import FerError
 from fer_train.analysis.duplicates import NEAR_MAX_BITS, has_near_copy, non_blank_hashes
 from fer_train.data import load_dataset, split_names
-from fer_train.evaluate import score
-from fer_train.metrics import Metrics, calibration, compute_metrics
+from fer_train.evaluate import evaluate_predictions
+from fer_train.metrics import Metrics, compute_metrics, reliability
 from fer_train.plots import plot_confusion, plot_reliability, save_figure
-from fer_train.scoring import Predictions, Scorer
+from fer_train.predict import Predictions, Predictor
 from fer_train.votes import VoteTable, read_votes
 
 
@@ -94,9 +94,9 @@ def report_split(
 ) -> dict[str, Any]:
     """Score one split and write its figures under `out/name/`; return its section of the report."""
     data = predictions.dataset
-    evaluation = score(predictions, votes)
+    evaluation = evaluate_predictions(predictions, votes)
     metrics, crowd = evaluation.metrics, evaluation.crowd
-    cal = calibration(predictions.confidence, predictions.predicted == data.labels)
+    cal = reliability(predictions.confidence, predictions.predicted == data.labels)
     folder = out / name
     plot_confusion(metrics, folder / "confusion.png", title=f"{name}: balanced acc. {metrics.balanced_accuracy:.3f}")
     plot_reliability(cal, folder / "reliability.png", name)
@@ -108,7 +108,7 @@ def report_split(
             title=f"{name} vs raters' majority: balanced acc. {crowd.majority.balanced_accuracy:.3f}",
         )
         plot_reliability(
-            crowd.calibration, folder / "crowd_reliability.png", f"{name} vs votes", measure="share of raters who agree"
+            crowd.reliability, folder / "crowd_reliability.png", f"{name} vs votes", measure="share of raters who agree"
         )
         figures += [f"{name}/crowd_confusion.png", f"{name}/crowd_reliability.png"]
     if face_images:
@@ -198,13 +198,13 @@ def run_report(
     """
     if not paths:
         raise FerError("give at least one test split (--data)")
-    scorer = Scorer(model, threads)
-    table = read_votes(votes, scorer.spec.classes) if votes is not None else None
+    predictor = Predictor(model, threads)
+    table = read_votes(votes, predictor.spec.classes) if votes is not None else None
     out_dir = Path(out)
-    train_hashes = None if train is None else non_blank_hashes(load_dataset(train, scorer.spec, cache_dir).pixels)[1]
+    train_hashes = None if train is None else non_blank_hashes(load_dataset(train, predictor.spec, cache_dir).pixels)[1]
     sections = []
     for name, path in zip(split_names(paths), paths):
-        predictions = scorer.predict(path, cache_dir)
+        predictions = predictor.predict(path, cache_dir)
         sections.append(report_split(predictions, name, out_dir, face_images, votes=table))
         if train_hashes is not None:
             copied = has_near_copy(predictions.dataset.pixels, train_hashes)
@@ -216,7 +216,7 @@ def run_report(
             sections.append({**section, "left_out": {"near_copies_of": str(train), "count": int(copied.sum())}})
     report = {
         "model": str(model),
-        "classes": list(scorer.spec.classes),
+        "classes": list(predictor.spec.classes),
         "splits": sections,
         "votes": {"path": str(votes), "sha256": table.sha256} if table else None,
     }

@@ -31,9 +31,10 @@ from fer_train.config import FitConfig
 from fer_train.models import build_model
 from fer_train.plots import save_figure
 from fer_train.train import fit
+from fer_train.validation import SCORE_NAMES, selection_metric
 
 CONFIG_FIELDS = {f.name for f in fields(FitConfig)} - {"data", "val", "out", "model_options", "augment", "classes"}
-RESULT_COLUMNS = ("run", "seed", "best_val_balanced_accuracy", "best_epoch", "final_val_balanced_accuracy", "seconds")
+RESULT_COLUMNS = ("run", "seed", "selected_by", "best_score", "best_epoch", "final_score", "seconds")
 
 
 def parse_value(text: str) -> Any:
@@ -128,7 +129,7 @@ def summarise(rows: list[dict[str, Any]], keys: list[str]) -> list[dict[str, Any
         groups.setdefault(tuple(str(row[k]) for k in keys), []).append(row)
     summary = []
     for values, members in groups.items():
-        scores = np.array([float(m["best_val_balanced_accuracy"]) for m in members])
+        scores = np.array([float(m["best_score"]) for m in members])
         seconds = np.array([float(m["seconds"]) for m in members])
         summary.append(
             {
@@ -147,7 +148,7 @@ def _markdown(summary: list[dict[str, Any]], keys: list[str], base: FitConfig, o
         "# Hyperparameter sweep (`fer-train sweep`)",
         "",
         f"Training data `{base.data}`, validation `{base.val}`, base model `{base.model}`, "
-        f"{base.epochs} epochs per run; score: best validation balanced accuracy over the epochs "
+        f"{base.epochs} epochs per run; score: best {SCORE_NAMES[selection_metric(base)]} over the epochs "
         f"(mean ± std over seeds). "
         + (
             "One factor at a time: the first row is the baseline (the first value of every factor)."
@@ -155,7 +156,7 @@ def _markdown(summary: list[dict[str, Any]], keys: list[str], base: FitConfig, o
             else "Full cross product."
         ),
         "",
-        "| " + " | ".join(keys) + " | runs | val. balanced acc. | seconds/run |",
+        "| " + " | ".join(keys) + f" | runs | {SCORE_NAMES[selection_metric(base)]} | seconds/run |",
         "|" + "---|" * (len(keys) + 3),
     ]
     for line in summary:
@@ -185,6 +186,7 @@ def _factor_figure(
     grid: dict[str, list[Any]],
     one_at_a_time: bool,
     path: Path,
+    score_label: str,
 ) -> None:
     """Score against the values of one factor; in one-at-a-time mode only the runs that vary it."""
     baseline = {k: str(grid[k][0]) for k in keys}
@@ -205,7 +207,7 @@ def _factor_figure(
     ax.set_xticks(range(len(values)), values)
     ax.set(
         xlabel=key,
-        ylabel="val. balanced accuracy",
+        ylabel=score_label,
         title=f"{key}" + (" (others at baseline)" if one_at_a_time else " (mean over the other factors)"),
     )
     ax.grid(alpha=0.3)
@@ -237,15 +239,15 @@ def run_sweep(
         bar.set_postfix_str(name[:60])
         started = time.perf_counter()
         result = fit(replace(config, out=str(out_dir / "runs" / name)), resume=True, progress=False)
-        final = result.history[-1].get("val_balanced_accuracy", result.history[-1]["train_accuracy"])
         rows.append(
             {
                 "run": name,
                 **{k: point[k] for k in keys},
                 "seed": seed,
-                "best_val_balanced_accuracy": round(result.best_score, 5),
+                "selected_by": result.metric,
+                "best_score": round(result.best_score, 5),
                 "best_epoch": result.best_epoch,
-                "final_val_balanced_accuracy": round(final, 5),
+                "final_score": round(result.history[-1][result.metric], 5),
                 "seconds": round(time.perf_counter() - started, 1),
             }
         )
@@ -253,6 +255,8 @@ def run_sweep(
     bar.close()
     summary = summarise(rows, keys)
     for key in keys:
-        _factor_figure(summary, key, keys, grid, one_at_a_time, out_dir / f"factor_{key}.png")
+        _factor_figure(
+            summary, key, keys, grid, one_at_a_time, out_dir / f"factor_{key}.png", SCORE_NAMES[selection_metric(base)]
+        )
     write_text(out_dir / "summary.md", _markdown(summary, keys, base, one_at_a_time))
     return rows

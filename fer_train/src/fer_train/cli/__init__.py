@@ -24,6 +24,7 @@ COMMANDS = {  # name: one-line help shown by `fer-train --help`
     "fit": "Train a model; checkpoints every epoch, --resume after any interruption.",
     "eval": "Score a model on a dataset (and against crowd votes).",
     "export": "Export a checkpoint to ONNX (float, int8) with its description and temperature.",
+    "quantize": "Rebuild an exported model's int8 graph from its float graph.",
     "card": "Write the model card of an exported model.",
     "eda": "Explore datasets: balance, faces, intensities, blanks, duplicates.",
     "report": "Report a model on test splits with intervals, calibration and worst errors.",

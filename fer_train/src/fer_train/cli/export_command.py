@@ -5,7 +5,8 @@ from __future__ import annotations
 import click
 
 from fer_train.cli import user_errors, votes_option
-from fer_train.export import export_checkpoint, format_calibration, format_parity
+from fer_train.export import export_checkpoint, format_temperature
+from fer_train.parity import format_parity
 
 
 @click.command("export")
@@ -22,7 +23,7 @@ from fer_train.export import export_checkpoint, format_calibration, format_parit
 @click.option(
     "--calib",
     type=click.Path(exists=True),
-    help="Calibration data (default: a fixed sample of the checkpoint's training data).",
+    help="Reliability data (default: a fixed sample of the checkpoint's training data).",
 )
 @click.option(
     "--val",
@@ -62,11 +63,21 @@ def export_command(
     """Export a checkpoint: BatchNorm folded, onnxsim, checked against PyTorch on a probe batch, a fitted
     temperature, optional int8, and the model description in each graph and beside them."""
     result = export_checkpoint(
-        checkpoint, out, name, quantize, calib, check, allow_int8_drop, cache_dir, val, votes, prior_correction
+        checkpoint,
+        out,
+        name,
+        quantize=quantize,
+        calib=calib,
+        check=check,
+        allow_int8_drop=allow_int8_drop,
+        cache_dir=cache_dir,
+        val=val,
+        votes=votes,
+        prior_correction=prior_correction,
     )
     for path in (result.float_path, result.int8_path, result.json_path):
         if path is not None:
             click.echo(f"wrote {path}")
-    click.echo(format_calibration(result.description))
+    click.echo(format_temperature(result.description))
     if result.description.parity:
         click.echo(format_parity(result.description.parity))

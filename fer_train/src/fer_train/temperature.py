@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from fer_runtime.recognizer import softmax
+from fer_runtime.postprocess import softmax
 
 SEARCH = (0.05, 20.0)  # the temperatures considered
 

@@ -12,8 +12,9 @@ import torch
 from torch import nn
 
 from fer_runtime.errors import FerError
+from fer_runtime.postprocess import softmax
 from fer_runtime.preprocess import model_input
-from fer_runtime.recognizer import Recognizer, softmax
+from fer_runtime.recognizer import Recognizer
 from fer_runtime.spec import PreprocessSpec
 from fer_train.checkpoint import load_model
 from fer_train.data import FaceDataset, load_dataset
@@ -50,7 +51,7 @@ class Predictions:
         return Predictions(self.dataset.subset(indices), self.probabilities[indices])
 
 
-class Scorer:
+class Predictor:
     """Logits and probabilities for uint8 faces from a checkpoint (.pt) or an exported graph (.onnx)."""
 
     def __init__(self, model: str | os.PathLike[str], threads: int | None = None) -> None:

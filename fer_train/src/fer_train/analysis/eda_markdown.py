@@ -1,0 +1,118 @@
+"""`fer-train eda`'s report.md: one section per question, from the report dict `eda.run_eda` measured."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def _class_section(report: dict[str, Any]) -> list[str]:
+    classes = report["classes"]
+    lines = [
+        "## Class distribution",
+        "",
+        "| split | " + " | ".join(classes) + " | total |",
+        "|---" * (len(classes) + 2) + "|",
+    ]
+    for split in report["splits"]:
+        counts = split["counts"]
+        lines.append(
+            f"| {split['name']} | "
+            + " | ".join(f"{counts[c]} ({counts[c] / max(1, split['images']):.0%})" for c in classes)
+            + f" | {split['images']} |"
+        )
+    return lines
+
+
+def _intensity_section(report: dict[str, Any]) -> list[str]:
+    lines = [
+        "## Brightness and contrast (median per class, gray levels 0-255)",
+        "",
+        "| split | class | brightness | contrast |",
+        "|---|---|---|---|",
+    ]
+    for split in report["splits"]:
+        for c in report["classes"]:
+            stats = split["per_class"][c]
+            lines.append(
+                f"| {split['name']} | {c} | {stats['median_brightness']:.1f} | {stats['median_contrast']:.1f} |"
+            )
+    return lines
+
+
+def _blank_section(report: dict[str, Any]) -> list[str]:
+    lines = [f"## Blank or near-constant images (pixel std <= {report['blank_max_std']})", ""]
+    for split in report["splits"]:
+        blank = split["blank"]
+        lines.append(
+            f"- `{split['name']}`: {blank['count']}"
+            + (f" (e.g. {', '.join(blank['files'][:3])})" if blank["files"] else "")
+        )
+    return lines
+
+
+def _within_section(report: dict[str, Any]) -> list[str]:
+    lines = [
+        f"## Duplicates within each split (near: perceptual hash within {report['near_duplicate_max_bits']} of 64 bits)",
+        "",
+        "Blank images are left out of the duplicate checks (they all look alike).",
+        "",
+        "| split | exact groups | extra exact copies | near pairs | images in near pairs | pairs with different labels |",
+        "|---|---|---|---|---|---|",
+    ]
+    for split in report["splits"]:
+        d = split["duplicates"]
+        lines.append(
+            f"| {split['name']} | {d['exact_duplicate_groups']} | {d['exact_extra_copies']} | "
+            f"{d['near_duplicate_pairs']} | {d['images_in_near_pairs']} | {d['near_pairs_with_different_labels']} |"
+        )
+    return lines
+
+
+def _across_section(report: dict[str, Any]) -> list[str]:
+    if not report["across"]:
+        return []
+    lines = [
+        "## Duplicates across splits",
+        "",
+        "Images of each split that have an exact copy, or a near duplicate (exact ones included), in the other split.",
+        "",
+        "| split A | split B | A with exact copy in B | B with exact copy in A | "
+        "A with near duplicate in B | B with near duplicate in A | near pairs | pairs with different labels |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for cross in report["across"]:
+        lines.append(
+            f"| {cross['first']} | {cross['second']} | {cross['exact']['first']} | "
+            f"{cross['exact']['second']} | {cross['near']['first']} | {cross['near']['second']} | "
+            f"{cross['near_duplicate_pairs']} | {cross['near_pairs_with_different_labels']} |"
+        )
+    return lines + [
+        "",
+        "A test image with a near duplicate in the training data is partly memorised, not "
+        "recognised: scores on such a test split overstate accuracy on new faces.",
+    ]
+
+
+def _figure_section(report: dict[str, Any], figures: list[str]) -> list[str]:
+    lines = ["## Figures", "", *(f"![{name}]({name})" for name in figures)]
+    if report["face_images_omitted"]:
+        lines += [
+            "",
+            "Figures made of faces (sample grids, mean faces and variance maps) were not written "
+            "(`--no-face-images`): the dataset's faces stay out of this folder.",
+        ]
+    return lines
+
+
+def eda_markdown(report: dict[str, Any], figures: list[str]) -> str:
+    splits = ", ".join(f"`{s['name']}` ({s['path']}, {s['images']} images)" for s in report["splits"])
+    sections = [
+        ["# Dataset analysis (`fer-train eda`)", "", f"Splits: {splits}"],
+        _class_section(report),
+        _intensity_section(report),
+        _blank_section(report),
+        _within_section(report),
+        _across_section(report),
+        _figure_section(report, figures),
+    ]
+    return "\n\n".join("\n".join(section) for section in sections if section) + "\n"

@@ -1,0 +1,58 @@
+"""Writing ONNX graph files: a PyTorch model exported (TorchScript exporter, dynamic batch), simplified by
+onnxsim, its nodes counted, and the model description embedded in its metadata."""
+
+from __future__ import annotations
+
+import json
+import warnings
+from pathlib import Path
+
+import onnx
+import onnxsim
+import torch
+from torch import nn
+
+from fer_runtime import __version__
+from fer_runtime.errors import FerError
+from fer_runtime.model_files import METADATA_KEY, ModelDescription
+from fer_runtime.spec import PreprocessSpec
+
+INPUT_NAME, OUTPUT_NAME = "input", "logits"
+OPSET = 17
+
+
+def onnx_export(model: nn.Module, spec: PreprocessSpec, path: Path) -> None:
+    dummy = torch.zeros(2, spec.channels, spec.height, spec.width)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # the TorchScript exporter needs no onnxscript
+        torch.onnx.export(
+            model,
+            (dummy,),
+            str(path),
+            dynamo=False,
+            opset_version=OPSET,
+            input_names=[INPUT_NAME],
+            output_names=[OUTPUT_NAME],
+            dynamic_axes={INPUT_NAME: {0: "batch"}, OUTPUT_NAME: {0: "batch"}},
+        )
+
+
+def simplify(path: Path) -> None:
+    model, ok = onnxsim.simplify(onnx.load(str(path)))
+    if not ok:
+        raise FerError("onnxsim could not validate the simplified graph")
+    onnx.save(model, str(path))
+
+
+def embed(path: Path, description: ModelDescription) -> None:
+    """Put `description` (JSON) into the graph's metadata, replacing what was there, and check the graph."""
+    model = onnx.load(str(path))
+    del model.metadata_props[:]
+    model.metadata_props.add(key=METADATA_KEY, value=json.dumps(description.to_dict()))
+    model.producer_name, model.producer_version = "fer_train", __version__
+    onnx.checker.check_model(model, full_check=True)
+    onnx.save(model, str(path))
+
+
+def count_ops(path: Path, op_type: str) -> int:
+    return sum(node.op_type == op_type for node in onnx.load(str(path)).graph.node)

@@ -1,0 +1,77 @@
+"""`requantize`: rebuild an exported model's int8 graph from its float graph with today's quantization
+settings, with no checkpoint: for shipped models whose int8 graph predates a fix (`fer-train quantize`)."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import replace
+from datetime import datetime, timezone
+from pathlib import Path
+
+from fer_runtime.atomic import write_text
+from fer_runtime.errors import FerError
+from fer_runtime.model_files import ModelDescription, read_sidecar, sha256_file
+from fer_train.data import load_dataset
+from fer_train.onnx_graph import embed
+from fer_train.parity import enforce, int8_parity
+from fer_train.quantize import CALIBRATION_SIZE, calibration_sample, quantization_record, quantize_int8
+
+
+def _recorded_calibration(description: ModelDescription) -> str | None:
+    """The data the model's int8 graph, or else its training, was calibrated on, if it is here."""
+    quantized = ((description.quantization or {}).get("calibration") or {}).get("data")
+    trained = (description.provenance.get("data") or {}).get("path")
+    return next((path for path in (quantized, trained) if path and Path(path).exists()), None)
+
+
+def requantize(
+    *,
+    export_dir: str | os.PathLike[str],
+    name: str,
+    calib: str | None = None,
+    check: str | None = None,
+    allow_int8_drop: bool = False,
+    cache_dir: str | None = None,
+) -> ModelDescription:
+    """Write `export_dir/name.int8.onnx` anew from `name.onnx`, calibrated on `calib` (default: the data
+    recorded for its last calibration or its training), and update `name.json`. With `check` (default: the
+    data of its recorded parity, when here) the new graph is held to export's int8 limits first."""
+    folder = Path(export_dir)
+    float_path = folder / f"{name}.onnx"
+    description = read_sidecar(float_path)  # checks the float graph's sha256 against the JSON
+    if description is None:
+        raise FerError(f"{folder / name}.json not found: requantize reads an exported model's description")
+    calib = calib or _recorded_calibration(description)
+    if calib is None:
+        raise FerError("the data this model was calibrated or trained on is not here; pass --calib DATA")
+    spec = description.spec
+    calibration = load_dataset(calib, spec, cache_dir)
+    pixels = calibration_sample(calibration.pixels, calibration.paths, CALIBRATION_SIZE)
+    recorded_check = (description.parity or {}).get("data")
+    check = check or (recorded_check if recorded_check and Path(recorded_check).exists() else None)
+    quantization = {**quantization_record(calib, len(pixels)), "requantized_at": _now()}
+    updated = replace(description, quantization=quantization)
+    with tempfile.TemporaryDirectory(dir=folder, prefix=".requantize-") as tmp:
+        staged_float, staged_int8 = Path(tmp) / float_path.name, Path(tmp) / f"{name}.int8.onnx"
+        staged_float.write_bytes(float_path.read_bytes())
+        quantize_int8(staged_float, staged_int8, description.input_name, pixels, spec)
+        for kind, path in (("float", staged_float), ("int8", staged_int8)):
+            embed(path, replace(updated, graph=kind, graphs={}, parity=None))
+        if check is not None:
+            parity = int8_parity(staged_float, staged_int8, load_dataset(check, spec, cache_dir))
+            enforce(parity, allow_int8_drop)
+            updated = replace(updated, parity={**(description.parity or {}), "data": check, **parity})
+        graphs = {
+            kind: {"file": p.name, "sha256": sha256_file(p)}
+            for kind, p in (("float", staged_float), ("int8", staged_int8))
+        }
+        updated = replace(updated, graphs=graphs)
+        for staged in (staged_float, staged_int8):
+            os.replace(staged, folder / staged.name)
+        write_text(folder / f"{name}.json", updated.to_json())
+    return updated
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
