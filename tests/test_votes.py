@@ -169,6 +169,7 @@ def test_fit_with_votes_records_them_and_selects_on_the_crowd(votes_run):
     assert (record["train_matched"], record["train_off_class"], record["val_matched"]) == (48, 2, 48)
     assert payload["provenance"]["data"]["images"] == 47  # 49 faces, the two mostly-unknown ones left out
     assert all("val_crowd_balanced_accuracy" in h and "val_crowd_kl" in h for h in result.history)
+    assert all(0 <= h["val_ferplus_accuracy"] <= h["val_ferplus_class_accuracy"] <= 1 for h in result.history)
     best = max(result.history, key=lambda h: h["val_crowd_balanced_accuracy"])
     assert result.best_score == best["val_crowd_balanced_accuracy"] and result.score_name.endswith(
         "crowd balanced accuracy"

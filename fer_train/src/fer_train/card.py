@@ -18,8 +18,8 @@ from fer_runtime.atomic import write_text
 from fer_runtime.errors import FerError
 from fer_runtime.model_files import DEFAULT_MODEL_NAME, ModelDescription, read_description
 from fer_train.cpu import describe_cpu
-from fer_train.crowd_metrics import COVERAGE
-from fer_train.evaluate import Evaluation, evaluate_predictions
+from fer_train.crowd_metrics import COVERAGE, CrowdMetrics
+from fer_train.evaluate import Evaluation, evaluate_predictions, with_ferplus
 from fer_train.graph_stats import graph_stats
 from fer_train.metrics import Metrics
 from fer_train.predict import Predictor
@@ -156,6 +156,27 @@ def _crowd_rows(results: dict[tuple[str, str], Evaluation]) -> list[str]:
             _metrics_row(split, kind, m.majority)
             + f" {m.kl:.3f} | {m.brier:.3f} | {m.reliability.ece:.3f} | {m.covered_accuracy:.3f} |"
         )
+    return lines + _ferplus_rows(crowd)
+
+
+def _ferplus_rows(crowd: dict[tuple[str, str], CrowdMetrics]) -> list[str]:
+    scored = {key: m.ferplus for key, m in crowd.items() if m.ferplus is not None}
+    if not scored:
+        return []
+    lines = [
+        "",
+        "The field's yardstick, FER+'s majority rule (votes of 1 dropped; the top answer over half of the rest "
+        "and one of the 8 emotions, else the face is left out), on every face of the split whatever its folder:",
+        "",
+        "| split | graph | faces (8 emotions) | top-1 | faces in the model's classes | top-1 | balanced accuracy |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for (split, kind), f in scored.items():
+        inside = f.in_classes
+        lines.append(
+            f"| {split} | {kind} | {f.faces} | {f.accuracy:.4f} | {inside.total} | {inside.accuracy:.4f} | "
+            f"{inside.balanced_accuracy:.4f} |"
+        )
     return lines
 
 
@@ -256,11 +277,13 @@ def write_model_card(
     graphs = {kind: folder / g["file"] for kind, g in description.graphs.items()}
     table = read_votes(votes, description.classes) if votes else None
     predictors = {kind: Predictor(path) for kind, path in graphs.items()}
-    results = {
-        (Path(data).name, kind): evaluate_predictions(predictor.predict(data, cache_dir), table)
-        for data in test_sets
-        for kind, predictor in predictors.items()
-    }
+    results: dict[tuple[str, str], Evaluation] = {}
+    for data in test_sets:
+        for kind, predictor in predictors.items():
+            evaluation = evaluate_predictions(predictor.predict(data, cache_dir), table)
+            if table is not None:
+                evaluation = with_ferplus(evaluation, predictor, data, table, cache_dir)
+            results[(Path(data).name, kind)] = evaluation
     sections = [
         _model_section(description, graphs),
         ["## Training", "", *_training(description), *_temperature(description)],

@@ -1,5 +1,7 @@
 """How close a model's probabilities are to what the raters saw (NumPy only).
 
+The field's own figure (`ferplus`: FER+'s majority rule on every face of a split) is printed first when
+it was scored.
 Against the raters' majority (faces whose majority is one of the model's classes, ties left out):
 accuracy, balanced accuracy, per-class recall and accuracy on the share of faces the model is surest
 of. Against the vote distribution over the model's classes: KL(votes ‖ model), the Brier score and
@@ -13,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from fer_train.ferplus import FerPlusMetrics, format_ferplus
 from fer_train.metrics import Metrics, Reliability, compute_metrics, reliability
 from fer_train.votes import FaceVotes
 
@@ -27,9 +30,11 @@ class CrowdMetrics:
     reliability: Reliability  # top probability against the share of raters who chose that class
     covered_accuracy: float  # accuracy against the majority on the COVERAGE most confident faces
     faces_with_votes: int
+    ferplus: FerPlusMetrics | None = None  # on every face of the split (`ferplus.with_ferplus`), when scored
 
     def to_dict(self) -> dict[str, Any]:
         return {
+            "ferplus": self.ferplus.to_dict() if self.ferplus else None,
             "majority": self.majority.to_dict(),
             "kl": self.kl,
             "brier": self.brier,
@@ -76,9 +81,10 @@ def crowd_metrics(probabilities: np.ndarray, votes: FaceVotes, classes: tuple[st
 
 
 def format_crowd(m: CrowdMetrics) -> str:
-    """Two lines: the majority figures, then the distribution figures."""
+    """The FER+ yardstick's line when it was scored, then the majority figures, then the distribution figures."""
     recalls = ", ".join(f"{k} {v:.3f}" for k, v in m.majority.per_class_recall.items())
-    return (
+    ferplus = format_ferplus(m.ferplus) + "\n" if m.ferplus is not None else ""
+    return ferplus + (
         f"crowd majority ({m.majority.total} faces): accuracy {m.majority.accuracy:.4f}   balanced accuracy "
         f"{m.majority.balanced_accuracy:.4f}   recall {recalls}\n"
         f"crowd votes ({m.faces_with_votes} faces): KL {m.kl:.4f}   Brier {m.brier:.4f}   ECE {m.reliability.ece:.4f}"

@@ -142,6 +142,40 @@ def _decode_all(source: Path, spec: PreprocessSpec) -> tuple[np.ndarray, np.ndar
     return stacked, np.array(folders, dtype=str), np.array(paths, dtype=str)
 
 
+def _decoded(
+    source: Path, spec: PreprocessSpec, cache_dir: str | os.PathLike[str] | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, str]:
+    """Every face of a folder or zip at the spec's input size, its folder and path, and the data's sha256;
+    from the cache when an earlier run decoded it."""
+    if not source.exists():
+        raise FerError(f"data path not found: {source}")
+    if source.is_file() and not zipfile.is_zipfile(source):
+        raise FerError(f"{source} is neither a folder nor a .zip archive")
+    sha = content_hash(source)
+    cache_root = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    cache_file = cache_root / f"{sha[:32]}-{spec.height}x{spec.width}-{spec.interpolation}-v{CACHE_FORMAT}.npz"
+    if cache_file.exists():
+        with np.load(cache_file, allow_pickle=False) as cached:
+            return cached["pixels"], cached["folders"], cached["paths"], sha
+    pixels, folders, paths = _decode_all(source, spec)
+    cache_root.mkdir(parents=True, exist_ok=True)
+    with atomic_path(cache_file) as tmp:
+        np.savez(tmp, pixels=pixels, folders=folders, paths=paths)
+    return pixels, folders, paths, sha
+
+
+def load_every_face(
+    path: str | os.PathLike[str], spec: PreprocessSpec, cache_dir: str | os.PathLike[str] | None = None
+) -> FaceDataset:
+    """Every face of a folder or zip, whatever its folder (its `classes` are the folders found): a split as a
+    whole, as FER+'s yardstick scores it."""
+    source = Path(path)
+    pixels, folders, paths, sha = _decoded(source, spec, cache_dir)
+    found = tuple(sorted(set(folders.tolist())))
+    labels = np.array([found.index(f) for f in folders.tolist()], dtype=np.int64)
+    return FaceDataset(pixels, labels, found, tuple(paths.tolist()), str(source), sha)
+
+
 def load_dataset(
     path: str | os.PathLike[str],
     spec: PreprocessSpec,
@@ -153,23 +187,8 @@ def load_dataset(
     size, so the next run skips decoding. Unreadable files are logged and skipped.
     """
     source = Path(path)
-    if not source.exists():
-        raise FerError(f"data path not found: {source}")
-    if source.is_file() and not zipfile.is_zipfile(source):
-        raise FerError(f"{source} is neither a folder nor a .zip archive")
+    pixels, folders, paths, sha = _decoded(source, spec, cache_dir)
     classes = tuple(c.lower() for c in spec.classes)
-    sha = content_hash(source)
-    cache_root = Path(cache_dir) if cache_dir is not None else default_cache_dir()
-    cache_file = cache_root / f"{sha[:32]}-{spec.height}x{spec.width}-{spec.interpolation}-v{CACHE_FORMAT}.npz"
-    if cache_file.exists():
-        with np.load(cache_file, allow_pickle=False) as cached:
-            pixels, folders, paths = cached["pixels"], cached["folders"], cached["paths"]
-    else:
-        pixels, folders, paths = _decode_all(source, spec)
-        cache_root.mkdir(parents=True, exist_ok=True)
-        with atomic_path(cache_file) as tmp:
-            np.savez(tmp, pixels=pixels, folders=folders, paths=paths)
-
     found = sorted(set(folders.tolist()))
     missing = [c for c in classes if c not in found]
     if missing:

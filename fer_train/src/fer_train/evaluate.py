@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from fer_runtime.atomic import write_text
 from fer_train.crowd_metrics import CrowdMetrics, crowd_metrics, format_crowd
+from fer_train.ferplus import ferplus_faces, score_ferplus
 from fer_train.metrics import Metrics, compute_metrics, format_table
 from fer_train.plots import plot_confusion, plot_reliability
 from fer_train.predict import Predictions, Predictor
@@ -29,6 +30,21 @@ class Evaluation:
     def text(self, title: str = "") -> str:
         table = format_table(self.metrics, title)
         return table + ("\n" + format_crowd(self.crowd) if self.crowd else "")
+
+
+def with_ferplus(
+    evaluation: Evaluation,
+    predictor: Predictor,
+    data: str | os.PathLike[str],
+    table: VoteTable,
+    cache_dir: str | os.PathLike[str] | None = None,
+) -> Evaluation:
+    """The evaluation with FER+'s yardstick added: `predictor` scored on every face of `data` the rule keeps."""
+    if evaluation.crowd is None:
+        return evaluation
+    faces = ferplus_faces(data, predictor.spec, table, cache_dir)
+    ferplus = score_ferplus(predictor.probabilities, faces, predictor.spec.classes)
+    return replace(evaluation, crowd=replace(evaluation.crowd, ferplus=ferplus))
 
 
 def evaluate_predictions(predictions: Predictions, votes: VoteTable | None = None) -> Evaluation:
@@ -54,6 +70,8 @@ def evaluate(
     predictor = Predictor(model, threads)
     table = read_votes(votes, predictor.spec.classes) if votes is not None else None
     result = evaluate_predictions(predictor.predict(data, cache_dir), table)
+    if table is not None:
+        result = with_ferplus(result, predictor, data, table, cache_dir)
     if out_dir is not None:
         out = Path(out_dir)
         report = {

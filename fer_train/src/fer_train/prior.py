@@ -33,7 +33,7 @@ def training_prior(loaded: LoadedModel, cache_dir: str | None) -> np.ndarray:
         if path is not None and not Path(path).exists():
             raise FerError(f"the {what} the run recorded ({path}) is not here: the prior correction needs it")
     train = load_dataset(config.data, loaded.spec, cache_dir or config.cache_dir)
-    _, targets, _, _ = apply_votes(config, train, None)
+    targets = apply_votes(config, train, None)[1]
     return targets.astype(np.float64).mean(0)
 
 

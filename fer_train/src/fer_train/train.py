@@ -223,7 +223,7 @@ def _epoch(
     if data.val is not None:
         score = None
         if (epoch % config.val_every == 0 or epoch == config.epochs) and step.world.main:
-            record.update(validate(step.evaluated, data.val, data.spec, data.val_votes))
+            record.update(validate(step.evaluated, data.val, data.spec, data.val_votes, data.val_ferplus))
             score = record[SELECTED_BY[config.select_on]]
         score = shared_score(score, step.world, step.device)
     if score is not None:

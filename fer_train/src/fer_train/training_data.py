@@ -13,6 +13,7 @@ from fer_runtime.errors import FerError
 from fer_runtime.spec import PreprocessSpec
 from fer_train.config import FitConfig
 from fer_train.data import FaceDataset, load_dataset, pixel_stats
+from fer_train.ferplus import FerPlusFaces, ferplus_faces
 from fer_train.votes import FaceVotes, match_votes, off_class_faces, read_votes, soft_targets
 
 log = logging.getLogger(__name__)
@@ -36,15 +37,17 @@ class TrainingData:
     targets: np.ndarray  # the training faces' target distributions, [N, C]
     val_votes: FaceVotes | None
     provenance: dict[str, Any]
+    val_ferplus: FerPlusFaces | None = None  # every validation face FER+'s rule keeps, when there are votes
 
 
 def apply_votes(
     config: FitConfig, train: FaceDataset, val: FaceDataset | None
-) -> tuple[FaceDataset, np.ndarray, FaceVotes | None, dict[str, Any] | None]:
-    """With votes: the training faces kept, their targets, the validation faces' votes, and a record of it."""
+) -> tuple[FaceDataset, np.ndarray, FaceVotes | None, dict[str, Any] | None, FerPlusFaces | None]:
+    """With votes: the training faces kept, their targets, the validation faces' votes, a record of it, and
+    the validation split's faces as FER+'s yardstick scores them."""
     one_hot = np.eye(len(config.classes), dtype=np.float32)[train.labels]
     if config.votes is None:
-        return train, one_hot, None, None
+        return train, one_hot, None, None, None
     table = read_votes(config.votes, config.classes)
     votes = match_votes(table, train.paths, config.data)
     matched, off = int(votes.matched.sum()), off_class_faces(votes)
@@ -64,7 +67,9 @@ def apply_votes(
         "val_matched": int(val_votes.matched.sum()) if val_votes is not None else None,
     }
     log.info("votes %s: %d training faces matched", config.votes, record["train_matched"])
-    return train, targets, val_votes, record
+    spec = PreprocessSpec(classes=config.classes)  # the input size the splits are decoded at
+    ferplus = ferplus_faces(config.val, spec, table, config.cache_dir) if val is not None and config.val else None
+    return train, targets, val_votes, record, ferplus
 
 
 def load_training_data(config: FitConfig, state: dict[str, Any] | None) -> TrainingData:
@@ -78,10 +83,10 @@ def load_training_data(config: FitConfig, state: dict[str, Any] | None) -> Train
         mean, std = pixel_stats(train)
         spec = replace(base_spec, mean=round(mean, 6), std=round(std, 6))
     val = _load_split(config.val, spec, config.cache_dir, "val") if config.val else None
-    train, targets, val_votes, votes_record = apply_votes(config, train, val)
+    train, targets, val_votes, votes_record, val_ferplus = apply_votes(config, train, val)
     provenance = {
         "data": {"path": str(config.data), "sha256": train.sha256, "images": len(train)},
         "val": {"path": str(config.val), "sha256": val.sha256, "images": len(val)} if val else None,
         "votes": votes_record,
     }
-    return TrainingData(spec, train, val, targets, val_votes, provenance)
+    return TrainingData(spec, train, val, targets, val_votes, provenance, val_ferplus)

@@ -14,6 +14,7 @@ from fer_runtime.spec import PreprocessSpec
 from fer_train.config import SELECTED_BY, FitConfig
 from fer_train.crowd_metrics import crowd_metrics
 from fer_train.data import FaceDataset
+from fer_train.ferplus import FerPlusFaces, ferplus_metrics
 from fer_train.metrics import compute_metrics
 from fer_train.predict import predict_logits
 from fer_train.votes import FaceVotes
@@ -38,9 +39,16 @@ def best_record(state_best: dict[str, Any], metric: str) -> dict[str, Any]:
     return {"epoch": state_best["epoch"], "metric": metric, "value": state_best["balanced_accuracy"]}
 
 
-def validate(model: nn.Module, val: FaceDataset, spec: PreprocessSpec, votes: FaceVotes | None) -> dict[str, Any]:
+def validate(
+    model: nn.Module,
+    val: FaceDataset,
+    spec: PreprocessSpec,
+    votes: FaceVotes | None,
+    ferplus: FerPlusFaces | None = None,
+) -> dict[str, Any]:
     """The validation figures of one epoch: loss, accuracy and balanced accuracy on the labels, per-class
-    recall; with votes, the same against the raters' majority, KL and ECE."""
+    recall; with votes, the same against the raters' majority, KL and ECE, and FER+'s yardstick on every
+    face of the split (`ferplus`)."""
     logits = predict_logits(model, val.pixels, spec)
     metrics = compute_metrics(val.labels, logits.argmax(1), spec.classes)
     record = {
@@ -58,6 +66,15 @@ def validate(model: nn.Module, val: FaceDataset, spec: PreprocessSpec, votes: Fa
                 "val_crowd_kl": crowd.kl,
                 "val_crowd_ece": crowd.reliability.ece,
                 "val_crowd_recall": crowd.majority.per_class_recall,
+            }
+        )
+    if ferplus is not None:
+        scored = ferplus_metrics(predict_logits(model, ferplus.pixels, spec).argmax(1), ferplus.majority, spec.classes)
+        record.update(
+            {
+                "val_ferplus_accuracy": scored.accuracy,
+                "val_ferplus_class_accuracy": scored.in_classes.accuracy,
+                "val_ferplus_balanced_accuracy": scored.in_classes.balanced_accuracy,
             }
         )
     return record

@@ -23,6 +23,18 @@ from fer_runtime.model_files import sha256_file
 log = logging.getLogger(__name__)
 
 FEW_MATCHED = 0.5  # warn when fewer than this share of a dataset's faces have votes
+NON_EMOTIONS = ("unknown", "not_face")  # answers of a votes file that are not emotions (FER+'s last two)
+
+
+def ferplus_majority(counts: np.ndarray, is_emotion: np.ndarray) -> np.ndarray:
+    """FER+'s majority rule (microsoft/FERPlus `src/ferplus.py`, mode "majority") for votes over every answer
+    [N, A]: a vote of 1 is dropped as an outlier; the top answer must then hold more than half of the votes
+    left and be an emotion (`is_emotion` [A]). Its column per face, else -1 (FER+ leaves the face out)."""
+    kept = np.where(counts > 1, counts, 0.0)
+    top = kept.argmax(1) if kept.shape[1] else np.zeros(len(kept), dtype=np.int64)
+    best = kept.max(1, initial=0.0)
+    valid = (best > 0) & (best > 0.5 * kept.sum(1)) & is_emotion[top]
+    return np.where(valid, top, -1)
 
 
 @dataclass(frozen=True)
@@ -36,6 +48,7 @@ class VoteTable:
     counts: np.ndarray  # votes for each class, [M, C]
     other_total: np.ndarray  # votes for answers outside the classes, [M]
     other_max: np.ndarray  # the most votes any one of those answers got, [M]
+    ferplus: np.ndarray  # the emotion FER+'s majority rule names per row ("" where it names none), [M]
 
 
 def _number(text: str) -> float | None:
@@ -91,7 +104,11 @@ def read_votes(path: str | os.PathLike[str], classes: tuple[str, ...]) -> VoteTa
             counts[i, k] = value
         for k, j in enumerate(others):
             other[i, k] = max(0.0, float(row[j]))
-    return VoteTable(str(path), sha256_file(path), tuple(classes), rows, counts, other.sum(1), other.max(1))
+    answers = np.array([*classes, *(header[j] for j in others)], dtype=object)
+    every = np.concatenate([counts, other[:, : len(others)]], axis=1)
+    column = ferplus_majority(every, np.array([a not in NON_EMOTIONS for a in answers], dtype=bool))
+    ferplus = np.where(column >= 0, answers[np.maximum(column, 0)], "").astype(object)
+    return VoteTable(str(path), sha256_file(path), tuple(classes), rows, counts, other.sum(1), other.max(1), ferplus)
 
 
 @dataclass(frozen=True)
@@ -102,10 +119,15 @@ class FaceVotes:
     other_total: np.ndarray  # [N]
     other_max: np.ndarray  # [N]
     matched: np.ndarray  # bool [N]: the file has a row
+    ferplus: np.ndarray | None = None  # FER+'s majority emotion per face ("" where none), [N]
 
     def subset(self, indices: np.ndarray) -> FaceVotes:
         return FaceVotes(
-            self.counts[indices], self.other_total[indices], self.other_max[indices], self.matched[indices]
+            self.counts[indices],
+            self.other_total[indices],
+            self.other_max[indices],
+            self.matched[indices],
+            None if self.ferplus is None else self.ferplus[indices],
         )
 
     @property
@@ -140,6 +162,7 @@ def match_votes(table: VoteTable, paths: tuple[str, ...], what: str) -> FaceVote
         np.where(matched, table.other_total[safe], 0.0),
         np.where(matched, table.other_max[safe], 0.0),
         matched,
+        np.where(matched, table.ferplus[safe], "").astype(object),
     )
     if len(paths) and matched.mean() < FEW_MATCHED:
         log.warning(

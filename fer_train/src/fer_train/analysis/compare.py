@@ -128,10 +128,11 @@ def _threads(run: RunSummary) -> str:
 
 def _crowd_cells(best: dict[str, Any], classes: list[str]) -> str:
     if "val_crowd_balanced_accuracy" not in best:
-        return " – | – | – | – |"
+        return " – | – | – | – | – |"
     recall = "/".join(f"{best['val_crowd_recall'].get(c, float('nan')):.2f}" for c in classes)
+    ferplus = f"{best['val_ferplus_accuracy']:.4f}" if "val_ferplus_accuracy" in best else "–"
     return (
-        f" {best['val_crowd_balanced_accuracy']:.4f} | {recall} | {best['val_crowd_kl']:.3f} | "
+        f" {ferplus} | {best['val_crowd_balanced_accuracy']:.4f} | {recall} | {best['val_crowd_kl']:.3f} | "
         f"{best['val_crowd_ece']:.3f} |"
     )
 
@@ -141,7 +142,7 @@ def _markdown(runs: list[RunSummary]) -> str:
     crowd = any("val_crowd_balanced_accuracy" in run.best for run in runs)
     head = "| run | differences | val. bal. acc. (epoch) | " + " | ".join(f"{c} recall" for c in classes)
     if crowd:
-        head += f" | crowd bal. acc. | crowd recall ({'/'.join(classes)}) | KL | ECE"
+        head += f" | FER+ top-1 | crowd bal. acc. | crowd recall ({'/'.join(classes)}) | KL | ECE"
     lines = [
         "# Training runs compared (`fer-train compare`)",
         "",
@@ -150,14 +151,15 @@ def _markdown(runs: list[RunSummary]) -> str:
         f"Differences are against the first run, `{runs[0].name}`. Time: wall time of the epochs "
         "run so far, with the torch threads its epochs ran on (runs that shared the CPU were slower)."
         + (
-            " Crowd columns: against the raters' majority (balanced accuracy, recall) and their vote shares "
-            "(KL, ECE) at that epoch."
+            " Crowd columns: top-1 under FER+'s majority rule on every validation face (8 emotions; runs before "
+            "it was measured: –), against the raters' majority (balanced accuracy, recall) and their vote "
+            "shares (KL, ECE) at that epoch."
             if crowd
             else ""
         ),
         "",
         head + " | time |",
-        "|" + "---|" * (len(classes) + 4 + 4 * crowd),
+        "|" + "---|" * (len(classes) + 4 + 5 * crowd),
     ]
     for run in runs:
         best = run.best

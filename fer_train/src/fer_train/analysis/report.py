@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,7 @@ from fer_runtime.errors import FerError
 from fer_train.analysis.duplicates import NEAR_MAX_BITS, has_near_copy, non_blank_hashes
 from fer_train.data import load_dataset, split_names
 from fer_train.evaluate import evaluate_predictions
+from fer_train.ferplus import FerPlusMetrics, ferplus_faces, score_ferplus
 from fer_train.metrics import Metrics, compute_metrics, reliability
 from fer_train.plots import plot_confusion, plot_reliability, save_figure
 from fer_train.predict import Predictions, Predictor
@@ -91,11 +93,15 @@ def report_split(
     face_images: bool = True,
     bootstrap_samples: int = 1000,
     votes: VoteTable | None = None,
+    ferplus: FerPlusMetrics | None = None,
 ) -> dict[str, Any]:
-    """Score one split and write its figures under `out/name/`; return its section of the report."""
+    """Score one split and write its figures under `out/name/`; return its section of the report (with
+    `ferplus`, the FER+ yardstick scored on the whole split, beside the crowd figures)."""
     data = predictions.dataset
     evaluation = evaluate_predictions(predictions, votes)
     metrics, crowd = evaluation.metrics, evaluation.crowd
+    if crowd is not None and ferplus is not None:
+        crowd = replace(crowd, ferplus=ferplus)
     cal = reliability(predictions.confidence, predictions.predicted == data.labels)
     folder = out / name
     plot_confusion(metrics, folder / "confusion.png", title=f"{name}: balanced acc. {metrics.balanced_accuracy:.3f}")
@@ -159,6 +165,7 @@ def _markdown(model: str, sections: list[dict[str, Any]], face_images: bool) -> 
                 + " | ".join(f"{r:.3f}" for r in m["per_class_recall"].values())
                 + f" | {c['kl']:.3f} | {c['brier']:.3f} | {c['ece']:.3f} | {c['covered_accuracy']:.3f} |"
             )
+        lines += _ferplus_lines([s for s in crowd if s["crowd"].get("ferplus")])
     for s in sections:
         lines += ["", f"## {s['name']}", "", "| class | precision | recall | F1 | support |", "|---|---|---|---|---|"]
         for name, c in s["per_class"].items():
@@ -179,6 +186,27 @@ def _markdown(model: str, sections: list[dict[str, Any]], face_images: bool) -> 
     if not face_images:
         lines += ["", "The grid of most confidently wrong faces was not written (`--no-face-images`)."]
     return "\n".join(lines) + "\n"
+
+
+def _ferplus_lines(sections: list[dict[str, Any]]) -> list[str]:
+    if not sections:
+        return []
+    lines = [
+        "",
+        "FER+'s majority rule (the field's yardstick) on every face of the split: top-1 over the 8 emotions, "
+        "and over the faces whose majority is one of the model's classes:",
+        "",
+        "| split | faces (8 emotions) | top-1 | faces in the classes | top-1 | balanced accuracy |",
+        "|---|---|---|---|---|---|",
+    ]
+    for s in sections:
+        f = s["crowd"]["ferplus"]
+        inside = f["in_classes"]
+        lines.append(
+            f"| {s['name']} | {f['faces']} | {f['accuracy']:.3f} | {inside['n']} | {inside['accuracy']:.3f} | "
+            f"{inside['balanced_accuracy']:.3f} |"
+        )
+    return lines
 
 
 def run_report(
@@ -205,7 +233,11 @@ def run_report(
     sections = []
     for name, path in zip(split_names(paths), paths):
         predictions = predictor.predict(path, cache_dir)
-        sections.append(report_split(predictions, name, out_dir, face_images, votes=table))
+        ferplus = None
+        if table is not None:
+            faces = ferplus_faces(path, predictor.spec, table, cache_dir)
+            ferplus = score_ferplus(predictor.probabilities, faces, predictor.spec.classes)
+        sections.append(report_split(predictions, name, out_dir, face_images, votes=table, ferplus=ferplus))
         if train_hashes is not None:
             copied = has_near_copy(predictions.dataset.pixels, train_hashes)
             if copied.all():
