@@ -45,7 +45,7 @@ def main() -> None:
         if path.suffix == ".pt":  # a graph does not record its training targets
             prior = training_prior(load_model(path), None)
             for a in args.powers:
-                outputs[f"T, / prior^{a:g}"] = softmax(logits - t * prior_offset(prior, a), t)  # as export folds it
+                outputs[f"T, / prior^{a:g}"] = softmax(logits - t * prior_offset(prior, a), t)  # --prior uniform at a=1
         for name, probabilities in outputs.items():
             m = crowd_metrics(probabilities, votes, classes)
             original = evaluate_predictions(Predictions(val, probabilities)).metrics.balanced_accuracy

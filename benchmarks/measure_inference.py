@@ -10,7 +10,7 @@ import torch
 
 from benchmarks.timing import measure
 from benchmarks.variants import ModelUnderTest
-from fer_runtime.postprocess import softmax
+from fer_runtime.postprocess import reweight, softmax
 from fer_runtime.preprocess import model_input
 from fer_runtime.session import create_session
 from fer_train.data import FaceDataset
@@ -46,7 +46,11 @@ def balanced_accuracies(model: ModelUnderTest, test: FaceDataset, threads: int) 
     }
     accuracy["pytorch"] = None
     if model.trained_pytorch:
+        description = model.description
         probabilities = softmax(predict_logits(model.pytorch, test.pixels, model.spec).astype(np.float64))
+        shares = description.prior_shares()
+        if shares is not None:  # under the prior the runtime applies by default, as the graphs' rows are
+            probabilities = reweight(probabilities, shares, description.prior_reweighting(description.default_prior()))
         accuracy["pytorch"] = evaluate_predictions(Predictions(test, probabilities)).metrics.balanced_accuracy
     return accuracy
 

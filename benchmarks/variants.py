@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 from torch import nn
 
@@ -45,12 +44,13 @@ def _random_checkpoint(
 
 
 def _as_exported(model: nn.Module, description: ModelDescription) -> nn.Module:
-    """The checkpoint's model with the prior correction its export folded into the graphs, if any."""
-    correction = description.provenance.get("prior_correction")
-    if not correction:
+    """The checkpoint's model with the division by the class prior that its export folded into the graphs,
+    if any (exports before the prior was data did)."""
+    prior, shares = description.prior, description.prior_shares()
+    if prior is None or shares is None or not prior["in_graph"]:
         return model
     spec = description.spec
-    offset = prior_offset(np.array(list(correction["prior"].values())), correction["power"])
+    offset = prior_offset(shares, prior["in_graph"])
     return shift_logits(
         model, -description.temperature * offset, torch.zeros(1, spec.channels, spec.height, spec.width)
     )

@@ -42,6 +42,13 @@ if TYPE_CHECKING:
     help="Label a face 'uncertain' when its top score is under P (its scores are still reported). "
     "For a model calibrated on crowd votes, P is about the share of raters who would agree.",
 )
+@click.option(
+    "--prior",
+    type=click.Choice(["trained", "uniform"]),
+    help="What the scores mean (default: the model's choice, in its card): 'trained', as the training targets "
+    "had the classes (for a crowd-trained model, the share of raters who would choose each); 'uniform', divided "
+    "by those class shares, every class equally likely a priori.",
+)
 @click.option("--no-detect", is_flag=True, help="Treat every image as one face crop (no face detection).")
 @click.option(
     "--detector",
@@ -115,6 +122,7 @@ def main(
     as_json: bool,
     top_k: int | None,
     min_confidence: float,
+    prior: str | None,
     no_detect: bool,
     detector: str,
     detect_threshold: float,
@@ -143,6 +151,7 @@ def main(
         "model": model_path,
         "prefer_int8": not fp32,
         "min_confidence": min_confidence,
+        "prior": prior,
         "detector": detector,
         "detect_threshold": detect_threshold,
         "detect_max_side": detect_size,

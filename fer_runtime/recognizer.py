@@ -21,7 +21,7 @@ from fer_runtime.detect import (
 )
 from fer_runtime.errors import FerError
 from fer_runtime.model_files import ModelDescription, bundled_model_path, parse_metadata, read_sidecar
-from fer_runtime.postprocess import softmax
+from fer_runtime.postprocess import reweight, softmax
 from fer_runtime.preprocess import model_input, prepare_batch
 from fer_runtime.session import create_session
 from fer_runtime.spec import PreprocessSpec
@@ -63,6 +63,11 @@ class Recognizer:
     labels a face `uncertain` when its top probability is under P; for a model calibrated on crowd
     votes, P is about the share of raters who would agree with the label.
 
+    `prior` picks what the probabilities mean (default: the model's recorded choice): "trained", what the
+    training targets say (for a model trained on votes, the share of raters who would choose each class),
+    or "uniform", divided by the training class shares, as if every class were equally likely a priori
+    (rarer classes come out more often; a score is then no longer a share of raters).
+
     Photos go through `detector` ("yunet", the bundled YuNet model, or "haar"); YuNet keeps faces
     scoring at least `detect_threshold`, and photos are shrunk to `detect_max_side` pixels first. A face
     with landmarks is cropped by warping them onto the model's `landmark_template` when it has one.
@@ -79,6 +84,7 @@ class Recognizer:
         detector: str = "yunet",
         detect_threshold: float = YUNET_THRESHOLD,
         detect_max_side: int = DETECT_MAX_SIDE,
+        prior: str | None = None,
     ) -> None:
         path = Path(model) if model is not None else bundled_model_path(prefer_int8)
         if not path.is_file():
@@ -90,6 +96,11 @@ class Recognizer:
             self.session.get_modelmeta().custom_metadata_map, str(path)
         )
         self._check_graph()
+        self.prior = prior or self.description.default_prior()
+        try:
+            self._prior_power = self.description.prior_reweighting(self.prior)
+        except FerError as exc:
+            raise FerError(f"{self.model_path}: {exc}") from None
         if not 0 <= min_confidence <= 1:
             raise FerError(f"min_confidence must be in [0, 1], got {min_confidence}")
         self.batch_size, self.min_confidence = batch_size, min_confidence
@@ -132,8 +143,11 @@ class Recognizer:
         return np.concatenate(outputs) if outputs else np.zeros((0, self.spec.num_classes), np.float32)
 
     def probabilities(self, batch: np.ndarray) -> np.ndarray:
-        """Calibrated probabilities [N, C] for a prepared batch: softmax(logits / the model's temperature)."""
-        return softmax(self.logits(batch).astype(np.float64), self.description.temperature)
+        """Calibrated probabilities [N, C] for a prepared batch: softmax(logits / the model's temperature), under
+        the recognizer's `prior` (the trained posterior, or divided by the training class shares)."""
+        probabilities = softmax(self.logits(batch).astype(np.float64), self.description.temperature)
+        shares = self.description.prior_shares()
+        return probabilities if shares is None else reweight(probabilities, shares, self._prior_power)
 
     def classify(self, crops: np.ndarray | Sequence[np.ndarray]) -> np.ndarray:
         """Face crops → probabilities [N, C]: one crop or a list of them (uint8 gray/BGR/BGRA, any size),

@@ -78,6 +78,10 @@ def test_tampered_graph_or_description_is_refused(tiny_export, tmp_path):
     description = json.loads((tmp_path / "tiny.json").read_text())
     description["spec"]["classes"] = description["classes"] = ["a", "b", "c"]
     (tmp_path / "tiny.json").write_text(json.dumps(description))
+    with pytest.raises(FerError, match="prior's shares must be positive numbers for the classes a, b, c"):
+        Recognizer(copy)
+    description.pop("prior")
+    (tmp_path / "tiny.json").write_text(json.dumps(description))
     with pytest.raises(FerError, match="3 classes"):
         Recognizer(copy)
 

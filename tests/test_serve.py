@@ -132,6 +132,7 @@ def test_health_model_metrics_and_schema(client):
     assert model["classes"] == recognizer.classes and model["file"] == recognizer.model_path.name
     assert model["sha256"] == sha256_file(recognizer.model_path)
     assert model["temperature"] == recognizer.description.temperature and model["input"]["shape"][1:] == [1, 48, 48]
+    assert model["prior"] == recognizer.prior
     client.post("/v1/analyze", content=CROP, headers={"Content-Type": "image/png"})
     text = client.get("/metrics").text
     assert 'fer_requests_total{route="/v1/analyze",status="200"}' in text

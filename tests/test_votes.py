@@ -4,6 +4,7 @@ fit with votes (resume included) and the temperature the export fits."""
 import csv
 import json
 import logging
+import shutil
 from dataclasses import replace
 from pathlib import Path
 
@@ -25,7 +26,7 @@ from fer_train.data import load_dataset
 from fer_train.evaluate import evaluate
 from fer_train.export import export_checkpoint, format_temperature
 from fer_train.predict import Predictor
-from fer_train.prior import shift_logits, training_prior
+from fer_train.prior import set_prior, shift_logits, training_prior
 from fer_train.temperature import fit_temperature
 from fer_train.train import fit
 from fer_train.votes import FaceVotes, match_votes, off_class_faces, read_votes, soft_targets
@@ -218,12 +219,13 @@ def test_eval_scores_against_the_votes_and_export_fits_the_temperature_the_runti
     assert temperature == fitted["temperature"] != 1.0
     data = load_dataset(face_zip, result.description.spec, config.cache_dir)
     logits = Predictor(root / "run" / "best.pt").logits(data.pixels)
-    expected = softmax(logits.astype(np.float64), temperature)
-    assert np.allclose(Recognizer(result.float_path).classify(data.pixels), expected, atol=1e-5)
-    assert np.allclose(Predictor(result.float_path).probabilities(data.pixels), expected, atol=1e-5)
+    expected = softmax(logits.astype(np.float64), temperature)  # the graph as trained: with balanced class
+    as_trained = {"prior": "uniform"}  # weights it learned as if the classes were equally likely (in_graph 1)
+    assert np.allclose(Recognizer(result.float_path, **as_trained).classify(data.pixels), expected, atol=1e-5)
+    assert np.allclose(Predictor(result.float_path, **as_trained).probabilities(data.pixels), expected, atol=1e-5)
 
 
-def test_prior_correction_divides_the_runtime_probabilities_by_the_training_shares(votes_run, face_zip, tmp_path):
+def test_export_records_the_training_shares_and_the_runtime_divides_by_them_on_request(votes_run, face_zip, tmp_path):
     root, config, _ = votes_run
     checkpoint = root / "run" / "best.pt"
     train = load_dataset(config.data, PreprocessSpec(), config.cache_dir)
@@ -232,19 +234,51 @@ def test_prior_correction_divides_the_runtime_probabilities_by_the_training_shar
     prior = soft_targets(train.labels[kept], votes.subset(np.nonzero(kept)[0]), 0.5, 4).mean(0)
     assert training_prior(load_model(checkpoint), config.cache_dir) == pytest.approx(prior, abs=1e-6)
 
-    power = 0.7
-    result = export_checkpoint(checkpoint, tmp_path, "fair", cache_dir=config.cache_dir, prior_correction=power)
-    recorded = result.description.provenance["prior_correction"]
-    assert recorded["power"] == power and list(recorded["prior"].values()) == pytest.approx(prior, abs=1e-4)
+    unweighted = replace(config, class_weights="none", out=str(tmp_path / "run"), epochs=2)
+    fit(unweighted, progress=False)
+    result = export_checkpoint(
+        tmp_path / "run" / "best.pt", tmp_path, "fair", cache_dir=config.cache_dir, default_prior="uniform"
+    )
+    recorded = result.description.prior
+    assert recorded is not None and (recorded["in_graph"], recorded["default"]) == (0.0, "uniform")
+    assert list(recorded["shares"].values()) == pytest.approx(prior, abs=1e-4)
+    shares = np.array(list(recorded["shares"].values()))
     data = load_dataset(face_zip, result.description.spec, config.cache_dir)
-    logits = Predictor(checkpoint).logits(data.pixels).astype(np.float64)
-    expected = softmax(logits, result.description.temperature) / prior**power
-    expected /= expected.sum(1, keepdims=True)
-    assert np.allclose(Recognizer(result.float_path).classify(data.pixels), expected, atol=1e-5)
-    assert "prior correction" in format_temperature(result.description)
+    logits = Predictor(tmp_path / "run" / "best.pt").logits(data.pixels).astype(np.float64)
+    trained = softmax(logits, result.description.temperature)  # the graph gives the trained posterior
+    assert np.allclose(Recognizer(result.float_path, prior="trained").classify(data.pixels), trained, atol=1e-5)
+    uniform = trained / shares
+    uniform /= uniform.sum(1, keepdims=True)
+    assert np.allclose(Recognizer(result.float_path).classify(data.pixels), uniform, atol=1e-5)  # its default
+    assert "class prior" in format_temperature(result.description)
+    assert set_prior(export_dir=tmp_path, name="fair", default="trained").prior["default"] == "trained"
+    assert np.allclose(Recognizer(result.float_path).classify(data.pixels), trained, atol=1e-5)  # the new default
+    balanced = export_checkpoint(checkpoint, tmp_path / "b", "balanced", cache_dir=config.cache_dir)
+    assert balanced.description.prior["in_graph"] == 1.0  # balanced class weights divide the shares out already
 
 
-def test_prior_correction_needs_a_linear_output_and_a_power_of_at_least_0(votes_run, tmp_path):
+def test_shipped_graphs_with_the_division_folded_in_still_give_either_prior(tiny_export, tmp_path):
+    """fer_default was exported when the division was folded into its last layer (provenance.prior_correction);
+    a model that records no prior gives only its trained posterior."""
+    crops = np.random.default_rng(0).integers(0, 255, (6, 48, 48), dtype=np.uint8)
+    uniform, trained = Recognizer(prior="uniform"), Recognizer(prior="trained")
+    prior = uniform.description.prior
+    assert prior is not None and prior["in_graph"] == 1.0 and Recognizer().prior == prior["default"]
+    back = uniform.classify(crops) * np.array(list(prior["shares"].values()))
+    assert np.allclose(trained.classify(crops), back / back.sum(1, keepdims=True), atol=1e-9)
+    root, _ = tiny_export
+    shutil.copytree(root / "out", tmp_path / "out")
+    described = json.loads((tmp_path / "out" / "tiny.json").read_text())
+    described.pop("prior")
+    (tmp_path / "out" / "tiny.json").write_text(json.dumps(described))
+    assert Recognizer(tmp_path / "out" / "tiny.onnx").prior == "trained"
+    with pytest.raises(FerError, match="no class prior recorded"):
+        Recognizer(tmp_path / "out" / "tiny.onnx", prior="uniform")
+    with pytest.raises(FerError, match="unknown prior 'flat'"):
+        Recognizer(prior="flat")
+
+
+def test_shift_logits_needs_a_linear_output_and_export_a_known_prior(votes_run, tmp_path):
     root, config, _ = votes_run
     probe = torch.randn(4, 6)
     with pytest.raises(FerError, match="not its output"):
@@ -255,5 +289,5 @@ def test_prior_correction_needs_a_linear_output_and_a_power_of_at_least_0(votes_
     with torch.no_grad():
         assert np.allclose((moved(probe) - layer(probe)).numpy(), np.arange(4.0), atol=1e-6)
     assert torch.equal(layer.bias, bias)  # the model itself is left as it was
-    with pytest.raises(FerError, match=">= 0"):
-        export_checkpoint(root / "run" / "best.pt", tmp_path, prior_correction=-1.0)
+    with pytest.raises(FerError, match="unknown prior"):
+        export_checkpoint(root / "run" / "best.pt", tmp_path, default_prior="flat")

@@ -49,7 +49,9 @@ class Service:
     def __init__(self, settings: ServeSettings) -> None:
         self.settings = settings
         threads = settings.model_threads()
-        self.recognizer = Recognizer(settings.model, threads=threads, batch_size=settings.max_batch)
+        self.recognizer = Recognizer(
+            settings.model, threads=threads, batch_size=settings.max_batch, prior=settings.prior
+        )
         self.sha256 = sha256_file(self.recognizer.model_path)
         self.admission = Admission(settings.max_queue)
         self.metrics = Metrics(lambda: self.admission.load)
@@ -155,6 +157,7 @@ class Service:
                 "classes": list(description.classes),
                 "input": description.to_dict()["input"],
                 "temperature": description.temperature,
+                "prior": self.recognizer.prior,
                 "file": self.recognizer.model_path.name,
                 "sha256": self.sha256,
                 "description": description.to_dict(),

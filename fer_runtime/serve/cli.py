@@ -88,6 +88,11 @@ GRACE_S = 5  # on SIGTERM, how long past the request time limit the last answers
     help="Allow browsers on this origin to call the service (repeatable; default: none).",
 )
 @click.option(
+    "--prior",
+    type=click.Choice(["trained", "uniform"]),
+    help="What the scores mean (default: the model's choice); see fer-run --help.",
+)
+@click.option(
     "--log-level",
     type=click.Choice(["critical", "error", "warning", "info", "debug"]),
     default="info",
@@ -108,6 +113,7 @@ def main(
     max_pixels: int,
     timeout_s: float,
     cors_origins: tuple[str, ...],
+    prior: str | None,
     log_level: str,
 ) -> None:
     try:
@@ -128,6 +134,7 @@ def main(
         max_pixels=max_pixels,
         timeout_s=timeout_s,
         cors_origins=cors_origins,
+        prior=prior,
     )
     app = create_app(settings)  # loads the model: a bad model or setting fails here, before listening
     config: dict[str, Any] = {

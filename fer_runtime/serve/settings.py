@@ -32,6 +32,7 @@ class ServeSettings:
     max_pixels: int = 40_000_000
     timeout_s: float = 30.0
     cors_origins: tuple[str, ...] = field(default_factory=tuple)
+    prior: str | None = None  # "trained" or "uniform" (None: the model's default; see Recognizer)
 
     def __post_init__(self) -> None:
         checks = {

@@ -17,30 +17,14 @@ import onnxruntime
 from fer_runtime.atomic import write_text
 from fer_runtime.errors import FerError
 from fer_runtime.model_files import DEFAULT_MODEL_NAME, ModelDescription, read_description
+from fer_train.config import recipe_toml
 from fer_train.cpu import describe_cpu
 from fer_train.crowd_metrics import COVERAGE, CrowdMetrics
 from fer_train.evaluate import Evaluation, evaluate_predictions, with_ferplus
 from fer_train.graph_stats import graph_stats
 from fer_train.metrics import Metrics
 from fer_train.predict import Predictor
-from fer_train.prior import describe
 from fer_train.votes import read_votes
-
-
-def _toml(recipe: dict[str, Any]) -> str:
-    def value(v: Any) -> str:
-        return json.dumps(v) if not isinstance(v, bool) else str(v).lower()
-
-    skip = {"out", "cache_dir", "threads"}
-    flat = [
-        f"{k} = {value(v)}" for k, v in recipe.items() if not isinstance(v, dict) and k not in skip and v is not None
-    ]
-    tables = [
-        f"\n[{k}]\n" + "\n".join(f"{kk} = {value(vv)}" for kk, vv in v.items())
-        for k, v in recipe.items()
-        if isinstance(v, dict) and v
-    ]
-    return "\n".join(flat) + "".join(tables)
 
 
 def _metrics_row(split: str, graph: str, m: Metrics) -> str:
@@ -96,22 +80,33 @@ def _training(description: ModelDescription) -> list[str]:
             "Recipe (save as a .toml file and run `fer-train fit --config FILE --out runs/NAME`):",
             "",
             "```toml",
-            _toml(provenance["recipe"]),
+            recipe_toml(provenance["recipe"]),
             "```",
         ]
     return lines
 
 
-def _temperature(description: ModelDescription) -> list[str]:
-    fitted, correction = description.temperature_fit, description.provenance.get("prior_correction")
-    prior = []
-    if correction:
-        prior = [
+def _prior_lines(prior: dict[str, Any] | None) -> list[str]:
+    if not prior:
+        return [
             "",
-            f"The last layer carries a prior correction: the scores are divided by the class shares the model "
-            f"was trained towards, to a power: {describe(correction)}, and renormalised, so a class that was "
-            "common in training is not favoured for that alone.",
+            "No class prior is recorded: the scores are the trained posterior, and `--prior uniform` is refused.",
         ]
+    shares = ", ".join(f"{c} {p:.3f}" for c, p in prior["shares"].items())
+    return [
+        "",
+        f"Class prior: the training targets' class shares were {shares}. Scores are `{prior['default']}` by default "
+        "(`fer-run --prior`, `Recognizer(prior=...)` choose): `trained` keeps them as the training targets had "
+        "the classes, so for a model trained on votes a score is about the share of raters who would choose that "
+        "class and `--min-confidence P` keeps faces most raters would agree on; `uniform` divides by those shares "
+        "(renormalised), every class equally likely a priori, so rare classes are found more often and a score "
+        "is no longer a share of raters.",
+    ]
+
+
+def _temperature(description: ModelDescription) -> list[str]:
+    fitted = description.temperature_fit
+    prior = _prior_lines(description.prior)
     if fitted is None:
         return [
             "",
@@ -130,8 +125,8 @@ def _temperature(description: ModelDescription) -> list[str]:
         "## Confidence",
         "",
         f"Scores are softmax(logits / {fitted['temperature']:.3f}), the temperature fitted on `{fitted['data']}` "
-        f"({fitted['images']} faces) against the {fitted['against']}; a score means {meaning}. Reliability "
-        f"error (ECE) there: {fitted['ece_before']:.4f} before, {fitted['ece_after']:.4f} after.",
+        f"({fitted['images']} faces) against the {fitted['against']} for the default prior; a score means "
+        f"{meaning}. Reliability error (ECE) there: {fitted['ece_before']:.4f} before, {fitted['ece_after']:.4f} after.",
         *prior,
     ]
 

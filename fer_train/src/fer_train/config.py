@@ -144,3 +144,21 @@ def merge_options(config_file: str | None, options: Mapping[str, Any]) -> dict[s
     values = read_config_file(config_file) if config_file else {}
     values.update({k: v for k, v in options.items() if v is not None and v != ()})
     return values
+
+
+def recipe_toml(recipe: dict[str, Any]) -> str:
+    """A recorded recipe (`FitConfig.to_dict`) as the TOML `fit --config` reads, without per-machine settings."""
+
+    def value(v: Any) -> str:
+        return json.dumps(v) if not isinstance(v, bool) else str(v).lower()
+
+    skip = {"out", "cache_dir", "threads"}
+    flat = [
+        f"{k} = {value(v)}" for k, v in recipe.items() if not isinstance(v, dict) and k not in skip and v is not None
+    ]
+    tables = [
+        f"\n[{k}]\n" + "\n".join(f"{kk} = {value(vv)}" for kk, vv in v.items())
+        for k, v in recipe.items()
+        if isinstance(v, dict) and v
+    ]
+    return "\n".join(flat) + "".join(tables)

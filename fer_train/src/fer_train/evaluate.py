@@ -64,10 +64,12 @@ def evaluate(
     cache_dir: str | os.PathLike[str] | None = None,
     votes: str | os.PathLike[str] | None = None,
     threads: int | None = None,
+    *,
+    prior: str | None = None,
 ) -> Evaluation:
     """Score a checkpoint or .onnx graph on a dataset; with `out_dir`, write metrics.json, metrics.txt,
     confusion.png (and, with votes, crowd_reliability.png) there."""
-    predictor = Predictor(model, threads)
+    predictor = Predictor(model, threads, prior)
     table = read_votes(votes, predictor.spec.classes) if votes is not None else None
     result = evaluate_predictions(predictor.predict(data, cache_dir), table)
     if table is not None:

@@ -21,19 +21,20 @@ import torch
 from torch import nn
 
 from fer_runtime import __version__
-from fer_runtime.atomic import write_text
 from fer_runtime.errors import FerError
-from fer_runtime.model_files import ModelDescription, sha256_file
+from fer_runtime.model_files import ModelDescription
+from fer_runtime.postprocess import PRIORS
 from fer_runtime.session import create_session
 from fer_runtime.spec import PreprocessSpec
 from fer_train.checkpoint import LoadedModel, load_model
+from fer_train.config import FitConfig
 from fer_train.data import load_dataset
 from fer_train.export_fits import fit_temperature_on, measure_framing_on
 from fer_train.fold import fold_batchnorm
-from fer_train.onnx_graph import INPUT_NAME, OPSET, OUTPUT_NAME, count_ops, embed, onnx_export, simplify
+from fer_train.onnx_graph import INPUT_NAME, OPSET, OUTPUT_NAME, count_ops, embed_all, onnx_export, publish, simplify
 from fer_train.parity import FLOAT_TOLERANCE, enforce, float_parity, int8_parity
 from fer_train.predict import predict_logits
-from fer_train.prior import describe, prior_offset, shift_logits, training_prior
+from fer_train.prior import describe, prior_offset, training_prior, weighted_out
 from fer_train.quantize import CALIBRATION_SIZE, calibration_sample, quantization_record, quantize_int8
 
 log = logging.getLogger(__name__)
@@ -57,7 +58,7 @@ class _Prepared:
     temperature: float
     fitted: dict[str, Any] | None
     framing: dict[str, Any] | None
-    correction: dict[str, Any] | None
+    prior: dict[str, Any] | None  # the description's class prior: training shares and the default choice
 
 
 def _probe_batch(spec: PreprocessSpec) -> torch.Tensor:
@@ -114,26 +115,42 @@ def _provenance(loaded: LoadedModel, checkpoint: str | os.PathLike[str], probe_d
     }
 
 
+def _class_prior(loaded: LoadedModel, default_prior: str, cache_dir: str | None) -> dict[str, Any] | None:
+    """The training targets' class shares, the power of them the graph already divides out (1 after balanced
+    class weights), and the default choice; None when the training data is not here and the default needs
+    no shares."""
+    try:
+        shares = training_prior(loaded, cache_dir)
+    except FerError:
+        if default_prior != "trained":
+            raise
+        log.info("the run's training data is not here: no class prior recorded (the model gives its trained posterior)")
+        return None
+    return {
+        "shares": dict(zip(loaded.spec.classes, np.round(shares, 4).tolist())),
+        "in_graph": weighted_out(FitConfig.from_dict(loaded.checkpoint["config"])),  # balanced class weights: 1
+        "default": default_prior,
+    }
+
+
 def _prepare(
-    loaded: LoadedModel, *, val: str | None, votes: str | None, prior_correction: float, cache_dir: str | None
+    loaded: LoadedModel, *, val: str | None, votes: str | None, default_prior: str, cache_dir: str | None
 ) -> _Prepared:
-    """Fit the temperature, fold the prior correction and BatchNorm (checked on the probe batch), and
-    measure the face framing."""
+    """Fit the temperature (for the default prior's probabilities), fold BatchNorm (checked on the probe
+    batch), and measure the face framing."""
     spec, probe = loaded.spec, _probe_batch(loaded.spec)
-    prior = training_prior(loaded, cache_dir) if prior_correction else None
-    offset = None if prior is None else prior_offset(prior, prior_correction)
+    prior = _class_prior(loaded, default_prior, cache_dir)
+    offset = None  # the default prior's probabilities: softmax(logits / T - offset)
+    if prior is not None:
+        offset = prior_offset(np.array(list(prior["shares"].values())), PRIORS[default_prior] - prior["in_graph"])
     temperature, fitted = fit_temperature_on(loaded, val, votes, cache_dir, offset)
-    correction = None
-    if prior is not None and offset is not None:
-        loaded = replace(loaded, model=shift_logits(loaded.model, -temperature * offset, probe))
-        correction = {"power": prior_correction, "prior": dict(zip(spec.classes, np.round(prior, 4).tolist()))}
     folded = fold_batchnorm(loaded.model)
     with torch.inference_mode():
         drift = float((folded(probe) - loaded.model(probe)).abs().max())
     if drift > FLOAT_TOLERANCE:
         raise FerError(f"BatchNorm folding changed the logits by {drift:.2e} (> {FLOAT_TOLERANCE})")
     spec, framing = measure_framing_on(loaded, val, cache_dir)
-    return _Prepared(loaded, folded, spec, temperature, fitted, framing, correction)
+    return _Prepared(loaded, folded, spec, temperature, fitted, framing, prior)
 
 
 def _write_float(prepared: _Prepared, path: Path) -> float:
@@ -168,12 +185,13 @@ def _describe(
         name=name,
         spec=prepared.spec,
         model=dict(loaded.checkpoint["model"]),
-        provenance={**provenance, "framing": prepared.framing, "prior_correction": prepared.correction},
+        provenance={**provenance, "framing": prepared.framing},
         input_name=INPUT_NAME,
         output_name=OUTPUT_NAME,
         quantization=quantization,
         temperature=prepared.temperature,
         temperature_fit=prepared.fitted,
+        prior=prepared.prior,
     )
 
 
@@ -189,23 +207,24 @@ def export_checkpoint(
     cache_dir: str | None = None,
     val: str | None = None,
     votes: str | None = None,
-    prior_correction: float = 0.0,
+    default_prior: str = "trained",
 ) -> ExportResult:
     """Export a checkpoint to `out_dir/name.onnx` (+ `name.int8.onnx`) and `out_dir/name.json`.
 
     The float graph must match PyTorch on a probe batch. The temperature is fitted on `val` (default:
     the run's validation data, when it is here) against `votes` (default: the run's votes, when here),
-    else against the labels. With `prior_correction` A > 0, the probabilities are divided by the training
-    class shares to the power A (`fer_train.prior`), folded into the last layer. With `check`, both graphs
-    are scored on that data and held to the limits (`fer_train.parity`)."""
-    if prior_correction < 0:
-        raise FerError(f"the prior correction's power must be >= 0, not {prior_correction}")
+    else against the labels, for the probabilities of `default_prior`. The graphs give the trained posterior;
+    the description records the training class shares, so the runtime can divide by them ("uniform") or not
+    ("trained"); `default_prior` is what it does unless told. With `check`, both graphs are scored on that data
+    and held to the limits (`fer_train.parity`)."""
+    if default_prior not in PRIORS:
+        raise FerError(f"unknown prior {default_prior!r}; use one of {', '.join(PRIORS)}")
     loaded = load_model(checkpoint)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     val = val or _recorded(loaded, "val")
     votes = votes or (_recorded(loaded, "votes") if val else None)
-    prepared = _prepare(loaded, val=val, votes=votes, prior_correction=prior_correction, cache_dir=cache_dir)
+    prepared = _prepare(loaded, val=val, votes=votes, default_prior=default_prior, cache_dir=cache_dir)
     with tempfile.TemporaryDirectory(dir=out, prefix=".export-") as tmp:
         graphs: dict[str, Path] = {"float": Path(tmp) / f"{name}.onnx"}
         drift = _write_float(prepared, graphs["float"])
@@ -216,30 +235,26 @@ def export_checkpoint(
             quantize_int8(graphs["float"], graphs["int8"], INPUT_NAME, pixels, prepared.spec)
             quantization = quantization_record(calib_source, len(pixels))
         description = _describe(prepared, name=name, checkpoint=checkpoint, drift=drift, quantization=quantization)
-        for kind, path in graphs.items():
-            embed(path, replace(description, graph=kind))
+        embed_all(description, graphs)
         if check:
             parity = _parity(prepared, graphs["float"], graphs.get("int8"), check, cache_dir)
             enforce(parity, allow_int8_drop)
             description = replace(description, parity=parity)
-        files = {kind: {"file": path.name, "sha256": sha256_file(path)} for kind, path in graphs.items()}
-        description = replace(description, graphs=files)
-        for path in graphs.values():
-            os.replace(path, out / path.name)
-        json_path = out / f"{name}.json"
-        write_text(json_path, description.to_json())
+        description = publish(out, description, graphs)
     int8 = graphs.get("int8")
-    return ExportResult(out / graphs["float"].name, out / int8.name if int8 else None, json_path, description)
+    return ExportResult(
+        out / graphs["float"].name, out / int8.name if int8 else None, out / f"{name}.json", description
+    )
 
 
 def format_temperature(description: ModelDescription) -> str:
-    fitted, correction = description.temperature_fit, description.provenance.get("prior_correction")
+    fitted, prior = description.temperature_fit, description.prior
     text = (
         "temperature 1 (not fitted: no validation data)"
         if fitted is None
         else f"temperature {fitted['temperature']:.3f}, fitted on {fitted['data']} ({fitted['images']} faces) "
         f"against the {fitted['against']}: ECE {fitted['ece_before']:.4f} -> {fitted['ece_after']:.4f}"
     )
-    if correction:
-        text += f"\nprior correction: probabilities divided by {describe(correction)}"
+    if prior:
+        text += f"\nclass prior: {describe(prior)}"
     return text

@@ -4,7 +4,9 @@ onnxsim, its nodes counted, and the model description embedded in its metadata."
 from __future__ import annotations
 
 import json
+import os
 import warnings
+from dataclasses import replace
 from pathlib import Path
 
 import onnx
@@ -13,8 +15,9 @@ import torch
 from torch import nn
 
 from fer_runtime import __version__
+from fer_runtime.atomic import write_text
 from fer_runtime.errors import FerError
-from fer_runtime.model_files import METADATA_KEY, ModelDescription
+from fer_runtime.model_files import METADATA_KEY, ModelDescription, sha256_file
 from fer_runtime.spec import PreprocessSpec
 
 INPUT_NAME, OUTPUT_NAME = "input", "logits"
@@ -56,3 +59,20 @@ def embed(path: Path, description: ModelDescription) -> None:
 
 def count_ops(path: Path, op_type: str) -> int:
     return sum(node.op_type == op_type for node in onnx.load(str(path)).graph.node)
+
+
+def embed_all(description: ModelDescription, staged: dict[str, Path]) -> None:
+    """Embed `description` in each graph (kind → path), naming the graph, without graphs' sha256 or parity."""
+    for kind, path in staged.items():
+        embed(path, replace(description, graph=kind, graphs={}, parity=None))
+
+
+def publish(folder: Path, description: ModelDescription, staged: dict[str, Path]) -> ModelDescription:
+    """Move graphs that carry `description` (`embed_all`; staged inside `folder`) into `folder` and write
+    NAME.json beside them with each graph's sha256; the description as written."""
+    files = {kind: {"file": path.name, "sha256": sha256_file(path)} for kind, path in staged.items()}
+    published = replace(description, graphs=files)
+    for path in staged.values():
+        os.replace(path, folder / path.name)
+    write_text(folder / f"{description.name}.json", published.to_json())
+    return published

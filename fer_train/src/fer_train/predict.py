@@ -54,14 +54,16 @@ class Predictions:
 class Predictor:
     """Logits and probabilities for uint8 faces from a checkpoint (.pt) or an exported graph (.onnx)."""
 
-    def __init__(self, model: str | os.PathLike[str], threads: int | None = None) -> None:
+    def __init__(self, model: str | os.PathLike[str], threads: int | None = None, prior: str | None = None) -> None:
         self.path = Path(model)
         if not self.path.is_file():
             raise FerError(f"model not found: {self.path}")
         if self.path.suffix == ".onnx":
-            self._recognizer: Recognizer | None = Recognizer(self.path, threads=threads)
+            self._recognizer: Recognizer | None = Recognizer(self.path, threads=threads, prior=prior)
             self.spec: PreprocessSpec = self._recognizer.spec
         else:
+            if prior not in (None, "trained"):
+                raise FerError("a checkpoint gives its trained posterior; export it to choose another prior")
             self._recognizer = None
             loaded = load_model(self.path)
             self._model, self.spec = loaded.model, loaded.spec

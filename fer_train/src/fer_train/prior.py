@@ -1,14 +1,18 @@
-"""The prior correction `export --prior-correction A`: the class shares a run trained towards (the raters'
-shares, for a run on votes), and a copy of a model whose last layer's bias is shifted so that its
-probabilities at temperature T come out divided by prior^A (renormalised):
+"""The class prior: the class shares a run trained towards (the raters' shares, for a run on votes), which
+export records so that the runtime can divide the probabilities by them (`fer_runtime.postprocess.reweight`):
 
-    softmax((logits - A·T·log prior) / T) ∝ softmax(logits / T) / prior^A
+    softmax(logits / T) / prior^A ∝ softmax(logits / T - A·log prior)
 
-A = 1 is the Bayes correction to equally likely classes; the runtime needs nothing new."""
+A = 1 is the Bayes correction to equally likely classes. `shift_logits` folds such a division into a model's
+last layer, as exports before the prior was data did (the benchmark's PyTorch rows of those graphs)."""
 
 from __future__ import annotations
 
 import copy
+import os
+import shutil
+import tempfile
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -17,24 +21,69 @@ import torch
 from torch import nn
 
 from fer_runtime.errors import FerError
+from fer_runtime.model_files import ModelDescription, read_sidecar
+from fer_runtime.postprocess import PRIORS
+from fer_runtime.spec import PreprocessSpec
 from fer_train.checkpoint import LoadedModel
 from fer_train.config import FitConfig
 from fer_train.data import load_dataset
+from fer_train.onnx_graph import embed_all, publish
 from fer_train.training_data import apply_votes
 
 SHIFT_TOLERANCE = 1e-4
 
 
-def training_prior(loaded: LoadedModel, cache_dir: str | None) -> np.ndarray:
-    """The mean of the run's training targets (one-hot labels mixed with its votes as the run mixed them),
-    rebuilt from the training data and votes its checkpoint recorded."""
-    config = FitConfig.from_dict(loaded.checkpoint["config"])
+def training_shares(config: FitConfig, spec: PreprocessSpec, cache_dir: str | None) -> np.ndarray:
+    """The mean of a run's training targets (one-hot labels mixed with its votes as the run mixed them),
+    rebuilt from the training data and votes its recipe names."""
     for what, path in (("training data", config.data), ("votes", config.votes)):
         if path is not None and not Path(path).exists():
-            raise FerError(f"the {what} the run recorded ({path}) is not here: the prior correction needs it")
-    train = load_dataset(config.data, loaded.spec, cache_dir or config.cache_dir)
-    targets = apply_votes(config, train, None)[1]
-    return targets.astype(np.float64).mean(0)
+            raise FerError(f"the {what} the run recorded ({path}) is not here: the class prior needs it")
+    train = load_dataset(config.data, spec, cache_dir or config.cache_dir)
+    return apply_votes(config, train, None)[1].astype(np.float64).mean(0)
+
+
+def weighted_out(config: FitConfig) -> float:
+    """The power of the training shares a run's loss already divided out of what the model learned: balanced
+    class weights (inverse frequency) make it learn as if every class were equally likely (1); none (0)."""
+    return 1.0 if config.class_weights == "balanced" else 0.0
+
+
+def training_prior(loaded: LoadedModel, cache_dir: str | None) -> np.ndarray:
+    """`training_shares` of a checkpoint's run."""
+    return training_shares(FitConfig.from_dict(loaded.checkpoint["config"]), loaded.spec, cache_dir)
+
+
+def set_prior(
+    *, export_dir: str | os.PathLike[str], name: str, default: str, cache_dir: str | None = None
+) -> ModelDescription:
+    """Record in an exported model (its JSON and both graphs) the class shares its training targets had (rebuilt
+    from the recipe's data when not yet recorded) and which prior the runtime applies by default."""
+    if default not in PRIORS:
+        raise FerError(f"unknown prior {default!r}; use one of {', '.join(PRIORS)}")
+    folder = Path(export_dir)
+    float_path = folder / f"{name}.onnx"
+    description = read_sidecar(float_path)
+    if description is None:
+        raise FerError(f"{folder / name}.json not found: export the model first")
+    prior = description.prior
+    if prior is None:
+        recipe = description.provenance.get("recipe")
+        if not recipe:
+            raise FerError(f"{name}: no recipe recorded, so the training class shares cannot be rebuilt")
+        config = FitConfig.from_dict(recipe)
+        shares = training_shares(config, description.spec, cache_dir)
+        prior = {
+            "shares": dict(zip(description.classes, np.round(shares, 4).tolist())),
+            "in_graph": weighted_out(config),
+        }
+    updated = replace(description, prior={**prior, "default": default})
+    with tempfile.TemporaryDirectory(dir=folder, prefix=".prior-") as tmp:
+        staged = {kind: Path(tmp) / g["file"] for kind, g in description.graphs.items()}
+        for kind, path in staged.items():
+            shutil.copyfile(folder / description.graphs[kind]["file"], path)
+        embed_all(updated, staged)
+        return publish(folder, updated, staged)
 
 
 def shift_logits(model: nn.Module, shift: np.ndarray, probe: torch.Tensor) -> nn.Module:
@@ -59,7 +108,8 @@ def prior_offset(prior: np.ndarray, power: float) -> np.ndarray:
     return power * np.log(prior)
 
 
-def describe(correction: dict[str, Any]) -> str:
-    """A recorded correction in words: "(angry 0.109, happy 0.351, ...)^1"."""
-    shares = ", ".join(f"{c} {p:.3f}" for c, p in correction["prior"].items())
-    return f"({shares})^{correction['power']:g}"
+def describe(prior: dict[str, Any]) -> str:
+    """A description's class prior in words: the training shares, and which choice the runtime makes."""
+    shares = ", ".join(f"{c} {p:.3f}" for c, p in prior["shares"].items())
+    folded = f"; the graph already divides by them to the power {prior['in_graph']:g}" if prior["in_graph"] else ""
+    return f"training shares {shares}{folded}; by default the probabilities are {prior['default']!r}"

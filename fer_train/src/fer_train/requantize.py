@@ -4,16 +4,16 @@ settings, with no checkpoint: for shipped models whose int8 graph predates a fix
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
 
-from fer_runtime.atomic import write_text
 from fer_runtime.errors import FerError
-from fer_runtime.model_files import ModelDescription, read_sidecar, sha256_file
+from fer_runtime.model_files import ModelDescription, read_sidecar
 from fer_train.data import load_dataset
-from fer_train.onnx_graph import embed
+from fer_train.onnx_graph import embed_all, publish
 from fer_train.parity import enforce, int8_parity
 from fer_train.quantize import CALIBRATION_SIZE, calibration_sample, quantization_record, quantize_int8
 
@@ -53,23 +53,15 @@ def requantize(
     quantization = {**quantization_record(calib, len(pixels)), "requantized_at": _now()}
     updated = replace(description, quantization=quantization)
     with tempfile.TemporaryDirectory(dir=folder, prefix=".requantize-") as tmp:
-        staged_float, staged_int8 = Path(tmp) / float_path.name, Path(tmp) / f"{name}.int8.onnx"
-        staged_float.write_bytes(float_path.read_bytes())
-        quantize_int8(staged_float, staged_int8, description.input_name, pixels, spec)
-        for kind, path in (("float", staged_float), ("int8", staged_int8)):
-            embed(path, replace(updated, graph=kind, graphs={}, parity=None))
+        staged = {"float": Path(tmp) / float_path.name, "int8": Path(tmp) / f"{name}.int8.onnx"}
+        shutil.copyfile(float_path, staged["float"])
+        quantize_int8(staged["float"], staged["int8"], description.input_name, pixels, spec)
+        embed_all(updated, staged)
         if check is not None:
-            parity = int8_parity(staged_float, staged_int8, load_dataset(check, spec, cache_dir))
+            parity = int8_parity(staged["float"], staged["int8"], load_dataset(check, spec, cache_dir))
             enforce(parity, allow_int8_drop)
             updated = replace(updated, parity={**(description.parity or {}), "data": check, **parity})
-        graphs = {
-            kind: {"file": p.name, "sha256": sha256_file(p)}
-            for kind, p in (("float", staged_float), ("int8", staged_int8))
-        }
-        updated = replace(updated, graphs=graphs)
-        for staged in (staged_float, staged_int8):
-            os.replace(staged, folder / staged.name)
-        write_text(folder / f"{name}.json", updated.to_json())
+        updated = publish(folder, updated, staged)
     return updated
 
 

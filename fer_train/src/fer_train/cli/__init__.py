@@ -18,13 +18,14 @@ from fer_runtime.cli_errors import user_errors
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-__all__ = ["main", "user_errors", "votes_option"]
+__all__ = ["exported_model_options", "main", "user_errors", "votes_option"]
 
 COMMANDS = {  # name: one-line help shown by `fer-train --help`
     "fit": "Train a model; checkpoints every epoch, --resume after any interruption.",
     "eval": "Score a model on a dataset (and against crowd votes).",
     "export": "Export a checkpoint to ONNX (float, int8) with its description and temperature.",
     "quantize": "Rebuild an exported model's int8 graph from its float graph.",
+    "prior": "Record an exported model's class prior and its default (trained or uniform).",
     "card": "Write the model card of an exported model.",
     "eda": "Explore datasets: balance, faces, intensities, blanks, duplicates.",
     "report": "Report a model on test splits with intervals, calibration and worst errors.",
@@ -38,6 +39,17 @@ def votes_option(
 ) -> Callable[[F], F]:
     """`--votes CSV`, as every command that reads crowd votes takes it."""
     return click.option("--votes", type=click.Path(exists=True, dir_okay=False), help=help)
+
+
+def exported_model_options(func: F) -> F:
+    """`--export-dir DIR --name NAME`, as every command that works on an exported model takes them."""
+    func = click.option("--name", required=True, help="The exported model's file stem.")(func)
+    return click.option(
+        "--export-dir",
+        required=True,
+        type=click.Path(exists=True, file_okay=False),
+        help="The folder holding NAME.onnx, NAME.int8.onnx and NAME.json (e.g. exported).",
+    )(func)
 
 
 class LazyGroup(click.Group):

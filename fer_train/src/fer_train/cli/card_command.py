@@ -5,12 +5,11 @@ from __future__ import annotations
 import click
 
 from fer_train.card import write_model_card
-from fer_train.cli import user_errors, votes_option
+from fer_train.cli import exported_model_options, user_errors, votes_option
 
 
 @click.command("card")
-@click.option("--export-dir", required=True, type=click.Path(exists=True, file_okay=False))
-@click.option("--name", required=True, help="The exported model's file stem.")
+@exported_model_options
 @click.option(
     "--data",
     "test_sets",

@@ -20,12 +20,20 @@ from fer_train.evaluate import evaluate
 @click.option("--data", required=True, type=click.Path(exists=True), help="Test data: folder or .zip.")
 @votes_option()
 @click.option("--out", type=click.Path(file_okay=False), help="Write metrics.json, metrics.txt, confusion.png here.")
+@click.option(
+    "--prior",
+    type=click.Choice(["trained", "uniform"]),
+    help="An exported model's probabilities under this prior (default: the model's choice); see fer-run --help.",
+)
 @click.option("--cache-dir", type=click.Path(file_okay=False))
 @user_errors
-def eval_command(model: str, data: str, votes: str | None, out: str | None, cache_dir: str | None) -> None:
-    """Accuracy, balanced accuracy, per-class recall and confusion matrix of a model; with --votes, the same
-    against the raters' majority, KL, Brier, ECE and accuracy on the faces it is surest of."""
-    result = evaluate(model, data, out, cache_dir, votes)
+def eval_command(
+    model: str, data: str, votes: str | None, out: str | None, prior: str | None, cache_dir: str | None
+) -> None:
+    """Accuracy, balanced accuracy, per-class recall and confusion matrix of a model; with --votes, FER+'s
+    majority rule on every face, and against the raters' majority, KL, Brier, ECE and accuracy on the faces
+    it is surest of."""
+    result = evaluate(model, data, out, cache_dir, votes, prior=prior)
     click.echo(result.text(title=f"{Path(data).name}"))
     if out:
         click.echo(f"written to {out}")

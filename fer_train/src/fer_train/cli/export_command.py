@@ -32,12 +32,13 @@ from fer_train.parity import format_parity
 )
 @votes_option("Fit the temperature against these crowd votes (default: the run's votes, if here), not the labels.")
 @click.option(
-    "--prior-correction",
-    type=click.FloatRange(min=0),
-    default=0.0,
+    "--default-prior",
+    type=click.Choice(["trained", "uniform"]),
+    default="trained",
     show_default=True,
-    help="Divide the probabilities by the training class shares (the raters' shares for a run on votes) to "
-    "this power, folded into the last layer: 1 treats every class as equally likely a priori; 0 leaves them.",
+    help="What the model's scores mean unless the runtime is told (fer-run --prior): 'trained', as the training "
+    "targets had the classes; 'uniform', divided by those class shares (recorded in the description), every "
+    "class equally likely a priori. The temperature is fitted for this choice.",
 )
 @click.option(
     "--check",
@@ -58,7 +59,7 @@ def export_command(
     check: str | None,
     allow_int8_drop: bool,
     cache_dir: str | None,
-    prior_correction: float,
+    default_prior: str,
 ) -> None:
     """Export a checkpoint: BatchNorm folded, onnxsim, checked against PyTorch on a probe batch, a fitted
     temperature, optional int8, and the model description in each graph and beside them."""
@@ -73,7 +74,7 @@ def export_command(
         cache_dir=cache_dir,
         val=val,
         votes=votes,
-        prior_correction=prior_correction,
+        default_prior=default_prior,
     )
     for path in (result.float_path, result.int8_path, result.json_path):
         if path is not None:

@@ -4,19 +4,13 @@ from __future__ import annotations
 
 import click
 
-from fer_train.cli import user_errors
+from fer_train.cli import exported_model_options, user_errors
 from fer_train.parity import format_parity
 from fer_train.requantize import requantize
 
 
 @click.command("quantize")
-@click.option(
-    "--export-dir",
-    required=True,
-    type=click.Path(exists=True, file_okay=False),
-    help="The folder holding NAME.onnx and NAME.json (e.g. exported).",
-)
-@click.option("--name", required=True, help="The model's file stem.")
+@exported_model_options
 @click.option(
     "--calib",
     type=click.Path(exists=True),

@@ -1,0 +1,95 @@
+"""`python -m benchmarks.model_table`: the README's table of the shipped models, every yardstick, generated.
+
+Each bundled model's int8 graph is scored with `fer-train eval`'s library call on FER2013 val under both
+class priors (the default is the one the model records: the measurement behind that choice), and on
+Test_250 (the final evaluation, 4-class models only: it has no other folders) under its default. The table
+goes between the README's `<!-- models:start -->` and `<!-- models:end -->`; the figures to
+benchmarks/results/DATE-models.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from benchmarks.report import fill_block
+from fer_runtime.atomic import write_text
+from fer_runtime.model_files import bundled_model_dir, read_description
+from fer_runtime.postprocess import PRIORS
+from fer_train.evaluate import evaluate
+
+REPO = Path(__file__).resolve().parents[1]
+START, END = "<!-- models:start -->", "<!-- models:end -->"
+
+
+def _figures(model: Path, data: Path, votes: Path, prior: str) -> dict[str, Any]:
+    result = evaluate(model, data, votes=votes, prior=prior)
+    assert result.crowd is not None and result.crowd.ferplus is not None
+    ferplus, crowd = result.crowd.ferplus, result.crowd
+    return {
+        "ferplus_8": ferplus.accuracy,
+        "ferplus_classes": ferplus.in_classes.accuracy,
+        "ferplus_balanced": ferplus.in_classes.balanced_accuracy,
+        "crowd_balanced": crowd.majority.balanced_accuracy,
+        "crowd_recall": crowd.majority.per_class_recall,
+        "kl": crowd.kl,
+        "ece": crowd.reliability.ece,
+        "surest": crowd.covered_accuracy,
+        "original_balanced": result.metrics.balanced_accuracy,
+    }
+
+
+def measure(data: Path) -> list[dict[str, Any]]:
+    votes = data / "ferplus" / "votes.csv"
+    rows = []
+    for json_path in sorted(bundled_model_dir().glob("*.json")):
+        description = read_description(json_path)
+        graph = json_path.with_name(description.graphs["int8"]["file"])
+        default = description.default_prior()
+        splits = [("val", data / "fer2013" / "val.zip", list(PRIORS) if description.prior else [default])]
+        if len(description.classes) == 4:
+            splits.append(("Test_250", data / "seed" / "Test_250.zip", [default]))
+        for split, path, priors in splits:
+            for prior in priors:
+                figures = _figures(graph, path, votes, prior)
+                rows.append(
+                    {"model": description.name, "data": split, "prior": prior, "default": prior == default, **figures}
+                )
+    return rows
+
+
+def table(rows: list[dict[str, Any]]) -> str:
+    lines = [
+        "| model | data | prior | FER+ top-1, 8 emotions | FER+ top-1, its classes (balanced) | raters' majority: "
+        "balanced acc. (per class) | KL(votes ‖ model) | ECE vs rater shares | accuracy on the surest 80% | "
+        "original labels: balanced acc. |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        recall = "/".join(f"{v:.2f}" for v in r["crowd_recall"].values())
+        prior = f"**{r['prior']}** (default)" if r["default"] else r["prior"]
+        lines.append(
+            f"| `{r['model']}` | {r['data']} | {prior} | {r['ferplus_8']:.3f} | {r['ferplus_classes']:.3f} "
+            f"({r['ferplus_balanced']:.3f}) | {r['crowd_balanced']:.3f} ({recall}) | {r['kl']:.3f} | {r['ece']:.3f} | "
+            f"{r['surest']:.3f} | {r['original_balanced']:.3f} |"
+        )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.model_table", description=__doc__)
+    parser.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data")
+    parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results")
+    args = parser.parse_args()
+    rows = measure(args.data)
+    date = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    write_text(args.out / f"{date[:10]}-models.json", json.dumps({"date": date, "rows": rows}, indent=2) + "\n")
+    fill_block(REPO / "README.md", START, END, table(rows))
+    print(table(rows))
+
+
+if __name__ == "__main__":
+    main()
