@@ -10,16 +10,18 @@ from fer_runtime.errors import FerError
 from fer_runtime.model_files import METADATA_KEY, read_description
 from fer_runtime.preprocess import normalize
 from fer_runtime.recognizer import Recognizer
+from fer_runtime.spec import PreprocessSpec
 from fer_train.card import write_model_card
-from fer_train.checkpoint import load_model
+from fer_train.checkpoint import load_model, save_checkpoint
 from fer_train.config import FitConfig
 from fer_train.data import load_dataset
 from fer_train.export import export_checkpoint
+from fer_train.models import build_model
 from fer_train.parity import INT8_MIN_AGREEMENT
 from fer_train.predict import Predictor, predict_logits
 from fer_train.requantize import requantize
 from fer_train.train import fit
-from tests.conftest import REPO
+from tests.conftest import REPO, TINY_RESNET
 
 
 def test_export_writes_checked_graphs_and_description(tiny_export):
@@ -179,3 +181,21 @@ def test_every_shipped_int8_graph_agrees_with_its_float_graph(json_path, shared_
     }
     agreement = float((graphs["int8"].argmax(1) == graphs["float"].argmax(1)).mean())
     assert agreement >= INT8_MIN_AGREEMENT, f"{json_path.stem}: int8 agrees with float on {agreement:.2%}"
+
+
+def test_a_checkpoint_without_its_recipe_exports_its_trained_posterior_only(tmp_path):
+    """No recipe, no training data to rebuild the class shares from: no prior, and `uniform` is refused."""
+    spec = PreprocessSpec(classes=("angry", "happy", "neutral", "sad"))
+    model = build_model("fer_resnet", 4, **TINY_RESNET)
+    path = tmp_path / "bare.pt"
+    save_checkpoint(
+        path,
+        {
+            "model": {"name": "fer_resnet", "options": TINY_RESNET},
+            "spec": spec.to_dict(),
+            "state_dict": model.state_dict(),
+        },
+    )
+    assert export_checkpoint(path, tmp_path / "out", "bare").description.prior is None
+    with pytest.raises(FerError, match="no recipe"):
+        export_checkpoint(path, tmp_path / "out2", "bare", default_prior="uniform")

@@ -34,7 +34,7 @@ from fer_train.fold import fold_batchnorm
 from fer_train.onnx_graph import INPUT_NAME, OPSET, OUTPUT_NAME, count_ops, embed_all, onnx_export, publish, simplify
 from fer_train.parity import FLOAT_TOLERANCE, enforce, float_parity, int8_parity
 from fer_train.predict import predict_logits
-from fer_train.prior import describe, prior_offset, training_prior, weighted_out
+from fer_train.prior import describe, prior_offset, training_shares, weighted_out
 from fer_train.quantize import CALIBRATION_SIZE, calibration_sample, quantization_record, quantize_int8
 
 log = logging.getLogger(__name__)
@@ -117,18 +117,22 @@ def _provenance(loaded: LoadedModel, checkpoint: str | os.PathLike[str], probe_d
 
 def _class_prior(loaded: LoadedModel, default_prior: str, cache_dir: str | None) -> dict[str, Any] | None:
     """The training targets' class shares, the power of them the graph already divides out (1 after balanced
-    class weights), and the default choice; None when the training data is not here and the default needs
-    no shares."""
+    class weights), and the default choice; None when the run's recipe or training data is not here and the
+    default needs no shares."""
+    recipe = loaded.checkpoint.get("config")
     try:
-        shares = training_prior(loaded, cache_dir)
-    except FerError:
+        if recipe is None:
+            raise FerError("the checkpoint records no recipe, so its training class shares cannot be rebuilt")
+        config = FitConfig.from_dict(recipe)
+        shares = training_shares(config, loaded.spec, cache_dir)
+    except FerError as exc:
         if default_prior != "trained":
             raise
-        log.info("the run's training data is not here: no class prior recorded (the model gives its trained posterior)")
+        log.info("no class prior recorded (%s): the model gives its trained posterior", exc)
         return None
     return {
         "shares": dict(zip(loaded.spec.classes, np.round(shares, 4).tolist())),
-        "in_graph": weighted_out(FitConfig.from_dict(loaded.checkpoint["config"])),  # balanced class weights: 1
+        "in_graph": weighted_out(config),  # balanced class weights: 1
         "default": default_prior,
     }
 
