@@ -125,7 +125,9 @@ def _temperature(description: ModelDescription) -> list[str]:
         "## Confidence",
         "",
         f"Scores are softmax(logits / {fitted['temperature']:.3f}), the temperature fitted on `{fitted['data']}` "
-        f"({fitted['images']} faces) against the {fitted['against']} for the default prior; a score means "
+        f"({fitted['images']} faces) against the {fitted['against']} for "
+        + (f"the `{fitted['prior']}` prior" if "prior" in fitted else "the graph's output as exported")
+        + f"; a score means "
         f"{meaning}. Reliability error (ECE) there: {fitted['ece_before']:.4f} before, {fitted['ece_after']:.4f} after.",
         *prior,
     ]

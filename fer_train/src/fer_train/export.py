@@ -148,6 +148,7 @@ def _prepare(
     if prior is not None:
         offset = prior_offset(np.array(list(prior["shares"].values())), PRIORS[default_prior] - prior["in_graph"])
     temperature, fitted = fit_temperature_on(loaded, val, votes, cache_dir, offset)
+    fitted = None if fitted is None else {**fitted, "prior": default_prior}  # the probabilities it was fitted for
     folded = fold_batchnorm(loaded.model)
     with torch.inference_mode():
         drift = float((folded(probe) - loaded.model(probe)).abs().max())
