@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -104,7 +105,7 @@ class Recognizer:
         if not 0 <= min_confidence <= 1:
             raise FerError(f"min_confidence must be in [0, 1], got {min_confidence}")
         self.batch_size, self.min_confidence = batch_size, min_confidence
-        self._detector: FaceDetector | None = None
+        self._detectors = threading.local()  # one detector per thread: OpenCV's are not shared across threads
         if detector not in DETECTORS:
             raise FerError(f"unknown face detector {detector!r}; use one of {', '.join(DETECTORS)}")
         self._detector_options = (detector, detect_threshold, detect_max_side)
@@ -169,22 +170,20 @@ class Recognizer:
 
     @property
     def detector(self) -> FaceDetector:
-        """The face detector, created on first use (face crops never need one)."""
-        if self._detector is None:
-            self._detector = self.new_detector()
-        return self._detector
+        """The calling thread's face detector, created on its first use (face crops never need one)."""
+        detector: FaceDetector | None = getattr(self._detectors, "detector", None)
+        if detector is None:
+            detector = self._detectors.detector = create_detector(*self._detector_options)
+        return detector
 
-    def new_detector(self) -> FaceDetector:
-        """A detector with this recognizer's options (OpenCV's detectors are not shared across threads)."""
-        return create_detector(*self._detector_options)
-
-    def detect(self, image: np.ndarray) -> list[Detection]:
-        """Faces in a photo, largest first; a face-sized image is one face filling it."""
+    def detect(self, image: np.ndarray, score_threshold: float | None = None) -> list[Detection]:
+        """Faces in a photo, largest first; a face-sized image is one face filling it. `score_threshold`
+        replaces the detector's own for this photo (YuNet's; Haar gives no scores)."""
         if image.size == 0:
             raise FerError("empty image")
         if self.is_face_crop(*image.shape[:2]):
             return [whole_image(image)]
-        return self.detector.detect(image)
+        return self.detector.detect(image, score_threshold)
 
     def crop(self, image: np.ndarray, detection: Detection) -> np.ndarray:
         """The model's view of a detected face: aligned on its landmarks when both the detector and the

@@ -1,17 +1,16 @@
-"""One uploaded image → `fer-run --json`'s face records: decode, detect and crop on a pool of threads (each
-with its own detector), then classify in the shared micro-batches."""
+"""One uploaded image → `fer-run --json`'s face records: decode, detect and crop on a pool of threads (the
+recognizer keeps a detector per thread), then classify in the shared micro-batches."""
 
 from __future__ import annotations
 
 import asyncio
-import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from fer_runtime.detect import Detection, FaceDetector
+from fer_runtime.detect import Detection
 from fer_runtime.preprocess import prepare_batch
 from fer_runtime.recognizer import Recognizer, whole_image
 from fer_runtime.results import face_record
@@ -33,7 +32,6 @@ class FacePipeline:
     def __init__(self, recognizer: Recognizer, batcher: MicroBatcher, *, threads: int, max_pixels: int) -> None:
         self.recognizer, self.batcher, self.max_pixels = recognizer, batcher, max_pixels
         self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="fer-detect")
-        self._local = threading.local()
 
     def close(self) -> None:
         self._pool.shutdown(wait=True)
@@ -53,16 +51,6 @@ class FacePipeline:
 
     def _prepare(self, data: bytes, options: AnalyzeOptions) -> tuple[list[Detection], np.ndarray]:
         image = decode_upload(data, self.max_pixels)
-        if options.detect and not self.recognizer.is_face_crop(*image.shape[:2]):
-            detections = self._detector().detect(image, options.detect_threshold)
-        else:
-            detections = [whole_image(image)]  # as `Recognizer.detect` takes a face-sized image
+        detections = self.recognizer.detect(image, options.detect_threshold) if options.detect else [whole_image(image)]
         crops = [self.recognizer.crop(image, d) for d in detections]
         return detections, prepare_batch(crops, self.recognizer.spec)
-
-    def _detector(self) -> FaceDetector:
-        """This thread's detector (OpenCV's are not shared between threads)."""
-        detector: FaceDetector | None = getattr(self._local, "detector", None)
-        if detector is None:
-            detector = self._local.detector = self.recognizer.new_detector()
-        return detector
