@@ -102,6 +102,7 @@ class Recognizer:
             self._prior_power = self.description.prior_reweighting(self.prior)
         except FerError as exc:
             raise FerError(f"{self.model_path}: {exc}") from None
+        self._prior_shares = self.description.prior_shares()
         if not 0 <= min_confidence <= 1:
             raise FerError(f"min_confidence must be in [0, 1], got {min_confidence}")
         self.batch_size, self.min_confidence = batch_size, min_confidence
@@ -147,7 +148,7 @@ class Recognizer:
         """Calibrated probabilities [N, C] for a prepared batch: softmax(logits / the model's temperature), under
         the recognizer's `prior` (the trained posterior, or divided by the training class shares)."""
         probabilities = softmax(self.logits(batch).astype(np.float64), self.description.temperature)
-        shares = self.description.prior_shares()
+        shares = self._prior_shares
         return probabilities if shares is None else reweight(probabilities, shares, self._prior_power)
 
     def classify(self, crops: np.ndarray | Sequence[np.ndarray]) -> np.ndarray:
