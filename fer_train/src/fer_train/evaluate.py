@@ -11,7 +11,7 @@ from typing import Any
 
 from fer_runtime.atomic import write_text
 from fer_train.crowd_metrics import CrowdMetrics, crowd_metrics, format_crowd
-from fer_train.ferplus import ferplus_faces, score_ferplus
+from fer_train.ferplus import score_ferplus
 from fer_train.metrics import Metrics, compute_metrics, format_table
 from fer_train.plots import plot_confusion, plot_reliability
 from fer_train.predict import Predictions, Predictor
@@ -42,8 +42,7 @@ def with_ferplus(
     """The evaluation with FER+'s yardstick added: `predictor` scored on every face of `data` the rule keeps."""
     if evaluation.crowd is None:
         return evaluation
-    faces = ferplus_faces(data, predictor.spec, table, cache_dir)
-    ferplus = score_ferplus(predictor.probabilities, faces, predictor.spec.classes)
+    ferplus = score_ferplus(predictor.probabilities, data, predictor.spec, table, cache_dir)
     return replace(evaluation, crowd=replace(evaluation.crowd, ferplus=ferplus))
 
 

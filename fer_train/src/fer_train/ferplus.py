@@ -58,10 +58,15 @@ def ferplus_faces(
 
 
 def score_ferplus(
-    probabilities: Callable[[np.ndarray], np.ndarray], faces: FerPlusFaces, classes: tuple[str, ...]
+    probabilities: Callable[[np.ndarray], np.ndarray],
+    data: str | os.PathLike[str],
+    spec: PreprocessSpec,
+    table: VoteTable,
+    cache_dir: str | os.PathLike[str] | None = None,
 ) -> FerPlusMetrics:
-    """`probabilities` (uint8 faces → [N, C]) scored on `faces`."""
-    return ferplus_metrics(probabilities(faces.pixels).argmax(1), faces.majority, classes)
+    """`probabilities` (uint8 faces → [N, C] over `spec.classes`) scored on every face of `data` the rule keeps."""
+    faces = ferplus_faces(data, spec, table, cache_dir)
+    return ferplus_metrics(probabilities(faces.pixels).argmax(1), faces.majority, spec.classes)
 
 
 def format_ferplus(m: FerPlusMetrics) -> str:

@@ -25,7 +25,7 @@ from fer_runtime.errors import FerError
 from fer_train.analysis.duplicates import NEAR_MAX_BITS, has_near_copy, non_blank_hashes
 from fer_train.data import load_dataset, split_names
 from fer_train.evaluate import evaluate_predictions
-from fer_train.ferplus import FerPlusMetrics, ferplus_faces, score_ferplus
+from fer_train.ferplus import FerPlusMetrics, score_ferplus
 from fer_train.metrics import Metrics, compute_metrics, reliability
 from fer_train.plots import plot_confusion, plot_reliability, save_figure
 from fer_train.predict import Predictions, Predictor
@@ -235,8 +235,7 @@ def run_report(
         predictions = predictor.predict(path, cache_dir)
         ferplus = None
         if table is not None:
-            faces = ferplus_faces(path, predictor.spec, table, cache_dir)
-            ferplus = score_ferplus(predictor.probabilities, faces, predictor.spec.classes)
+            ferplus = score_ferplus(predictor.probabilities, path, predictor.spec, table, cache_dir)
         sections.append(report_split(predictions, name, out_dir, face_images, votes=table, ferplus=ferplus))
         if train_hashes is not None:
             copied = has_near_copy(predictions.dataset.pixels, train_hashes)
