@@ -27,14 +27,13 @@ from fer_runtime.postprocess import PRIORS
 from fer_runtime.session import create_session
 from fer_runtime.spec import PreprocessSpec
 from fer_train.checkpoint import LoadedModel, load_model
-from fer_train.config import FitConfig
 from fer_train.data import load_dataset
 from fer_train.export_fits import fit_temperature_on, measure_framing_on
 from fer_train.fold import fold_batchnorm
 from fer_train.onnx_graph import INPUT_NAME, OPSET, OUTPUT_NAME, count_ops, embed_all, onnx_export, publish, simplify
 from fer_train.parity import FLOAT_TOLERANCE, enforce, float_parity, int8_parity
 from fer_train.predict import predict_logits
-from fer_train.prior import describe, prior_offset, training_shares, weighted_out
+from fer_train.prior import describe, prior_offset, recorded_prior
 from fer_train.quantize import CALIBRATION_SIZE, calibration_sample, quantization_record, quantize_int8
 
 log = logging.getLogger(__name__)
@@ -119,22 +118,14 @@ def _class_prior(loaded: LoadedModel, default_prior: str, cache_dir: str | None)
     """The training targets' class shares, the power of them the graph already divides out (1 after balanced
     class weights), and the default choice; None when the run's recipe or training data is not here and the
     default needs no shares."""
-    recipe = loaded.checkpoint.get("config")
     try:
-        if recipe is None:
-            raise FerError("the checkpoint records no recipe, so its training class shares cannot be rebuilt")
-        config = FitConfig.from_dict(recipe)
-        shares = training_shares(config, loaded.spec, cache_dir)
+        prior = recorded_prior(loaded.checkpoint.get("config"), loaded.spec, cache_dir)
     except FerError as exc:
         if default_prior != "trained":
             raise
         log.info("no class prior recorded (%s): the model gives its trained posterior", exc)
         return None
-    return {
-        "shares": dict(zip(loaded.spec.classes, np.round(shares, 4).tolist())),
-        "in_graph": weighted_out(config),  # balanced class weights: 1
-        "default": default_prior,
-    }
+    return {**prior, "default": default_prior}
 
 
 def _prepare(

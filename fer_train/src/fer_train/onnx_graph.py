@@ -17,7 +17,7 @@ from torch import nn
 from fer_runtime import __version__
 from fer_runtime.atomic import write_text
 from fer_runtime.errors import FerError
-from fer_runtime.model_files import METADATA_KEY, ModelDescription, sha256_file
+from fer_runtime.model_files import METADATA_KEY, ModelDescription, read_sidecar, sha256_file
 from fer_runtime.spec import PreprocessSpec
 
 INPUT_NAME, OUTPUT_NAME = "input", "logits"
@@ -59,6 +59,14 @@ def embed(path: Path, description: ModelDescription) -> None:
 
 def count_ops(path: Path, op_type: str) -> int:
     return sum(node.op_type == op_type for node in onnx.load(str(path)).graph.node)
+
+
+def read_exported(folder: Path, name: str) -> ModelDescription:
+    """An exported model's description, `folder/name.json`, after checking its float graph's sha256 against it."""
+    description = read_sidecar(folder / f"{name}.onnx")
+    if description is None:
+        raise FerError(f"{folder / name}.json not found: export the model first")
+    return description
 
 
 def embed_all(description: ModelDescription, staged: dict[str, Path]) -> None:

@@ -21,13 +21,13 @@ import torch
 from torch import nn
 
 from fer_runtime.errors import FerError
-from fer_runtime.model_files import ModelDescription, read_sidecar
+from fer_runtime.model_files import ModelDescription
 from fer_runtime.postprocess import PRIORS
 from fer_runtime.spec import PreprocessSpec
 from fer_train.checkpoint import LoadedModel
 from fer_train.config import FitConfig
 from fer_train.data import load_dataset
-from fer_train.onnx_graph import embed_all, publish
+from fer_train.onnx_graph import embed_all, publish, read_exported
 from fer_train.training_data import apply_votes
 
 SHIFT_TOLERANCE = 1e-4
@@ -49,6 +49,16 @@ def weighted_out(config: FitConfig) -> float:
     return 1.0 if config.class_weights == "balanced" else 0.0
 
 
+def recorded_prior(recipe: dict[str, Any] | None, spec: PreprocessSpec, cache_dir: str | None) -> dict[str, Any]:
+    """A run's class prior as a description records it, rebuilt from its recipe (`FitConfig.to_dict`): the
+    training targets' class shares and the power of them the model already divides out (`weighted_out`)."""
+    if not recipe:
+        raise FerError("no recipe recorded, so the training class shares cannot be rebuilt")
+    config = FitConfig.from_dict(recipe)
+    shares = training_shares(config, spec, cache_dir)
+    return {"shares": dict(zip(spec.classes, np.round(shares, 4).tolist())), "in_graph": weighted_out(config)}
+
+
 def training_prior(loaded: LoadedModel, cache_dir: str | None) -> np.ndarray:
     """`training_shares` of a checkpoint's run."""
     return training_shares(FitConfig.from_dict(loaded.checkpoint["config"]), loaded.spec, cache_dir)
@@ -62,21 +72,8 @@ def set_prior(
     if default not in PRIORS:
         raise FerError(f"unknown prior {default!r}; use one of {', '.join(PRIORS)}")
     folder = Path(export_dir)
-    float_path = folder / f"{name}.onnx"
-    description = read_sidecar(float_path)
-    if description is None:
-        raise FerError(f"{folder / name}.json not found: export the model first")
-    prior = description.prior
-    if prior is None:
-        recipe = description.provenance.get("recipe")
-        if not recipe:
-            raise FerError(f"{name}: no recipe recorded, so the training class shares cannot be rebuilt")
-        config = FitConfig.from_dict(recipe)
-        shares = training_shares(config, description.spec, cache_dir)
-        prior = {
-            "shares": dict(zip(description.classes, np.round(shares, 4).tolist())),
-            "in_graph": weighted_out(config),
-        }
+    description = read_exported(folder, name)
+    prior = description.prior or recorded_prior(description.provenance.get("recipe"), description.spec, cache_dir)
     updated = replace(description, prior={**prior, "default": default})
     with tempfile.TemporaryDirectory(dir=folder, prefix=".prior-") as tmp:
         staged = {kind: Path(tmp) / g["file"] for kind, g in description.graphs.items()}

@@ -11,9 +11,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from fer_runtime.errors import FerError
-from fer_runtime.model_files import ModelDescription, read_sidecar
+from fer_runtime.model_files import ModelDescription
 from fer_train.data import load_dataset
-from fer_train.onnx_graph import embed_all, publish
+from fer_train.onnx_graph import embed_all, publish, read_exported
 from fer_train.parity import enforce, int8_parity
 from fer_train.quantize import CALIBRATION_SIZE, calibration_sample, quantization_record, quantize_int8
 
@@ -39,9 +39,7 @@ def requantize(
     data of its recorded parity, when here) the new graph is held to export's int8 limits first."""
     folder = Path(export_dir)
     float_path = folder / f"{name}.onnx"
-    description = read_sidecar(float_path)  # checks the float graph's sha256 against the JSON
-    if description is None:
-        raise FerError(f"{folder / name}.json not found: requantize reads an exported model's description")
+    description = read_exported(folder, name)
     calib = calib or _recorded_calibration(description)
     if calib is None:
         raise FerError("the data this model was calibrated or trained on is not here; pass --calib DATA")
