@@ -3,17 +3,21 @@
 
 import csv
 import shutil
+import zipfile
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
 
+from fer_runtime.errors import FerError
+from fer_runtime.spec import PreprocessSpec
+from fer_train.data import load_dataset
 from fer_train.evaluate import evaluate
 from fer_train.ferplus import ferplus_metrics
 from fer_train.predict import Predictor
 from fer_train.votes import ferplus_majority, match_votes, read_votes
-from tests.conftest import CLASSES, synthetic_face
+from tests.conftest import CLASSES, TINY_RESNET, synthetic_face
 
 ANSWERS = ["angry", "disgust", "fear", "happy", "neutral", "sad", "surprise", "contempt", "unknown", "not_face"]
 RULE_CASES = {  # votes in ANSWERS order → what FER+'s majority mode keeps
@@ -86,3 +90,56 @@ def test_eval_scores_every_face_of_the_split_whatever_its_folder(tiny_export, fa
     assert ferplus.accuracy == pytest.approx(right / len(files))  # every surprise face counts as wrong
     assert ferplus.in_classes.total == len(four) and ferplus.in_classes.accuracy == pytest.approx(right / len(four))
     assert "FER+ majority rule" in evaluation.text()
+
+
+def test_faces_can_take_their_class_from_the_votes_majority_instead_of_their_folder(face_folder, tmp_path):
+    files = sorted(face_folder.rglob("*.png"))
+    rows = {p.name: [0] * len(ANSWERS) for p in files}
+    rows[files[0].name][ANSWERS.index("contempt")] = 8  # a class no folder has
+    rows[files[1].name][ANSWERS.index("happy")] = 9
+    rows[files[2].name][ANSWERS.index("unknown")] = 9  # no emotion wins: left out
+    table = read_votes(_votes_csv(tmp_path / "votes.csv", rows), (*CLASSES, "contempt"))
+    spec = PreprocessSpec(classes=(*CLASSES, "contempt"))
+    with pytest.raises(FerError, match="contempt"):
+        load_dataset(face_folder, spec, tmp_path / "cache")
+    faces = load_dataset(face_folder, spec, tmp_path / "cache", labels_from=table)
+    assert [Path(p).name for p in faces.paths] == [files[0].name, files[1].name]
+    assert faces.labels.tolist() == [4, CLASSES.index("happy")]
+
+
+def test_a_model_learns_and_is_scored_on_a_class_only_the_votes_name(face_zip, tmp_path):
+    from fer_train.config import FitConfig
+    from fer_train.export import export_checkpoint
+    from fer_train.train import fit
+
+    rows = {}
+    for name in sorted(zipfile.ZipFile(face_zip).namelist()):
+        if name.endswith(".png"):
+            counts = [0] * len(ANSWERS)
+            folder = Path(name).parent.name.lower()
+            counts[ANSWERS.index("contempt" if folder == "sad" else folder)] = 10  # sad faces read as contempt
+            rows[Path(name).name] = counts
+    votes = str(_votes_csv(tmp_path / "votes.csv", rows))
+    classes = ("angry", "happy", "neutral", "contempt")
+    config = FitConfig(
+        data=str(face_zip),
+        val=str(face_zip),
+        out=str(tmp_path / "run"),
+        model="fer_resnet",
+        model_options=TINY_RESNET,
+        classes=classes,
+        labels="votes",
+        votes=votes,
+        select_on="ferplus",
+        epochs=1,
+        batch_size=16,
+        threads=1,
+        cache_dir=str(tmp_path / "cache"),
+    )
+    fit(config, progress=False)
+    result = export_checkpoint(tmp_path / "run" / "best.pt", tmp_path / "out", "votes8", check=str(face_zip))
+    assert result.description.classes == classes
+    evaluation = evaluate(result.float_path, face_zip, votes=votes, cache_dir=str(tmp_path / "cache"))
+    assert set(evaluation.metrics.per_class_recall) == set(classes)
+    assert evaluation.metrics.total == len(rows)  # every face: the sad folder's as contempt
+    assert evaluation.crowd.ferplus.faces == len(rows)

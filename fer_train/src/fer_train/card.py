@@ -277,7 +277,7 @@ def write_model_card(
     results: dict[tuple[str, str], Evaluation] = {}
     for data in test_sets:
         for kind, predictor in predictors.items():
-            evaluation = evaluate_predictions(predictor.predict(data, cache_dir), table)
+            evaluation = evaluate_predictions(predictor.predict(data, cache_dir, table), table)
             if table is not None:
                 evaluation = with_ferplus(evaluation, predictor, data, table, cache_dir)
             results[(Path(data).name, kind)] = evaluation

@@ -22,8 +22,13 @@ CLASS_WEIGHTS = ("none", "balanced")
 DISTILL_VIEWS = ("clean", "augmented")
 OFF_CLASS = ("drop", "keep")  # faces whose raters mostly chose a class the model does not have
 DEVICES = ("auto", "cpu", "cuda")
-SELECT_ON = ("original", "crowd")  # which validation balanced accuracy picks best.pt
-SELECTED_BY = {"original": "val_balanced_accuracy", "crowd": "val_crowd_balanced_accuracy"}  # its history key
+SELECT_ON = ("original", "crowd", "ferplus")  # which validation figure picks best.pt
+SELECTED_BY = {  # its history key
+    "original": "val_balanced_accuracy",
+    "crowd": "val_crowd_balanced_accuracy",
+    "ferplus": "val_ferplus_accuracy",
+}
+LABELS = ("folders", "votes")  # where a face's class comes from: its folder, or FER+'s majority of its votes
 
 
 def _check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:
@@ -61,7 +66,9 @@ class FitConfig:
     votes: str | None = None  # CSV of crowd votes per face (`file` + one column per class)
     vote_weight: float = 1.0  # target = w * votes + (1 - w) * one-hot folder label
     vote_off_class: str = "drop"  # "drop": leave out faces whose raters mostly chose another class
-    select_on: str = "original"  # "crowd": best.pt on the balanced accuracy against the raters' majority
+    select_on: str = "original"  # "crowd": best.pt on the balanced accuracy against the raters' majority;
+    # "ferplus": on top-1 against FER+'s majority rule over every validation face
+    labels: str = "folders"  # "votes": classes from FER+'s majority of the votes (a class may have no folder)
     precision: str = "fp32"  # "bf16": training forward passes in bfloat16 autocast (weights stay fp32)
     augment: AugmentConfig = AugmentConfig()
     seed: int = 0
@@ -79,6 +86,7 @@ class FitConfig:
             ("distill_views", DISTILL_VIEWS),
             ("vote_off_class", OFF_CLASS),
             ("select_on", SELECT_ON),
+            ("labels", LABELS),
             ("device", DEVICES),
         ):
             _check_choice(name, getattr(self, name), choices)
@@ -86,8 +94,10 @@ class FitConfig:
             raise FerError("distill_weight must be in [0, 1] and distill_temperature > 0")
         if not 0 <= self.vote_weight <= 1:
             raise FerError(f"vote_weight must be in [0, 1], got {self.vote_weight}")
-        if self.select_on == "crowd" and (self.votes is None or self.val is None):
-            raise FerError("select_on 'crowd' needs votes and val data")
+        if self.select_on != "original" and (self.votes is None or self.val is None):
+            raise FerError(f"select_on {self.select_on!r} needs votes and val data")
+        if self.labels == "votes" and self.votes is None:
+            raise FerError("labels 'votes' needs votes")
         if self.mixup_alpha < 0 or self.cutmix_alpha < 0:
             raise FerError("mixup_alpha and cutmix_alpha must be >= 0")
         if not 0 <= self.ema_decay < 1:

@@ -25,6 +25,7 @@ from fer_runtime.inputs import IMAGE_SUFFIXES
 from fer_runtime.model_files import sha256_file
 from fer_runtime.preprocess import decode_image, face_pixels
 from fer_runtime.spec import PreprocessSpec
+from fer_train.votes import VoteTable, match_votes
 
 log = logging.getLogger(__name__)
 
@@ -176,12 +177,32 @@ def load_every_face(
     return FaceDataset(pixels, labels, found, tuple(paths.tolist()), str(source), sha)
 
 
+def missing_folders(path: str | os.PathLike[str], classes: tuple[str, ...]) -> list[str]:
+    """The classes that have no folder in a folder or zip of faces (names compared case-insensitively)."""
+    found = image_counts(path)
+    return [c for c in classes if c.lower() not in found]
+
+
+def votes_for_missing(
+    path: str | os.PathLike[str], classes: tuple[str, ...], votes: VoteTable | None
+) -> VoteTable | None:
+    """`votes` when the data has no folder for some of the classes (so faces must take their class from the
+    votes, `load_dataset(labels_from=...)`), else None."""
+    return votes if votes is not None and missing_folders(path, classes) else None
+
+
 def load_dataset(
     path: str | os.PathLike[str],
     spec: PreprocessSpec,
     cache_dir: str | os.PathLike[str] | None = None,
+    *,
+    labels_from: VoteTable | None = None,
 ) -> FaceDataset:
     """Read a folder or zip of faces, keeping only the spec's classes (in that order), at its input size.
+
+    A face's class is its folder's name or, with `labels_from`, the emotion FER+'s majority rule names from
+    its votes (faces whose majority is none of the classes are left out): how a class without a folder
+    (FER+'s contempt) is learned and scored.
 
     Decoded pixels are cached under `cache_dir` keyed by the data's content hash and the input
     size, so the next run skips decoding. Unreadable files are logged and skipped.
@@ -189,15 +210,21 @@ def load_dataset(
     source = Path(path)
     pixels, folders, paths, sha = _decoded(source, spec, cache_dir)
     classes = tuple(c.lower() for c in spec.classes)
-    found = sorted(set(folders.tolist()))
-    missing = [c for c in classes if c not in found]
-    if missing:
-        raise FerError(
-            f"{source}: no images for class(es) {', '.join(missing)}; folders found: {', '.join(found) or 'none'}"
-        )
+    if labels_from is not None:
+        names = match_votes(labels_from, tuple(paths.tolist()), str(source)).ferplus
+        assert names is not None  # match_votes always fills it
+    else:
+        names = folders.astype(object)
+        found = sorted(set(folders.tolist()))
+        missing = [c for c in classes if c not in found]
+        if missing:
+            raise FerError(
+                f"{source}: no images for class(es) {', '.join(missing)}; folders found: {', '.join(found) or 'none'}"
+                " (with crowd votes, faces can be labelled by the raters' majority instead)"
+            )
     index = {name: i for i, name in enumerate(classes)}
-    keep = np.array([f in index for f in folders.tolist()], dtype=bool)
-    labels = np.array([index[f] for f in folders[keep].tolist()], dtype=np.int64)
+    keep = np.array([n in index for n in names.tolist()], dtype=bool)
+    labels = np.array([index[n] for n in names[keep].tolist()], dtype=np.int64)
     return FaceDataset(pixels[keep], labels, classes, tuple(paths[keep].tolist()), str(source), sha)
 
 

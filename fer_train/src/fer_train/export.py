@@ -27,7 +27,7 @@ from fer_runtime.postprocess import PRIORS
 from fer_runtime.session import create_session
 from fer_runtime.spec import PreprocessSpec
 from fer_train.checkpoint import LoadedModel, load_model
-from fer_train.data import load_dataset
+from fer_train.data import load_dataset, votes_for_missing
 from fer_train.export_fits import fit_temperature_on, measure_framing_on
 from fer_train.fold import fold_batchnorm
 from fer_train.onnx_graph import INPUT_NAME, OPSET, OUTPUT_NAME, count_ops, embed_all, onnx_export, publish, simplify
@@ -35,6 +35,7 @@ from fer_train.parity import FLOAT_TOLERANCE, enforce, float_parity, int8_parity
 from fer_train.predict import predict_logits
 from fer_train.prior import describe, prior_offset, recorded_prior
 from fer_train.quantize import CALIBRATION_SIZE, calibration_sample, quantization_record, quantize_int8
+from fer_train.votes import VoteTable, read_votes
 
 log = logging.getLogger(__name__)
 
@@ -86,11 +87,14 @@ def _recorded(loaded: LoadedModel, key: str) -> str | None:
     return path if path and Path(path).exists() else None
 
 
-def _calibration_pixels(loaded: LoadedModel, calib: str | None, cache_dir: str | None) -> tuple[np.ndarray, str]:
+def _calibration_pixels(
+    loaded: LoadedModel, calib: str | None, votes: VoteTable | None, cache_dir: str | None
+) -> tuple[np.ndarray, str]:
     calib = calib or _recorded(loaded, "data")
     if calib is None:
         raise FerError("the training data recorded in the checkpoint is not here; pass --calib DATA")
-    dataset = load_dataset(calib, loaded.spec, cache_dir)
+    labels = votes_for_missing(calib, loaded.spec.classes, votes)
+    dataset = load_dataset(calib, loaded.spec, cache_dir, labels_from=labels)
     return calibration_sample(dataset.pixels, dataset.paths, CALIBRATION_SIZE), str(calib)
 
 
@@ -159,9 +163,15 @@ def _write_float(prepared: _Prepared, path: Path) -> float:
 
 
 def _parity(
-    prepared: _Prepared, float_path: Path, int8_path: Path | None, check: str, cache_dir: str | None
+    prepared: _Prepared,
+    graphs: dict[str, Path],
+    check: str,
+    votes: VoteTable | None,
+    cache_dir: str | None,
 ) -> dict[str, Any]:
-    dataset = load_dataset(check, prepared.spec, cache_dir)
+    labels = votes_for_missing(check, prepared.spec.classes, votes)
+    dataset = load_dataset(check, prepared.spec, cache_dir, labels_from=labels)
+    float_path, int8_path = graphs["float"], graphs.get("int8")
     reference = predict_logits(prepared.loaded.model, dataset.pixels, prepared.spec)
     report = {"data": check, **float_parity(reference, float_path, dataset)}
     return report | (int8_parity(float_path, int8_path, dataset) if int8_path is not None else {})
@@ -221,19 +231,20 @@ def export_checkpoint(
     val = val or _recorded(loaded, "val")
     votes = votes or (_recorded(loaded, "votes") if val else None)
     prepared = _prepare(loaded, val=val, votes=votes, default_prior=default_prior, cache_dir=cache_dir)
+    table = read_votes(votes, loaded.spec.classes) if votes else None
     with tempfile.TemporaryDirectory(dir=out, prefix=".export-") as tmp:
         graphs: dict[str, Path] = {"float": Path(tmp) / f"{name}.onnx"}
         drift = _write_float(prepared, graphs["float"])
         quantization = None
         if quantize:
-            pixels, calib_source = _calibration_pixels(loaded, calib, cache_dir)
+            pixels, calib_source = _calibration_pixels(loaded, calib, table, cache_dir)
             graphs["int8"] = Path(tmp) / f"{name}.int8.onnx"
             quantize_int8(graphs["float"], graphs["int8"], INPUT_NAME, pixels, prepared.spec)
             quantization = quantization_record(calib_source, len(pixels))
         description = _describe(prepared, name=name, checkpoint=checkpoint, drift=drift, quantization=quantization)
         embed_all(description, graphs)
         if check:
-            parity = _parity(prepared, graphs["float"], graphs.get("int8"), check, cache_dir)
+            parity = _parity(prepared, graphs, check, table, cache_dir)
             enforce(parity, allow_int8_drop)
             description = replace(description, parity=parity)
         description = publish(out, description, graphs)

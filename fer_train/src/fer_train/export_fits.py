@@ -14,7 +14,7 @@ from fer_runtime.postprocess import softmax
 from fer_runtime.spec import PreprocessSpec
 from fer_train.checkpoint import LoadedModel
 from fer_train.crowd_metrics import rater_reliability
-from fer_train.data import load_dataset
+from fer_train.data import load_dataset, load_every_face, votes_for_missing
 from fer_train.landmark_template import measure_template
 from fer_train.predict import predict_logits
 from fer_train.quantize import fixed_sample
@@ -37,11 +37,12 @@ def fit_temperature_on(
         log.info("no validation data: the temperature stays 1 (pass --val DATA to calibrate)")
         return 1.0, None
     spec = loaded.spec
-    dataset = load_dataset(val, spec, cache_dir)
+    table = read_votes(votes, spec.classes) if votes is not None else None
+    dataset = load_dataset(val, spec, cache_dir, labels_from=votes_for_missing(val, spec.classes, table))
     logits = predict_logits(loaded.model, dataset.pixels, spec).astype(np.float64)
     record: dict[str, Any] = {"data": str(val), "images": len(dataset)}
-    if votes is not None:
-        face_votes = match_votes(read_votes(votes, spec.classes), dataset.paths, str(val))
+    if table is not None:
+        face_votes = match_votes(table, dataset.paths, str(val))
         keep = face_votes.in_class
         targets = face_votes.distribution()[keep]
         logits = logits[keep]
@@ -78,7 +79,7 @@ def measure_framing_on(
     if val is None:
         log.info("no validation data: no landmark template, so the runtime crops faces by box and margin")
         return loaded.spec, None
-    dataset = load_dataset(val, loaded.spec, cache_dir)
+    dataset = load_every_face(val, loaded.spec, cache_dir)  # framing needs no labels
     faces = dataset.pixels[fixed_sample(dataset.paths, FRAMING_SAMPLE)]
     template, found = measure_template(faces, YuNetDetector())
     record: dict[str, Any] = {"data": str(val), "faces": len(faces), "found": found}

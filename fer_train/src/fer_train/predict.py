@@ -17,7 +17,8 @@ from fer_runtime.preprocess import model_input
 from fer_runtime.recognizer import Recognizer
 from fer_runtime.spec import PreprocessSpec
 from fer_train.checkpoint import load_model
-from fer_train.data import FaceDataset, load_dataset
+from fer_train.data import FaceDataset, load_dataset, votes_for_missing
+from fer_train.votes import VoteTable
 
 
 @torch.inference_mode()
@@ -54,16 +55,18 @@ class Predictions:
 class Predictor:
     """Logits and probabilities for uint8 faces from a checkpoint (.pt) or an exported graph (.onnx)."""
 
-    def __init__(self, model: str | os.PathLike[str], threads: int | None = None, prior: str | None = None) -> None:
+    def __init__(
+        self, model: str | os.PathLike[str], threads: int | None = None, prior: str | None = None, tta: str = "none"
+    ) -> None:
         self.path = Path(model)
         if not self.path.is_file():
             raise FerError(f"model not found: {self.path}")
         if self.path.suffix == ".onnx":
-            self._recognizer: Recognizer | None = Recognizer(self.path, threads=threads, prior=prior)
+            self._recognizer: Recognizer | None = Recognizer(self.path, threads=threads, prior=prior, tta=tta)
             self.spec: PreprocessSpec = self._recognizer.spec
         else:
-            if prior not in (None, "trained"):
-                raise FerError("a checkpoint gives its trained posterior; export it to choose another prior")
+            if prior not in (None, "trained") or tta != "none":
+                raise FerError("a checkpoint gives its plain trained posterior; export it to choose a prior or --tta")
             self._recognizer = None
             loaded = load_model(self.path)
             self._model, self.spec = loaded.model, loaded.spec
@@ -80,13 +83,25 @@ class Predictor:
             return self._recognizer.probabilities(model_input(pixels, self.spec))
         return softmax(self.logits(pixels).astype(np.float64))
 
-    def load(self, data: str | os.PathLike[str], cache_dir: str | os.PathLike[str] | None = None) -> FaceDataset:
-        """The faces of `data` in this model's classes, at its input size."""
-        dataset = load_dataset(data, self.spec, cache_dir)
+    def load(
+        self,
+        data: str | os.PathLike[str],
+        cache_dir: str | os.PathLike[str] | None = None,
+        votes: VoteTable | None = None,
+    ) -> FaceDataset:
+        """The faces of `data` in this model's classes, at its input size; labelled by FER+'s majority of
+        `votes` when the data has no folder for some of the classes (contempt)."""
+        labels = votes_for_missing(data, self.spec.classes, votes)
+        dataset = load_dataset(data, self.spec, cache_dir, labels_from=labels)
         if len(dataset) == 0:
             raise FerError(f"{data}: no images of the model's classes {', '.join(self.spec.classes)}")
         return dataset
 
-    def predict(self, data: str | os.PathLike[str], cache_dir: str | os.PathLike[str] | None = None) -> Predictions:
-        dataset = self.load(data, cache_dir)
+    def predict(
+        self,
+        data: str | os.PathLike[str],
+        cache_dir: str | os.PathLike[str] | None = None,
+        votes: VoteTable | None = None,
+    ) -> Predictions:
+        dataset = self.load(data, cache_dir, votes)
         return Predictions(dataset, self.probabilities(dataset.pixels))

@@ -14,13 +14,18 @@ from fer_runtime.spec import PreprocessSpec
 from fer_train.config import FitConfig
 from fer_train.data import FaceDataset, load_dataset, pixel_stats
 from fer_train.ferplus import FerPlusFaces, ferplus_faces
-from fer_train.votes import FaceVotes, match_votes, off_class_faces, read_votes, soft_targets
+from fer_train.votes import FaceVotes, VoteTable, match_votes, off_class_faces, read_votes, soft_targets
 
 log = logging.getLogger(__name__)
 
 
-def _load_split(path: str, spec: PreprocessSpec, cache_dir: str | None, role: str) -> FaceDataset:
-    dataset = load_dataset(path, spec, cache_dir)
+def labels_from(config: FitConfig) -> VoteTable | None:
+    """The votes a run's faces take their classes from (`labels` "votes"), else None: their folders."""
+    return read_votes(config.votes, config.classes) if config.labels == "votes" and config.votes else None
+
+
+def _load_split(path: str, spec: PreprocessSpec, config: FitConfig, role: str) -> FaceDataset:
+    dataset = load_dataset(path, spec, config.cache_dir, labels_from=labels_from(config))
     counts = ", ".join(f"{k} {v}" for k, v in dataset.counts().items())
     log.info("%s %s: %d images (%s)", role, path, len(dataset), counts)
     empty = [k for k, v in dataset.counts().items() if v == 0]
@@ -76,13 +81,13 @@ def load_training_data(config: FitConfig, state: dict[str, Any] | None) -> Train
     """The training and validation faces, their targets and votes, and the spec (normalisation from the
     training faces, or as the run being resumed recorded it)."""
     base_spec = PreprocessSpec(classes=config.classes)
-    train = _load_split(config.data, base_spec, config.cache_dir, "train")
+    train = _load_split(config.data, base_spec, config, "train")
     if state is not None:
         spec = PreprocessSpec.from_dict(state["spec"])
     else:
         mean, std = pixel_stats(train)
         spec = replace(base_spec, mean=round(mean, 6), std=round(std, 6))
-    val = _load_split(config.val, spec, config.cache_dir, "val") if config.val else None
+    val = _load_split(config.val, spec, config, "val") if config.val else None
     train, targets, val_votes, votes_record, val_ferplus = apply_votes(config, train, val)
     provenance = {
         "data": {"path": str(config.data), "sha256": train.sha256, "images": len(train)},

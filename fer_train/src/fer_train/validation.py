@@ -23,6 +23,7 @@ SCORE_NAMES = {
     "train_accuracy": "training accuracy",
     "val_balanced_accuracy": "validation balanced accuracy",
     "val_crowd_balanced_accuracy": "validation crowd balanced accuracy",
+    "val_ferplus_accuracy": "validation top-1 against FER+'s majority",
 }
 
 

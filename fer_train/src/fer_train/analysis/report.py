@@ -232,7 +232,7 @@ def run_report(
     train_hashes = None if train is None else non_blank_hashes(load_dataset(train, predictor.spec, cache_dir).pixels)[1]
     sections = []
     for name, path in zip(split_names(paths), paths):
-        predictions = predictor.predict(path, cache_dir)
+        predictions = predictor.predict(path, cache_dir, table)
         ferplus = None
         if table is not None:
             ferplus = score_ferplus(predictor.probabilities, path, predictor.spec, table, cache_dir)
