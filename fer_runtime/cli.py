@@ -16,7 +16,7 @@ import click
 
 from fer_runtime import __version__
 from fer_runtime.cli_errors import report_error, user_errors
-from fer_runtime.defaults import BATCH_SIZE, DETECT_MAX_SIDE, DETECTORS, SMOOTH, YUNET_THRESHOLD
+from fer_runtime.defaults import BATCH_SIZE, DETECT_MAX_SIDE, DETECTORS, SMOOTH, TTA, YUNET_THRESHOLD
 
 if TYPE_CHECKING:
     from fer_runtime.driver import ImageOutcome, ImagesSummary
@@ -48,6 +48,14 @@ if TYPE_CHECKING:
     help="What the scores mean (default: the model's choice, in its card): 'trained', as the training targets "
     "had the classes (for a crowd-trained model, the share of raters who would choose each); 'uniform', divided "
     "by those class shares, every class equally likely a priori.",
+)
+@click.option(
+    "--tta",
+    type=click.Choice(TTA),
+    default=TTA[0],
+    show_default=True,
+    help="Test-time augmentation: 'flip' averages each face's scores with its mirror image's (the model runs "
+    "twice; what it buys is in the model table of the README).",
 )
 @click.option("--no-detect", is_flag=True, help="Treat every image as one face crop (no face detection).")
 @click.option(
@@ -123,6 +131,7 @@ def main(
     top_k: int | None,
     min_confidence: float,
     prior: str | None,
+    tta: str,
     no_detect: bool,
     detector: str,
     detect_threshold: float,
@@ -152,6 +161,7 @@ def main(
         "prefer_int8": not fp32,
         "min_confidence": min_confidence,
         "prior": prior,
+        "tta": tta,
         "detector": detector,
         "detect_threshold": detect_threshold,
         "detect_max_side": detect_size,

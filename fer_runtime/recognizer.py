@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from fer_runtime.align import aligned_crop
-from fer_runtime.defaults import BATCH_SIZE, DETECT_MAX_SIDE, DETECTORS, YUNET_THRESHOLD
+from fer_runtime.defaults import BATCH_SIZE, DETECT_MAX_SIDE, DETECTORS, TTA, YUNET_THRESHOLD
 from fer_runtime.detect import (
     Box,
     Detection,
@@ -69,6 +69,8 @@ class Recognizer:
     or "uniform", divided by the training class shares, as if every class were equally likely a priori
     (rarer classes come out more often; a score is then no longer a share of raters).
 
+    `tta="flip"` averages each face's probabilities with those of its mirror image (the model runs twice).
+
     Photos go through `detector` ("yunet", the bundled YuNet model, or "haar"); YuNet keeps faces
     scoring at least `detect_threshold`, and photos are shrunk to `detect_max_side` pixels first. A face
     with landmarks is cropped by warping them onto the model's `landmark_template` when it has one.
@@ -86,6 +88,7 @@ class Recognizer:
         detect_threshold: float = YUNET_THRESHOLD,
         detect_max_side: int = DETECT_MAX_SIDE,
         prior: str | None = None,
+        tta: str = "none",
     ) -> None:
         path = Path(model) if model is not None else bundled_model_path(prefer_int8)
         if not path.is_file():
@@ -105,6 +108,9 @@ class Recognizer:
         self._prior_shares = self.description.prior_shares()
         if not 0 <= min_confidence <= 1:
             raise FerError(f"min_confidence must be in [0, 1], got {min_confidence}")
+        if tta not in TTA:
+            raise FerError(f"unknown test-time augmentation {tta!r}; use one of {', '.join(TTA)}")
+        self.tta = tta
         self.batch_size, self.min_confidence = batch_size, min_confidence
         self._detectors = threading.local()  # one detector per thread: OpenCV's are not shared across threads
         if detector not in DETECTORS:
@@ -145,9 +151,14 @@ class Recognizer:
         return np.concatenate(outputs) if outputs else np.zeros((0, self.spec.num_classes), np.float32)
 
     def probabilities(self, batch: np.ndarray) -> np.ndarray:
-        """Calibrated probabilities [N, C] for a prepared batch: softmax(logits / the model's temperature), under
-        the recognizer's `prior` (the trained posterior, or divided by the training class shares)."""
-        probabilities = softmax(self.logits(batch).astype(np.float64), self.description.temperature)
+        """Calibrated probabilities [N, C] for a prepared batch: softmax(logits / the model's temperature) (with
+        `tta` "flip", averaged with the mirrored faces'), under the recognizer's `prior` (the trained posterior, or
+        divided by the training class shares)."""
+        temperature = self.description.temperature
+        probabilities = softmax(self.logits(batch).astype(np.float64), temperature)
+        if self.tta == "flip":
+            mirrored = softmax(self.logits(np.ascontiguousarray(batch[..., ::-1])).astype(np.float64), temperature)
+            probabilities = (probabilities + mirrored) / 2
         shares = self._prior_shares
         return probabilities if shares is None else reweight(probabilities, shares, self._prior_power)
 

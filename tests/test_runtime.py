@@ -84,3 +84,14 @@ def test_bad_model_and_provider_are_clear_errors(tmp_path):
         Recognizer(tmp_path / "missing.onnx")
     with pytest.raises(FerError, match="not available"):
         Recognizer(providers=["NoSuchExecutionProvider"])
+
+
+def test_flip_averages_each_face_with_its_mirror_image(recognizer):
+    rng = np.random.default_rng(3)
+    faces = rng.integers(0, 256, (5, 48, 48), dtype=np.uint8)
+    flipping = Recognizer(threads=1, tta="flip")
+    expected = (recognizer.classify(faces) + recognizer.classify(np.ascontiguousarray(faces[:, :, ::-1]))) / 2
+    np.testing.assert_allclose(flipping.classify(faces), expected, atol=1e-9)
+    assert not np.allclose(flipping.classify(faces), recognizer.classify(faces))
+    with pytest.raises(FerError, match="test-time augmentation"):
+        Recognizer(tta="rotate")

@@ -65,12 +65,13 @@ def evaluate(
     threads: int | None = None,
     *,
     prior: str | None = None,
+    tta: str = "none",
 ) -> Evaluation:
     """Score a checkpoint or .onnx graph on a dataset; with `out_dir`, write metrics.json, metrics.txt,
     confusion.png (and, with votes, crowd_reliability.png) there."""
-    predictor = Predictor(model, threads, prior)
+    predictor = Predictor(model, threads, prior, tta)
     table = read_votes(votes, predictor.spec.classes) if votes is not None else None
-    result = evaluate_predictions(predictor.predict(data, cache_dir), table)
+    result = evaluate_predictions(predictor.predict(data, cache_dir, table), table)
     if table is not None:
         result = with_ferplus(result, predictor, data, table, cache_dir)
     if out_dir is not None:

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from fer_runtime.defaults import TTA
 from fer_train.cli import user_errors, votes_option
 from fer_train.evaluate import evaluate
 
@@ -25,15 +26,22 @@ from fer_train.evaluate import evaluate
     type=click.Choice(["trained", "uniform"]),
     help="An exported model's probabilities under this prior (default: the model's choice); see fer-run --help.",
 )
+@click.option(
+    "--tta",
+    type=click.Choice(TTA),
+    default=TTA[0],
+    show_default=True,
+    help="An exported model's probabilities averaged with its mirrored faces' ('flip'); see fer-run --help.",
+)
 @click.option("--cache-dir", type=click.Path(file_okay=False))
 @user_errors
 def eval_command(
-    model: str, data: str, votes: str | None, out: str | None, prior: str | None, cache_dir: str | None
+    model: str, data: str, votes: str | None, out: str | None, prior: str | None, tta: str, cache_dir: str | None
 ) -> None:
     """Accuracy, balanced accuracy, per-class recall and confusion matrix of a model; with --votes, FER+'s
     majority rule on every face, and against the raters' majority, KL, Brier, ECE and accuracy on the faces
     it is surest of."""
-    result = evaluate(model, data, out, cache_dir, votes, prior=prior)
+    result = evaluate(model, data, out, cache_dir, votes, prior=prior, tta=tta)
     click.echo(result.text(title=f"{Path(data).name}"))
     if out:
         click.echo(f"written to {out}")
