@@ -156,7 +156,7 @@ def _with_helper(
     return measured, out
 
 
-def _photo(path: Path) -> np.ndarray:
+def photo_640x480(path: Path) -> np.ndarray:
     """A 640x480 photo: the given one scaled to 480 rows, on a gray canvas."""
     image = to_bgr(read_image(path))
     scale = 480 / image.shape[0]
@@ -183,7 +183,7 @@ def serve_benchmark(work: Path, crops: np.ndarray, photo_path: Path, seconds: fl
     work.mkdir(parents=True, exist_ok=True)
     crop_file, photo_file = work / "crop.png", work / "photo.jpg"
     cv2.imwrite(str(crop_file), crops[0])
-    photo = _photo(photo_path)
+    photo = photo_640x480(photo_path)
     cv2.imwrite(str(photo_file), photo)
     crop = crop_file.read_bytes()
     result: dict[str, Any] = {"in_process": in_process(crops, photo, 10 if seconds < 5 else 40), "crops": {}}

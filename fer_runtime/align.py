@@ -16,6 +16,20 @@ from fer_runtime.detect import Point
 from fer_runtime.errors import FerError
 
 
+def similarity_transform(source: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """The rotation, scale and shift [2, 3] that maps points `source` [K, 2] closest to `target` [K, 2] in least
+    squares (closed form, no reflection): deterministic, so the web page's copy gives the same warp."""
+    source_mean, target_mean = source.mean(0), target.mean(0)
+    s, t = source - source_mean, target - target_mean
+    spread = float((s**2).sum())
+    if spread == 0:
+        raise FerError("cannot align a face whose landmarks coincide")
+    a = float((s[:, 0] * t[:, 0] + s[:, 1] * t[:, 1]).sum()) / spread
+    b = float((s[:, 0] * t[:, 1] - s[:, 1] * t[:, 0]).sum()) / spread
+    rotate = np.array([[a, -b], [b, a]])
+    return np.hstack([rotate, (target_mean - rotate @ source_mean)[:, None]])
+
+
 def aligned_crop(
     image: np.ndarray, landmarks: Sequence[Point], template: Sequence[float], height: int, width: int
 ) -> np.ndarray:
@@ -33,7 +47,5 @@ def aligned_crop(
     unit = np.linalg.norm((target - target.mean(0)) * [1.0, height / width], axis=1).mean()
     side = max(1, int(round(spread / unit)))  # frame width with no scaling in the warp
     frame_w, frame_h = side, max(1, int(round(side * height / width)))
-    matrix, _ = cv2.estimateAffinePartial2D(source, target * [frame_w, frame_h], method=cv2.LMEDS)
-    if matrix is None:
-        raise FerError("cannot align a face whose landmarks coincide")
+    matrix = similarity_transform(source, target * [frame_w, frame_h])
     return cv2.warpAffine(image, matrix, (frame_w, frame_h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)

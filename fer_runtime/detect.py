@@ -13,7 +13,7 @@ from typing import Protocol
 import cv2
 import numpy as np
 
-from fer_runtime.defaults import DETECT_MAX_SIDE, DETECTORS, YUNET_THRESHOLD
+from fer_runtime.defaults import DETECT_MAX_SIDE, DETECTORS, YUNET_NMS_THRESHOLD, YUNET_THRESHOLD, YUNET_TOP_K
 from fer_runtime.errors import FerError
 from fer_runtime.model_files import bundled_model_dir
 from fer_runtime.preprocess import to_bgr, to_gray
@@ -85,7 +85,9 @@ class YuNetDetector:
         if not 0 < score_threshold < 1:
             raise FerError(f"detector score threshold must be in (0, 1), got {score_threshold}")
         try:
-            self._net = cv2.FaceDetectorYN.create(str(path), "", (320, 320), score_threshold, 0.3, 5000)
+            self._net = cv2.FaceDetectorYN.create(
+                str(path), "", (320, 320), score_threshold, YUNET_NMS_THRESHOLD, YUNET_TOP_K
+            )
         except cv2.error:
             raise FerError(f"{path}: not a readable YuNet face detector model") from None
         self.path, self.score_threshold, self.max_side = path, score_threshold, max_side

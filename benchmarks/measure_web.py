@@ -1,0 +1,139 @@
+"""The web page's part of the benchmark: the built page (`web/dist`) in headless Chromium against the Python
+runtime in the same run, on one 640x480 photo (justin.jpg on a gray canvas, as `measure_serve` makes it):
+ms per photo end to end, ms per face crop at batch 1, the page's first result after load, and web/dist's size.
+
+    python -m benchmarks.measure_web      # writes benchmarks/results/DATE-web.json and .md
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import cv2
+
+from benchmarks.measure_serve import photo_640x480
+from benchmarks.peak import cpu_peak
+from benchmarks.timing import measure
+from benchmarks.web_page import build_page, page_result, page_server
+from fer_runtime.atomic import write_text
+from fer_runtime.preprocess import decode_image
+from fer_runtime.recognizer import Recognizer
+
+PHOTO_NAME = "photo-640x480.png"  # lossless, so the page and Python see the same pixels
+GRAPHS = ("float", "int8")  # the page's graphs, its default first
+
+
+def dist_sizes(site: Path) -> dict[str, int]:
+    """Bytes of web/dist by part: the WASM runtime (ort/), the models, and the page and library."""
+    parts = {"runtime": 0, "models": 0, "page": 0}
+    for path in site.rglob("*"):
+        if path.is_file():
+            top = path.relative_to(site).parts[0]
+            parts["runtime" if top == "ort" else "models" if top == "models" else "page"] += path.stat().st_size
+    return parts
+
+
+def python_side(photo_path: Path, repeats: int) -> dict[str, float]:
+    """ms per photo (`Recognizer.analyze`) and per crop at batch 1 (`classify`), every core."""
+    recognizer = Recognizer()
+    photo = decode_image(photo_path.read_bytes())
+    detections = recognizer.detect(photo)
+    crop = recognizer.crop(photo, detections[0])
+    return {
+        "photo_ms": 1000 * measure(lambda: recognizer.analyze(photo), repeats)["median_s"],
+        "crop_ms": 1000 * measure(lambda: recognizer.classify([crop]), repeats)["median_s"],
+    }
+
+
+def _page(site: Path, photos: Path, repeats: int) -> dict[str, Any]:
+    with page_server(site, photos) as base:
+        first = page_result(f"{base}/index.html?image=/photos/{PHOTO_NAME}")  # a fresh browser: cold cache
+        timed = page_result(f"{base}/index.html?image=/photos/{PHOTO_NAME}&bench={repeats}")
+    return {**timed["bench"], "first_result_ms": first["elapsed_ms"], "faces": len(first["result"]["faces"])}
+
+
+def web_benchmark(data: Path, repeats: int = 30) -> dict[str, Any]:
+    """The Python runtime (its default int8 graph) and the page built with each graph, on the same photo."""
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        cv2.imwrite(str(folder / PHOTO_NAME), photo_640x480(data / "photos" / "justin.jpg"))
+        python = python_side(folder / PHOTO_NAME, repeats)
+        sites = {graph: build_page(graph, folder / f"site-{graph}") for graph in GRAPHS}
+        pages = {graph: _page(site, folder, repeats) for graph, site in sites.items()}
+        sizes = dist_sizes(sites[GRAPHS[0]])
+    return {"python": python, "pages": pages, "dist_bytes": sizes}
+
+
+def web_markdown(result: dict[str, Any]) -> str:
+    web = result["web"]
+    python, pages, sizes = web["python"], web["pages"], web["dist_bytes"]
+    page = pages[GRAPHS[0]]
+    mb = {k: v / 2**20 for k, v in sizes.items()}
+    total = sum(mb.values())
+    ratio = page["photo_ms"] / python["photo_ms"]
+
+    def row(what: str, key: str) -> str:
+        cells = " | ".join(f"{p[key]:.1f} ({p[key] / python[key]:.2f}x)" for p in pages.values())
+        return f"| {what} | {python[key]:.1f} | {cells} |"
+
+    goals = [
+        ("photo in the page <= 2x the Python runtime's time", f"{ratio:.2f}x", ratio <= 2),
+        ("first result <= 3 s after load", f"{page['first_result_ms'] / 1000:.2f} s", page["first_result_ms"] <= 3000),
+        (
+            "web/dist <= 20 MB",
+            f"{total:.1f} MB (WASM runtime {mb['runtime']:.1f}, models {mb['models']:.1f}, page {mb['page']:.2f})",
+            total <= 20,
+        ),
+    ]
+    cpu = result["cpu"]
+    lines = [
+        f"# The web page in headless Chromium: {result['date'][:10]}",
+        "",
+        f"CPU: {cpu['cpu']}, {cpu['cores']} cores, AVX-512 {cpu['avx512']}, VNNI {cpu['vnni']}. "
+        f"Page: ONNX Runtime Web (WASM), {page['threads']} thread(s); Python: ONNX Runtime with its default "
+        f"(int8) graph, every core. Medians of {page['rounds']} runs after a warm-up; "
+        "`python -m benchmarks.measure_web`. The page ships the float graph: the WASM kernels run it faster.",
+        "",
+        "| ms | Python runtime | " + " | ".join(f"page, {g} graph (x Python)" for g in pages) + " |",
+        "|---|---|" + "---|" * len(pages),
+        row("640x480 photo end to end", "photo_ms"),
+        row("face crop at batch 1", "crop_ms"),
+        "| first result after load (fresh browser) | | "
+        + " | ".join(f"{p['first_result_ms']:.0f}" for p in pages.values())
+        + " |",
+        "",
+        "| goal (page as built by default) | measured | met |",
+        "|---|---|---|",
+        *(f"| {goal} | {measured} | {'yes' if met else '**no**'} |" for goal, measured, met in goals),
+    ]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    """`python -m benchmarks.measure_web`: the web page's part, written as benchmarks/results/DATE-web.json/.md."""
+    repo = Path(__file__).resolve().parents[1]
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.measure_web", description=main.__doc__)
+    parser.add_argument("--data", type=Path, default=repo.parent / "shared" / "data")
+    parser.add_argument("--out", type=Path, default=repo / "benchmarks" / "results")
+    parser.add_argument("--repeats", type=int, default=30)
+    args = parser.parse_args()
+    peak = cpu_peak()
+    result: dict[str, Any] = {
+        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "cpu": {"cpu": peak["cpu"], "cores": peak["cores"], "avx512": peak["avx512"], "vnni": peak["vnni"]},
+        "web": web_benchmark(args.data, args.repeats),
+    }
+    stamp = f"{result['date'][:10]}-web"
+    write_text(args.out / f"{stamp}.json", json.dumps(result, indent=2) + "\n")
+    table = web_markdown(result)
+    write_text(args.out / f"{stamp}.md", table + "\n")
+    print(table)
+
+
+if __name__ == "__main__":
+    main()

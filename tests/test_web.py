@@ -1,0 +1,86 @@
+"""The web page (`web/`) held to the Python runtime: its JavaScript pipeline in Node on Test_250 crops and
+photos, the built page in headless Chromium on photos, its type check, and the assets it reads from the
+Python side. Node, web/node_modules and Chromium are required in CI (`.ci/run` installs them) and the tests
+are skipped elsewhere when they are missing."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from benchmarks.web_page import WEB, build_page, missing_tools, page_result, page_server
+from fer_runtime.detect import bundled_yunet_path
+from fer_runtime.preprocess import decode_image
+from fer_runtime.recognizer import Recognizer
+from fer_runtime.results import image_record
+from fer_runtime.track import overlap
+from fer_train.web_assets import RUNTIME_FILE, YUNET_WEB_FILE, dynamic_yunet, runtime_defaults, yunet_licences
+from tests.web_cases import write_parity_cases
+
+PROBABILITY_TOLERANCE = 0.02
+MIN_IOU = 0.9
+
+
+@pytest.fixture(scope="module")
+def web_tools() -> None:
+    missing = missing_tools()
+    if missing:
+        message = f"the web page's tests need {', '.join(missing)}"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+
+
+def test_web_assets_are_what_the_python_side_writes() -> None:
+    assets = WEB / "assets"
+    assert json.loads((assets / RUNTIME_FILE).read_text()) == runtime_defaults()
+    assert (assets / YUNET_WEB_FILE).read_bytes() == dynamic_yunet(bundled_yunet_path()).SerializeToString()
+    for licence in yunet_licences():
+        assert (assets / f"yunet-{licence.name}").read_bytes() == licence.read_bytes()
+
+
+def test_javascript_pipeline_matches_the_python_runtime(web_tools: None, shared_data: Path, tmp_path: Path) -> None:
+    write_parity_cases(shared_data, tmp_path)
+    done = subprocess.run(
+        ["node", "--test", "test/"],
+        cwd=WEB,
+        env={**os.environ, "FER_WEB_FIXTURES": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    print(done.stdout)
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
+    assert "# pass 1" in done.stdout and "parity on 106 images" in done.stdout
+
+
+def test_web_library_type_checks(web_tools: None) -> None:
+    done = subprocess.run(["npm", "run", "--silent", "check"], cwd=WEB, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout[-4000:]
+
+
+def test_page_in_headless_chromium_gives_fer_runs_answer(web_tools: None, shared_data: Path) -> None:
+    photos = shared_data / "photos"
+    recognizer = Recognizer(prefer_int8=False)  # the graph the page ships
+    with page_server(build_page(), photos) as base:
+        for name, faces in (("justin.jpg", 1), ("no-faces.jpg", 0)):
+            answer = page_result(f"{base}/index.html?image=/photos/{name}")
+            assert answer["state"] == "done" and not answer["page_errors"], answer
+            expected = image_record(name, recognizer.analyze(decode_image((photos / name).read_bytes())))
+            got = answer["result"]["faces"]
+            assert len(got) == len(expected["faces"]) == faces
+            for page_face, python_face in zip(got, expected["faces"]):
+                assert page_face["label"] == python_face["label"]
+                assert overlap(tuple(page_face["box"]), tuple(python_face["box"])) >= MIN_IOU
+                for cls, value in python_face["scores"].items():
+                    assert abs(page_face["scores"][cls] - value) <= PROBABILITY_TOLERANCE
+
+
+def test_page_reports_a_missing_image_as_an_error(web_tools: None, tmp_path: Path) -> None:
+    with page_server(build_page(), tmp_path) as base:
+        answer = page_result(f"{base}/index.html?image=/photos/absent.jpg")
+    assert answer["state"] == "error" and "404" in answer["result"]

@@ -1,0 +1,80 @@
+"""What the Python runtime makes of a set of images, written for the web page's parity tests (`web/test/`):
+each image's RGBA pixels (as a canvas gives them), the detections, the model inputs of each detected face and
+the `fer-run --json` record. The JavaScript pipeline must reproduce them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+from fer_runtime.preprocess import decode_image, prepare_batch, to_bgr
+from fer_runtime.recognizer import Recognizer
+from fer_runtime.results import image_record
+from fer_train.data import load_dataset
+from fer_train.quantize import fixed_sample
+
+CROPS = 100  # Test_250 face crops in the parity set
+OPTIONS = {"prior": "uniform", "min_confidence": 0.6}  # a second recognizer's options, to hold those too
+
+
+def _rotated(image: np.ndarray, degrees: float) -> np.ndarray:
+    height, width = image.shape[:2]
+    matrix = cv2.getRotationMatrix2D((width / 2, height / 2), degrees, 1.0)
+    return cv2.warpAffine(image, matrix, (width, height), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+
+
+def parity_images(data: Path) -> list[tuple[str, np.ndarray]]:
+    """Named BGR images: Test_250 crops, whole photos (one face, none), the face photo enlarged past the
+    detector's longest side and turned, and the first frame of each video."""
+    test = load_dataset(data / "seed" / "Test_250.zip", Recognizer().spec)
+    images = [(Path(test.paths[i]).name, to_bgr(test.pixels[i])) for i in fixed_sample(test.paths, CROPS)]
+    photos = data / "photos"
+    justin = decode_image((photos / "justin.jpg").read_bytes())
+    images += [
+        ("justin.jpg", justin),
+        ("no-faces.jpg", decode_image((photos / "no-faces.jpg").read_bytes())),
+        ("justin-x3.png", cv2.resize(justin, None, fx=3, fy=3, interpolation=cv2.INTER_CUBIC)),
+        ("justin-turned.png", _rotated(justin, 20)),
+    ]
+    for video in ("test.mp4", "woman2.mp4"):
+        capture = cv2.VideoCapture(str(photos / video))
+        ok, frame = capture.read()
+        capture.release()
+        if ok:
+            images.append((f"{video}-frame0.png", frame))
+    return images
+
+
+def write_parity_cases(data: Path, out: Path) -> dict[str, Any]:
+    """Write `cases.json` and one `<i>.rgba` and `<i>.input` (float32 model inputs) per image into `out`."""
+    recognizer = Recognizer(prefer_int8=False)  # the graph the page ships (web/build.mjs)
+    other = Recognizer(prefer_int8=False, **OPTIONS)  # type: ignore[arg-type]
+    cases = []
+    for i, (name, image) in enumerate(parity_images(data)):
+        rgba = cv2.cvtColor(image, cv2.COLOR_BGR2RGBA)
+        (out / f"{i}.rgba").write_bytes(rgba.tobytes())
+        detections = recognizer.detect(image)
+        crops = [recognizer.crop(image, d) for d in detections]
+        (out / f"{i}.input").write_bytes(prepare_batch(crops, recognizer.spec).astype(np.float32).tobytes())
+        cases.append(
+            {
+                "name": name,
+                "width": int(image.shape[1]),
+                "height": int(image.shape[0]),
+                "rgba": f"{i}.rgba",
+                "input": f"{i}.input",
+                "detections": [
+                    {"box": list(d.box), "score": d.score, "landmarks": d.landmarks and [list(p) for p in d.landmarks]}
+                    for d in detections
+                ],
+                "record": image_record(name, recognizer.analyze(image)),
+                "record_options": image_record(name, other.analyze(image)),
+            }
+        )
+    index = {"model": str(recognizer.model_path), "options": OPTIONS, "cases": cases}
+    (out / "cases.json").write_text(json.dumps(index), encoding="utf-8")
+    return index

@@ -1,0 +1,244 @@
+// The face pipeline of fer_runtime.Recognizer.analyze, driven by the exported model's description (spec,
+// temperature, class prior) and the runtime's defaults (runtime.json): detect, crop (landmark template or box
+// and margin), gray, resize, normalise, classify, calibrate, reweight, label.
+
+import * as ort from "onnxruntime-web";
+
+import { alignedCrop, cropWithMargin } from "./align.js";
+import { resizeArea, roundHalfEven, toGray } from "./pixels.js";
+import { YuNet } from "./yunet.js";
+
+/** @typedef {import("./pixels.js").Raster} Raster */
+/** @typedef {import("./yunet.js").Detection} Detection */
+
+/**
+ * @typedef {object} Face
+ * @property {number[]} box
+ * @property {string} label  a class, or the runtime's "uncertain"
+ * @property {Record<string, number>} scores
+ * @property {number | null} detectionScore
+ * @property {number[][] | null} landmarks
+ * @property {number} [track]
+ */
+
+/**
+ * Probabilities [C] from logits [C] at temperature T, moved to another prior: multiplied by the class shares to
+ * `power` and renormalised (fer_runtime.postprocess.softmax and reweight).
+ * @param {ArrayLike<number>} logits
+ * @param {number} temperature
+ * @param {number[] | null} shares
+ * @param {number} power
+ */
+export function probabilities(logits, temperature, shares, power) {
+  const scaled = Array.from(logits, (v) => v / temperature);
+  const top = Math.max(...scaled);
+  let p = scaled.map((v) => Math.exp(v - top));
+  const total = p.reduce((s, v) => s + v, 0);
+  p = p.map((v) => v / total);
+  if (!shares || power === 0) return p;
+  const weighted = p.map((v, i) => v * shares[i] ** power);
+  const sum = weighted.reduce((s, v) => s + v, 0);
+  return weighted.map((v) => v / sum);
+}
+
+/**
+ * A description's class prior {shares, in_graph, default}, or null (ModelDescription's reading of it: exports
+ * before the prior was data folded a division by it into the graph and recorded `provenance.prior_correction`).
+ * @param {any} description
+ * @returns {{shares: Record<string, number>, in_graph: number, default: string} | null}
+ */
+export function readPrior(description) {
+  if (description.prior) return { in_graph: 0, ...description.prior };
+  const folded = description.provenance?.prior_correction;
+  if (!folded) return null;
+  return { shares: folded.prior, in_graph: folded.power, default: folded.power ? "uniform" : "trained" };
+}
+
+/**
+ * The power of the training shares that takes the graph's probabilities to those of `choice`
+ * (ModelDescription.prior_reweighting).
+ * @param {ReturnType<typeof readPrior>} prior
+ * @param {string} choice  "trained" or "uniform"
+ */
+export function priorPower(prior, choice) {
+  const powers = { trained: 0, uniform: 1 };
+  if (!(choice in powers)) throw new Error(`unknown prior ${JSON.stringify(choice)}; use trained or uniform`);
+  if (!prior) {
+    if (choice !== "trained") throw new Error("no class prior recorded; this model gives only its trained posterior");
+    return 0;
+  }
+  return Number(prior.in_graph) - powers[/** @type {"trained" | "uniform"} */ (choice)];
+}
+
+/**
+ * A face crop (RGBA or gray, any size) → the model's input pixels: gray at the input size, normalised.
+ * @param {Raster} crop
+ * @param {any} spec  the description's spec
+ */
+export function modelInput(crop, spec) {
+  const gray = resizeArea(toGray(crop), spec.width, spec.height);
+  const mean = Math.fround(spec.mean);
+  const std = Math.fround(spec.std);
+  return Float32Array.from(gray.data, (v) => Math.fround(Math.fround(Math.fround(v) / 255) - mean) / std);
+}
+
+export class Recognizer {
+  /**
+   * @param {object} parts
+   * @param {ort.InferenceSession} parts.session  the emotion model
+   * @param {YuNet} parts.detector
+   * @param {any} parts.description  the exported model's description (NAME.json)
+   * @param {any} parts.runtime  runtime.json
+   * @param {string} [parts.prior]  "trained" or "uniform" (default: the description's choice)
+   * @param {number} [parts.minConfidence]
+   */
+  constructor({ session, detector, description, runtime, prior, minConfidence = 0 }) {
+    this.session = session;
+    this.detector = detector;
+    this.description = description;
+    this.runtime = runtime;
+    this.spec = description.spec;
+    this.classes = /** @type {string[]} */ (description.classes);
+    const recorded = readPrior(description);
+    this.prior = prior ?? recorded?.default ?? "trained";
+    this.power = priorPower(recorded, this.prior);
+    this.shares = recorded ? this.classes.map((c) => Number(recorded.shares[c])) : null;
+    this.temperature = Number(description.temperature ?? 1);
+    if (!(minConfidence >= 0 && minConfidence <= 1)) throw new Error(`minConfidence must be in [0, 1]`);
+    this.minConfidence = minConfidence;
+  }
+
+  /**
+   * Load the model runtime.json names (its `graph`, else the float one), its description and the detector.
+   * @param {object} options
+   * @param {(name: string) => Promise<any>} options.fetchJSON
+   * @param {(name: string) => Promise<string | Uint8Array>} options.modelSource  a URL or the bytes of a graph
+   * @param {string} [options.prior]
+   * @param {number} [options.minConfidence]
+   * @param {ort.InferenceSession.SessionOptions} [options.sessionOptions]
+   */
+  static async load({ fetchJSON, modelSource, prior, minConfidence, sessionOptions = {} }) {
+    const runtime = await fetchJSON("runtime.json");
+    const description = await fetchJSON(`${runtime.model}.json`);
+    const file = runtime.graph ?? description.graphs?.float?.file ?? `${runtime.model}.onnx`;
+    const session = await ort.InferenceSession.create(/** @type {any} */ (await modelSource(file)), sessionOptions);
+    const detector = await YuNet.create(await modelSource(runtime.detector.model), runtime.detector, sessionOptions);
+    return new Recognizer({ session, detector, description, runtime, prior, minConfidence });
+  }
+
+  /**
+   * Probabilities [N][C] for face crops.
+   * @param {Raster[]} crops
+   */
+  async classify(crops) {
+    if (!crops.length) return [];
+    const { height, width } = this.spec;
+    const batch = new Float32Array(crops.length * height * width);
+    crops.forEach((c, i) => batch.set(modelInput(c, this.spec), i * height * width));
+    const input = new ort.Tensor("float32", batch, [crops.length, 1, height, width]);
+    const output = await this.session.run({ [this.description.input.name]: input });
+    const logits = /** @type {Float32Array} */ (output[this.description.output.name].data);
+    const n = this.classes.length;
+    return crops.map((_, i) =>
+      probabilities(logits.subarray(i * n, (i + 1) * n), this.temperature, this.shares, this.power),
+    );
+  }
+
+  /** Small images (about the model's input size) are crops already. @param {number} height @param {number} width */
+  isFaceCrop(height, width) {
+    return Math.max(height, width) <= this.runtime.crop_side_factor * Math.max(this.spec.height, this.spec.width);
+  }
+
+  /**
+   * Faces in a photo, largest first; a face-sized image is one face filling it.
+   * @param {Raster} image
+   * @returns {Promise<Detection[]>}
+   */
+  async detect(image) {
+    if (this.isFaceCrop(image.height, image.width)) {
+      return [{ box: [0, 0, image.width, image.height], score: null, landmarks: null }];
+    }
+    return this.detector.detect(image);
+  }
+
+  /**
+   * The model's view of a detected face: aligned on its landmarks when the spec has a template, else its box
+   * grown by the spec's margin.
+   * @param {Raster} image
+   * @param {Detection} detection
+   */
+  crop(image, detection) {
+    const template = this.spec.landmark_template;
+    if (detection.landmarks && template?.length) {
+      return alignedCrop(image, detection.landmarks, template, this.spec.height, this.spec.width);
+    }
+    return cropWithMargin(image, detection.box, this.spec.face_margin);
+  }
+
+  /**
+   * The top class, or "uncertain" when its probability is under `minConfidence` or the box is too small.
+   * @param {number[]} box
+   * @param {number[]} p
+   * @param {number} [minConfidence]
+   */
+  label(box, p, minConfidence = this.minConfidence) {
+    const side = Math.min(this.spec.height, this.spec.width);
+    const tooSmall = Math.min(box[2], box[3]) * this.runtime.smallest_face_share < side;
+    const top = Math.max(...p);
+    return tooSmall || top < minConfidence ? this.runtime.uncertain : this.classes[p.indexOf(top)];
+  }
+
+  /**
+   * A photo → faces, largest first.
+   * @param {Raster} image
+   * @returns {Promise<Face[]>}
+   */
+  async analyze(image) {
+    if (!image.width || !image.height) throw new Error("empty image");
+    const detections = await this.detect(image);
+    const probs = await this.classify(detections.map((d) => this.crop(image, d)));
+    return detections.map((d, i) => ({
+      box: d.box,
+      label: this.label(d.box, probs[i]),
+      scores: Object.fromEntries(this.classes.map((c, k) => [c, probs[i][k]])),
+      detectionScore: d.score,
+      landmarks: d.landmarks,
+    }));
+  }
+}
+
+/** @param {number} v @param {number} digits */
+const roundTo = (v, digits) => roundHalfEven(v * 10 ** digits) / 10 ** digits;
+
+/**
+ * A face as `fer-run --json` writes it (fer_runtime.results.face_record).
+ * @param {Face} face
+ * @param {string[]} landmarkNames
+ */
+export function faceRecord(face, landmarkNames) {
+  /** @type {Record<string, any>} */
+  const record = {
+    box: face.box,
+    label: face.label,
+    confidence: roundTo(Math.max(...Object.values(face.scores)), 6),
+    scores: Object.fromEntries(Object.entries(face.scores).map(([k, v]) => [k, roundTo(v, 6)])),
+  };
+  if (face.detectionScore !== null) record.detection_score = roundTo(face.detectionScore, 4);
+  if (face.landmarks) {
+    record.landmarks = Object.fromEntries(
+      face.landmarks.map(([x, y], i) => [landmarkNames[i], [roundTo(x, 1), roundTo(y, 1)]]),
+    );
+  }
+  if (face.track !== undefined) record.track = face.track;
+  return record;
+}
+
+/**
+ * An image's record as `fer-run --json` writes it (fer_runtime.results.image_record).
+ * @param {string} name
+ * @param {Face[]} faces
+ * @param {string[]} landmarkNames
+ */
+export function imageRecord(name, faces, landmarkNames) {
+  return { file: name, faces: faces.map((f) => faceRecord(f, landmarkNames)) };
+}

@@ -1,0 +1,165 @@
+// YuNet face detection as OpenCV's FaceDetectorYN does it for the Python runtime (fer_runtime.detect): the photo
+// shrunk to the runtime's longest side, zero-padded to a multiple of 32, run as B, G, R planes; each grid cell's
+// score is sqrt(cls * obj); boxes and five landmarks decoded per stride; non-maximum suppression on integer boxes.
+
+import * as ort from "onnxruntime-web";
+
+import { bgrBlob, resizeArea, roundHalfEven } from "./pixels.js";
+
+/** @typedef {import("./pixels.js").Raster} Raster */
+
+/**
+ * @typedef {object} Detection
+ * @property {number[]} box  x, y, width, height in the photo's pixels
+ * @property {number | null} score  the detector's score (null for a photo taken as one face)
+ * @property {number[][] | null} landmarks  five [x, y] points in the runtime's landmark order
+ */
+
+/**
+ * @typedef {object} DetectorSettings  runtime.json's "detector" (fer_train.web_assets.runtime_defaults)
+ * @property {number} score_threshold
+ * @property {number} nms_threshold
+ * @property {number} top_k
+ * @property {number} max_side
+ * @property {number} divisor
+ * @property {number[]} strides
+ */
+
+const f32 = Math.fround;
+
+/**
+ * Intersection over union of two integer boxes (x, y, width, height), as OpenCV's Rect2i gives it.
+ * @param {number[]} a
+ * @param {number[]} b
+ */
+function rectOverlap(a, b) {
+  const w = Math.min(a[0] + a[2], b[0] + b[2]) - Math.max(a[0], b[0]);
+  const h = Math.min(a[1] + a[3], b[1] + b[3]) - Math.max(a[1], b[1]);
+  const inter = w > 0 && h > 0 ? w * h : 0;
+  const union = a[2] * a[3] + b[2] * b[3] - inter;
+  return union > 0 ? inter / union : 0;
+}
+
+/**
+ * The candidates OpenCV's NMSBoxes keeps: best score first, dropping any that overlaps a kept one too much.
+ * @param {number[][]} boxes
+ * @param {number[]} scores
+ * @param {DetectorSettings} settings
+ * @param {number} threshold
+ */
+export function suppress(boxes, scores, settings, threshold) {
+  const order = scores
+    .map((s, i) => [s, i])
+    .filter(([s]) => s > threshold)
+    .sort((p, q) => q[0] - p[0])
+    .slice(0, settings.top_k)
+    .map(([, i]) => i);
+  /** @type {number[]} */
+  const kept = [];
+  for (const i of order) {
+    if (kept.every((k) => rectOverlap(boxes[i], boxes[k]) <= settings.nms_threshold)) kept.push(i);
+  }
+  return kept;
+}
+
+/**
+ * Decode YuNet's outputs for a padded input into candidate rows (x1, y1, w, h, 10 landmark values, score).
+ * @param {Record<string, {data: any}>} outputs
+ * @param {number} padWidth
+ * @param {number} padHeight
+ * @param {DetectorSettings} settings
+ * @param {number} threshold
+ */
+export function decode(outputs, padWidth, padHeight, settings, threshold) {
+  /** @type {number[][]} */
+  const rows = [];
+  for (const stride of settings.strides) {
+    const cols = Math.floor(padWidth / stride);
+    const lines = Math.floor(padHeight / stride);
+    const cls = outputs[`cls_${stride}`].data;
+    const obj = outputs[`obj_${stride}`].data;
+    const bbox = outputs[`bbox_${stride}`].data;
+    const kps = outputs[`kps_${stride}`].data;
+    for (let r = 0; r < lines; r++) {
+      for (let c = 0; c < cols; c++) {
+        const i = r * cols + c;
+        const score = f32(Math.sqrt(f32(Math.min(Math.max(cls[i], 0), 1) * Math.min(Math.max(obj[i], 0), 1))));
+        if (score < threshold) continue;
+        const cx = f32((c + bbox[i * 4]) * stride);
+        const cy = f32((r + bbox[i * 4 + 1]) * stride);
+        const w = f32(f32(Math.exp(bbox[i * 4 + 2])) * stride);
+        const h = f32(f32(Math.exp(bbox[i * 4 + 3])) * stride);
+        const row = [f32(cx - w / 2), f32(cy - h / 2), w, h];
+        for (let n = 0; n < 5; n++) {
+          row.push(f32((kps[i * 10 + 2 * n] + c) * stride), f32((kps[i * 10 + 2 * n + 1] + r) * stride));
+        }
+        row.push(score);
+        rows.push(row);
+      }
+    }
+  }
+  return rows;
+}
+
+export class YuNet {
+  /**
+   * @param {ort.InferenceSession} session
+   * @param {DetectorSettings} settings
+   */
+  constructor(session, settings) {
+    this.session = session;
+    this.settings = settings;
+  }
+
+  /**
+   * @param {string | Uint8Array} model  URL or bytes of the YuNet graph with free input size
+   * @param {DetectorSettings} settings
+   * @param {ort.InferenceSession.SessionOptions} [options]
+   */
+  static async create(model, settings, options = {}) {
+    const session =
+      typeof model === "string"
+        ? await ort.InferenceSession.create(model, options)
+        : await ort.InferenceSession.create(model, options);
+    return new YuNet(session, settings);
+  }
+
+  /**
+   * Faces scoring at least `threshold` (default: the runtime's), largest first, in the photo's coordinates.
+   * @param {Raster} image  RGBA or gray
+   * @param {number} [threshold]
+   * @returns {Promise<Detection[]>}
+   */
+  async detect(image, threshold = this.settings.score_threshold) {
+    const scale = Math.min(1, this.settings.max_side / Math.max(image.width, image.height));
+    const small =
+      scale < 1
+        ? resizeArea(
+            image,
+            roundHalfEven(image.width * scale),
+            roundHalfEven(image.height * scale),
+            1 / scale,
+            1 / scale,
+          )
+        : image;
+    const divisor = this.settings.divisor;
+    const padWidth = (Math.floor((small.width - 1) / divisor) + 1) * divisor;
+    const padHeight = (Math.floor((small.height - 1) / divisor) + 1) * divisor;
+    const input = new ort.Tensor("float32", bgrBlob(small, padWidth, padHeight), [1, 3, padHeight, padWidth]);
+    const outputs = await this.session.run({ [this.session.inputNames[0]]: input });
+    let rows = decode(outputs, padWidth, padHeight, this.settings, threshold);
+    if (rows.length > 1) {
+      const boxes = rows.map((r) => r.slice(0, 4).map(Math.trunc));
+      rows = suppress(boxes, rows.map((r) => r[14]), this.settings, threshold).map((i) => rows[i]);
+    }
+    const detections = rows.map((row) => {
+      const v = row.map((value, k) => (k < 14 ? value / scale : value));
+      return {
+        box: v.slice(0, 4).map(roundHalfEven),
+        score: v[14],
+        landmarks: [0, 1, 2, 3, 4].map((n) => [v[4 + 2 * n], v[5 + 2 * n]]),
+      };
+    });
+    return detections.sort((a, b) => b.box[2] * b.box[3] - a.box[2] * a.box[3]);
+  }
+}
