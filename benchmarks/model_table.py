@@ -1,10 +1,11 @@
 """`python -m benchmarks.model_table`: the README's table of the shipped models, every yardstick, generated.
 
 Each bundled model's int8 graph is scored with `fer-train eval`'s library call on FER2013 val under both
-class priors (the default is the one the model records: the measurement behind that choice), and on
-Test_250 (the final evaluation, 4-class models only: it has no other folders) under its default. The table
-goes between the README's `<!-- models:start -->` and `<!-- models:end -->`; the figures to
-benchmarks/results/DATE-models.json.
+class priors (the default is the one the model records: the measurement behind that choice) and under its
+default with `--tta flip`, and on Test_250 (the final evaluation, 4-class models only: it has no other
+folders) under its default, plain and flipped. A model with a class no folder has (contempt) takes every
+face's class from the votes, so it has no original-label figure. The table goes between the README's
+`<!-- models:start -->` and `<!-- models:end -->`; the figures to benchmarks/results/DATE-models.json.
 """
 
 from __future__ import annotations
@@ -17,16 +18,18 @@ from typing import Any
 
 from benchmarks.report import fill_block
 from fer_runtime.atomic import write_text
+from fer_runtime.defaults import TTA
 from fer_runtime.model_files import bundled_model_dir, read_description
 from fer_runtime.postprocess import PRIORS
+from fer_train.data import missing_folders
 from fer_train.evaluate import evaluate
 
 REPO = Path(__file__).resolve().parents[1]
 START, END = "<!-- models:start -->", "<!-- models:end -->"
 
 
-def _figures(model: Path, data: Path, votes: Path, prior: str) -> dict[str, Any]:
-    result = evaluate(model, data, votes=votes, prior=prior)
+def _figures(model: Path, data: Path, votes: Path, prior: str, tta: str) -> dict[str, Any]:
+    result = evaluate(model, data, votes=votes, prior=prior, tta=tta)
     assert result.crowd is not None and result.crowd.ferplus is not None
     ferplus, crowd = result.crowd.ferplus, result.crowd
     return {
@@ -38,7 +41,9 @@ def _figures(model: Path, data: Path, votes: Path, prior: str) -> dict[str, Any]
         "kl": crowd.kl,
         "ece": crowd.reliability.ece,
         "surest": crowd.covered_accuracy,
-        "original_balanced": result.metrics.balanced_accuracy,
+        "original_balanced": None
+        if missing_folders(data, result.metrics.classes)
+        else result.metrics.balanced_accuracy,
     }
 
 
@@ -49,32 +54,43 @@ def measure(data: Path) -> list[dict[str, Any]]:
         description = read_description(json_path)
         graph = json_path.with_name(description.graphs["int8"]["file"])
         default = description.default_prior()
-        splits = [("val", data / "fer2013" / "val.zip", list(PRIORS) if description.prior else [default])]
+        val = data / "fer2013" / "val.zip"
+        runs = [("val", val, prior, "none") for prior in (PRIORS if description.prior else [default])]
+        runs.append(("val", val, default, "flip"))
         if len(description.classes) == 4:
-            splits.append(("Test_250", data / "seed" / "Test_250.zip", [default]))
-        for split, path, priors in splits:
-            for prior in priors:
-                figures = _figures(graph, path, votes, prior)
-                rows.append(
-                    {"model": description.name, "data": split, "prior": prior, "default": prior == default, **figures}
-                )
+            runs += [("Test_250", data / "seed" / "Test_250.zip", default, tta) for tta in TTA]
+        for split, path, prior, tta in runs:
+            figures = _figures(graph, path, votes, prior, tta)
+            rows.append(
+                {
+                    "model": description.name,
+                    "data": split,
+                    "prior": prior,
+                    "tta": tta,
+                    "default": prior == default,
+                    **figures,
+                }
+            )
     return rows
 
 
 def table(rows: list[dict[str, Any]]) -> str:
     lines = [
-        "| model | data | prior | FER+ top-1, 8 emotions | FER+ top-1, its classes (balanced) | raters' majority: "
+        "| model | data | prior (, test-time flip) | FER+ top-1, 8 emotions | FER+ top-1, its classes (balanced) | raters' majority: "
         "balanced acc. (per class) | KL(votes ‖ model) | ECE vs rater shares | accuracy on the surest 80% | "
         "original labels: balanced acc. |",
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         recall = "/".join(f"{v:.2f}" for v in r["crowd_recall"].values())
-        prior = f"**{r['prior']}** (default)" if r["default"] else r["prior"]
+        prior = (f"**{r['prior']}** (default)" if r["default"] else r["prior"]) + (
+            f", {r['tta']}" if r.get("tta", "none") != "none" else ""
+        )
+        original = "n/a" if r["original_balanced"] is None else f"{r['original_balanced']:.3f}"
         lines.append(
             f"| `{r['model']}` | {r['data']} | {prior} | {r['ferplus_8']:.3f} | {r['ferplus_classes']:.3f} "
             f"({r['ferplus_balanced']:.3f}) | {r['crowd_balanced']:.3f} ({recall}) | {r['kl']:.3f} | {r['ece']:.3f} | "
-            f"{r['surest']:.3f} | {r['original_balanced']:.3f} |"
+            f"{r['surest']:.3f} | {original} |"
         )
     return "\n".join(lines)
 

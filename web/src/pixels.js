@@ -234,13 +234,14 @@ export function crop(image, box) {
 export function bgrBlob(image, padWidth, padHeight) {
   const plane = padWidth * padHeight;
   const blob = new Float32Array(3 * plane);
-  const ch = image.channels;
-  const order = ch === 1 ? [0, 0, 0] : [2, 1, 0];
+  const [blue, green, red] = [0, 1, 2].map((c) => blob.subarray(c * plane, (c + 1) * plane));
+  const { data, width, channels } = image;
+  const [r, g, b] = channels === 1 ? [0, 0, 0] : [0, 1, 2];
   for (let y = 0; y < image.height; y++) {
-    for (let x = 0; x < image.width; x++) {
-      const i = (y * image.width + x) * ch;
-      const o = y * padWidth + x;
-      for (let c = 0; c < 3; c++) blob[c * plane + o] = image.data[i + order[c]];
+    for (let x = 0, i = y * width * channels, o = y * padWidth; x < width; x++, i += channels, o++) {
+      blue[o] = data[i + b];
+      green[o] = data[i + g];
+      red[o] = data[i + r];
     }
   }
   return blob;

@@ -117,11 +117,7 @@ export class YuNet {
    * @param {ort.InferenceSession.SessionOptions} [options]
    */
   static async create(model, settings, options = {}) {
-    const session =
-      typeof model === "string"
-        ? await ort.InferenceSession.create(model, options)
-        : await ort.InferenceSession.create(model, options);
-    return new YuNet(session, settings);
+    return new YuNet(await ort.InferenceSession.create(/** @type {any} */ (model), options), settings);
   }
 
   /**

@@ -62,6 +62,11 @@ def _training(description: ModelDescription) -> list[str]:
         f"- Wall time up to that epoch: {provenance.get('train_wall_seconds', 0) / 60:.1f} min on "
         f"{_threads(provenance)}",
     ]
+    if (provenance.get("recipe") or {}).get("labels") == "votes":
+        lines.append(
+            "- Classes: every face's from FER+'s majority of its votes, not its folder (faces with no majority among "
+            "the classes left out), so a class no folder has is learned"
+        )
     if votes:
         lines.append(
             f"- Crowd votes: `{votes['path']}` (sha256 {votes['sha256'][:12]}…), {votes['train_matched']} "
@@ -183,7 +188,7 @@ def _model_section(description: ModelDescription, graphs: dict[str, Path]) -> li
     return [
         f"# {description.name}: model card",
         "",
-        f"A {len(classes)}-class facial-emotion classifier ({', '.join(classes)}) for {spec.width}x{spec.height} "
+        f"{'An' if len(classes) in (8, 11, 18) else 'A'} {len(classes)}-class facial-emotion classifier ({', '.join(classes)}) for {spec.width}x{spec.height} "
         f"{_pixels(spec.channels)} face crops, exported for `fer_runtime`.",
         "",
         "## Model",

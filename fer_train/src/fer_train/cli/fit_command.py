@@ -10,6 +10,7 @@ from fer_train.cli import user_errors, votes_option
 from fer_train.config import (
     CLASS_WEIGHTS,
     DEVICES,
+    LABELS,
     DISTILL_VIEWS,
     OFF_CLASS,
     OPTIMIZERS,
@@ -82,7 +83,14 @@ from fer_train.train import fit
 @click.option(
     "--select-on",
     type=click.Choice(SELECT_ON),
-    help="Pick best.pt on the original labels' balanced accuracy (default) or the raters' majority's.",
+    help="Pick best.pt on the original labels' balanced accuracy (default), the raters' majority's (crowd), or "
+    "top-1 against FER+'s majority on every validation face (ferplus).",
+)
+@click.option(
+    "--labels",
+    type=click.Choice(LABELS),
+    help="Where a face's class comes from: its folder (default) or FER+'s majority of its votes (votes; a class "
+    "may then have no folder, e.g. contempt).",
 )
 @click.option(
     "--precision",

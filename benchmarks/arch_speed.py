@@ -1,0 +1,144 @@
+"""Accuracy per int8 millisecond: candidate `fer_resnet` shapes timed as exported int8 graphs on this CPU (random
+weights: speed does not depend on them), beside the trained models' validation accuracy where one was trained.
+
+    python -m benchmarks.arch_speed          # writes benchmarks/results/DATE-arch.json and .md
+
+Each candidate is exported like a shipped model (BatchNorm folded, onnxsim, int8 QDQ calibrated on Train_400)
+and timed with ONNX Runtime at batch 1 and batch 64, on 1 and 2 threads, in the same run as the `fer` peer.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+from datetime import datetime, timezone
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from benchmarks.measure_peer import BATCH, _Peer, _peer_input, _peer_model
+from benchmarks.peak import cpu_peak
+from benchmarks.timing import measure
+from benchmarks.variants import _random_checkpoint
+from fer_runtime.atomic import write_text
+from fer_runtime.preprocess import model_input
+from fer_runtime.recognizer import Recognizer
+from fer_runtime.spec import PreprocessSpec
+from fer_train.data import load_dataset
+from fer_train.export import export_checkpoint
+from fer_train.graph_stats import graph_stats
+
+REPO = Path(__file__).resolve().parents[1]
+THREADS = (1, 2)
+CANDIDATES: dict[str, dict[str, Any]] = {  # name → fer_resnet options
+    "default (shipped)": {"widths": [32, 64, 128, 192], "blocks": [1, 2, 2, 1], "se": True},
+    "default, no SE": {"widths": [32, 64, 128, 192], "blocks": [1, 2, 2, 1], "se": False},
+    "default, no SE, stem 16": {"stem": 16, "widths": [32, 64, 128, 192], "blocks": [1, 2, 2, 1], "se": False},
+    "one block a stage, stem 16": {"stem": 16, "widths": [32, 64, 128, 192], "blocks": [1, 1, 1, 1], "se": False},
+    "24-48-96-192, stem 16": {"stem": 16, "widths": [24, 48, 96, 192], "blocks": [1, 1, 2, 1], "se": False},
+    "default, no SE, 12x12 from the first stage": {
+        "stem": 16,
+        "widths": [32, 64, 128, 192],
+        "blocks": [1, 2, 2, 1],
+        "strides": [2, 1, 2, 2],
+        "se": False,
+    },
+    "fer_small (shipped)": {"stem": 16, "widths": [16, 32, 64, 128], "blocks": [1, 1, 1, 1], "se": False},
+}
+
+
+def _speed(run: Any, faces: np.ndarray, repeats: int) -> dict[str, float]:
+    single = measure(partial(run, faces[:1]), repeats * 10)
+    full = measure(partial(run, faces[:BATCH]), repeats)
+    return {"batch1_ms": single["median_s"] * 1e3, "batch64_per_s": BATCH / full["median_s"]}
+
+
+def candidate_speed(
+    work: Path, name: str, options: dict[str, Any], calib: str, faces: np.ndarray, repeats: int
+) -> dict[str, Any]:
+    """One shape's parameters, MACs and int8 speed per thread count."""
+    spec = PreprocessSpec()
+    stem = "".join(c if c.isalnum() else "_" for c in name)
+    checkpoint = _random_checkpoint(work, "fer_resnet", {**options, "dropout": 0.2}, spec, stem)
+    exported = export_checkpoint(checkpoint, work / stem, stem, quantize=True, calib=calib)
+    assert exported.int8_path is not None
+    stats = graph_stats(exported.float_path)
+    speed = {}
+    for threads in THREADS:
+        recognizer = Recognizer(exported.int8_path, threads=threads)
+        speed[f"{threads}t"] = _speed(recognizer.logits, model_input(faces, spec), repeats)
+    return {
+        "name": name,
+        "options": options,
+        "params": stats.parameters,
+        "macs": stats.macs_per_image,
+        "speed": speed,
+    }
+
+
+def arch_benchmark(data: Path, repeats: int) -> dict[str, Any]:
+    calib = str(data / "seed" / "Train_400.zip")
+    faces = load_dataset(data / "seed" / "Test_100.zip", PreprocessSpec()).pixels[:BATCH]
+    with tempfile.TemporaryDirectory() as tmp:
+        rows = [
+            candidate_speed(Path(tmp), name, options, calib, faces, repeats) for name, options in CANDIDATES.items()
+        ]
+    peer_model = _peer_model()
+    peer = (
+        {f"{t}t": _speed(_Peer(peer_model, t), _peer_input(faces), repeats) for t in THREADS}
+        if not isinstance(peer_model, str)
+        else {"skipped": peer_model}
+    )
+    return {"candidates": rows, "peer": peer}
+
+
+def arch_markdown(result: dict[str, Any]) -> str:
+    arch, cpu = result["arch"], result["cpu"]
+    peer = arch["peer"]
+    lines = [
+        f"# int8 speed of candidate shapes: {result['date'][:10]}",
+        "",
+        f"CPU: {cpu['cpu']}, {cpu['cores']} cores, AVX-512 {cpu['avx512']}, VNNI {cpu['vnni']}. Random weights, "
+        "exported and quantized as shipped models are; medians; `python -m benchmarks.arch_speed`. "
+        "x peer: against the `fer` peer at the same thread count (goals: >= 2x at batch 64, >= 1.5x at batch 1).",
+        "",
+        "| shape | params | MMACs | threads | batch 1 ms (x peer) | batch 64 crops/s (x peer) |",
+        "|---|---|---|---|---|---|",
+    ]
+    for row in arch["candidates"]:
+        for threads, s in row["speed"].items():
+            vs = peer.get(threads)
+            b1 = f"{s['batch1_ms']:.3f}" + (f" ({vs['batch1_ms'] / s['batch1_ms']:.2f}x)" if vs else "")
+            b64 = f"{s['batch64_per_s']:,.0f}" + (f" ({s['batch64_per_s'] / vs['batch64_per_s']:.2f}x)" if vs else "")
+            lines.append(
+                f"| {row['name']} | {row['params']:,} | {row['macs'] / 1e6:.1f} | {threads[:-1]} | {b1} | {b64} |"
+            )
+    for threads, s in peer.items() if "skipped" not in peer else ():
+        lines.append(f"| `fer` peer | | | {threads[:-1]} | {s['batch1_ms']:.3f} | {s['batch64_per_s']:,.0f} |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.arch_speed", description=__doc__)
+    parser.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data")
+    parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results")
+    parser.add_argument("--repeats", type=int, default=30)
+    args = parser.parse_args()
+    peak = cpu_peak()
+    result: dict[str, Any] = {
+        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "cpu": {"cpu": peak["cpu"], "cores": peak["cores"], "avx512": peak["avx512"], "vnni": peak["vnni"]},
+        "arch": arch_benchmark(args.data, args.repeats),
+    }
+    stamp = f"{result['date'][:10]}-arch"
+    write_text(args.out / f"{stamp}.json", json.dumps(result, indent=2) + "\n")
+    table = arch_markdown(result)
+    write_text(args.out / f"{stamp}.md", table + "\n")
+    print(table)
+
+
+if __name__ == "__main__":
+    main()
