@@ -38,7 +38,12 @@ CANDIDATES: dict[str, dict[str, Any]] = {  # name → fer_resnet options
     "default, no SE": {"widths": [32, 64, 128, 192], "blocks": [1, 2, 2, 1], "se": False},
     "default, no SE, stem 16": {"stem": 16, "widths": [32, 64, 128, 192], "blocks": [1, 2, 2, 1], "se": False},
     "one block a stage, stem 16": {"stem": 16, "widths": [32, 64, 128, 192], "blocks": [1, 1, 1, 1], "se": False},
-    "24-48-96-192, stem 16": {"stem": 16, "widths": [24, 48, 96, 192], "blocks": [1, 1, 2, 1], "se": False},
+    "fer_fast (shipped): 24-48-96-192, stem 16": {
+        "stem": 16,
+        "widths": [24, 48, 96, 192],
+        "blocks": [1, 1, 2, 1],
+        "se": False,
+    },
     "default, no SE, 12x12 from the first stage": {
         "stem": 16,
         "widths": [32, 64, 128, 192],
@@ -46,7 +51,7 @@ CANDIDATES: dict[str, dict[str, Any]] = {  # name → fer_resnet options
         "strides": [2, 1, 2, 2],
         "se": False,
     },
-    "fer_small (shipped)": {"stem": 16, "widths": [16, 32, 64, 128], "blocks": [1, 1, 1, 1], "se": False},
+    "fer_small (retired)": {"stem": 16, "widths": [16, 32, 64, 128], "blocks": [1, 1, 1, 1], "se": False},
 }
 
 

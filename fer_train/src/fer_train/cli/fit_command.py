@@ -10,8 +10,8 @@ from fer_train.cli import user_errors, votes_option
 from fer_train.config import (
     CLASS_WEIGHTS,
     DEVICES,
-    LABELS,
     DISTILL_VIEWS,
+    LABELS,
     OFF_CLASS,
     OPTIMIZERS,
     PRECISIONS,
