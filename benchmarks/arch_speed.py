@@ -9,21 +9,17 @@ and timed with ONNX Runtime at batch 1 and batch 64, on 1 and 2 threads, in the 
 
 from __future__ import annotations
 
-import argparse
-import json
 import tempfile
-from datetime import datetime, timezone
 from functools import partial
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from benchmarks.measure_peer import BATCH, _Peer, _peer_input, _peer_model
-from benchmarks.peak import cpu_peak
+from benchmarks.measure_peer import BATCH, PeerModel, peer_input, peer_model_file
+from benchmarks.part import part_parser, write_part
 from benchmarks.timing import measure
-from benchmarks.variants import _random_checkpoint
-from fer_runtime.atomic import write_text
+from benchmarks.variants import random_checkpoint
 from fer_runtime.preprocess import model_input
 from fer_runtime.recognizer import Recognizer
 from fer_runtime.spec import PreprocessSpec
@@ -31,7 +27,6 @@ from fer_train.data import load_dataset
 from fer_train.export import export_checkpoint
 from fer_train.graph_stats import graph_stats
 
-REPO = Path(__file__).resolve().parents[1]
 THREADS = (1, 2)
 CANDIDATES: dict[str, dict[str, Any]] = {  # name → fer_resnet options
     "default (shipped)": {"widths": [32, 64, 128, 192], "blocks": [1, 2, 2, 1], "se": True},
@@ -67,7 +62,7 @@ def candidate_speed(
     """One shape's parameters, MACs and int8 speed per thread count."""
     spec = PreprocessSpec()
     stem = "".join(c if c.isalnum() else "_" for c in name)
-    checkpoint = _random_checkpoint(work, "fer_resnet", {**options, "dropout": 0.2}, spec, stem)
+    checkpoint = random_checkpoint(work, "fer_resnet", {**options, "dropout": 0.2}, spec, stem)
     exported = export_checkpoint(checkpoint, work / stem, stem, quantize=True, calib=calib)
     assert exported.int8_path is not None
     stats = graph_stats(exported.float_path)
@@ -91,9 +86,9 @@ def arch_benchmark(data: Path, repeats: int) -> dict[str, Any]:
         rows = [
             candidate_speed(Path(tmp), name, options, calib, faces, repeats) for name, options in CANDIDATES.items()
         ]
-    peer_model = _peer_model()
+    peer_model = peer_model_file()
     peer = (
-        {f"{t}t": _speed(_Peer(peer_model, t), _peer_input(faces), repeats) for t in THREADS}
+        {f"{t}t": _speed(PeerModel(peer_model, t), peer_input(faces), repeats) for t in THREADS}
         if not isinstance(peer_model, str)
         else {"skipped": peer_model}
     )
@@ -127,22 +122,10 @@ def arch_markdown(result: dict[str, Any]) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.arch_speed", description=__doc__)
-    parser.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data")
-    parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results")
+    parser = part_parser("python -m benchmarks.arch_speed", __doc__)
     parser.add_argument("--repeats", type=int, default=30)
     args = parser.parse_args()
-    peak = cpu_peak()
-    result: dict[str, Any] = {
-        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "cpu": {"cpu": peak["cpu"], "cores": peak["cores"], "avx512": peak["avx512"], "vnni": peak["vnni"]},
-        "arch": arch_benchmark(args.data, args.repeats),
-    }
-    stamp = f"{result['date'][:10]}-arch"
-    write_text(args.out / f"{stamp}.json", json.dumps(result, indent=2) + "\n")
-    table = arch_markdown(result)
-    write_text(args.out / f"{stamp}.md", table + "\n")
-    print(table)
+    write_part(args.out, "arch", arch_benchmark(args.data, args.repeats), arch_markdown)
 
 
 if __name__ == "__main__":

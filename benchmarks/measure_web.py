@@ -7,20 +7,16 @@ ms per photo end to end, ms per face crop at batch 1, the page's first result af
 
 from __future__ import annotations
 
-import argparse
-import json
 import tempfile
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import cv2
 
 from benchmarks.measure_serve import photo_640x480
-from benchmarks.peak import cpu_peak
+from benchmarks.part import part_parser, write_part
 from benchmarks.timing import measure
 from benchmarks.web_page import build_page, page_result, page_server
-from fer_runtime.atomic import write_text
 from fer_runtime.preprocess import decode_image
 from fer_runtime.recognizer import Recognizer
 
@@ -116,23 +112,10 @@ def web_markdown(result: dict[str, Any]) -> str:
 
 def main() -> None:
     """`python -m benchmarks.measure_web`: the web page's part, written as benchmarks/results/DATE-web.json/.md."""
-    repo = Path(__file__).resolve().parents[1]
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.measure_web", description=main.__doc__)
-    parser.add_argument("--data", type=Path, default=repo.parent / "shared" / "data")
-    parser.add_argument("--out", type=Path, default=repo / "benchmarks" / "results")
+    parser = part_parser("python -m benchmarks.measure_web", main.__doc__)
     parser.add_argument("--repeats", type=int, default=30)
     args = parser.parse_args()
-    peak = cpu_peak()
-    result: dict[str, Any] = {
-        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "cpu": {"cpu": peak["cpu"], "cores": peak["cores"], "avx512": peak["avx512"], "vnni": peak["vnni"]},
-        "web": web_benchmark(args.data, args.repeats),
-    }
-    stamp = f"{result['date'][:10]}-web"
-    write_text(args.out / f"{stamp}.json", json.dumps(result, indent=2) + "\n")
-    table = web_markdown(result)
-    write_text(args.out / f"{stamp}.md", table + "\n")
-    print(table)
+    write_part(args.out, "web", web_benchmark(args.data, args.repeats), web_markdown)
 
 
 if __name__ == "__main__":

@@ -30,7 +30,7 @@ class ModelUnderTest:
     description: ModelDescription
 
 
-def _random_checkpoint(
+def random_checkpoint(
     folder: Path, model_name: str, options: dict[str, Any], spec: PreprocessSpec, stem: str | None = None
 ) -> Path:
     torch.manual_seed(0)
@@ -62,7 +62,7 @@ def shipped_model(work: Path, checkpoint: Path | None, name: str = DEFAULT_MODEL
     description = read_description(folder / f"{name}.json")
     spec, architecture = description.spec, description.model
     trained = checkpoint is not None
-    path = checkpoint or _random_checkpoint(work, architecture["name"], architecture["options"], spec, name)
+    path = checkpoint or random_checkpoint(work, architecture["name"], architecture["options"], spec, name)
     return ModelUnderTest(
         f"{'shipped' if name == DEFAULT_MODEL_NAME else name} ({architecture['name']})",
         _as_exported(load_model(path).model, description) if trained else load_model(path).model,
@@ -77,7 +77,7 @@ def shipped_model(work: Path, checkpoint: Path | None, name: str = DEFAULT_MODEL
 
 def seed_model(work: Path, checkpoint: Path | None, calib: str, spec: PreprocessSpec) -> ModelUnderTest:
     trained = checkpoint is not None
-    path = checkpoint or _random_checkpoint(work, "seed_cnn", {}, spec)
+    path = checkpoint or random_checkpoint(work, "seed_cnn", {}, spec)
     out = Path(tempfile.mkdtemp(dir=work))
     result = export_checkpoint(path, out, "seed_cnn", quantize=True, calib=calib)
     assert result.int8_path is not None

@@ -1,0 +1,40 @@
+"""One part of the benchmark run on its own (`python -m benchmarks.measure_serve`, `.measure_web`,
+`.arch_speed`): the shared command-line options, and the result written as benchmarks/results/DATE-PART.json
+and .md with the date and the CPU it was measured on."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Callable
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from benchmarks.peak import cpu_peak
+from fer_runtime.atomic import write_text
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def part_parser(prog: str, description: str | None) -> argparse.ArgumentParser:
+    """--data (the shared data folder) and --out (where results go); a part adds its own options."""
+    parser = argparse.ArgumentParser(prog=prog, description=description)
+    parser.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data")
+    parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results")
+    return parser
+
+
+def write_part(out: Path, part: str, measured: dict[str, Any], markdown: Callable[[dict[str, Any]], str]) -> None:
+    """{date, cpu, part: measured} as out/DATE-part.json, its markdown as .md (also printed)."""
+    peak = cpu_peak()
+    result: dict[str, Any] = {
+        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "cpu": {"cpu": peak["cpu"], "cores": peak["cores"], "avx512": peak["avx512"], "vnni": peak["vnni"]},
+        part: measured,
+    }
+    stamp = f"{result['date'][:10]}-{part}"
+    write_text(out / f"{stamp}.json", json.dumps(result, indent=2) + "\n")
+    table = markdown(result)
+    write_text(out / f"{stamp}.md", table + "\n")
+    print(table)
