@@ -93,7 +93,7 @@ def web_markdown(result: dict[str, Any]) -> str:
         f"CPU: {cpu['cpu']}, {cpu['cores']} cores, AVX-512 {cpu['avx512']}, VNNI {cpu['vnni']}. "
         f"Page: ONNX Runtime Web (WASM), {page['threads']} thread(s); Python: ONNX Runtime with its default "
         f"(int8) graph, every core. Medians of {page['rounds']} runs after a warm-up; "
-        "`python -m benchmarks.measure_web`. The page ships the float graph: the WASM kernels run it faster.",
+        "`python -m benchmarks.measure_web`. The page ships the float graph (`npm run build`); both are timed.",
         "",
         "| ms | Python runtime | " + " | ".join(f"page, {g} graph (x Python)" for g in pages) + " |",
         "|---|---|" + "---|" * len(pages),
