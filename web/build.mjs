@@ -1,8 +1,8 @@
 // `npm run build [-- --graph float|int8] [--out DIR]`: web/dist (or DIR), a static site any server can serve:
 // the page, the library, ONNX Runtime Web's WASM build and the models (one graph of the default model and its
 // description from ../exported, YuNet with free input size and the runtime's defaults from web/assets; the
-// copied runtime.json names the graph). The float graph is the default: the page analysed photos faster with
-// it than with the int8 one (benchmarks/results/*-web.md). Written into a temporary folder, then swapped in.
+// copied runtime.json names the graph). The float graph is the default: ONNX Runtime Web's WASM build ran it
+// faster than the int8 one on one thread (README, "In a web page"). Written into a temporary folder, then swapped in.
 
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
