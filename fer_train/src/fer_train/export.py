@@ -133,7 +133,7 @@ def _class_prior(loaded: LoadedModel, default_prior: str, cache_dir: str | None)
 
 
 def _prepare(
-    loaded: LoadedModel, *, val: str | None, votes: str | None, default_prior: str, cache_dir: str | None
+    loaded: LoadedModel, *, val: str | None, votes: VoteTable | None, default_prior: str, cache_dir: str | None
 ) -> _Prepared:
     """Fit the temperature (for the default prior's probabilities), fold BatchNorm (checked on the probe
     batch), and measure the face framing."""
@@ -230,8 +230,8 @@ def export_checkpoint(
     out.mkdir(parents=True, exist_ok=True)
     val = val or _recorded(loaded, "val")
     votes = votes or (_recorded(loaded, "votes") if val else None)
-    prepared = _prepare(loaded, val=val, votes=votes, default_prior=default_prior, cache_dir=cache_dir)
     table = read_votes(votes, loaded.spec.classes) if votes else None
+    prepared = _prepare(loaded, val=val, votes=table, default_prior=default_prior, cache_dir=cache_dir)
     with tempfile.TemporaryDirectory(dir=out, prefix=".export-") as tmp:
         graphs: dict[str, Path] = {"float": Path(tmp) / f"{name}.onnx"}
         drift = _write_float(prepared, graphs["float"])

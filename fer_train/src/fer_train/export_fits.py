@@ -19,7 +19,7 @@ from fer_train.landmark_template import measure_template
 from fer_train.predict import predict_logits
 from fer_train.quantize import fixed_sample
 from fer_train.temperature import cross_entropy, fit_temperature
-from fer_train.votes import match_votes, read_votes
+from fer_train.votes import VoteTable, match_votes
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +28,11 @@ FRAMING_MIN_FOUND = 0.5  # share of them YuNet must find a face in for the templ
 
 
 def fit_temperature_on(
-    loaded: LoadedModel, val: str | None, votes: str | None, cache_dir: str | None, offset: np.ndarray | None = None
+    loaded: LoadedModel,
+    val: str | None,
+    table: VoteTable | None,
+    cache_dir: str | None,
+    offset: np.ndarray | None = None,
 ) -> tuple[float, dict[str, Any] | None]:
     """The temperature fitted on `val` (against the votes when given, else the labels), with ECE before and
     after; (1, None) without validation data. The "after" figures are those of softmax(logits / T - offset),
@@ -37,7 +41,6 @@ def fit_temperature_on(
         log.info("no validation data: the temperature stays 1 (pass --val DATA to calibrate)")
         return 1.0, None
     spec = loaded.spec
-    table = read_votes(votes, spec.classes) if votes is not None else None
     dataset = load_dataset(val, spec, cache_dir, labels_from=votes_for_missing(val, spec.classes, table))
     logits = predict_logits(loaded.model, dataset.pixels, spec).astype(np.float64)
     record: dict[str, Any] = {"data": str(val), "images": len(dataset)}
@@ -46,7 +49,7 @@ def fit_temperature_on(
         keep = face_votes.in_class
         targets = face_votes.distribution()[keep]
         logits = logits[keep]
-        record.update({"against": "votes", "votes": str(votes), "images": int(keep.sum())})
+        record.update({"against": "votes", "votes": table.path, "images": int(keep.sum())})
     else:
         targets = np.eye(spec.num_classes)[dataset.labels]
         record["against"] = "labels"

@@ -28,7 +28,7 @@ from fer_train.checkpoint import LoadedModel
 from fer_train.config import FitConfig
 from fer_train.data import load_dataset
 from fer_train.onnx_graph import embed_all, publish, read_exported
-from fer_train.training_data import apply_votes, labels_from
+from fer_train.training_data import apply_votes, labels_from, run_votes
 
 SHIFT_TOLERANCE = 1e-4
 
@@ -39,8 +39,9 @@ def training_shares(config: FitConfig, spec: PreprocessSpec, cache_dir: str | No
     for what, path in (("training data", config.data), ("votes", config.votes)):
         if path is not None and not Path(path).exists():
             raise FerError(f"the {what} the run recorded ({path}) is not here: the class prior needs it")
-    train = load_dataset(config.data, spec, cache_dir or config.cache_dir, labels_from=labels_from(config))
-    return apply_votes(config, train, None)[1].astype(np.float64).mean(0)
+    table = run_votes(config)
+    train = load_dataset(config.data, spec, cache_dir or config.cache_dir, labels_from=labels_from(config, table))
+    return apply_votes(config, table, train, None)[1].astype(np.float64).mean(0)
 
 
 def weighted_out(config: FitConfig) -> float:

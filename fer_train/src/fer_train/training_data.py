@@ -19,13 +19,18 @@ from fer_train.votes import FaceVotes, VoteTable, match_votes, off_class_faces, 
 log = logging.getLogger(__name__)
 
 
-def labels_from(config: FitConfig) -> VoteTable | None:
+def run_votes(config: FitConfig) -> VoteTable | None:
+    """The votes file a run names, read once for everything the run does with it; None without one."""
+    return read_votes(config.votes, config.classes) if config.votes else None
+
+
+def labels_from(config: FitConfig, table: VoteTable | None) -> VoteTable | None:
     """The votes a run's faces take their classes from (`labels` "votes"), else None: their folders."""
-    return read_votes(config.votes, config.classes) if config.labels == "votes" and config.votes else None
+    return table if config.labels == "votes" else None
 
 
-def _load_split(path: str, spec: PreprocessSpec, config: FitConfig, role: str) -> FaceDataset:
-    dataset = load_dataset(path, spec, config.cache_dir, labels_from=labels_from(config))
+def _load_split(path: str, spec: PreprocessSpec, config: FitConfig, table: VoteTable | None, role: str) -> FaceDataset:
+    dataset = load_dataset(path, spec, config.cache_dir, labels_from=labels_from(config, table))
     counts = ", ".join(f"{k} {v}" for k, v in dataset.counts().items())
     log.info("%s %s: %d images (%s)", role, path, len(dataset), counts)
     empty = [k for k, v in dataset.counts().items() if v == 0]
@@ -46,14 +51,13 @@ class TrainingData:
 
 
 def apply_votes(
-    config: FitConfig, train: FaceDataset, val: FaceDataset | None
+    config: FitConfig, table: VoteTable | None, train: FaceDataset, val: FaceDataset | None
 ) -> tuple[FaceDataset, np.ndarray, FaceVotes | None, dict[str, Any] | None, FerPlusFaces | None]:
-    """With votes: the training faces kept, their targets, the validation faces' votes, a record of it, and
-    the validation split's faces as FER+'s yardstick scores them."""
+    """With the run's votes (`run_votes`): the training faces kept, their targets, the validation faces' votes,
+    a record of it, and the validation split's faces as FER+'s yardstick scores them."""
     one_hot = np.eye(len(config.classes), dtype=np.float32)[train.labels]
-    if config.votes is None:
+    if table is None:
         return train, one_hot, None, None, None
-    table = read_votes(config.votes, config.classes)
     votes = match_votes(table, train.paths, config.data)
     matched, off = int(votes.matched.sum()), off_class_faces(votes)
     if config.vote_off_class == "drop" and off.any():
@@ -81,14 +85,15 @@ def load_training_data(config: FitConfig, state: dict[str, Any] | None) -> Train
     """The training and validation faces, their targets and votes, and the spec (normalisation from the
     training faces, or as the run being resumed recorded it)."""
     base_spec = PreprocessSpec(classes=config.classes)
-    train = _load_split(config.data, base_spec, config, "train")
+    table = run_votes(config)
+    train = _load_split(config.data, base_spec, config, table, "train")
     if state is not None:
         spec = PreprocessSpec.from_dict(state["spec"])
     else:
         mean, std = pixel_stats(train)
         spec = replace(base_spec, mean=round(mean, 6), std=round(std, 6))
-    val = _load_split(config.val, spec, config, "val") if config.val else None
-    train, targets, val_votes, votes_record, val_ferplus = apply_votes(config, train, val)
+    val = _load_split(config.val, spec, config, table, "val") if config.val else None
+    train, targets, val_votes, votes_record, val_ferplus = apply_votes(config, table, train, val)
     provenance = {
         "data": {"path": str(config.data), "sha256": train.sha256, "images": len(train)},
         "val": {"path": str(config.val), "sha256": val.sha256, "images": len(val)} if val else None,
