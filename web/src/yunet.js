@@ -5,6 +5,7 @@
 import * as ort from "onnxruntime-web";
 
 import { bgrBlob, resizeArea, roundHalfEven } from "./pixels.js";
+import { overlap } from "./track.js"; // IoU of (x, y, w, h) boxes, as OpenCV's Rect2i gives it for integer ones
 
 /** @typedef {import("./pixels.js").Raster} Raster */
 
@@ -28,19 +29,6 @@ import { bgrBlob, resizeArea, roundHalfEven } from "./pixels.js";
 const f32 = Math.fround;
 
 /**
- * Intersection over union of two integer boxes (x, y, width, height), as OpenCV's Rect2i gives it.
- * @param {number[]} a
- * @param {number[]} b
- */
-function rectOverlap(a, b) {
-  const w = Math.min(a[0] + a[2], b[0] + b[2]) - Math.max(a[0], b[0]);
-  const h = Math.min(a[1] + a[3], b[1] + b[3]) - Math.max(a[1], b[1]);
-  const inter = w > 0 && h > 0 ? w * h : 0;
-  const union = a[2] * a[3] + b[2] * b[3] - inter;
-  return union > 0 ? inter / union : 0;
-}
-
-/**
  * The candidates OpenCV's NMSBoxes keeps: best score first, dropping any that overlaps a kept one too much.
  * @param {number[][]} boxes
  * @param {number[]} scores
@@ -57,7 +45,7 @@ export function suppress(boxes, scores, settings, threshold) {
   /** @type {number[]} */
   const kept = [];
   for (const i of order) {
-    if (kept.every((k) => rectOverlap(boxes[i], boxes[k]) <= settings.nms_threshold)) kept.push(i);
+    if (kept.every((k) => overlap(boxes[i], boxes[k]) <= settings.nms_threshold)) kept.push(i);
   }
   return kept;
 }
