@@ -18,9 +18,8 @@ from typing import Any
 
 from benchmarks.report import fill_block
 from fer_runtime.atomic import write_text
-from fer_runtime.defaults import TTA
+from fer_runtime.defaults import PRIORS, TTA
 from fer_runtime.model_files import bundled_model_dir, read_description
-from fer_runtime.postprocess import PRIORS
 from fer_train.data import missing_folders
 from fer_train.evaluate import evaluate
 

@@ -16,7 +16,8 @@ import click
 
 from fer_runtime import __version__
 from fer_runtime.cli_errors import report_error, user_errors
-from fer_runtime.defaults import BATCH_SIZE, DETECT_MAX_SIDE, DETECTORS, SMOOTH, TTA, YUNET_THRESHOLD
+from fer_runtime.cli_options import prior_option, tta_option
+from fer_runtime.defaults import BATCH_SIZE, DETECT_MAX_SIDE, DETECTORS, SMOOTH, YUNET_THRESHOLD
 
 if TYPE_CHECKING:
     from fer_runtime.driver import ImageOutcome, ImagesSummary
@@ -42,20 +43,14 @@ if TYPE_CHECKING:
     help="Label a face 'uncertain' when its top score is under P (its scores are still reported). "
     "For a model calibrated on crowd votes, P is about the share of raters who would agree.",
 )
-@click.option(
-    "--prior",
-    type=click.Choice(["trained", "uniform"]),
-    help="What the scores mean (default: the model's choice, in its card): 'trained', as the training targets "
+@prior_option(
+    "What the scores mean (default: the model's choice, in its card): 'trained', as the training targets "
     "had the classes (for a crowd-trained model, the share of raters who would choose each); 'uniform', divided "
-    "by those class shares, every class equally likely a priori.",
+    "by those class shares, every class equally likely a priori."
 )
-@click.option(
-    "--tta",
-    type=click.Choice(TTA),
-    default=TTA[0],
-    show_default=True,
-    help="Test-time augmentation: 'flip' averages each face's scores with its mirror image's (the model runs "
-    "twice; what it buys is in the model table of the README).",
+@tta_option(
+    "Test-time augmentation: 'flip' averages each face's scores with its mirror image's (the model runs "
+    "twice; what it buys is in the model table of the README)."
 )
 @click.option("--no-detect", is_flag=True, help="Treat every image as one face crop (no face detection).")
 @click.option(
@@ -172,21 +167,39 @@ def main(
         _stream(recognizer, stream, output, not no_detect, top_k, max_frames, as_json, smooth)
         return
     common: dict[str, Any] = {"output": _path(output), "detect": not no_detect, "top_k": top_k, "resume": resume}
+    label = _labeller(
+        engine, recognizer, options, common, address=address, actors=actors, batch_size=batch_size, annotate=annotate
+    )
+    _images(inputs, output, as_json, label)
+
+
+Labeller = Callable[[list[Path], Callable[["ImageOutcome"], None]], "ImagesSummary"]
+
+
+def _labeller(
+    engine: str,
+    recognizer: Recognizer,
+    options: dict[str, Any],
+    common: dict[str, Any],
+    *,
+    address: str | None,
+    actors: int | None,
+    batch_size: int,
+    annotate: str | None,
+) -> Labeller:
+    """The engine's run over a list of paths: in this process, or on Ray (which builds its own recognizers)."""
     if engine == "ray":
         from fer_runtime.ray_engine import run_ray
 
-        def label(paths: list[Path], on_image: Callable[[ImageOutcome], None]) -> ImagesSummary:
-            ray: dict[str, Any] = {"address": address, "actors": actors, "classes": recognizer.classes}
-            return run_ray(paths, on_image=on_image, batch_size=batch_size, **ray, **common, **options)
-    else:
-        from fer_runtime.images import run_images
+        ray: dict[str, Any] = {"address": address, "actors": actors, "classes": recognizer.classes}
+        return lambda paths, on_image: run_ray(
+            paths, on_image=on_image, batch_size=batch_size, **ray, **common, **options
+        )
+    from fer_runtime.images import run_images
 
-        def label(paths: list[Path], on_image: Callable[[ImageOutcome], None]) -> ImagesSummary:
-            return run_images(
-                recognizer, paths, annotate=_path(annotate), on_image=on_image, batch_size=batch_size, **common
-            )
-
-    _images(inputs, output, as_json, label)
+    return lambda paths, on_image: run_images(
+        recognizer, paths, annotate=_path(annotate), on_image=on_image, batch_size=batch_size, **common
+    )
 
 
 def _check_usage(
@@ -221,7 +234,7 @@ def _images(
     inputs: tuple[str, ...],
     output: str | None,
     as_json: bool,
-    label: Callable[[list[Path], Callable[[ImageOutcome], None]], ImagesSummary],
+    label: Labeller,
 ) -> None:
     from fer_runtime.errors import FerError
     from fer_runtime.inputs import expand_inputs

@@ -9,3 +9,4 @@ YUNET_TOP_K = 5000  # candidates YuNet's non-maximum suppression considers
 SMOOTH = 0.6  # video: weight of a tracked face's past scores in each frame's (0: no smoothing)
 BATCH_SIZE = 64  # images (fer-run) or faces (Recognizer, fer-serve) in one model call
 TTA = ("none", "flip")  # test-time augmentation: "flip" averages a face's probabilities with its mirror image's
+PRIORS = {"trained": 0.0, "uniform": 1.0}  # what scores mean: the power of the training class shares divided out

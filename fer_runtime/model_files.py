@@ -13,8 +13,8 @@ from typing import Any
 
 import numpy as np
 
+from fer_runtime.defaults import PRIORS
 from fer_runtime.errors import FerError
-from fer_runtime.postprocess import PRIORS
 from fer_runtime.spec import PreprocessSpec
 
 METADATA_KEY = "fer"

@@ -3,7 +3,7 @@ recognizer's detector and session to get them).
 
 A model's probabilities at temperature T are its trained posterior: classes as likely as its training
 targets made them (for a run on votes, the raters' shares). `reweight` moves them to another prior:
-divided by the training shares (`PRIORS["uniform"]`: every class equally likely a priori) or not
+divided by the training shares (`defaults.PRIORS["uniform"]`: every class equally likely a priori) or not
 (`PRIORS["trained"]`), renormalised."""
 
 from __future__ import annotations
@@ -17,9 +17,6 @@ def softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
     shifted = scaled - scaled.max(axis=1, keepdims=True)
     exp = np.exp(shifted)
     return exp / exp.sum(axis=1, keepdims=True)
-
-
-PRIORS = {"trained": 0.0, "uniform": 1.0}  # the power of the training shares divided out of the probabilities
 
 
 def reweight(probabilities: np.ndarray, shares: np.ndarray, power: float) -> np.ndarray:

@@ -24,11 +24,12 @@ _INTERPOLATION = {
 
 
 def decode_image(data: bytes, name: str = "image") -> np.ndarray:
-    """Decode encoded image bytes (PNG, JPEG, BMP, ...) keeping depth and channels."""
+    """Decode encoded image bytes (PNG, JPEG, BMP, ...) keeping depth and gray or colour, turned upright as its
+    EXIF orientation says (as a browser shows it: phone photos are often stored sideways); alpha is dropped."""
     if not data:
         raise FerError(f"{name}: empty file")
     buffer = np.frombuffer(data, dtype=np.uint8)
-    image = cv2.imdecode(buffer, cv2.IMREAD_UNCHANGED)
+    image = cv2.imdecode(buffer, cv2.IMREAD_ANYDEPTH | cv2.IMREAD_ANYCOLOR)  # IMREAD_UNCHANGED ignores EXIF
     if image is None or image.size == 0:
         raise FerError(f"{name}: not a readable image")
     return image

@@ -5,6 +5,7 @@ import pytest
 from fer_runtime.errors import FerError
 from fer_runtime.preprocess import decode_image, normalize, prepare_batch, resize, to_gray
 from fer_runtime.spec import PreprocessSpec
+from tests.exif import with_exif_orientation
 
 
 def test_to_gray_accepts_gray_bgr_bgra_16bit_and_float():
@@ -46,3 +47,15 @@ def test_decode_image_round_trip_and_errors():
         decode_image(b"", "x.png")
     with pytest.raises(FerError, match="x.png: not a readable image"):
         decode_image(b"not an image at all", "x.png")
+
+
+def test_decode_image_turns_photos_upright_as_exif_says():
+    image = np.zeros((20, 40, 3), np.uint8)
+    image[:, :20] = 255  # white left half
+    jpeg = cv2.imencode(".jpg", image)[1].tobytes()
+    assert decode_image(with_exif_orientation(jpeg, 1)).shape == (20, 40, 3)
+    upright = decode_image(with_exif_orientation(jpeg, 6))  # stored sideways: turn 90° clockwise to show
+    assert upright.shape == (40, 20, 3)
+    assert upright[:20].mean() > 200 and upright[20:].mean() < 50  # the left half is now on top
+    gray16 = np.full((6, 8), 40000, np.uint16)
+    assert decode_image(cv2.imencode(".png", gray16)[1].tobytes()).dtype == np.uint16  # depth and gray kept

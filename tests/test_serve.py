@@ -61,6 +61,18 @@ def test_analyze_gives_fer_runs_records(client, photo):
     assert form.json() == {"faces": expected}
 
 
+def test_prior_and_tta_settings_reach_the_answers(photo):
+    options = {"threads": 1, "prior": "uniform", "tta": "flip"}
+    expected = [face_record(f, 4) for f in Recognizer(**options).analyze(decode_image(photo))]
+    plain = face_record(Recognizer(threads=1, prior="trained").analyze(decode_image(photo))[0], 4)
+    assert expected[0]["scores"] != plain["scores"]  # the settings change the answer
+    with TestClient(create_app(ServeSettings(**options))) as flipped:
+        answer = flipped.post("/v1/analyze?top_k=4", content=photo, headers={"Content-Type": "image/jpeg"})
+        model = flipped.get("/v1/model").json()
+    assert answer.json() == {"faces": expected}
+    assert (model["prior"], model["tta"]) == ("uniform", "flip")
+
+
 def test_query_options(client, photo):
     crop = client.post(
         "/v1/analyze?no_detect=true&min_confidence=1", content=CROP, headers={"Content-Type": "image/png"}
@@ -132,7 +144,7 @@ def test_health_model_metrics_and_schema(client):
     assert model["classes"] == recognizer.classes and model["file"] == recognizer.model_path.name
     assert model["sha256"] == sha256_file(recognizer.model_path)
     assert model["temperature"] == recognizer.description.temperature and model["input"]["shape"][1:] == [1, 48, 48]
-    assert model["prior"] == recognizer.prior
+    assert (model["prior"], model["tta"]) == (recognizer.prior, "none")
     client.post("/v1/analyze", content=CROP, headers={"Content-Type": "image/png"})
     text = client.get("/metrics").text
     assert 'fer_requests_total{route="/v1/analyze",status="200"}' in text

@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 from pathlib import Path
 
+import cv2
 import pytest
 
 from benchmarks.web_page import WEB, build_page, missing_tools, page_result, page_server
@@ -19,6 +21,7 @@ from fer_runtime.recognizer import Recognizer
 from fer_runtime.results import image_record
 from fer_runtime.track import overlap
 from fer_train.web_assets import RUNTIME_FILE, YUNET_WEB_FILE, dynamic_yunet, runtime_defaults, yunet_licences
+from tests.exif import with_exif_orientation
 from tests.web_cases import write_parity_cases
 
 PROBABILITY_TOLERANCE = 0.02
@@ -63,16 +66,21 @@ def test_web_library_type_checks(web_tools: None) -> None:
     assert done.returncode == 0, done.stdout[-4000:]
 
 
-def test_page_in_headless_chromium_gives_fer_runs_answer(web_tools: None, shared_data: Path) -> None:
+def test_page_in_headless_chromium_gives_fer_runs_answer(web_tools: None, shared_data: Path, tmp_path: Path) -> None:
     photos = shared_data / "photos"
+    for name in ("justin.jpg", "no-faces.jpg"):
+        shutil.copyfile(photos / name, tmp_path / name)
+    sideways = cv2.rotate(decode_image((photos / "justin.jpg").read_bytes()), cv2.ROTATE_90_COUNTERCLOCKWISE)
+    jpeg = cv2.imencode(".jpg", sideways, [cv2.IMWRITE_JPEG_QUALITY, 95])[1].tobytes()
+    (tmp_path / "sideways.jpg").write_bytes(with_exif_orientation(jpeg, 6))  # shown upright by EXIF, as phones do
     recognizer = Recognizer(prefer_int8=False)  # the graph the page ships
-    with page_server(build_page(), photos) as base:
-        for name, faces in (("justin.jpg", 1), ("no-faces.jpg", 0)):
+    with page_server(build_page(), tmp_path) as base:
+        for name, faces in (("justin.jpg", 1), ("sideways.jpg", 1), ("no-faces.jpg", 0)):
             answer = page_result(f"{base}/index.html?image=/photos/{name}")
             assert answer["state"] == "done" and not answer["page_errors"], answer
-            expected = image_record(name, recognizer.analyze(decode_image((photos / name).read_bytes())))
+            expected = image_record(name, recognizer.analyze(decode_image((tmp_path / name).read_bytes())))
             got = answer["result"]["faces"]
-            assert len(got) == len(expected["faces"]) == faces
+            assert len(got) == len(expected["faces"]) == faces, name
             for page_face, python_face in zip(got, expected["faces"]):
                 assert page_face["label"] == python_face["label"]
                 assert overlap(tuple(page_face["box"]), tuple(python_face["box"])) >= MIN_IOU

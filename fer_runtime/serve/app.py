@@ -50,7 +50,7 @@ class Service:
         self.settings = settings
         threads = settings.model_threads()
         self.recognizer = Recognizer(
-            settings.model, threads=threads, batch_size=settings.max_batch, prior=settings.prior
+            settings.model, threads=threads, batch_size=settings.max_batch, prior=settings.prior, tta=settings.tta
         )
         self.sha256 = sha256_file(self.recognizer.model_path)
         self.admission = Admission(settings.max_queue)
@@ -158,6 +158,7 @@ class Service:
                 "input": description.to_dict()["input"],
                 "temperature": description.temperature,
                 "prior": self.recognizer.prior,
+                "tta": self.recognizer.tta,
                 "file": self.recognizer.model_path.name,
                 "sha256": self.sha256,
                 "description": description.to_dict(),

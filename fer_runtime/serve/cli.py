@@ -11,6 +11,7 @@ import click
 
 from fer_runtime import __version__
 from fer_runtime.cli_errors import user_errors
+from fer_runtime.cli_options import prior_option, tta_option
 from fer_runtime.serve.settings import SETTINGS_VARIABLE, TOKEN_VARIABLE, ServeSettings
 
 DEFAULTS = ServeSettings()
@@ -87,11 +88,8 @@ GRACE_S = 5  # on SIGTERM, how long past the request time limit the last answers
     multiple=True,
     help="Allow browsers on this origin to call the service (repeatable; default: none).",
 )
-@click.option(
-    "--prior",
-    type=click.Choice(["trained", "uniform"]),
-    help="What the scores mean (default: the model's choice); see fer-run --help.",
-)
+@prior_option("What the scores mean (default: the model's choice); see fer-run --help.")
+@tta_option("'flip' averages each face's scores with its mirror image's (the model runs twice); see fer-run --help.")
 @click.option(
     "--log-level",
     type=click.Choice(["critical", "error", "warning", "info", "debug"]),
@@ -114,6 +112,7 @@ def main(
     timeout_s: float,
     cors_origins: tuple[str, ...],
     prior: str | None,
+    tta: str,
     log_level: str,
 ) -> None:
     try:
@@ -135,6 +134,7 @@ def main(
         timeout_s=timeout_s,
         cors_origins=cors_origins,
         prior=prior,
+        tta=tta,
     )
     app = create_app(settings)  # loads the model: a bad model or setting fails here, before listening
     config: dict[str, Any] = {

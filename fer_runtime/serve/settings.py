@@ -33,6 +33,7 @@ class ServeSettings:
     timeout_s: float = 30.0
     cors_origins: tuple[str, ...] = field(default_factory=tuple)
     prior: str | None = None  # "trained" or "uniform" (None: the model's default; see Recognizer)
+    tta: str = "none"  # "flip": each face's scores averaged with its mirror image's (see Recognizer)
 
     def __post_init__(self) -> None:
         checks = {

@@ -21,9 +21,9 @@ import torch
 from torch import nn
 
 from fer_runtime import __version__
+from fer_runtime.defaults import PRIORS
 from fer_runtime.errors import FerError
 from fer_runtime.model_files import ModelDescription
-from fer_runtime.postprocess import PRIORS
 from fer_runtime.session import create_session
 from fer_runtime.spec import PreprocessSpec
 from fer_train.checkpoint import LoadedModel, load_model

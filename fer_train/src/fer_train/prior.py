@@ -20,9 +20,9 @@ import numpy as np
 import torch
 from torch import nn
 
+from fer_runtime.defaults import PRIORS
 from fer_runtime.errors import FerError
 from fer_runtime.model_files import ModelDescription
-from fer_runtime.postprocess import PRIORS
 from fer_runtime.spec import PreprocessSpec
 from fer_train.checkpoint import LoadedModel
 from fer_train.config import FitConfig

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from fer_runtime.defaults import TTA
+from fer_runtime.cli_options import prior_option, tta_option
 from fer_train.cli import user_errors, votes_option
 from fer_train.evaluate import evaluate
 
@@ -21,18 +21,8 @@ from fer_train.evaluate import evaluate
 @click.option("--data", required=True, type=click.Path(exists=True), help="Test data: folder or .zip.")
 @votes_option()
 @click.option("--out", type=click.Path(file_okay=False), help="Write metrics.json, metrics.txt, confusion.png here.")
-@click.option(
-    "--prior",
-    type=click.Choice(["trained", "uniform"]),
-    help="An exported model's probabilities under this prior (default: the model's choice); see fer-run --help.",
-)
-@click.option(
-    "--tta",
-    type=click.Choice(TTA),
-    default=TTA[0],
-    show_default=True,
-    help="An exported model's probabilities averaged with its mirrored faces' ('flip'); see fer-run --help.",
-)
+@prior_option("An exported model's probabilities under this prior (default: the model's choice); see fer-run --help.")
+@tta_option("An exported model's probabilities averaged with its mirrored faces' ('flip'); see fer-run --help.")
 @click.option("--cache-dir", type=click.Path(file_okay=False))
 @user_errors
 def eval_command(
