@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 
-def _best(speeds: dict[str, dict[str, float]]) -> tuple[float, float]:
+def best_speed(speeds: dict[str, dict[str, float]]) -> tuple[float, float]:
     """The fastest batch-1 time (ms) and the highest batch-64 rate over thread counts."""
     return min(s["batch1_ms"] for s in speeds.values()), max(s["batch64_per_s"] for s in speeds.values())
 
 
-def _ours(result: dict[str, Any]) -> dict[str, dict[str, dict[str, float]]]:
+def int8_speeds(result: dict[str, Any]) -> dict[str, dict[str, dict[str, float]]]:
     """Each bundled model's int8 speed per thread count (the seed_cnn row is not ours to ship)."""
     return {
         model["name"]: {k.removeprefix("ort_int8/"): s for k, s in model["speed"].items() if k.startswith("ort_int8/")}
@@ -25,10 +25,10 @@ def peer_goals(result: dict[str, Any]) -> list[tuple[str, str, bool]]:
     peer = result.get("peer", {})
     if "speed" not in peer:
         return []
-    peer_b1, peer_b64 = _best(peer["speed"])
+    peer_b1, peer_b64 = best_speed(peer["speed"])
     goals = []
-    for name, speeds in _ours(result).items():
-        our_b1, our_b64 = _best(speeds)
+    for name, speeds in int8_speeds(result).items():
+        our_b1, our_b64 = best_speed(speeds)
         goals += [
             (
                 f"{name} int8 >= 2x the `fer` peer's crops/s at batch 64",
@@ -62,7 +62,7 @@ def peer_lines(result: dict[str, Any]) -> list[str]:
         "| model | threads | batch 1 ms | batch 64 crops/s |",
         "|---|---|---|---|",
     ]
-    for name, speeds in (("`fer` peer", peer["speed"]), *((f"{n}, int8", s) for n, s in _ours(result).items())):
+    for name, speeds in (("`fer` peer", peer["speed"]), *((f"{n}, int8", s) for n, s in int8_speeds(result).items())):
         lines += [
             f"| {name} | {t[:-1]} | {s['batch1_ms']:.3f} | {s['batch64_per_s']:,.0f} |" for t, s in speeds.items()
         ]

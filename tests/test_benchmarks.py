@@ -11,6 +11,7 @@ import pytest
 from benchmarks.detection_docs import write_docs
 from benchmarks.measure_detect_size import SIZES
 from benchmarks.measure_training import training_speed
+from benchmarks.tradeoff_plot import Point, plot_tradeoff
 from fer_runtime.errors import FerError
 from tests.conftest import REPO
 
@@ -93,3 +94,30 @@ def test_training_projection_needs_every_recipe_class_in_the_full_data(face_fold
     shutil.copytree(face_folder / "Angry", angry_only / "Train" / "Angry")
     with pytest.raises(FerError, match="class\\(es\\) happy, neutral, sad$"):  # not counted as 0 images
         training_speed(REPO / "configs" / "default.toml", face_folder, angry_only, tmp_path / "work")
+
+
+def test_tradeoff_plot_takes_each_models_faster_thread_count(tmp_path):
+    def speeds(b1_1t, b64_1t, b1_2t, b64_2t):
+        return {
+            "1t": {"batch1_ms": b1_1t, "batch64_per_s": b64_1t},
+            "2t": {"batch1_ms": b1_2t, "batch64_per_s": b64_2t},
+        }
+
+    def model(name, *figures):
+        return {"name": name, "speed": {f"ort_int8/{t}": s for t, s in speeds(*figures).items()}}
+
+    result = {
+        "date": "2026-12-01T00:00:00+00:00",
+        "test_data": "../shared/data/seed/Test_250.zip",
+        "cpu": {"cpu": "Test CPU", "cores": 2, "avx512": False, "vnni": False},
+        "models": [model("shipped (fer_resnet)", 0.5, 2000, 0.6, 4000), model("seed_cnn", 2, 500, 1, 1000)],
+        "peer": {
+            "speed": speeds(0.4, 2500, 0.3, 1000),
+            "accuracy": {"peer": {"crowd_balanced_accuracy": 0.78}, "a.int8.onnx": {"crowd_balanced_accuracy": 0.87}},
+        },
+    }
+    points = plot_tradeoff(result, tmp_path / "tradeoff.png")
+    assert points == [Point("fer (peer)", 0.3, 1000 / 2500, 0.78), Point("a", 0.5, 1000 / 4000, 0.87)]
+    assert (tmp_path / "tradeoff.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    with pytest.raises(FerError, match="no peer measurement \\(pip install fer"):
+        plot_tradeoff({**result, "peer": {"skipped": "pip install fer"}}, tmp_path / "none.png")

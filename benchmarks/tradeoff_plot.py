@@ -1,0 +1,113 @@
+"""Accuracy against int8 milliseconds, drawn from one benchmark result: each bundled model and the `fer` peer on
+the benchmark's test faces (balanced accuracy against the raters' majority), at batch 64 (ms per crop) and at
+batch 1 (ms per call), each at its faster thread count, with the issue's goals shaded.
+
+    python -m benchmarks.tradeoff_plot                       # the newest benchmarks/results/DATE.json
+    python -m benchmarks.tradeoff_plot RESULT.json --out docs/tradeoff.png
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
+
+from benchmarks.report_peer import best_speed, int8_speeds
+from fer_runtime.errors import FerError
+from fer_train.plots import save_figure
+
+REPO = Path(__file__).resolve().parents[1]
+ACCURACY_GOAL = 0.88  # the default's balanced accuracy against the raters' majority (issue #24)
+SPEED_GOALS = {"batch 64": 2.0, "batch 1": 1.5}  # times the peer's speed
+
+
+@dataclass(frozen=True)
+class Point:
+    name: str
+    batch1_ms: float
+    batch64_ms: float  # per crop
+    accuracy: float  # balanced, against the raters' majority
+
+
+def tradeoff_points(result: dict[str, Any]) -> list[Point]:
+    """The peer first, then our bundled models (int8), from a result with a measured peer."""
+    peer = result.get("peer", {})
+    if "speed" not in peer:
+        raise FerError(f"the result has no peer measurement ({peer.get('skipped', 'no peer part')})")
+    accuracy = peer["accuracy"]
+    ours = [name for name in accuracy if name != "peer"]  # our int8 graphs, in the order the models were timed
+    speeds = [("fer (peer)", peer["speed"]), *zip(ours, int8_speeds(result).values())]
+    points = []
+    for (name, speed), key in zip(speeds, ["peer", *ours]):
+        batch1_ms, batch64_per_s = best_speed(speed)
+        points.append(
+            Point(
+                name.removesuffix(".int8.onnx"),
+                batch1_ms,
+                1000 / batch64_per_s,
+                accuracy[key]["crowd_balanced_accuracy"],
+            )
+        )
+    return points
+
+
+def plot_tradeoff(result: dict[str, Any], path: Path) -> list[Point]:
+    """Two panels, batch 64 and batch 1; the goal is the shaded corner (fast enough and accurate enough)."""
+    points = tradeoff_points(result)
+    peer = points[0]
+    fig = Figure(figsize=(10, 4.2))
+    for ax, (panel, factor) in zip(fig.subplots(1, 2), SPEED_GOALS.items()):
+        speed = {"batch 64": lambda p: p.batch64_ms, "batch 1": lambda p: p.batch1_ms}[panel]
+        limit = speed(peer) / factor
+        for point in points:
+            ax.scatter(speed(point), point.accuracy, color="gray" if point is peer else "tab:blue", zorder=3)
+            ax.annotate(point.name, (speed(point), point.accuracy), textcoords="offset points", xytext=(6, 4))
+        right = max(speed(p) for p in points) * 1.25
+        ax.add_patch(Rectangle((0, ACCURACY_GOAL), limit, 1 - ACCURACY_GOAL, color="tab:green", alpha=0.15))
+        ax.axhline(ACCURACY_GOAL, color="tab:green", lw=0.8, ls="--")
+        ax.axvline(limit, color="tab:green", lw=0.8, ls="--", label=f"goal: {factor:g}x the peer's speed")
+        ax.set(
+            xlim=(0, right),
+            ylim=(min(p.accuracy for p in points) - 0.03, max(ACCURACY_GOAL, *(p.accuracy for p in points)) + 0.02),
+            xlabel="int8 ms per crop" + (" (batch 64)" if panel == "batch 64" else " (batch 1)"),
+            ylabel="balanced accuracy, raters' majority",
+            title=f"{panel}, faster thread count",
+        )
+        ax.grid(alpha=0.3)
+        ax.legend(loc="lower right")
+    cpu = result["cpu"]
+    features = "AVX-512 with VNNI" if cpu.get("vnni") else "AVX-512" if cpu.get("avx512") else "no AVX-512"
+    where = f"{cpu['cpu']}, {cpu['cores']} cores, {features}"
+    fig.suptitle(f"{result['test_data'].rsplit('/', 1)[-1]}: {where}; benchmark of {result['date'][:10]}")
+    save_figure(fig, path)
+    return points
+
+
+def newest_result(folder: Path) -> Path:
+    runs = sorted(p for p in folder.glob("????-??-??.json"))
+    if not runs:
+        raise FerError(f"no benchmark result in {folder}: run python -m benchmarks")
+    return runs[-1]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.tradeoff_plot", description=__doc__)
+    parser.add_argument("result", type=Path, nargs="?", help="A benchmark result (default: the newest).")
+    parser.add_argument("--out", type=Path, default=REPO / "docs" / "tradeoff.png")
+    args = parser.parse_args()
+    source = args.result or newest_result(REPO / "benchmarks" / "results")
+    for point in plot_tradeoff(json.loads(source.read_text()), args.out):
+        print(
+            f"{point.name}: {point.batch1_ms:.3f} ms at batch 1, {point.batch64_ms:.3f} ms/crop at batch 64, "
+            f"{point.accuracy:.4f} balanced against the raters"
+        )
+    print(f"wrote {args.out} from {source}")
+
+
+if __name__ == "__main__":
+    main()
