@@ -64,7 +64,8 @@ def cold_start(image: Path, checkpoint: Path, repeats: int) -> dict[str, Any]:
 
 def folder_run(test: FaceDataset, folder: Path) -> dict[str, Any]:
     """A folder of the test crops (PNG) through `fer-run` (process start included) and through
-    `run_images` in process, against `Recognizer.classify` at batch 64 on the same decoded crops."""
+    `run_images` in process, against `Recognizer.classify` at batch 64 on the same decoded crops (and its rate with
+    the test-time flip, `tta="flip"`)."""
     folder.mkdir(parents=True, exist_ok=True)
     for i, pixels in enumerate(test.pixels):
         cv2.imwrite(str(folder / f"{i:05d}.png"), pixels)
@@ -79,6 +80,8 @@ def folder_run(test: FaceDataset, folder: Path) -> dict[str, Any]:
         )
         for _ in range(FOLDER_REPEATS)
     ]
+    flipped = Recognizer(threads=2, tta="flip")
+    flip_s = measure(lambda: flipped.classify(crops), FOLDER_REPEATS, 1)["median_s"]
     ray.init(include_dashboard=False, log_to_driver=False)
     try:
         on_ray = measure(lambda: run_ray(paths, output=folder.parent / "ray.jsonl"), 3, 1)
@@ -91,6 +94,7 @@ def folder_run(test: FaceDataset, folder: Path) -> dict[str, Any]:
         "images_per_s": len(test) / seconds,
         "in_process_per_s": len(test) / statistics.median(p[0] for p in pairs),
         "classify_per_s": len(test) / statistics.median(p[1] for p in pairs),
+        "classify_flip_per_s": len(test) / flip_s,
         "in_process_share": statistics.median(c / r for r, c in pairs),  # of classify's rate, median of repeats
         "ray_per_s": len(test) / on_ray["median_s"],
         "ray_actors": actors,

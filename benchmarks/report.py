@@ -107,7 +107,8 @@ def _run_lines(result: dict[str, Any]) -> list[str]:
         f"- `fer-run` over a folder of {folder['images']} crops: {folder['seconds']:.2f} s, "
         f"{folder['images_per_s']:.0f} images/s (process start included); in process (`run_images`, "
         f"decoding a batch ahead) {folder['in_process_per_s']:.0f} images/s, against "
-        f"{folder['classify_per_s']:.0f}/s from `Recognizer.classify` at batch 64 on the same decoded crops; "
+        f"{folder['classify_per_s']:.0f}/s from `Recognizer.classify` at batch 64 on the same decoded crops"
+        f"{_flip_rate(folder)}; "
         f"`--engine ray` on a local Ray ({folder['ray_actors']} actor(s), pipeline start included) "
         f"{folder['ray_per_s']:.0f} images/s.",
         f"- Roof (the % column): a large float32 MatMul in ONNX Runtime, measured in this run, reaches "
@@ -129,6 +130,14 @@ def _run_lines(result: dict[str, Any]) -> list[str]:
         )
         + ".",
     ]
+
+
+def _flip_rate(folder: dict[str, Any]) -> str:
+    """classify's rate with the test-time flip, absent from results written before it was measured."""
+    if "classify_flip_per_s" not in folder:
+        return ""
+    share = folder["classify_flip_per_s"] / folder["classify_per_s"]
+    return f' (with `tta="flip"`, the model run twice: {folder["classify_flip_per_s"]:.0f}/s, {share:.2f}x)'
 
 
 def _folder_goal(folder: dict[str, Any]) -> tuple[str, str, bool]:

@@ -78,6 +78,7 @@ def test_quick_benchmark_writes_json_and_table(shared_data, tmp_path):
     table = (tmp_path / json_file.name.replace(".json", ".md")).read_text()
     assert "| goal | measured | met |" in table and "ORT int8" in table and "Where the time goes" in table
     assert ("was not measured" if "skipped" in serve else "fer-serve at twice its capacity") in table
+    assert data["folder"]["classify_flip_per_s"] > 0 and 'with `tta="flip"`' in table
     assert "one training run of the recipe" in table and "YuNet recall" in table and "torchrun" in table
     peer = data["peer"]  # the fer package is measured only where it is installed (not in CI)
     if "skipped" in peer:
