@@ -25,7 +25,6 @@ from benchmarks.report import markdown, update_readme
 from benchmarks.variants import ModelUnderTest, seed_model, shipped_model
 from fer_runtime import __version__
 from fer_runtime.atomic import write_text
-from fer_runtime.model_files import bundled_model_dir
 from fer_runtime.preprocess import model_input
 from fer_train.data import FaceDataset, load_dataset
 from fer_train.quantize import quantize_int8
@@ -34,14 +33,10 @@ REPO = Path(__file__).resolve().parents[1]
 DATA = REPO.parent / "shared" / "data"
 
 
-SMALL = "fer_fast"  # the bundled fast model, timed beside the default where it is shipped
-
-
 def _models_part(args: argparse.Namespace, work: Path, test: FaceDataset, shipped: ModelUnderTest) -> dict[str, Any]:
-    """Every bundled model and the seed_cnn timed and scored, and where the time goes in the shipped one."""
+    """The shipped model and the seed_cnn timed and scored, and where the time goes in the shipped one."""
     repeats = 3 if args.quick else 30
     seed = seed_model(work, args.seed_checkpoint, str(args.data / "seed" / "Train_400.zip"), shipped.spec)
-    small = [shipped_model(work, None, SMALL)] if (bundled_model_dir() / f"{SMALL}.json").is_file() else []
     conv_only = work / "conv_only.int8.onnx"
     calib = load_dataset(args.data / "seed" / "Train_400.zip", shipped.spec)
     quantize_int8(
@@ -55,15 +50,13 @@ def _models_part(args: argparse.Namespace, work: Path, test: FaceDataset, shippe
     batch = model_input(test.pixels, shipped.spec)
     graphs = {"float": shipped.float_graph, "int8": shipped.int8_graph, "int8 (Conv/Gemm only)": conv_only}
     return {
-        "models": [benchmark_model(m, test, repeats, (1, 2)) for m in (shipped, *small, seed)],
+        "models": [benchmark_model(m, test, repeats, (1, 2)) for m in (shipped, seed)],
         "profile": [
             {"graph": name, **op_profile(path, batch[:size], runs)}
             for size, runs in ((1, 30 if args.quick else 500), (64, 3 if args.quick else 40))
             for name, path in graphs.items()
         ],
-        "peer": peer_benchmark(
-            test, args.data / "ferplus" / "votes.csv", [m.int8_graph for m in (shipped, *small)], repeats, (1, 2)
-        ),
+        "peer": peer_benchmark(test, args.data / "ferplus" / "votes.csv", [shipped.int8_graph], repeats, (1, 2)),
     }
 
 

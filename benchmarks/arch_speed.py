@@ -29,17 +29,17 @@ from fer_train.graph_stats import graph_stats
 
 THREADS = (1, 2)
 CANDIDATES: dict[str, dict[str, Any]] = {  # name → fer_resnet options
-    "default (shipped)": {"widths": [32, 64, 128, 192], "blocks": [1, 2, 2, 1], "se": True},
-    "default, no SE": {"widths": [32, 64, 128, 192], "blocks": [1, 2, 2, 1], "se": False},
-    "default, no SE, stem 16": {"stem": 16, "widths": [32, 64, 128, 192], "blocks": [1, 2, 2, 1], "se": False},
+    "previous default (to 2026-12-01)": {"widths": [32, 64, 128, 192], "blocks": [1, 2, 2, 1], "se": True},
+    "previous default, no SE": {"widths": [32, 64, 128, 192], "blocks": [1, 2, 2, 1], "se": False},
+    "previous default, no SE, stem 16": {"stem": 16, "widths": [32, 64, 128, 192], "blocks": [1, 2, 2, 1], "se": False},
     "one block a stage, stem 16": {"stem": 16, "widths": [32, 64, 128, 192], "blocks": [1, 1, 1, 1], "se": False},
-    "fer_fast (shipped): 24-48-96-192, stem 16": {
+    "default (shipped): 24-48-96-192, stem 16": {
         "stem": 16,
         "widths": [24, 48, 96, 192],
         "blocks": [1, 1, 2, 1],
         "se": False,
     },
-    "default, no SE, 12x12 from the first stage": {
+    "previous default, no SE, 12x12 from the first stage": {
         "stem": 16,
         "widths": [32, 64, 128, 192],
         "blocks": [1, 2, 2, 1],

@@ -10,6 +10,7 @@ from fer_runtime import Recognizer
 from fer_runtime.detect import crop_with_margin
 from fer_runtime.errors import FerError
 from fer_runtime.model_files import bundled_model_path
+from fer_runtime.postprocess import reweight
 
 
 @pytest.fixture(scope="module")
@@ -89,9 +90,14 @@ def test_bad_model_and_provider_are_clear_errors(tmp_path):
 def test_flip_averages_each_face_with_its_mirror_image(recognizer):
     rng = np.random.default_rng(3)
     faces = rng.integers(0, 256, (5, 48, 48), dtype=np.uint8)
-    flipping = Recognizer(threads=1, tta="flip")
-    expected = (recognizer.classify(faces) + recognizer.classify(np.ascontiguousarray(faces[:, :, ::-1]))) / 2
-    np.testing.assert_allclose(flipping.classify(faces), expected, atol=1e-9)
-    assert not np.allclose(flipping.classify(faces), recognizer.classify(faces))
+    trained = Recognizer(threads=1, prior="trained")
+    expected = (trained.classify(faces) + trained.classify(np.ascontiguousarray(faces[:, :, ::-1]))) / 2
+    np.testing.assert_allclose(Recognizer(threads=1, prior="trained", tta="flip").classify(faces), expected, atol=1e-9)
+    flipping = Recognizer(threads=1, prior="uniform", tta="flip")  # the average first, then the prior's division
+    power = flipping.description.prior_reweighting("uniform")
+    uniform = reweight(expected, flipping.description.prior_shares(), power)
+    np.testing.assert_allclose(flipping.classify(faces), uniform, atol=1e-9)
+    assert power != 0 and not np.allclose(uniform, expected)  # the bundled model's default divides at run time
+    assert not np.allclose(flipping.classify(faces), Recognizer(threads=1, prior="uniform").classify(faces))
     with pytest.raises(FerError, match="test-time augmentation"):
         Recognizer(tta="rotate")

@@ -14,6 +14,7 @@ import torch
 import torch.nn.functional as F
 
 from fer_runtime.errors import FerError
+from fer_runtime.model_files import bundled_model_dir, bundled_model_path
 from fer_runtime.postprocess import softmax
 from fer_runtime.recognizer import Recognizer
 from fer_runtime.spec import PreprocessSpec
@@ -257,15 +258,18 @@ def test_export_records_the_training_shares_and_the_runtime_divides_by_them_on_r
     assert balanced.description.prior["in_graph"] == 1.0  # balanced class weights divide the shares out already
 
 
-def test_shipped_graphs_with_the_division_folded_in_still_give_either_prior(tiny_export, tmp_path):
-    """fer_default was exported when the division was folded into its last layer (provenance.prior_correction);
-    a model that records no prior gives only its trained posterior."""
+def test_either_prior_whether_the_graph_divides_the_shares_out_or_not(tiny_export, tmp_path):
+    """A graph that already divides the shares out (in_graph 1: fer_7class, trained with balanced class weights, as
+    graphs exported with the division folded into the last layer) and one that does not (the bundled default) both
+    give either prior; a model that records no prior gives only its trained posterior."""
     crops = np.random.default_rng(0).integers(0, 255, (6, 48, 48), dtype=np.uint8)
-    uniform, trained = Recognizer(prior="uniform"), Recognizer(prior="trained")
-    prior = uniform.description.prior
-    assert prior is not None and prior["in_graph"] == 1.0 and Recognizer().prior == prior["default"]
-    back = uniform.classify(crops) * np.array(list(prior["shares"].values()))
-    assert np.allclose(trained.classify(crops), back / back.sum(1, keepdims=True), atol=1e-9)
+    graphs = {1.0: bundled_model_dir() / "fer_7class.int8.onnx", 0.0: bundled_model_path()}
+    for in_graph, path in graphs.items():
+        uniform, trained = Recognizer(path, prior="uniform"), Recognizer(path, prior="trained")
+        prior = uniform.description.prior
+        assert prior is not None and prior["in_graph"] == in_graph and Recognizer(path).prior == prior["default"]
+        back = uniform.classify(crops) * np.array(list(prior["shares"].values()))
+        assert np.allclose(trained.classify(crops), back / back.sum(1, keepdims=True), atol=1e-9)
     root, _ = tiny_export
     shutil.copytree(root / "out", tmp_path / "out")
     described = json.loads((tmp_path / "out" / "tiny.json").read_text())
