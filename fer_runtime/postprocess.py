@@ -4,7 +4,7 @@ recognizer's detector and session to get them).
 A model's probabilities at temperature T are its trained posterior: classes as likely as its training
 targets made them (for a run on votes, the raters' shares). `reweight` moves them to another prior:
 divided by the training shares (`defaults.PRIORS["uniform"]`: every class equally likely a priori) or not
-(`PRIORS["trained"]`), renormalised."""
+(`defaults.PRIORS["trained"]`), renormalised."""
 
 from __future__ import annotations
 
