@@ -23,7 +23,7 @@ from fer_train.data import FaceDataset
 from fer_train.evaluate import evaluate_predictions
 from fer_train.ferplus import score_ferplus
 from fer_train.predict import Predictions, Predictor
-from fer_train.votes import match_votes, read_votes
+from fer_train.votes import FaceVotes, match_votes, read_votes
 
 PEER_CLASSES = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")  # the order of fer's output
 PEER_SIDE = 64
@@ -76,8 +76,7 @@ def _ferplus_top1(
     return scored.accuracy
 
 
-def _against(probabilities: np.ndarray, test: FaceDataset, votes_csv: Path, ferplus_top1: float) -> dict[str, float]:
-    votes = match_votes(read_votes(votes_csv, test.classes), test.paths, "test")
+def _against(probabilities: np.ndarray, test: FaceDataset, votes: FaceVotes, ferplus_top1: float) -> dict[str, float]:
     crowd = crowd_metrics(probabilities, votes, test.classes)
     return {
         "ferplus_accuracy": ferplus_top1,
@@ -113,11 +112,12 @@ def peer_benchmark(
     peer_ferplus = _ferplus_top1(
         lambda pixels: peers[max(thread_counts)](peer_input(pixels)), PEER_CLASSES, test, votes_csv
     )
-    accuracy = {"peer": _against(probabilities, test, votes_csv, peer_ferplus)}
+    votes = match_votes(read_votes(votes_csv, test.classes), test.paths, "test")  # the same faces for every model
+    accuracy = {"peer": _against(probabilities, test, votes, peer_ferplus)}
     for path in ours:
         predictor = Predictor(path)
         ferplus = _ferplus_top1(predictor.probabilities, predictor.spec.classes, test, votes_csv)
-        accuracy[path.name] = _against(predictor.probabilities(test.pixels), test, votes_csv, ferplus)
+        accuracy[path.name] = _against(predictor.probabilities(test.pixels), test, votes, ferplus)
     return {
         "package": f"fer {importlib.metadata.version('fer')} ({model.name}, one face per invoke)",
         "speed": speed,

@@ -75,15 +75,15 @@ def measure(data: Path) -> list[dict[str, Any]]:
 
 def table(rows: list[dict[str, Any]]) -> str:
     lines = [
-        "| model | data | prior (, test-time flip) | FER+ top-1, 8 emotions | FER+ top-1, its classes (balanced) | raters' majority: "
-        "balanced acc. (per class) | KL(votes ‖ model) | ECE vs rater shares | accuracy on the surest 80% | "
+        "| model | data | prior (, test-time flip) | FER+ top-1, 8 emotions | FER+ top-1, its classes (balanced) | "
+        "raters' majority: balanced acc. (per class) | KL(votes ‖ model) | ECE vs rater shares | accuracy on the surest 80% | "
         "original labels: balanced acc. |",
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         recall = "/".join(f"{v:.2f}" for v in r["crowd_recall"].values())
         prior = (f"**{r['prior']}** (default)" if r["default"] else r["prior"]) + (
-            f", {r['tta']}" if r.get("tta", "none") != "none" else ""
+            f", {r['tta']}" if r["tta"] != "none" else ""
         )
         original = "n/a" if r["original_balanced"] is None else f"{r['original_balanced']:.3f}"
         lines.append(

@@ -188,8 +188,9 @@ def _model_section(description: ModelDescription, graphs: dict[str, Path]) -> li
     return [
         f"# {description.name}: model card",
         "",
-        f"{'An' if len(classes) in (8, 11, 18) else 'A'} {len(classes)}-class facial-emotion classifier ({', '.join(classes)}) for {spec.width}x{spec.height} "
-        f"{_pixels(spec.channels)} face crops, exported for `fer_runtime`.",
+        f"{'An' if len(classes) in (8, 11, 18) else 'A'} {len(classes)}-class facial-emotion classifier "
+        f"({', '.join(classes)}) for {spec.width}x{spec.height} {_pixels(spec.channels)} face crops, exported for "
+        "`fer_runtime`.",
         "",
         "## Model",
         "",
