@@ -164,7 +164,9 @@ def main(
     }
     recognizer = Recognizer(**options)  # checks the model and options before any work
     if stream is not None:
-        _stream(recognizer, stream, output, not no_detect, top_k, max_frames, as_json, smooth)
+        _stream(
+            recognizer, stream, output, as_json, detect=not no_detect, top_k=top_k, max_frames=max_frames, smooth=smooth
+        )
         return
     common: dict[str, Any] = {"output": _path(output), "detect": not no_detect, "top_k": top_k, "resume": resume}
     label = _labeller(
@@ -230,12 +232,7 @@ def _path(value: str | None) -> Path | None:
     return Path(value) if value else None
 
 
-def _images(
-    inputs: tuple[str, ...],
-    output: str | None,
-    as_json: bool,
-    label: Labeller,
-) -> None:
+def _images(inputs: tuple[str, ...], output: str | None, as_json: bool, label: Labeller) -> None:
     from fer_runtime.errors import FerError
     from fer_runtime.inputs import expand_inputs
     from fer_runtime.results import format_record
@@ -270,16 +267,8 @@ def _images(
         sys.exit(1)
 
 
-def _stream(
-    recognizer: Recognizer,
-    source: str | int,
-    output: str | None,
-    detect: bool,
-    top_k: int | None,
-    max_frames: int | None,
-    as_json: bool,
-    smooth: float,
-) -> None:
+def _stream(recognizer: Recognizer, source: str | int, output: str | None, as_json: bool, **stream: Any) -> None:
+    """Label a video or webcam frame by frame (`stream`: run_stream's detect, top_k, max_frames, smooth)."""
     from fer_runtime.results import format_faces
     from fer_runtime.video import can_show, run_stream
 
@@ -289,16 +278,6 @@ def _stream(
         else:
             click.echo(f"frame {record['frame']:>5}  {record['time_s']:8.2f}s  " + "; ".join(format_faces(record)))
 
-    frames = run_stream(
-        recognizer,
-        source,
-        Path(output) if output else None,
-        detect,
-        top_k,
-        max_frames,
-        show=can_show(),
-        on_frame=report,
-        smooth=smooth,
-    )
+    frames = run_stream(recognizer, source, output=_path(output), show=can_show(), on_frame=report, **stream)
     if output:
         click.echo(f"wrote {frames} frame(s) to {output}", err=True)

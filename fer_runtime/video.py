@@ -56,6 +56,7 @@ def can_show() -> bool:
 def run_stream(
     recognizer: Recognizer,
     source: str | int,
+    *,
     output: Path | None = None,
     detect: bool = True,
     top_k: int | None = None,

@@ -136,7 +136,7 @@ def test_card_states_what_it_measured(tiny_export, face_zip, tmp_path):
     folder = tmp_path / "card"
     shutil.copytree(root / "out", folder)
     card = write_model_card(folder, "tiny", [str(face_zip)], cache_dir=str(root / "cache")).read_text()
-    assert "48x48 grayscale face crops" in card
+    assert "A 4-class facial-emotion classifier" in card and "48x48 grayscale face crops" in card
     assert "on 1 torch thread(s)" in card and "CPU cores" not in card  # the tiny run trained on one thread
     assert "faces.zip angry 12, happy 13, neutral 12, sad 12" in card  # the split's own class counts
     assert "Test_250" not in card
