@@ -29,7 +29,11 @@ def test_export_writes_checked_graphs_and_description(tiny_export):
     assert sorted(p.name for p in (root / "out").iterdir()) == ["tiny.int8.onnx", "tiny.json", "tiny.onnx"]
     graph = onnx.load(str(result.float_path))
     assert not [n for n in graph.graph.node if n.op_type == "BatchNormalization"]
-    assert any(n.op_type == "QuantizeLinear" for n in onnx.load(str(result.int8_path)).graph.node)
+    int8 = onnx.load(str(result.int8_path)).graph
+    dequantized = {n.output[0] for n in int8.node if n.op_type == "DequantizeLinear"}
+    weights = {n.name: n.input[1] in dequantized for n in int8.node if n.op_type == "Conv"}
+    stem = next(iter(weights))  # the first convolution reads the gray face: one input channel, kept float
+    assert not weights.pop(stem) and weights and all(weights.values())  # every other one reads int8 weights
     description = json.loads(result.json_path.read_text())
     assert description["classes"] == ["angry", "happy", "neutral", "sad"]
     assert set(description["graphs"]) == {"float", "int8"}
@@ -42,6 +46,7 @@ def test_export_writes_checked_graphs_and_description(tiny_export):
             k: v for k, v in description.items() if k not in ("graphs", "parity")
         }
     assert embedded["quantization"]["weights"] == "int8 per-channel, 7-bit range"
+    assert embedded["quantization"]["float"] == "convolutions over one input channel"
     assert description["provenance"]["probe_max_abs_logit_diff"] <= 1e-4  # ONNX Runtime against PyTorch
     framing = description["provenance"]["framing"]  # bars, not faces: no template, crops by box and margin
     assert framing["found"] < framing["faces"] / 2 and description["spec"]["landmark_template"] == []

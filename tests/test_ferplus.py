@@ -16,6 +16,7 @@ from fer_train.data import load_dataset
 from fer_train.evaluate import evaluate
 from fer_train.ferplus import ferplus_metrics
 from fer_train.predict import Predictor
+from fer_train.requantize import requantize
 from fer_train.votes import ferplus_majority, match_votes, read_votes
 from tests.conftest import CLASSES, TINY_RESNET, synthetic_face
 
@@ -143,3 +144,7 @@ def test_a_model_learns_and_is_scored_on_a_class_only_the_votes_name(face_zip, t
     assert set(evaluation.metrics.per_class_recall) == set(classes)
     assert evaluation.metrics.total == len(rows)  # every face: the sad folder's as contempt
     assert evaluation.crowd.ferplus.faces == len(rows)
+    # `fer-train quantize` calibrates and checks on the same faces, contempt taken from the recorded votes
+    requantized = requantize(export_dir=tmp_path / "out", name="votes8", cache_dir=str(tmp_path / "cache"))
+    assert requantized.quantization["calibration"]["data"] == str(face_zip)
+    assert requantized.parity["data"] == str(face_zip) and requantized.parity["onnx_int8"]["n"] == len(rows)

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import onnx
 from onnxruntime.quantization import CalibrationDataReader, CalibrationMethod, QuantFormat, QuantType, quantize_static
 from onnxruntime.quantization.shape_inference import quant_pre_process
 
@@ -45,10 +46,12 @@ def quantize_int8(
     pixels: np.ndarray,
     spec: PreprocessSpec,
     op_types: Sequence[str] | None = None,
+    keep_float: Sequence[str] | None = None,
 ) -> None:
     """Write the int8 QDQ graph of `float_path` to `int8_path`, calibrated on `pixels` (uint8 faces);
     `op_types` limits quantization to those operators (default: every one ONNX Runtime can quantize).
 
+    The nodes named in `keep_float` stay float (default: `single_channel_convolutions`, the stem on gray faces).
     Weights use 7 of their 8 bits (`reduce_range`): on CPUs without VNNI (AVX2 only) ONNX Runtime's
     uint8 x int8 kernels add pairs of products in 16 bits, which full-range weights overflow; a graph
     quantized with full range agreed with its float graph on 68% of Test_250 there (99% with VNNI)."""
@@ -66,7 +69,25 @@ def quantize_int8(
             calibrate_method=CalibrationMethod.MinMax,
             reduce_range=True,
             op_types_to_quantize=list(op_types) if op_types else None,
+            nodes_to_exclude=list(
+                keep_float if keep_float is not None else single_channel_convolutions(onnx.load(str(prepared)))
+            ),
         )
+
+
+def single_channel_convolutions(graph: onnx.ModelProto) -> list[str]:
+    """The names of the ungrouped Conv nodes that read one input channel. In int8, ONNX Runtime runs such a
+    convolution as a matrix product only nine values deep, several times slower than its float kernel
+    (docs/crowd.md, "The stem in float", has the measurement)."""
+    shapes = {tensor.name: tuple(tensor.dims) for tensor in graph.graph.initializer}
+    return [
+        node.name
+        for node in graph.graph.node
+        if node.op_type == "Conv"
+        and len(node.input) > 1
+        and shapes.get(node.input[1], ())[1:2] == (1,)
+        and all(a.name != "group" or a.i == 1 for a in node.attribute)
+    ]
 
 
 def quantization_record(calibration_data: str, images: int) -> dict[str, Any]:
@@ -74,6 +95,7 @@ def quantization_record(calibration_data: str, images: int) -> dict[str, Any]:
     return {
         "format": "QDQ",
         "weights": "int8 per-channel, 7-bit range",
+        "float": "convolutions over one input channel",
         "activations": "uint8",
         "calibration": {"data": calibration_data, "images": images},
     }
