@@ -136,6 +136,13 @@ def test_bad_forms_queries_methods_and_paths(client):
     assert client.get("/v2/analyze").status_code == 404 and client.get("/nowhere").json() == {"error": "Not Found"}
 
 
+def test_a_service_that_waits_long_for_company_is_still_ready():
+    from fer_runtime.serve.app import READY_TIMEOUT_S
+
+    with TestClient(create_app(ServeSettings(threads=1, max_wait_ms=1000 * READY_TIMEOUT_S + 500))) as slow:
+        assert slow.get("/readyz").json() == {"status": "ready", "model": "fer_default"}  # its lone probe waited
+
+
 def test_health_model_metrics_and_schema(client):
     assert client.get("/healthz").json() == {"status": "alive"}
     assert client.get("/readyz").json() == {"status": "ready", "model": "fer_default"}

@@ -37,14 +37,20 @@ def shared_model_calls(url: str) -> int:
     return int(re.search(r"fer_batch_faces_count (\d+)", text).group(1)) - single
 
 
+def waiting_faces(url: str) -> int:
+    return int(re.search(r"^fer_waiting_faces (\d+)$", httpx.get(f"{url}/metrics").text, re.M).group(1))
+
+
 def test_concurrent_requests_share_model_calls_and_sigterm_answers_those_in_flight():
-    with serving(["--threads", "1", "--max-wait-ms", "300"]) as server:
+    with serving(["--threads", "1", "--max-wait-ms", "2000"]) as server:
         url = server.url
         assert post_many(url, 24) == [200] * 24
         assert shared_model_calls(url) > 0  # 24 requests at once did not make 24 model calls
         with ThreadPoolExecutor(8) as pool:
-            in_flight = pool.submit(post_many, url, 8)  # each waits up to 300 ms for company in the batcher
-            time.sleep(0.15)
+            in_flight = pool.submit(post_many, url, 8)  # each waits up to 2 s for company in the batcher
+            deadline = time.monotonic() + 10
+            while waiting_faces(url) < 8 and time.monotonic() < deadline:  # bounded: until all 8 are admitted
+                time.sleep(0.02)
             code, log = server.stop()
             assert in_flight.result() == [200] * 8
         assert code == 0, log[-2000:]

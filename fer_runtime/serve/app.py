@@ -140,13 +140,15 @@ class Service:
         return JSONResponse({"status": "alive"})
 
     async def readyz(self, request: Request) -> Response:
-        """Ready when the model answers a blank face through the batcher within a short time."""
+        """Ready when the model answers a blank face through the batcher within a short time (beyond the
+        longest a lone face waits there for company, `--max-wait-ms`)."""
         spec = self.recognizer.spec
         probe = model_input(np.zeros((1, spec.height, spec.width), np.uint8), spec)
+        timeout = READY_TIMEOUT_S + self.settings.max_wait_ms / 1000
         try:
-            await asyncio.wait_for(self.batcher.submit(probe), READY_TIMEOUT_S)
+            await asyncio.wait_for(self.batcher.submit(probe), timeout)
         except asyncio.TimeoutError:
-            raise RequestError(503, f"the model did not answer within {READY_TIMEOUT_S:g} s") from None
+            raise RequestError(503, f"the model did not answer within {timeout:g} s") from None
         return JSONResponse({"status": "ready", "model": self.recognizer.description.name})
 
     async def model(self, request: Request) -> Response:

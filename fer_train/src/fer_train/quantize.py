@@ -77,7 +77,7 @@ def quantize_int8(
 
 def single_channel_convolutions(graph: onnx.ModelProto) -> list[str]:
     """The names of the ungrouped Conv nodes that read one input channel. In int8, ONNX Runtime runs such a
-    convolution as a matrix product only nine values deep, several times slower than its float kernel
+    convolution as a matrix product only as deep as the kernel (nine values for 3x3), slower than its float kernel
     (docs/crowd.md, "The stem in float", has the measurement)."""
     shapes = {tensor.name: tuple(tensor.dims) for tensor in graph.graph.initializer}
     return [
