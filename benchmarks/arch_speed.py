@@ -4,15 +4,18 @@ weights: speed does not depend on them), beside the trained models' validation a
     python -m benchmarks.arch_speed          # writes benchmarks/results/DATE-arch.json and .md
 
 Each candidate is exported like a shipped model (BatchNorm folded, onnxsim, int8 QDQ calibrated on Train_400,
-the stem convolution kept float) and timed with ONNX Runtime at batch 1 and batch 64, on 1 and 2 threads, in the
-same run as the `fer` peer. The shipped shape is timed once more with its stem in int8 too, as exported before.
+the stem convolution kept float) and timed with ONNX Runtime at batch 1 and batch 64, on 1 and 2 threads, in
+turn with every other and the `fer` peer, round after round. The shipped shape is timed once more with its
+stem in int8 too, as shipped models were exported before.
 """
 
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Callable
 from functools import partial
 from pathlib import Path
+from statistics import median
 from typing import Any
 
 import numpy as np
@@ -56,17 +59,24 @@ CANDIDATES: dict[str, dict[str, Any]] = {  # name → fer_resnet options
 CANDIDATES[INT8_STEM] = CANDIDATES[SHIPPED]
 
 
-def _speed(run: Any, faces: np.ndarray, repeats: int) -> dict[str, float]:
-    single = measure(partial(run, faces[:1]), repeats * 10)
-    full = measure(partial(run, faces[:BATCH]), repeats)
-    return {"batch1_ms": single["median_s"] * 1e3, "batch64_per_s": BATCH / full["median_s"]}
+ROUNDS = 5  # every graph is timed once per round, in turn, so a slow spell of the machine falls on all alike
+Timed = tuple[Callable[[np.ndarray], Any], np.ndarray]  # a model call and its 64 prepared faces
 
 
-def candidate_speed(
-    work: Path, name: str, options: dict[str, Any], calib: str, faces: np.ndarray, repeats: int
-) -> dict[str, Any]:
-    """One shape's parameters, MACs and int8 speed per thread count (INT8_STEM: SHIPPED's shape with every
-    convolution in int8)."""
+def interleaved_speed(timed: dict[str, Timed], repeats: int) -> dict[str, dict[str, float]]:
+    """Batch-1 ms and batch-64 crops/s of each call: the median over ROUNDS rounds, each timing every call in
+    turn (batch 1 `repeats` times, batch 64 `repeats` / 10 times, at least 2, per round)."""
+    rounds: dict[str, tuple[list[float], list[float]]] = {key: ([], []) for key in timed}
+    for _ in range(ROUNDS):
+        for key, (run, faces) in timed.items():
+            rounds[key][0].append(measure(partial(run, faces[:1]), repeats)["median_s"] * 1e3)
+            rounds[key][1].append(BATCH / measure(partial(run, faces[:BATCH]), max(2, repeats // 10))["median_s"])
+    return {key: {"batch1_ms": median(b1), "batch64_per_s": median(b64)} for key, (b1, b64) in rounds.items()}
+
+
+def candidate_graph(work: Path, name: str, options: dict[str, Any], calib: str) -> dict[str, Any]:
+    """One shape exported as shipped models are (INT8_STEM: SHIPPED's shape with every convolution in int8):
+    its row without speed, and its int8 graph."""
     spec = PreprocessSpec()
     stem = "".join(c if c.isalnum() else "_" for c in name)
     checkpoint = random_checkpoint(work, "fer_resnet", {**options, "dropout": 0.2}, spec, stem)
@@ -78,33 +88,39 @@ def candidate_speed(
         pixels = calibration_sample(calibration.pixels, calibration.paths, CALIBRATION_SIZE)
         quantize_int8(exported.float_path, int8_path, input_name=INPUT_NAME, pixels=pixels, spec=spec, keep_float=())
     stats = graph_stats(exported.float_path)
-    speed = {}
-    for threads in THREADS:
-        session = create_session(int8_path, threads=threads)
-        speed[f"{threads}t"] = _speed(
-            lambda x, s=session: s.run(None, {INPUT_NAME: x}), model_input(faces, spec), repeats
-        )
     return {
         "name": name,
         "options": options,
         "params": stats.parameters,
         "macs": stats.macs_per_image,
-        "speed": speed,
+        "graph": int8_path,
     }
+
+
+def _int8_call(graph: Path, threads: int) -> Callable[[np.ndarray], Any]:
+    session = create_session(graph, threads=threads)
+    return lambda x: session.run(None, {INPUT_NAME: x})
 
 
 def arch_benchmark(data: Path, repeats: int) -> dict[str, Any]:
     calib = str(data / "seed" / "Train_400.zip")
     faces = load_dataset(data / "seed" / "Test_100.zip", PreprocessSpec()).pixels[:BATCH]
-    with tempfile.TemporaryDirectory() as tmp:
-        rows = [
-            candidate_speed(Path(tmp), name, options, calib, faces, repeats) for name, options in CANDIDATES.items()
-        ]
+    ours = model_input(faces, PreprocessSpec())
     peer_model = peer_model_file()
+    with tempfile.TemporaryDirectory() as tmp:
+        rows = [candidate_graph(Path(tmp), name, options, calib) for name, options in CANDIDATES.items()]
+        timed: dict[str, Timed] = {}
+        for index, row in enumerate(rows):
+            for threads in THREADS:
+                timed[f"{index}/{threads}t"] = (_int8_call(row["graph"], threads), ours)
+        if not isinstance(peer_model, str):
+            timed |= {f"peer/{t}t": (PeerModel(peer_model, t), peer_input(faces)) for t in THREADS}
+        speed = interleaved_speed(timed, repeats * 10)
+    for index, row in enumerate(rows):
+        del row["graph"]
+        row["speed"] = {f"{t}t": speed[f"{index}/{t}t"] for t in THREADS}
     peer = (
-        {f"{t}t": _speed(PeerModel(peer_model, t), peer_input(faces), repeats) for t in THREADS}
-        if not isinstance(peer_model, str)
-        else {"skipped": peer_model}
+        {f"{t}t": speed[f"peer/{t}t"] for t in THREADS} if not isinstance(peer_model, str) else {"skipped": peer_model}
     )
     return {"candidates": rows, "peer": peer}
 
@@ -116,7 +132,8 @@ def arch_markdown(result: dict[str, Any]) -> str:
         f"# int8 speed of candidate shapes: {result['date'][:10]}",
         "",
         f"CPU: {cpu['cpu']}, {cpu['cores']} cores, AVX-512 {cpu['avx512']}, VNNI {cpu['vnni']}. Random weights, "
-        "exported and quantized as shipped models are; medians; `python -m benchmarks.arch_speed`. "
+        "exported and quantized as shipped models are; every graph and the peer timed in turn, round after round; "
+        "medians over the rounds; `python -m benchmarks.arch_speed`. "
         "x peer: against the `fer` peer at the same thread count (goals: >= 2x at batch 64, >= 1.5x at batch 1).",
         "",
         "| shape | params | MMACs | threads | batch 1 ms (x peer) | batch 64 crops/s (x peer) |",

@@ -182,18 +182,14 @@ def _ferplus_rows(crowd: dict[tuple[str, str], CrowdMetrics]) -> list[str]:
     return lines
 
 
-def _article(count: int) -> str:
-    """'An' before a number read with a vowel first (eight, eleven, eighteen, eighty-...), else 'A'."""
-    return "An" if str(count).startswith("8") or count in (11, 18) else "A"
-
-
 def _model_section(description: ModelDescription, graphs: dict[str, Path]) -> list[str]:
     classes, spec = description.classes, description.spec
+    article = "An" if str(len(classes)).startswith("8") or len(classes) in (11, 18) else "A"  # eight, eleven, ...
     stats = {kind: graph_stats(path) for kind, path in graphs.items()}
     return [
         f"# {description.name}: model card",
         "",
-        f"{_article(len(classes))} {len(classes)}-class facial-emotion classifier "
+        f"{article} {len(classes)}-class facial-emotion classifier "
         f"({', '.join(classes)}) for {spec.width}x{spec.height} {_pixels(spec.channels)} face crops, exported for "
         "`fer_runtime`.",
         "",
