@@ -222,7 +222,8 @@ def _why_lines(result: dict[str, Any]) -> list[str]:
         )
     if not met[INT8_VS_FLOAT]:
         lines.append(
-            f"- int8 vs float at batch 1: the int8 convolutions take {_conv_us(q1):.0f} µs against {_conv_us(f1):.0f} µs "
+            f"- int8 vs float at batch 1: the int8 graph's convolutions (its float stem too) take {_conv_us(q1):.0f} µs "
+            f"against {_conv_us(f1):.0f} µs "
             f"in float ({conv_gain:.1f}x, kernel time under the profiler); the other int8 kernels ("
             + ", ".join([op for op in q1["op_us"] if op not in ("Conv", "QLinearConv")][:4])
             + f") take {rest:.0f} µs more, the float ones {sum(f1['op_us'].values()) - _conv_us(f1):.0f}. "
