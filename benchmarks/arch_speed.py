@@ -34,6 +34,7 @@ from fer_train.onnx_graph import INPUT_NAME
 from fer_train.quantize import CALIBRATION_SIZE, calibration_sample, quantize_int8
 
 THREADS = (1, 2)
+ROUNDS = 5  # every graph is timed once per round, in turn, so a slow spell of the machine falls on all alike
 SHIPPED = "default (shipped): 24-48-96-192, stem 16"
 INT8_STEM = "default (shipped), stem convolution in int8 too"
 CANDIDATES: dict[str, dict[str, Any]] = {  # name → fer_resnet options
@@ -58,8 +59,6 @@ CANDIDATES: dict[str, dict[str, Any]] = {  # name → fer_resnet options
 }
 CANDIDATES[INT8_STEM] = CANDIDATES[SHIPPED]
 
-
-ROUNDS = 5  # every graph is timed once per round, in turn, so a slow spell of the machine falls on all alike
 Timed = tuple[Callable[[np.ndarray], Any], np.ndarray]  # a model call and its 64 prepared faces
 
 

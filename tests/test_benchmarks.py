@@ -123,3 +123,19 @@ def test_tradeoff_plot_takes_each_models_faster_thread_count(tmp_path):
     assert (tmp_path / "tradeoff.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     with pytest.raises(FerError, match="no peer measurement \\(pip install fer"):
         plot_tradeoff({**result, "peer": {"skipped": "pip install fer"}}, tmp_path / "none.png")
+
+
+def test_arch_speed_times_every_graph_in_turn_round_after_round():
+    import numpy as np
+
+    from benchmarks.arch_speed import ROUNDS, interleaved_speed
+
+    calls: list[tuple[str, int]] = []
+    faces = np.zeros((64, 1, 48, 48), np.float32)
+    timed = {name: (lambda x, name=name: calls.append((name, len(x))), faces) for name in ("a", "b")}
+    speed = interleaved_speed(timed, repeats=20)
+    assert set(speed) == {"a", "b"} and all(s["batch1_ms"] > 0 and s["batch64_per_s"] > 0 for s in speed.values())
+    turns = [name for i, (name, _) in enumerate(calls) if i == 0 or calls[i - 1][0] != name]
+    assert turns == ["a", "b"] * ROUNDS  # each round times a, then b: a slow spell falls on both
+    batch1 = [n for name, n in calls if name == "a" and n == 1]
+    assert len(batch1) == ROUNDS * (20 + 3)  # each round: 3 warm-up calls and 20 timed ones at batch 1
