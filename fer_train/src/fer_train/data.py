@@ -183,12 +183,16 @@ def missing_folders(path: str | os.PathLike[str], classes: tuple[str, ...]) -> l
     return [c for c in classes if c.lower() not in found]
 
 
-def votes_for_missing(
-    path: str | os.PathLike[str], classes: tuple[str, ...], votes: VoteTable | None
-) -> VoteTable | None:
-    """`votes` when the data has no folder for some of the classes (so faces must take their class from the
-    votes, `load_dataset(labels_from=...)`), else None."""
-    return votes if votes is not None and missing_folders(path, classes) else None
+def load_with_votes(
+    path: str | os.PathLike[str],
+    spec: PreprocessSpec,
+    cache_dir: str | os.PathLike[str] | None = None,
+    votes: VoteTable | None = None,
+) -> FaceDataset:
+    """`load_dataset`, the faces labelled by FER+'s majority of `votes` when the data has no folder for some of
+    the spec's classes (contempt), else by their folders."""
+    labels = votes if votes is not None and missing_folders(path, spec.classes) else None
+    return load_dataset(path, spec, cache_dir, labels_from=labels)
 
 
 def load_dataset(

@@ -27,7 +27,7 @@ from fer_runtime.model_files import ModelDescription
 from fer_runtime.session import create_session
 from fer_runtime.spec import PreprocessSpec
 from fer_train.checkpoint import LoadedModel, load_model
-from fer_train.data import load_dataset, votes_for_missing
+from fer_train.data import load_with_votes
 from fer_train.export_fits import fit_temperature_on, measure_framing_on
 from fer_train.fold import fold_batchnorm
 from fer_train.onnx_graph import INPUT_NAME, OPSET, OUTPUT_NAME, count_ops, embed_all, onnx_export, publish, simplify
@@ -93,8 +93,7 @@ def _calibration_pixels(
     calib = calib or _recorded(loaded, "data")
     if calib is None:
         raise FerError("the training data recorded in the checkpoint is not here; pass --calib DATA")
-    labels = votes_for_missing(calib, loaded.spec.classes, votes)
-    dataset = load_dataset(calib, loaded.spec, cache_dir, labels_from=labels)
+    dataset = load_with_votes(calib, loaded.spec, cache_dir, votes)
     return calibration_sample(dataset.pixels, dataset.paths, CALIBRATION_SIZE), str(calib)
 
 
@@ -169,8 +168,7 @@ def _parity(
     votes: VoteTable | None,
     cache_dir: str | None,
 ) -> dict[str, Any]:
-    labels = votes_for_missing(check, prepared.spec.classes, votes)
-    dataset = load_dataset(check, prepared.spec, cache_dir, labels_from=labels)
+    dataset = load_with_votes(check, prepared.spec, cache_dir, votes)
     float_path, int8_path = graphs["float"], graphs.get("int8")
     reference = predict_logits(prepared.loaded.model, dataset.pixels, prepared.spec)
     report = {"data": check, **float_parity(reference, float_path, dataset)}

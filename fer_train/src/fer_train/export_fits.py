@@ -14,7 +14,7 @@ from fer_runtime.postprocess import softmax
 from fer_runtime.spec import PreprocessSpec
 from fer_train.checkpoint import LoadedModel
 from fer_train.crowd_metrics import rater_reliability
-from fer_train.data import load_dataset, load_every_face, votes_for_missing
+from fer_train.data import load_every_face, load_with_votes
 from fer_train.landmark_template import measure_template
 from fer_train.predict import predict_logits
 from fer_train.quantize import fixed_sample
@@ -41,7 +41,7 @@ def fit_temperature_on(
         log.info("no validation data: the temperature stays 1 (pass --val DATA to calibrate)")
         return 1.0, None
     spec = loaded.spec
-    dataset = load_dataset(val, spec, cache_dir, labels_from=votes_for_missing(val, spec.classes, table))
+    dataset = load_with_votes(val, spec, cache_dir, table)
     logits = predict_logits(loaded.model, dataset.pixels, spec).astype(np.float64)
     record: dict[str, Any] = {"data": str(val), "images": len(dataset)}
     if table is not None:

@@ -17,7 +17,7 @@ from fer_runtime.preprocess import model_input
 from fer_runtime.recognizer import Recognizer
 from fer_runtime.spec import PreprocessSpec
 from fer_train.checkpoint import load_model
-from fer_train.data import FaceDataset, load_dataset, votes_for_missing
+from fer_train.data import FaceDataset, load_with_votes
 from fer_train.votes import VoteTable
 
 
@@ -91,8 +91,7 @@ class Predictor:
     ) -> FaceDataset:
         """The faces of `data` in this model's classes, at its input size; labelled by FER+'s majority of
         `votes` when the data has no folder for some of the classes (contempt)."""
-        labels = votes_for_missing(data, self.spec.classes, votes)
-        dataset = load_dataset(data, self.spec, cache_dir, labels_from=labels)
+        dataset = load_with_votes(data, self.spec, cache_dir, votes)
         if len(dataset) == 0:
             raise FerError(f"{data}: no images of the model's classes {', '.join(self.spec.classes)}")
         return dataset

@@ -12,11 +12,11 @@ from pathlib import Path
 
 from fer_runtime.errors import FerError
 from fer_runtime.model_files import ModelDescription
-from fer_train.data import FaceDataset, load_dataset, votes_for_missing
+from fer_train.data import load_with_votes
 from fer_train.onnx_graph import embed_all, publish, read_exported
 from fer_train.parity import enforce, int8_parity
 from fer_train.quantize import CALIBRATION_SIZE, calibration_sample, quantization_record, quantize_int8
-from fer_train.votes import read_votes
+from fer_train.votes import VoteTable, read_votes
 
 
 def _recorded_calibration(description: ModelDescription) -> str | None:
@@ -26,13 +26,11 @@ def _recorded_calibration(description: ModelDescription) -> str | None:
     return next((path for path in (quantized, trained) if path and Path(path).exists()), None)
 
 
-def _faces(path: str, description: ModelDescription, cache_dir: str | None) -> FaceDataset:
-    """The faces at `path` with the model's classes; a class without a folder (FER+'s contempt) taken from the
-    votes the model was trained with, as export took it."""
-    spec = description.spec
+def _recorded_votes(description: ModelDescription) -> VoteTable | None:
+    """The votes the model was trained with, if they are here: the class of a face in a class without a folder
+    (FER+'s contempt), as export took it."""
     recorded = (description.provenance.get("votes") or {}).get("path")
-    votes = read_votes(recorded, spec.classes) if recorded and Path(recorded).exists() else None
-    return load_dataset(path, spec, cache_dir, labels_from=votes_for_missing(path, spec.classes, votes))
+    return read_votes(recorded, description.spec.classes) if recorded and Path(recorded).exists() else None
 
 
 def requantize(
@@ -54,7 +52,8 @@ def requantize(
     if calib is None:
         raise FerError("the data this model was calibrated or trained on is not here; pass --calib DATA")
     spec = description.spec
-    calibration = _faces(calib, description, cache_dir)
+    votes = _recorded_votes(description)
+    calibration = load_with_votes(calib, spec, cache_dir, votes)
     pixels = calibration_sample(calibration.pixels, calibration.paths, CALIBRATION_SIZE)
     recorded_check = (description.parity or {}).get("data")
     check = check or (recorded_check if recorded_check and Path(recorded_check).exists() else None)
@@ -66,7 +65,7 @@ def requantize(
         quantize_int8(staged["float"], staged["int8"], description.input_name, pixels, spec)
         embed_all(updated, staged)
         if check is not None:
-            parity = int8_parity(staged["float"], staged["int8"], _faces(check, description, cache_dir))
+            parity = int8_parity(staged["float"], staged["int8"], load_with_votes(check, spec, cache_dir, votes))
             enforce(parity, allow_int8_drop)
             updated = replace(updated, parity={**(description.parity or {}), "data": check, **parity})
         updated = publish(folder, updated, staged)
