@@ -12,20 +12,14 @@ stem in int8 too, as shipped models were exported before.
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Callable
-from functools import partial
 from pathlib import Path
-from statistics import median
 from typing import Any
 
-import numpy as np
-
-from benchmarks.measure_peer import BATCH, PeerModel, peer_input, peer_model_file
+from benchmarks.measure_peer import BATCH, PeerModel, graph_call, peer_input, peer_model_file
 from benchmarks.part import part_parser, write_part
-from benchmarks.timing import measure
+from benchmarks.timing import Timed, interleaved_speed
 from benchmarks.variants import random_checkpoint
 from fer_runtime.preprocess import model_input
-from fer_runtime.session import create_session
 from fer_runtime.spec import PreprocessSpec
 from fer_train.data import load_dataset
 from fer_train.export import export_checkpoint
@@ -34,7 +28,6 @@ from fer_train.onnx_graph import INPUT_NAME
 from fer_train.quantize import CALIBRATION_SIZE, calibration_sample, quantize_int8
 
 THREADS = (1, 2)
-ROUNDS = 5  # every graph is timed once per round, in turn, so a slow spell of the machine falls on all alike
 SHIPPED = "default (shipped): 24-48-96-192, stem 16"
 INT8_STEM = "default (shipped), stem convolution in int8 too"
 CANDIDATES: dict[str, dict[str, Any]] = {  # name → fer_resnet options
@@ -58,19 +51,6 @@ CANDIDATES: dict[str, dict[str, Any]] = {  # name → fer_resnet options
     "fer_small (retired)": {"stem": 16, "widths": [16, 32, 64, 128], "blocks": [1, 1, 1, 1], "se": False},
 }
 CANDIDATES[INT8_STEM] = CANDIDATES[SHIPPED]
-
-Timed = tuple[Callable[[np.ndarray], Any], np.ndarray]  # a model call and its 64 prepared faces
-
-
-def interleaved_speed(timed: dict[str, Timed], repeats: int) -> dict[str, dict[str, float]]:
-    """Batch-1 ms and batch-64 crops/s of each call: the median over ROUNDS rounds, each timing every call in
-    turn (batch 1 `repeats` times, batch 64 `repeats` / 10 times, at least 2, per round)."""
-    rounds: dict[str, tuple[list[float], list[float]]] = {key: ([], []) for key in timed}
-    for _ in range(ROUNDS):
-        for key, (run, faces) in timed.items():
-            rounds[key][0].append(measure(partial(run, faces[:1]), repeats)["median_s"] * 1e3)
-            rounds[key][1].append(BATCH / measure(partial(run, faces[:BATCH]), max(2, repeats // 10))["median_s"])
-    return {key: {"batch1_ms": median(b1), "batch64_per_s": median(b64)} for key, (b1, b64) in rounds.items()}
 
 
 def candidate_graph(work: Path, name: str, options: dict[str, Any], calib: str) -> dict[str, Any]:
@@ -96,11 +76,6 @@ def candidate_graph(work: Path, name: str, options: dict[str, Any], calib: str) 
     }
 
 
-def _int8_call(graph: Path, threads: int) -> Callable[[np.ndarray], Any]:
-    session = create_session(graph, threads=threads)
-    return lambda x: session.run(None, {INPUT_NAME: x})
-
-
 def arch_benchmark(data: Path, repeats: int) -> dict[str, Any]:
     calib = str(data / "seed" / "Train_400.zip")
     faces = load_dataset(data / "seed" / "Test_100.zip", PreprocessSpec()).pixels[:BATCH]
@@ -111,7 +86,7 @@ def arch_benchmark(data: Path, repeats: int) -> dict[str, Any]:
         timed: dict[str, Timed] = {}
         for index, row in enumerate(rows):
             for threads in THREADS:
-                timed[f"{index}/{threads}t"] = (_int8_call(row["graph"], threads), ours)
+                timed[f"{index}/{threads}t"] = (graph_call(row["graph"], threads), ours)
         if not isinstance(peer_model, str):
             timed |= {f"peer/{t}t": (PeerModel(peer_model, t), peer_input(faces)) for t in THREADS}
         speed = interleaved_speed(timed, repeats * 10)

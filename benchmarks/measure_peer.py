@@ -8,15 +8,16 @@ from __future__ import annotations
 import importlib.metadata
 import importlib.util
 from collections.abc import Callable
-from functools import partial
 from pathlib import Path
 from typing import Any
 
 import cv2
 import numpy as np
 
-from benchmarks.timing import measure
+from benchmarks.timing import Timed, interleaved_speed
 from fer_runtime.errors import FerError
+from fer_runtime.preprocess import model_input
+from fer_runtime.session import create_session
 from fer_runtime.spec import PreprocessSpec
 from fer_train.crowd_metrics import crowd_metrics
 from fer_train.data import FaceDataset
@@ -88,21 +89,30 @@ def _against(probabilities: np.ndarray, test: FaceDataset, votes: FaceVotes, fer
     }
 
 
+def graph_call(graph: Path, threads: int) -> Callable[[np.ndarray], Any]:
+    """An exported graph's call on prepared input, as the peer's is timed (model only)."""
+    session = create_session(graph, threads=threads)
+    name = session.get_inputs()[0].name
+    return lambda x: session.run(None, {name: x})
+
+
 def peer_benchmark(
     test: FaceDataset, votes_csv: Path, ours: list[Path], repeats: int, thread_counts: tuple[int, ...]
 ) -> dict[str, Any]:
-    """The peer's batch-1 latency and batch-64 throughput per thread count, on preprocessed faces as our
-    engines are timed; and its accuracy on `test`'s labels and against the raters, beside our graphs `ours`."""
+    """The peer's and our int8 graphs' (`ours`) batch-1 latency and batch-64 throughput per thread count, each
+    on faces prepared as it takes them and timed in turn with the others; their accuracy on `test`'s labels and
+    against the raters."""
     model = peer_model_file()
     if isinstance(model, str):
         return {"skipped": model}
     faces = peer_input(test.pixels)
     peers = {threads: PeerModel(model, threads) for threads in thread_counts}
-    speed = {}
-    for threads, peer in peers.items():
-        single = measure(partial(peer, faces[:1]), repeats * 10)
-        full = measure(partial(peer, faces[:BATCH]), repeats)
-        speed[f"{threads}t"] = {"batch1_ms": single["median_s"] * 1e3, "batch64_per_s": BATCH / full["median_s"]}
+    predictors = {path: Predictor(path) for path in ours}
+    timed: dict[str, Timed] = {f"peer/{t}t": (peer, faces[:BATCH]) for t, peer in peers.items()}
+    for path, predictor in predictors.items():
+        batch = model_input(test.pixels[:BATCH], predictor.spec)
+        timed |= {f"{path.name}/{t}t": (graph_call(path, t), batch) for t in thread_counts}
+    speed = interleaved_speed(timed, repeats * 10)
     scores = peers[max(thread_counts)](faces)
     try:
         columns = [PEER_CLASSES.index(c) for c in test.classes]
@@ -114,12 +124,12 @@ def peer_benchmark(
     )
     votes = match_votes(read_votes(votes_csv, test.classes), test.paths, "test")  # the same faces for every model
     accuracy = {"peer": _against(probabilities, test, votes, peer_ferplus)}
-    for path in ours:
-        predictor = Predictor(path)
+    for path, predictor in predictors.items():
         ferplus = _ferplus_top1(predictor.probabilities, predictor.spec.classes, test, votes_csv)
         accuracy[path.name] = _against(predictor.probabilities(test.pixels), test, votes, ferplus)
     return {
         "package": f"fer {importlib.metadata.version('fer')} ({model.name}, one face per invoke)",
-        "speed": speed,
+        "speed": {f"{t}t": speed[f"peer/{t}t"] for t in thread_counts},
+        "ours": {path.name: {f"{t}t": speed[f"{path.name}/{t}t"] for t in thread_counts} for path in ours},
         "accuracy": accuracy,
     }

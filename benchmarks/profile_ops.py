@@ -1,4 +1,5 @@
-"""Where the time goes inside a graph: ONNX Runtime's own profiler, kernel time summed per op type."""
+"""Where the time goes inside a graph: ONNX Runtime's own profiler, kernel time summed per op type, and the
+nodes that take the most."""
 
 from __future__ import annotations
 
@@ -11,9 +12,12 @@ from typing import Any
 import numpy as np
 import onnxruntime as ort
 
+SLOWEST = 3  # nodes named per profile
+
 
 def op_profile(graph: Path, batch: np.ndarray, runs: int, threads: int = 1) -> dict[str, Any]:
-    """Microseconds per run of each op type (kernel time, sum of per-node medians) and of the whole run."""
+    """Microseconds per run of each op type (kernel time, sum of per-node medians), of the slowest nodes and of
+    the whole run."""
     options = ort.SessionOptions()
     options.enable_profiling = True
     options.intra_op_num_threads = threads
@@ -29,13 +33,18 @@ def op_profile(graph: Path, batch: np.ndarray, runs: int, threads: int = 1) -> d
     for event in events:
         if event.get("cat") == "Node" and event["name"].endswith("_kernel_time"):
             per_node[(event["args"]["op_name"], event["name"])].append(event["dur"])
+    node_us = {key: float(np.median(durations)) for key, durations in per_node.items()}  # a stall counts little
     per_op: defaultdict[str, float] = defaultdict(float)
-    for (op, _), durations in per_node.items():  # the median of each node, so a stall in one run counts little
-        per_op[op] += float(np.median(durations))
+    for (op, _), us in node_us.items():
+        per_op[op] += us
+    slowest = sorted(node_us.items(), key=lambda item: -item[1])[:SLOWEST]
     run_us = [event["dur"] for event in events if event.get("name") == "model_run"]
     return {
         "batch": len(batch),
         "threads": threads,
         "run_us": float(np.median(run_us)),
         "op_us": dict(sorted(per_op.items(), key=lambda item: -item[1])),
+        "slowest_nodes": [
+            {"node": name.removesuffix("_kernel_time"), "op": op, "us": us} for (op, name), us in slowest
+        ],
     }

@@ -183,14 +183,16 @@ def _profile_lines(result: dict[str, Any]) -> list[str]:
         "",
         "Where the time goes (ONNX Runtime profiler, shipped model, 1 thread; kernel microseconds per run):",
         "",
-        "| graph | batch | run µs | convolutions µs | top other ops (µs) |",
-        "|---|---|---|---|---|",
+        "| graph | batch | run µs | convolutions µs | top other ops (µs) | slowest nodes (µs) |",
+        "|---|---|---|---|---|---|",
     ]
     for entry in result["profile"]:
         others = [(op, us) for op, us in entry["op_us"].items() if op not in ("Conv", "QLinearConv")][:4]
         lines.append(
             f"| {entry['graph']} | {entry['batch']} | {entry['run_us']:.0f} | {_conv_us(entry):.0f} | "
             + ", ".join(f"{op} {us:.0f}" for op, us in others)
+            + " | "
+            + ", ".join(f"`{node['node']}` {node['op']} {node['us']:.0f}" for node in entry["slowest_nodes"])
             + " |"
         )
     return lines

@@ -17,7 +17,7 @@ from typing import Any
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
-from benchmarks.report_peer import best_speed, int8_speeds
+from benchmarks.report_peer import best_speed
 from fer_runtime.errors import FerError
 from fer_train.plots import save_figure
 
@@ -34,26 +34,22 @@ class Point:
     accuracy: float  # balanced, against the raters' majority
 
 
+def _point(name: str, speed: dict[str, dict[str, float]], accuracy: dict[str, Any]) -> Point:
+    batch1_ms, batch64_per_s = best_speed(speed)
+    return Point(name, batch1_ms, 1000 / batch64_per_s, accuracy["crowd_balanced_accuracy"])
+
+
 def tradeoff_points(result: dict[str, Any]) -> list[Point]:
-    """The peer first, then our bundled models (int8), from a result with a measured peer."""
+    """The peer first, then our int8 graphs timed beside it, from a result with a measured peer."""
     peer = result.get("peer", {})
     if "speed" not in peer:
         raise FerError(f"the result has no peer measurement ({peer.get('skipped', 'no peer part')})")
+    if "ours" not in peer:
+        raise FerError("the result times no graph of ours beside the peer (an older result: run python -m benchmarks)")
     accuracy = peer["accuracy"]
-    ours = [name for name in accuracy if name != "peer"]  # our int8 graphs, in the order the models were timed
-    speeds = [("fer (peer)", peer["speed"]), *zip(ours, int8_speeds(result).values())]
-    points = []
-    for (name, speed), key in zip(speeds, ["peer", *ours]):
-        batch1_ms, batch64_per_s = best_speed(speed)
-        points.append(
-            Point(
-                name.removesuffix(".int8.onnx"),
-                batch1_ms,
-                1000 / batch64_per_s,
-                accuracy[key]["crowd_balanced_accuracy"],
-            )
-        )
-    return points
+    return [_point("fer (peer)", peer["speed"], accuracy["peer"])] + [
+        _point(graph.removesuffix(".int8.onnx"), speed, accuracy[graph]) for graph, speed in peer["ours"].items()
+    ]
 
 
 def plot_tradeoff(result: dict[str, Any], path: Path) -> list[Point]:

@@ -43,6 +43,11 @@ def test_quick_benchmark_writes_json_and_table(shared_data, tmp_path):
         convolutions = {"Conv", "QLinearConv"} & set(entry["op_us"])
         int8 = {"Conv", "QLinearConv"}  # the stem over the gray channel stays float
         assert entry["run_us"] > 0 and convolutions == ({"Conv"} if entry["graph"] == "float" else int8), entry
+        slowest = [node["us"] for node in entry["slowest_nodes"]]
+        assert len(slowest) == 3 and slowest == sorted(slowest, reverse=True), entry["slowest_nodes"]
+        assert all(
+            node["op"] in entry["op_us"] and node["us"] <= entry["op_us"][node["op"]] for node in entry["slowest_nodes"]
+        )
     assert data["cold_start"]["fer_run_s"] > 0 and data["cold_start"]["pytorch_script_s"] > 0
     assert (
         data["folder"]["images"] == 100 and data["folder"]["in_process_per_s"] > 0 and data["folder"]["ray_per_s"] > 0
@@ -86,7 +91,12 @@ def test_quick_benchmark_writes_json_and_table(shared_data, tmp_path):
         assert "pip install" in peer["skipped"] and "peer was not measured" in table
     else:
         assert set(peer["speed"]) == {"1t", "2t"}
-        assert set(peer["accuracy"]) == {"peer", "fer_default.int8.onnx"}
+        assert set(peer["accuracy"]) == {"peer", "fer_default.int8.onnx"} and set(peer["ours"]) == {
+            "fer_default.int8.onnx"
+        }
+        assert all(
+            s["batch1_ms"] > 0 and s["batch64_per_s"] > 0 for s in peer["ours"]["fer_default.int8.onnx"].values()
+        )
         assert all(0 <= a["crowd_balanced_accuracy"] <= 1 for a in peer["accuracy"].values())
         assert "the `fer` peer's crops/s" in table
 
@@ -98,37 +108,45 @@ def test_training_projection_needs_every_recipe_class_in_the_full_data(face_fold
         training_speed(REPO / "configs" / "default.toml", face_folder, angry_only, tmp_path / "work")
 
 
-def test_tradeoff_plot_takes_each_models_faster_thread_count(tmp_path):
+def test_tradeoff_plot_takes_each_graphs_faster_thread_count(tmp_path):
     def speeds(b1_1t, b64_1t, b1_2t, b64_2t):
         return {
             "1t": {"batch1_ms": b1_1t, "batch64_per_s": b64_1t},
             "2t": {"batch1_ms": b1_2t, "batch64_per_s": b64_2t},
         }
 
-    def model(name, *figures):
-        return {"name": name, "speed": {f"ort_int8/{t}": s for t, s in speeds(*figures).items()}}
-
     result = {
         "date": "2026-12-01T00:00:00+00:00",
         "test_data": "../shared/data/seed/Test_250.zip",
         "cpu": {"cpu": "Test CPU", "cores": 2, "avx512": False, "vnni": False},
-        "models": [model("shipped (fer_resnet)", 0.5, 2000, 0.6, 4000), model("seed_cnn", 2, 500, 1, 1000)],
         "peer": {
             "speed": speeds(0.4, 2500, 0.3, 1000),
-            "accuracy": {"peer": {"crowd_balanced_accuracy": 0.78}, "a.int8.onnx": {"crowd_balanced_accuracy": 0.87}},
+            "ours": {"a.int8.onnx": speeds(0.5, 2000, 0.6, 4000), "b.int8.onnx": speeds(0.8, 1000, 0.9, 1600)},
+            "accuracy": {  # in another order than the timings
+                "peer": {"crowd_balanced_accuracy": 0.78},
+                "b.int8.onnx": {"crowd_balanced_accuracy": 0.81},
+                "a.int8.onnx": {"crowd_balanced_accuracy": 0.87},
+            },
         },
     }
     points = plot_tradeoff(result, tmp_path / "tradeoff.png")
-    assert points == [Point("fer (peer)", 0.3, 1000 / 2500, 0.78), Point("a", 0.5, 1000 / 4000, 0.87)]
+    assert points == [
+        Point("fer (peer)", 0.3, 1000 / 2500, 0.78),
+        Point("a", 0.5, 1000 / 4000, 0.87),
+        Point("b", 0.8, 1000 / 1600, 0.81),
+    ]
     assert (tmp_path / "tradeoff.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     with pytest.raises(FerError, match="no peer measurement \\(pip install fer"):
         plot_tradeoff({**result, "peer": {"skipped": "pip install fer"}}, tmp_path / "none.png")
+    older = {k: v for k, v in result["peer"].items() if k != "ours"}
+    with pytest.raises(FerError, match="an older result"):
+        plot_tradeoff({**result, "peer": older}, tmp_path / "old.png")
 
 
-def test_arch_speed_times_every_graph_in_turn_round_after_round():
+def test_interleaved_speed_times_every_call_in_turn_round_after_round():
     import numpy as np
 
-    from benchmarks.arch_speed import ROUNDS, interleaved_speed
+    from benchmarks.timing import ROUNDS, interleaved_speed
 
     calls: list[tuple[str, int]] = []
     faces = np.zeros((64, 1, 48, 48), np.float32)
