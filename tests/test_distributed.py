@@ -23,7 +23,7 @@ GRADIENT_SCRIPT = textwrap.dedent(
     import numpy as np
     import torch
     from torch import nn
-    from fer_train.distributed import join_world, leave_world, shard, world_from_env, wrap
+    from fer_train.distributed import barrier, join_world, leave_world, shard, world_from_env, wrap
 
     device = torch.device("cpu")
     world = world_from_env()
@@ -37,6 +37,7 @@ GRADIENT_SCRIPT = textwrap.dedent(
     nn.functional.cross_entropy(net(x[mine]), y[mine]).backward()
     if world.main:
         torch.save([p.grad for p in model.parameters()], sys.argv[1])
+    barrier(world)  # as fit ends: no process closes its connections while another still uses them
     leave_world(world)
     """
 )
@@ -48,6 +49,12 @@ def torchrun(*args: str, timeout: int = 600) -> subprocess.CompletedProcess:
     return subprocess.run(
         [found, "--standalone", "--nproc-per-node", "2", *args], capture_output=True, text=True, timeout=timeout
     )
+
+
+def stderr_ends(result: subprocess.CompletedProcess) -> str:
+    """A failed run's own error (at the start, before the launcher's report) and the launcher's report."""
+    err = result.stderr
+    return err if len(err) <= 4000 else f"{err[:2000]}\n[...]\n{err[-2000:]}"
 
 
 def test_shards_are_disjoint_equal_and_cover_the_order():
@@ -62,7 +69,7 @@ def test_two_processes_of_32_average_to_the_gradient_of_one_batch_of_64(tmp_path
     script = tmp_path / "gradient.py"
     script.write_text(GRADIENT_SCRIPT)
     result = torchrun(str(script), str(tmp_path / "grads.pt"))
-    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.returncode == 0, stderr_ends(result)
     torch.manual_seed(0)
     model = nn.Sequential(nn.Conv2d(1, 4, 3), nn.ReLU(), nn.Flatten(), nn.Linear(4 * 6 * 6, 3))
     g = torch.Generator().manual_seed(1)
@@ -97,7 +104,7 @@ def test_torchrun_fit_writes_one_run_that_eval_export_and_resume_read(face_zip, 
     )
     fit = ["-m", "fer_train", "fit", "--config", str(config), "--no-progress"]
     first = torchrun(*fit)
-    assert first.returncode == 0, first.stderr[-3000:]
+    assert first.returncode == 0, stderr_ends(first)
     assert sorted(p.name for p in out.glob("*.pt")) == ["best.pt", "last.pt"]
     assert not list(out.glob(".*tmp*"))  # nothing half-written by a second writer
     history = json.loads((out / "metrics.json").read_text())
@@ -109,7 +116,7 @@ def test_torchrun_fit_writes_one_run_that_eval_export_and_resume_read(face_zip, 
     assert export_checkpoint(out / "best.pt", tmp_path / "exported", "ddp").float_path.is_file()
 
     resumed = torchrun(*fit, "--resume", "--epochs", "3")
-    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert resumed.returncode == 0, stderr_ends(resumed)
     longer = json.loads((out / "metrics.json").read_text())
     assert len(longer) == 3 and longer[:2] == history
 
