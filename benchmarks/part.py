@@ -25,8 +25,8 @@ def part_parser(prog: str, description: str | None) -> argparse.ArgumentParser:
     return parser
 
 
-def write_part(out: Path, part: str, measured: dict[str, Any], markdown: Callable[[dict[str, Any]], str]) -> None:
-    """{date, cpu, part: measured} as out/DATE-part.json, its markdown as .md (also printed)."""
+def write_part(out: Path, part: str, measured: dict[str, Any], markdown: Callable[[dict[str, Any]], str]) -> str:
+    """{date, cpu, part: measured} as out/DATE-part.json, its markdown as .md (also printed and returned)."""
     peak = cpu_peak()
     result: dict[str, Any] = {
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -38,3 +38,4 @@ def write_part(out: Path, part: str, measured: dict[str, Any], markdown: Callabl
     table = markdown(result)
     write_text(out / f"{stamp}.md", table + "\n")
     print(table)
+    return table

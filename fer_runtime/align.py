@@ -36,8 +36,9 @@ def aligned_crop(
     """The face whose `landmarks` are given, warped so they land on `template` (x0, y0, x1, y1, ...
     as fractions of the frame), with a frame of the face's own resolution and the spec's aspect ratio.
 
-    The frame's width is chosen so the warp neither enlarges nor shrinks the face much; the runtime then
-    resizes it to the model input like any crop (and a frame under a quarter of the input is too small).
+    The frame's width is chosen so the warp neither enlarges nor shrinks the face much (and is never wider than
+    the image's longest side); the runtime then resizes it to the model input like any crop (and a frame under a
+    quarter of the input is too small).
     """
     source = np.asarray(landmarks, np.float64).reshape(-1, 2)
     target = np.asarray(template, np.float64).reshape(-1, 2)
@@ -45,7 +46,9 @@ def aligned_crop(
         raise FerError(f"need matching landmarks and template, got {source.shape} and {target.shape}")
     spread = np.linalg.norm(source - source.mean(0), axis=1).mean()
     unit = np.linalg.norm((target - target.mean(0)) * [1.0, height / width], axis=1).mean()
-    side = max(1, int(round(spread / unit)))  # frame width with no scaling in the warp
+    # the frame's width with no scaling in the warp, at most the image's longest side (landmarks from a faulty
+    # detection may spread far beyond it, and the frame would not fit in memory)
+    side = max(1, min(int(round(spread / unit)), max(image.shape[:2])))
     frame_w, frame_h = side, max(1, int(round(side * height / width)))
     matrix = similarity_transform(source, target * [frame_w, frame_h])
     return cv2.warpAffine(image, matrix, (frame_w, frame_h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)

@@ -281,3 +281,7 @@ def _stream(recognizer: Recognizer, source: str | int, output: str | None, as_js
     frames = run_stream(recognizer, source, output=_path(output), show=can_show(), on_frame=report, **stream)
     if output:
         click.echo(f"wrote {frames} frame(s) to {output}", err=True)
+
+
+if __name__ == "__main__":
+    main()

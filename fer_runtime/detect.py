@@ -1,7 +1,7 @@
 """Face detectors: YuNet (the default, with five landmarks per face) and OpenCV's Haar cascade.
 
 Both take any decoded image and return `Detection`s in its pixel coordinates, largest first. Photos are
-shrunk to `max_side` before detection; boxes and landmarks are scaled back.
+shrunk to `max_side` before detection (a strip never below one pixel); boxes and landmarks are scaled back.
 """
 
 from __future__ import annotations
@@ -24,6 +24,9 @@ Point = tuple[float, float]
 YUNET_FILE = "yunet_s_640_640.onnx"
 LANDMARK_NAMES = ("right_eye", "left_eye", "nose", "mouth_right", "mouth_left")  # the person's right and left
 CASCADE_FILE = "haarcascade_frontalface_default.xml"
+# OpenCV's FaceDetectorYN returns boxes with infinite or 1e23-pixel corners for an input under 64 pixels on a side
+# (seen with OpenCV 4.14 on strips such as 12x2000 shrunk to 6x960): smaller sides are padded with black to this
+YUNET_MIN_SIDE = 64
 
 
 @dataclass(frozen=True)
@@ -43,10 +46,28 @@ class FaceDetector(Protocol):
 
 
 def _shrink(image: np.ndarray, max_side: int) -> tuple[np.ndarray, float]:
-    scale = min(1.0, max_side / max(image.shape[:2]))
+    height, width = image.shape[:2]
+    scale = min(1.0, max_side / max(height, width))
     if scale >= 1:
         return image, 1.0
+    if min(round(height * scale), round(width * scale)) < 1:  # a strip thinner than a pixel once shrunk: one pixel
+        size = (max(1, round(width * scale)), max(1, round(height * scale)))
+        return cv2.resize(image, size, interpolation=cv2.INTER_AREA), scale
     return cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA), scale
+
+
+def _padded(image: np.ndarray, side: int) -> np.ndarray:
+    """The image with black rows and columns on its bottom and right up to `side` pixels (no-op when larger)."""
+    bottom, right = max(0, side - image.shape[0]), max(0, side - image.shape[1])
+    if not bottom and not right:
+        return image
+    return cv2.copyMakeBorder(image, 0, bottom, 0, right, cv2.BORDER_CONSTANT, value=0)
+
+
+def _in_image(row: np.ndarray, height: int, width: int) -> bool:
+    """A detector row (x, y, w, h, ...) with finite values and a box of positive size that overlaps the image."""
+    x, y, w, h = row[:4]
+    return bool(np.isfinite(row).all()) and w > 0 and h > 0 and x < width and y < height and x + w > 0 and y + h > 0
 
 
 def _largest_first(found: list[Detection]) -> list[Detection]:
@@ -95,13 +116,16 @@ class YuNetDetector:
     def detect(self, image: np.ndarray, score_threshold: float | None = None) -> list[Detection]:
         """Faces scoring at least `score_threshold` (default: the detector's own), largest first."""
         small, scale = _shrink(to_bgr(image), self.max_side)
-        self._net.setInputSize((small.shape[1], small.shape[0]))
+        padded = _padded(small, YUNET_MIN_SIDE)
+        self._net.setInputSize((padded.shape[1], padded.shape[0]))
         self._net.setScoreThreshold(self.score_threshold if score_threshold is None else score_threshold)
-        _, found = self._net.detect(small)
+        _, found = self._net.detect(padded)
         if found is None:
             return []
         detections = []
         for row in np.asarray(found, np.float64).reshape(-1, 15) / np.r_[np.full(14, scale), 1.0]:
+            if not _in_image(row, *image.shape[:2]):
+                continue
             x, y, w, h = (round(v) for v in row[:4])
             points = tuple((float(row[4 + 2 * i]), float(row[5 + 2 * i])) for i in range(5))
             detections.append(Detection((x, y, w, h), float(row[14]), points))

@@ -29,7 +29,10 @@ def decode_image(data: bytes, name: str = "image") -> np.ndarray:
     if not data:
         raise FerError(f"{name}: empty file")
     buffer = np.frombuffer(data, dtype=np.uint8)
-    image = cv2.imdecode(buffer, cv2.IMREAD_ANYDEPTH | cv2.IMREAD_ANYCOLOR)  # IMREAD_UNCHANGED ignores EXIF
+    try:
+        image = cv2.imdecode(buffer, cv2.IMREAD_ANYDEPTH | cv2.IMREAD_ANYCOLOR)  # IMREAD_UNCHANGED ignores EXIF
+    except cv2.error:  # most broken files give None, a few an exception from the codec
+        image = None
     if image is None or image.size == 0:
         raise FerError(f"{name}: not a readable image")
     return image
@@ -41,8 +44,8 @@ def to_uint8(image: np.ndarray) -> np.ndarray:
         return image
     if image.dtype == np.uint16:
         return (image >> 8).astype(np.uint8)
-    if np.issubdtype(image.dtype, np.floating):
-        return np.clip(np.rint(image * 255.0), 0, 255).astype(np.uint8)
+    if np.issubdtype(image.dtype, np.floating):  # NaN (a float TIFF may hold it) is black
+        return np.clip(np.rint(np.nan_to_num(image) * 255.0), 0, 255).astype(np.uint8)
     raise FerError(f"unsupported pixel type {image.dtype}")
 
 

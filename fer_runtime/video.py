@@ -67,7 +67,10 @@ def run_stream(
 ) -> int:
     """Classify every frame; write an annotated video (.mp4/.avi/.mkv) or a table (.csv/.jsonl) of the
     frames' records. Each face carries a track number; its scores are an exponential moving average
-    with weight `smooth` on the past (0 reports each frame's own). Returns the number of frames read."""
+    with weight `smooth` on the past (0 reports each frame's own). Returns the number of frames read.
+
+    A video file that ends before the frames its container declares (cut or corrupt) keeps what was written,
+    under the output's own name, and then raises FerError saying how many frames were read."""
     suffix = output.suffix.lower() if output is not None else None
     if suffix is not None and suffix not in (*VIDEO_SUFFIXES, *TABLE_SUFFIXES):
         raise FerError(f"{output}: video output must end in {', '.join([*VIDEO_SUFFIXES, *TABLE_SUFFIXES])}")
@@ -77,7 +80,8 @@ def run_stream(
     name = f"webcam:{source}" if isinstance(source, int) else str(source)
     video_out = output if output is not None and suffix in VIDEO_SUFFIXES else None
     table_out = output if output is not None and suffix in TABLE_SUFFIXES else None
-    count = 0
+    declared = 0 if isinstance(source, int) else int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
+    count, quit_early = 0, False
     try:
         with (
             atomic_path(video_out) if video_out is not None else nullcontext() as video_tmp,
@@ -105,6 +109,7 @@ def run_stream(
                             writer = _video_writer(str(video_tmp), video_out.suffix, fps, canvas)
                         writer.write(canvas)
                     if show and _shown_until_quit(canvas):
+                        quit_early = True
                         break
             if writer is not None:
                 writer.release()
@@ -112,6 +117,9 @@ def run_stream(
                 raise FerError(f"{name}: no frames could be read")
     finally:
         capture.release()
+    if not quit_early and count < min(declared, max_frames or declared) - max(1, declared // 100):
+        kept = f"; {output} has the {count} read" if output is not None else ""
+        raise FerError(f"{name}: ended after {count} of the {declared} frames it declares (cut or corrupt){kept}")
     return count
 
 

@@ -11,6 +11,7 @@ import pytest
 from benchmarks.detection_docs import write_docs
 from benchmarks.measure_detect_size import SIZES
 from benchmarks.measure_training import training_speed
+from benchmarks.report_hostile import fuzz_goals
 from benchmarks.tradeoff_plot import Point, plot_tradeoff
 from fer_runtime.errors import FerError
 from tests.conftest import REPO
@@ -157,3 +158,40 @@ def test_interleaved_speed_times_every_call_in_turn_round_after_round():
     assert turns == ["a", "b"] * ROUNDS  # each round times a, then b: a slow spell falls on both
     batch1 = [n for name, n in calls if name == "a" and n == 1]
     assert len(batch1) == ROUNDS * (20 + 3)  # each round: 3 warm-up calls and 20 timed ones at batch 1
+
+
+@pytest.mark.slow
+def test_fuzz_and_abuse_parts_write_their_results(shared_data, tmp_path):
+    """`benchmarks.measure_fuzz` and `.measure_abuse`, small: the results have the promised shape."""
+    base = [sys.executable, "-m"]
+    for command in (
+        ["benchmarks.measure_fuzz", "--files", "40"],
+        ["benchmarks.measure_abuse", "--seconds", "1", "--slow-clients", "50"],
+    ):
+        done = subprocess.run(
+            [*base, *command, "--out", str(tmp_path), "--data", str(shared_data)],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        assert done.returncode == 0, done.stderr[-3000:]
+    fuzz = json.loads(next(tmp_path.glob("*-fuzz.json")).read_text())["fuzz"]
+    assert sum(fuzz["uploads"]["statuses"].values()) == 40 and fuzz["uploads"]["tracebacks"] == 0
+    assert fuzz["fer_run"]["records"] + fuzz["fer_run"]["error_lines"] == 40
+    abuse = json.loads(next(tmp_path.glob("*-abuse.json")).read_text())["abuse"]
+    assert len(abuse["slow_clients"]["alone"]["rounds"]) == 3 and abuse["slow_clients"]["cut_off_408"] == 50
+    killed = abuse["killed_worker"]
+    assert killed["replaced_after_s"] is not None and killed["startups"] == 3 and killed["exit_status"] == 0
+    assert "| goal | measured | met |" in next(tmp_path.glob("*-abuse.md")).read_text()
+
+
+def test_fuzz_goals_fail_on_one_server_error_or_one_unanswered_file():
+    fuzz = {
+        "uploads": {"statuses": {"200": 6000, "400": 4000}, "tracebacks": 0},
+        "fer_run": {"files": 10_000, "records": 6000, "error_lines": 4000, "tracebacks": 0},
+    }
+    assert all(ok for _, _, ok in fuzz_goals(fuzz))
+    fuzz["uploads"]["statuses"] = {"200": 5999, "400": 4000, "500": 1}
+    fuzz["fer_run"]["error_lines"] = 3999
+    assert not any(ok for _, _, ok in fuzz_goals(fuzz))

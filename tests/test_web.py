@@ -21,6 +21,7 @@ from fer_runtime.recognizer import Recognizer
 from fer_runtime.results import image_record
 from fer_runtime.track import overlap
 from fer_train.web_assets import RUNTIME_FILE, YUNET_WEB_FILE, dynamic_yunet, runtime_defaults, yunet_licences
+from tests.degenerate import degenerate_images
 from tests.exif import with_exif_orientation
 from tests.web_cases import write_parity_cases
 
@@ -58,7 +59,7 @@ def test_javascript_pipeline_matches_the_python_runtime(web_tools: None, shared_
     )
     print(done.stdout)
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
-    assert "# pass 1" in done.stdout and "parity on 106 images" in done.stdout
+    assert "# pass 1" in done.stdout and "parity on 116 images" in done.stdout
 
 
 def test_web_library_type_checks(web_tools: None) -> None:
@@ -73,9 +74,13 @@ def test_page_in_headless_chromium_gives_fer_runs_answer(web_tools: None, shared
     sideways = cv2.rotate(decode_image((photos / "justin.jpg").read_bytes()), cv2.ROTATE_90_COUNTERCLOCKWISE)
     jpeg = cv2.imencode(".jpg", sideways, [cv2.IMWRITE_JPEG_QUALITY, 95])[1].tobytes()
     (tmp_path / "sideways.jpg").write_bytes(with_exif_orientation(jpeg, 6))  # shown upright by EXIF, as phones do
+    strips = dict(degenerate_images(decode_image((photos / "justin.jpg").read_bytes())))
+    for name in ("strip-1x20000", "face-in-a-wide-strip"):
+        cv2.imwrite(str(tmp_path / f"{name}.png"), strips[name])
     recognizer = Recognizer(prefer_int8=False)  # the graph the page ships
     with page_server(build_page(), tmp_path) as base:
-        for name, faces in (("justin.jpg", 1), ("sideways.jpg", 1), ("no-faces.jpg", 0)):
+        cases = ("justin.jpg", 1), ("sideways.jpg", 1), ("no-faces.jpg", 0), ("strip-1x20000.png", 0)
+        for name, faces in (*cases, ("face-in-a-wide-strip.png", 1)):
             answer = page_result(f"{base}/index.html?image=/photos/{name}")
             assert answer["state"] == "done" and not answer["page_errors"], answer
             expected = image_record(name, recognizer.analyze(decode_image((tmp_path / name).read_bytes())))

@@ -16,6 +16,7 @@ from fer_runtime.recognizer import Recognizer
 from fer_runtime.results import image_record
 from fer_train.data import load_dataset
 from fer_train.quantize import fixed_sample
+from tests.degenerate import degenerate_images
 
 CROPS = 100  # Test_250 face crops in the parity set
 OPTIONS = {"prior": "uniform", "min_confidence": 0.6}  # a second recognizer's options, to hold those too
@@ -29,7 +30,8 @@ def _rotated(image: np.ndarray, degrees: float) -> np.ndarray:
 
 def parity_images(data: Path) -> list[tuple[str, np.ndarray]]:
     """Named BGR images: Test_250 crops, whole photos (one face, none), the face photo enlarged past the
-    detector's longest side and turned, and the first frame of each video."""
+    detector's longest side and turned, the first frame of each video, and strips of extreme aspect
+    (`tests.degenerate`)."""
     test = load_dataset(data / "seed" / "Test_250.zip", Recognizer().spec)
     images = [(Path(test.paths[i]).name, to_bgr(test.pixels[i])) for i in fixed_sample(test.paths, CROPS)]
     photos = data / "photos"
@@ -46,7 +48,7 @@ def parity_images(data: Path) -> list[tuple[str, np.ndarray]]:
         capture.release()
         if ok:
             images.append((f"{video}-frame0.png", frame))
-    return images
+    return images + [(name, to_bgr(image)) for name, image in degenerate_images(justin)]
 
 
 def write_parity_cases(data: Path, out: Path) -> dict[str, Any]:

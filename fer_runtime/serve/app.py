@@ -114,16 +114,20 @@ class Service:
         if scheme.lower() != "bearer" or not hmac.compare_digest(credentials.encode(), self.token.encode()):
             raise RequestError(401, "missing or wrong bearer token", {"WWW-Authenticate": "Bearer"})
 
+    # A request is turned away (503) before its body is read when the service is full, and admitted only once
+    # the body is in: a client that sends its body slowly holds a connection, never a place in the queue.
     async def analyze(self, request: Request) -> Response:
         options = analyze_options(request.query_params.multi_items())
+        self.admission.check()
+        [data] = await image_bodies(request, self.settings.max_body_bytes, many=False)
         with self.admission.take() as ticket:
-            [data] = await image_bodies(request, self.settings.max_body_bytes, many=False)
             return JSONResponse({"faces": await self.pipeline.analyze(data, options, ticket)})
 
     async def analyze_batch(self, request: Request) -> Response:
         options = analyze_options(request.query_params.multi_items())
+        self.admission.check()
+        images = await image_bodies(request, self.settings.max_body_bytes, many=True)
         with self.admission.take():
-            images = await image_bodies(request, self.settings.max_body_bytes, many=True)
             answers = await asyncio.gather(*(self._one_of_many(data, options) for data in images))
         return JSONResponse({"images": answers})
 

@@ -28,12 +28,16 @@ class Admission:
     def __init__(self, limit: int) -> None:
         self.limit, self.load = limit, 0
 
-    def take(self, units: int = 1) -> Ticket:
-        """Take on `units` more, or raise 503 (with Retry-After) when the service already holds its limit."""
+    def check(self) -> None:
+        """Raise 503 (with Retry-After) when the service already holds its limit."""
         if self.load >= self.limit:
             raise RequestError(
                 503, f"busy: {self.load} faces waiting (limit {self.limit})", {"Retry-After": str(RETRY_AFTER_S)}
             )
+
+    def take(self, units: int = 1) -> Ticket:
+        """Take on `units` more, or raise 503 (`check`)."""
+        self.check()
         return Ticket(self, units)
 
 

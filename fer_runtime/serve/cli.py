@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import sys
+from functools import partial
 from typing import Any
 
 import click
@@ -16,6 +17,7 @@ from fer_runtime.serve.settings import SETTINGS_VARIABLE, TOKEN_VARIABLE, ServeS
 
 DEFAULTS = ServeSettings()
 GRACE_S = 5  # on SIGTERM, how long past the request time limit the last answers may take
+SPARE_FILES = 64  # open files a process needs besides its connections (models, logs, the listening socket)
 
 
 @click.command(
@@ -83,6 +85,21 @@ GRACE_S = 5  # on SIGTERM, how long past the request time limit the last answers
     help="Seconds before a request is answered 504.",
 )
 @click.option(
+    "--header-timeout",
+    "header_timeout_s",
+    type=click.FloatRange(min=0, min_open=True),
+    default=DEFAULTS.header_timeout_s,
+    show_default=True,
+    help="Seconds a connection has to send a request's headers (408 and closed past it).",
+)
+@click.option(
+    "--max-connections",
+    type=click.IntRange(min=1),
+    default=DEFAULTS.max_connections,
+    show_default=True,
+    help="Open connections per process; past it, new requests are answered 503.",
+)
+@click.option(
     "--cors-origin",
     "cors_origins",
     multiple=True,
@@ -110,6 +127,8 @@ def main(
     max_body_mb: float,
     max_pixels: int,
     timeout_s: float,
+    header_timeout_s: float,
+    max_connections: int,
     cors_origins: tuple[str, ...],
     prior: str | None,
     tta: str,
@@ -119,6 +138,7 @@ def main(
         import uvicorn
 
         from fer_runtime.serve.app import create_app
+        from fer_runtime.serve.connections import HeaderDeadline, raise_open_file_limit
     except ImportError as exc:
         raise click.ClickException(
             f'fer-serve needs the serve extra ({exc.name} is missing): pip install "fer_runtime[serve]"'
@@ -132,6 +152,8 @@ def main(
         max_body_mb=max_body_mb,
         max_pixels=max_pixels,
         timeout_s=timeout_s,
+        header_timeout_s=header_timeout_s,
+        max_connections=max_connections,
         cors_origins=cors_origins,
         prior=prior,
         tta=tta,
@@ -143,7 +165,10 @@ def main(
         "log_level": log_level,
         "access_log": False,
         "timeout_graceful_shutdown": int(settings.timeout_s) + GRACE_S,
+        "http": partial(HeaderDeadline, header_timeout_s=settings.header_timeout_s),
+        "limit_concurrency": settings.max_connections,
     }
+    raise_open_file_limit(settings.max_connections + SPARE_FILES)
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: None)  # uvicorn re-raises the stop signal after its graceful stop: exit 0
     if workers == 1:

@@ -34,8 +34,8 @@ def _errors(*statuses: int) -> dict[str, Any]:
         401: "Missing or wrong bearer token.",
         413: "Body over --max-body-mb, or an image declaring more than --max-pixels pixels.",
         415: "Not an image in a supported format, or an unsupported Content-Type.",
-        422: "Bad query option.",
-        503: "Too many faces waiting (see Retry-After), or the model is not running.",
+        422: "Bad query option, or an image that decodes but cannot be analysed.",
+        503: "Too many faces waiting (see Retry-After), too many open connections, or the model is not running.",
         504: "No answer within the server's time limit.",
     }
     return {str(s): {**_ERROR, "description": reasons[s]} for s in statuses}

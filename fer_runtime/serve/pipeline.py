@@ -11,10 +11,12 @@ from typing import Any
 import numpy as np
 
 from fer_runtime.detect import Detection
+from fer_runtime.errors import FerError
 from fer_runtime.preprocess import prepare_batch
 from fer_runtime.recognizer import Recognizer, whole_image
 from fer_runtime.results import face_record
 from fer_runtime.serve.batching import MicroBatcher, Ticket
+from fer_runtime.serve.errors import RequestError
 from fer_runtime.serve.uploads import decode_upload, read_header
 
 
@@ -50,7 +52,13 @@ class FacePipeline:
         return [face_record(face, options.top_k) for face in faces]
 
     def _prepare(self, data: bytes, options: AnalyzeOptions) -> tuple[list[Detection], np.ndarray]:
+        """The image's detections and prepared faces; 422 for an image decoded but not analysable."""
         image = decode_upload(data, self.max_pixels)
-        detections = self.recognizer.detect(image, options.detect_threshold) if options.detect else [whole_image(image)]
-        crops = [self.recognizer.crop(image, d) for d in detections]
-        return detections, prepare_batch(crops, self.recognizer.spec)
+        try:
+            detections = (
+                self.recognizer.detect(image, options.detect_threshold) if options.detect else [whole_image(image)]
+            )
+            crops = [self.recognizer.crop(image, d) for d in detections]
+            return detections, prepare_batch(crops, self.recognizer.spec)
+        except FerError as exc:
+            raise RequestError(422, f"cannot analyze this image: {exc}") from None

@@ -21,6 +21,8 @@ class ServeSettings:
     at most `max_wait_ms` for others. Past `max_queue` faces admitted and not yet answered, a new request
     is answered 503 at once; one that takes longer than `timeout_s` is answered 504. Bodies over
     `max_body_mb` and images declaring more than `max_pixels` pixels are refused (413) before decoding.
+    A connection that has not sent a request's headers within `header_timeout_s` is answered 408 and closed;
+    past `max_connections` open connections (or requests in progress), new requests are answered 503.
     """
 
     model: str | None = None  # an exported .onnx graph; None: the bundled model's int8 graph
@@ -31,6 +33,8 @@ class ServeSettings:
     max_body_mb: float = 10.0
     max_pixels: int = 40_000_000
     timeout_s: float = 30.0
+    header_timeout_s: float = 10.0
+    max_connections: int = 4096
     cors_origins: tuple[str, ...] = field(default_factory=tuple)
     prior: str | None = None  # "trained" or "uniform" (None: the model's default; see Recognizer)
     tta: str = "none"  # "flip": each face's scores averaged with its mirror image's (see Recognizer)
@@ -43,6 +47,8 @@ class ServeSettings:
             "max_body_mb": self.max_body_mb > 0,
             "max_pixels": self.max_pixels >= 1,
             "timeout_s": self.timeout_s > 0,
+            "header_timeout_s": self.header_timeout_s > 0,
+            "max_connections": self.max_connections >= 1,
             "threads": self.threads is None or self.threads >= 1,
         }
         bad = [name for name, ok in checks.items() if not ok]

@@ -96,6 +96,7 @@ def decode_upload(data: bytes, max_pixels: int) -> np.ndarray:
         image = decode_image(data, f"{header.format} image")
     except FerError as exc:
         raise RequestError(400, f"{exc} (truncated or corrupt)") from None
-    if image.shape[1] != header.width or image.shape[0] != header.height:
+    declared = {(header.height, header.width), (header.width, header.height)}  # EXIF may turn it a quarter
+    if image.shape[:2] not in declared:
         raise RequestError(400, f"{header.format} image decodes to another size than its header declares")
     return image

@@ -48,7 +48,9 @@ export function alignedCrop(image, landmarks, template, height, width) {
     const cy = points.reduce((s, p) => s + p[1], 0) / points.length;
     return points.reduce((s, p) => s + Math.hypot(p[0] - cx, (p[1] - cy) * yScale), 0) / points.length;
   };
-  const side = Math.max(1, roundHalfEven(meanNorm(landmarks, 1) / meanNorm(target, height / width)));
+  // at most the image's longest side, as in Python (a faulty detection's landmarks may spread far beyond it)
+  const natural = roundHalfEven(meanNorm(landmarks, 1) / meanNorm(target, height / width));
+  const side = Math.max(1, Math.min(natural, Math.max(image.width, image.height)));
   const frameW = side;
   const frameH = Math.max(1, roundHalfEven((side * height) / width));
   const matrix = similarityTransform(

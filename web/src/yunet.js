@@ -1,6 +1,8 @@
 // YuNet face detection as OpenCV's FaceDetectorYN does it for the Python runtime (fer_runtime.detect): the photo
-// shrunk to the runtime's longest side, zero-padded to a multiple of 32, run as B, G, R planes; each grid cell's
-// score is sqrt(cls * obj); boxes and five landmarks decoded per stride; non-maximum suppression on integer boxes.
+// shrunk to the runtime's longest side (never under a pixel), zero-padded to a multiple of 32 and to at least
+// `min_side`, run as B, G, R planes; each grid cell's score is sqrt(cls * obj); boxes and five landmarks decoded
+// per stride; non-maximum suppression on integer boxes; candidates with a non-finite value or a box outside the
+// photo dropped.
 
 import * as ort from "onnxruntime-web";
 
@@ -23,6 +25,7 @@ import { overlap } from "./track.js"; // IoU of (x, y, w, h) boxes, as OpenCV's 
  * @property {number} top_k
  * @property {number} max_side
  * @property {number} divisor
+ * @property {number} min_side
  * @property {number[]} strides
  */
 
@@ -89,6 +92,21 @@ export function decode(outputs, padWidth, padHeight, settings, threshold) {
   return rows;
 }
 
+/**
+ * The photo shrunk by `scale` as detect._shrink does it: OpenCV's rounding of the size and, for a strip that
+ * would be under a pixel thin, one pixel (OpenCV then maps by the size, not the scale).
+ * @param {Raster} image
+ * @param {number} scale
+ */
+function shrink(image, scale) {
+  const width = roundHalfEven(image.width * scale);
+  const height = roundHalfEven(image.height * scale);
+  if (Math.min(width, height) >= 1) return resizeArea(image, width, height, 1 / scale, 1 / scale);
+  const w = Math.max(1, width);
+  const h = Math.max(1, height);
+  return resizeArea(image, w, h, image.width / w, image.height / h);
+}
+
 export class YuNet {
   /**
    * @param {ort.InferenceSession} session
@@ -116,19 +134,10 @@ export class YuNet {
    */
   async detect(image, threshold = this.settings.score_threshold) {
     const scale = Math.min(1, this.settings.max_side / Math.max(image.width, image.height));
-    const small =
-      scale < 1
-        ? resizeArea(
-            image,
-            roundHalfEven(image.width * scale),
-            roundHalfEven(image.height * scale),
-            1 / scale,
-            1 / scale,
-          )
-        : image;
-    const divisor = this.settings.divisor;
-    const padWidth = (Math.floor((small.width - 1) / divisor) + 1) * divisor;
-    const padHeight = (Math.floor((small.height - 1) / divisor) + 1) * divisor;
+    const small = scale < 1 ? shrink(image, scale) : image;
+    const { divisor, min_side: minSide } = this.settings;
+    const padWidth = Math.max(minSide, (Math.floor((small.width - 1) / divisor) + 1) * divisor);
+    const padHeight = Math.max(minSide, (Math.floor((small.height - 1) / divisor) + 1) * divisor);
     const input = new ort.Tensor("float32", bgrBlob(small, padWidth, padHeight), [1, 3, padHeight, padWidth]);
     const outputs = await this.session.run({ [this.session.inputNames[0]]: input });
     let rows = decode(outputs, padWidth, padHeight, this.settings, threshold);
@@ -136,8 +145,12 @@ export class YuNet {
       const boxes = rows.map((r) => r.slice(0, 4).map(Math.trunc));
       rows = suppress(boxes, rows.map((r) => r[14]), this.settings, threshold).map((i) => rows[i]);
     }
-    const detections = rows.map((row) => {
-      const v = row.map((value, k) => (k < 14 ? value / scale : value));
+    const inImage = (/** @type {number[]} */ v) => {
+      const [x, y, w, h] = v;
+      return v.every(Number.isFinite) && w > 0 && h > 0 && x < image.width && y < image.height && x + w > 0 && y + h > 0;
+    };
+    const scaled = rows.map((row) => row.map((value, k) => (k < 14 ? value / scale : value))).filter(inImage);
+    const detections = scaled.map((v) => {
       return {
         box: v.slice(0, 4).map(roundHalfEven),
         score: v[14],

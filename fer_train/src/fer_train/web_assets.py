@@ -20,7 +20,7 @@ import onnx
 from fer_runtime import defaults
 from fer_runtime.annotate import COLORS, UNCERTAIN_COLOR
 from fer_runtime.atomic import atomic_path, write_text
-from fer_runtime.detect import LANDMARK_NAMES, bundled_yunet_path
+from fer_runtime.detect import LANDMARK_NAMES, YUNET_MIN_SIDE, bundled_yunet_path
 from fer_runtime.model_files import DEFAULT_MODEL_NAME
 from fer_runtime.recognizer import CROP_SIDE_FACTOR, SMALLEST_FACE_SHARE, UNCERTAIN
 from fer_runtime.track import MAX_MISSED, MIN_OVERLAP
@@ -46,6 +46,7 @@ def runtime_defaults() -> dict[str, Any]:
             "top_k": defaults.YUNET_TOP_K,
             "max_side": defaults.DETECT_MAX_SIDE,
             "divisor": YUNET_DIVISOR,
+            "min_side": YUNET_MIN_SIDE,
             "strides": list(YUNET_STRIDES),
             "landmarks": list(LANDMARK_NAMES),
         },
