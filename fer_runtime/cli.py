@@ -115,6 +115,17 @@ if TYPE_CHECKING:
 @click.option("--video", type=click.Path(dir_okay=False), help="Label every frame of a video file.")
 @click.option("--webcam", type=int, help="Label frames from webcam N (stop with q or Ctrl-C).")
 @click.option("--max-frames", type=click.IntRange(min=1), help="Stop a video or webcam after N frames.")
+@click.option(
+    "--summary",
+    type=click.Path(dir_okay=False),
+    help="With --video/--webcam or --summarize: per person, the share of time in each emotion, the longest "
+    "stretches and the changes, written as SUMMARY.json, .md and .png (a timeline).",
+)
+@click.option(
+    "--summarize",
+    type=click.Path(dir_okay=False),
+    help="Summarise a frames table an earlier --video run wrote (.csv, .jsonl, .parquet); no model is loaded.",
+)
 @click.option("--threads", type=click.IntRange(min=1), help="ONNX Runtime intra-op threads (default: all cores).")
 @click.version_option(__version__, prog_name="fer-run")
 @user_errors
@@ -142,10 +153,18 @@ def main(
     video: str | None,
     webcam: int | None,
     max_frames: int | None,
+    summary: str | None,
+    summarize: str | None,
     threads: int | None,
 ) -> None:
     """Find faces in INPUTS (images, folders or glob patterns) and print their emotions."""
     stream = video if video is not None else webcam
+    if summarize is not None or summary is not None:
+        _check_summary(inputs, stream, summarize)
+    if summarize is not None:
+        from fer_runtime.cli_stream import summarize_command
+
+        return summarize_command(summarize, summary)
     _check_usage(
         inputs, stream, resume=resume, output=output, fp32=fp32, model_path=model_path, engine=engine, annotate=annotate
     )
@@ -164,10 +183,10 @@ def main(
     }
     recognizer = Recognizer(**options)  # checks the model and options before any work
     if stream is not None:
-        _stream(
-            recognizer, stream, output, as_json, detect=not no_detect, top_k=top_k, max_frames=max_frames, smooth=smooth
-        )
-        return
+        from fer_runtime.cli_stream import run_stream_command
+
+        stream_options = {"detect": not no_detect, "top_k": top_k, "max_frames": max_frames, "smooth": smooth}
+        return run_stream_command(recognizer, stream, output, as_json, summary, **stream_options)
     common: dict[str, Any] = {"output": _path(output), "detect": not no_detect, "top_k": top_k, "resume": resume}
     label = _labeller(
         engine, recognizer, options, common, address=address, actors=actors, batch_size=batch_size, annotate=annotate
@@ -228,6 +247,13 @@ def _check_usage(
         raise click.UsageError("--engine ray labels images into tables; use the local engine for video and --annotate")
 
 
+def _check_summary(inputs: tuple[str, ...], stream: str | int | None, summarize: str | None) -> None:
+    if summarize is not None and (inputs or stream is not None):
+        raise click.UsageError("--summarize reads a frames table; it takes no images, --video or --webcam")
+    if summarize is None and stream is None:
+        raise click.UsageError("--summary summarises a --video or --webcam run, or a --summarize table")
+
+
 def _path(value: str | None) -> Path | None:
     return Path(value) if value else None
 
@@ -265,22 +291,6 @@ def _images(inputs: tuple[str, ...], output: str | None, as_json: bool, label: L
         if summary.total > 1:
             report_error(f"{summary.failures} of {summary.total} inputs could not be processed")
         sys.exit(1)
-
-
-def _stream(recognizer: Recognizer, source: str | int, output: str | None, as_json: bool, **stream: Any) -> None:
-    """Label a video or webcam frame by frame (`stream`: run_stream's detect, top_k, max_frames, smooth)."""
-    from fer_runtime.results import format_faces
-    from fer_runtime.video import can_show, run_stream
-
-    def report(record: dict[str, Any]) -> None:
-        if as_json:
-            click.echo(json.dumps(record))
-        else:
-            click.echo(f"frame {record['frame']:>5}  {record['time_s']:8.2f}s  " + "; ".join(format_faces(record)))
-
-    frames = run_stream(recognizer, source, output=_path(output), show=can_show(), on_frame=report, **stream)
-    if output:
-        click.echo(f"wrote {frames} frame(s) to {output}", err=True)
 
 
 if __name__ == "__main__":

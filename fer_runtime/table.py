@@ -92,7 +92,7 @@ def _kept(path: Path, fmt: str, header: list[str], finished: bool) -> tuple[set[
     return set(names) - {last}, b"".join([lines[0], *keep])
 
 
-def _pyarrow() -> Any:
+def require_pyarrow() -> Any:
     try:
         import pyarrow
         import pyarrow.parquet
@@ -109,7 +109,7 @@ def _typed(column: str, values: list[Any]) -> list[Any]:
 
 
 def _parquet_batch(rows: list[list[Any]], header: list[str]) -> Any:
-    pa = _pyarrow()
+    pa = require_pyarrow()
     columns = {name: _typed(name, [row[i] for row in rows]) for i, name in enumerate(header)}
     schema = pa.schema(
         [
@@ -123,7 +123,7 @@ def _parquet_batch(rows: list[list[Any]], header: list[str]) -> Any:
 def _kept_parquet(path: Path) -> tuple[set[str], Any]:
     """The files and rows of a Parquet table that was closed (finished, or stopped by an exception); a
     killed writer leaves no footer, and such a file cannot be read."""
-    pa = _pyarrow()
+    pa = require_pyarrow()
     try:
         table = pa.parquet.read_table(path)
     except (pa.ArrowInvalid, OSError):
@@ -163,7 +163,7 @@ class TableWriter(AbstractContextManager["TableWriter"]):
             csv.writer(self._handle).writerow(self.header)
 
     def _start_parquet(self, earlier: Path | None) -> None:
-        pa = _pyarrow()
+        pa = require_pyarrow()
         self._handle = None
         kept = None
         if earlier is not None:

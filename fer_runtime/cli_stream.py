@@ -1,0 +1,69 @@
+"""`fer-run --video/--webcam` and `--summarize`: a stream labelled frame by frame, its frames printed as they
+come, and the per-person summary (`timeline`) of the frames or of a table an earlier run wrote."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from fer_runtime.errors import FerError
+
+if TYPE_CHECKING:
+    from fer_runtime.recognizer import Recognizer
+
+
+def _write(summary: dict[str, Any], prefix: str) -> None:
+    from fer_runtime.timeline_plot import write_summary
+
+    paths = write_summary(summary, prefix)
+    people = len(summary["people"])
+    click.echo(
+        f"wrote the summary of {people} {'person' if people == 1 else 'people'} to {', '.join(map(str, paths))}",
+        err=True,
+    )
+
+
+def run_stream_command(
+    recognizer: Recognizer, source: str | int, output: str | None, as_json: bool, summary: str | None, **stream: Any
+) -> None:
+    """Label a video or webcam frame by frame (`stream`: run_stream's detect, top_k, max_frames, smooth); with
+    `summary`, PREFIX.json/.md/.png of what was read, also when the video ends early (cut or corrupt)."""
+    from fer_runtime.results import format_faces
+    from fer_runtime.timeline import TimelineBuilder
+    from fer_runtime.video import can_show, run_stream
+
+    builder = TimelineBuilder(recognizer.classes)
+
+    def report(record: dict[str, Any]) -> None:
+        builder.add(record)
+        if as_json:
+            click.echo(json.dumps(record))
+        else:
+            click.echo(f"frame {record['frame']:>5}  {record['time_s']:8.2f}s  " + "; ".join(format_faces(record)))
+
+    try:
+        frames = run_stream(
+            recognizer, source, output=Path(output) if output else None, show=can_show(), on_frame=report, **stream
+        )
+    finally:
+        if summary is not None and builder.frames:
+            _write(builder.summary(), summary)
+    if output:
+        click.echo(f"wrote {frames} frame(s) to {output}", err=True)
+
+
+def summarize_command(table: str, summary: str | None) -> None:
+    """The summary of a frames table (.csv, .jsonl, .parquet): printed as Markdown, and with `summary` written."""
+    from fer_runtime.frames_table import read_frames
+    from fer_runtime.timeline import format_markdown, summarize
+
+    classes, frames = read_frames(table)
+    if not classes:
+        raise FerError(f"{table}: no frame in it has a face, so it names no classes")
+    result = summarize(frames, classes)
+    click.echo(format_markdown(result))
+    if summary is not None:
+        _write(result, summary)
