@@ -72,10 +72,18 @@ def page_server(site: Path, photos: Path) -> Iterator[str]:
         server.server_close()
 
 
-def page_result(url: str, timeout_s: float = PAGE_TIMEOUT_S, screenshot: Path | None = None) -> dict[str, Any]:
+def page_result(
+    url: str,
+    timeout_s: float = PAGE_TIMEOUT_S,
+    screenshot: Path | None = None,
+    webcam: tuple[Path, float] | None = None,
+) -> dict[str, Any]:
     """What the page at `url` wrote: {state, result, elapsed_ms, bench, page_errors}; with `screenshot`, a PNG
-    of the whole page is written there."""
+    of the whole page is written there; with `webcam` (a .y4m clip, seconds), the clip is the camera, the webcam
+    mode runs that long, and the answer is {state, summary, page_errors}."""
     extra = ["--screenshot", str(screenshot)] if screenshot else []
+    if webcam is not None:
+        extra += ["--webcam", str(webcam[0]), "--webcam-ms", str(int(webcam[1] * 1000))]
     done = subprocess.run(
         ["node", "scripts/page-result.mjs", url, "--timeout", str(int(timeout_s * 1000)), *extra],
         cwd=WEB,

@@ -21,6 +21,8 @@ from typing import Any
 import numpy as np
 
 MAX_BINS = 512  # time bins of probabilities kept per person (the timeline plot's resolution)
+RETURNING_FACE = "a new person (faces are not re-identified)"  # what a face that leaves and comes back is
+FORGET_AFTER_S = 10.0  # a track unseen this long has ended (the tracker numbers a returning face anew)
 
 
 @dataclass(frozen=True)
@@ -92,7 +94,7 @@ class TimelineBuilder:
         self.classes, self.rules = list(classes), rules or SummaryRules()
         self._frame_s = frame_s  # the first bins' width: one frame
         self._people: dict[int, _Person] = {}
-        self.frames, self.last_s = 0, 0.0
+        self.frames, self.last_s, self._forgotten = 0, 0.0, 0
 
     def add(self, record: dict[str, Any]) -> None:
         """One frame's record: `time_s` and `faces`, each with `track`, `label` and `scores`."""
@@ -107,6 +109,16 @@ class TimelineBuilder:
                 person = self._people[face["track"]] = _Person(face["track"], time_s, bins)
             scores = np.array([face["scores"].get(c, 0.0) for c in self.classes])
             self._see(person, time_s, face["label"], scores)
+        if self.frames % 100 == 0:
+            self._forget_short(time_s)
+
+    def _forget_short(self, time_s: float) -> None:
+        """Drop the tracks that ended too short to matter, so that flickering detections cost no memory."""
+        for track, person in list(self._people.items()):
+            ended = time_s - person.last_s > FORGET_AFTER_S
+            if ended and person.last_s - person.first_s < self.rules.min_person_s:
+                del self._people[track]
+                self._forgotten += 1
 
     def _see(self, person: _Person, time_s: float, label: str, scores: np.ndarray) -> None:
         person.frames += 1
@@ -135,9 +147,9 @@ class TimelineBuilder:
             "rules": {
                 "min_person_s": self.rules.min_person_s,
                 "min_stretch_s": self.rules.min_stretch_s,
-                "returning_face": "a new person (faces are not re-identified)",
+                "returning_face": RETURNING_FACE,
             },
-            "dropped_people": len(self._people) - len(kept),
+            "dropped_people": self._forgotten + len(self._people) - len(kept),
             "people": [_person_summary(p) for p in sorted(kept, key=lambda p: p.track)],
         }
 

@@ -62,6 +62,15 @@ def test_memory_does_not_grow_with_the_video():
     assert all(sum(means) == pytest.approx(1) for _, means in bins)
 
 
+def test_tracks_that_end_too_short_are_dropped_and_forgotten():
+    builder = TimelineBuilder(CLASSES)
+    for i in range(FPS * 120):  # two minutes: one person, and a new 0.2 s flicker of a face every 5 frames
+        builder.add(frame(i, {0: "happy", 1000 + i // 5: "sad"}))
+    summary = builder.summary()
+    assert [p["track"] for p in summary["people"]] == [0] and summary["dropped_people"] == FPS * 120 // 5
+    assert len(builder._people) < 100  # the ended ones hold no memory (a look inside: nothing else shows it)
+
+
 def test_no_face_is_an_empty_summary_and_a_blank_timeline(tmp_path):
     summary = summarize([frame(i, {}) for i in range(50)], CLASSES)
     assert summary["people"] == [] and summary["frames"] == 50
@@ -109,6 +118,21 @@ def test_fer_run_summary_live_and_from_every_table_format(clip, tmp_path):
         assert json.loads((tmp_path / "again.json").read_text())["people"] == live["people"]
     classes, frames = read_frames(tables[0])
     assert classes == CLASSES and sum(1 for _ in frames) == live["frames"]
+
+
+def test_a_clip_without_a_face_gives_an_empty_summary(tmp_path):
+    clip = tmp_path / "gray.avi"
+    writer = cv2.VideoWriter(str(clip), cv2.VideoWriter.fourcc(*"MJPG"), 10, (160, 120))
+    for _ in range(20):
+        writer.write(np.full((120, 160, 3), 128, np.uint8))
+    writer.release()
+    run = CliRunner().invoke(
+        main, ["--video", str(clip), "--output", str(tmp_path / "f.jsonl"), "--summary", str(tmp_path / "s")]
+    )
+    assert run.exit_code == 0, run.output
+    assert json.loads((tmp_path / "s.json").read_text())["people"] == []
+    again = CliRunner().invoke(main, ["--summarize", str(tmp_path / "f.jsonl")])
+    assert again.exit_code == 0 and "20 frames" in again.output and "0 people" in again.output
 
 
 def test_summary_usage_and_bad_tables(tmp_path):

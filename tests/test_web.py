@@ -23,10 +23,11 @@ from fer_runtime.track import overlap
 from fer_train.web_assets import RUNTIME_FILE, YUNET_WEB_FILE, dynamic_yunet, runtime_defaults, yunet_licences
 from tests.degenerate import degenerate_images
 from tests.exif import with_exif_orientation
-from tests.web_cases import write_parity_cases
+from tests.web_cases import write_parity_cases, write_timeline_case, write_y4m
 
 PROBABILITY_TOLERANCE = 0.02
 MIN_IOU = 0.9
+WEBCAM_SHARE_TOLERANCE = 0.1  # the page samples the looping camera; the Node test holds the rules to 1 point
 
 
 @pytest.fixture(scope="module")
@@ -49,6 +50,7 @@ def test_web_assets_are_what_the_python_side_writes() -> None:
 
 def test_javascript_pipeline_matches_the_python_runtime(web_tools: None, shared_data: Path, tmp_path: Path) -> None:
     write_parity_cases(shared_data, tmp_path)
+    assert write_timeline_case(shared_data, tmp_path)["people"]  # the clip's face, for the timeline's test
     done = subprocess.run(
         ["node", "--test", "test/"],
         cwd=WEB,
@@ -59,7 +61,8 @@ def test_javascript_pipeline_matches_the_python_runtime(web_tools: None, shared_
     )
     print(done.stdout)
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
-    assert "# pass 1" in done.stdout and "parity on 116 images" in done.stdout
+    assert "# pass 2" in done.stdout and "parity on 116 images" in done.stdout
+    assert "timeline of" in done.stdout
 
 
 def test_web_library_type_checks(web_tools: None) -> None:
@@ -97,3 +100,24 @@ def test_page_reports_a_missing_image_as_an_error(web_tools: None, tmp_path: Pat
     with page_server(build_page(), tmp_path) as base:
         answer = page_result(f"{base}/index.html?image=/photos/absent.jpg")
     assert answer["state"] == "error" and "404" in answer["result"]
+
+
+def test_page_webcam_mode_summarises_a_clip_played_as_the_camera(
+    web_tools: None, shared_data: Path, tmp_path: Path
+) -> None:
+    """Chromium's fake camera plays the shared short clip (looping); the page's webcam mode runs 8 s, is stopped,
+    and its summary has the clip's one person and first change where fer-run --summary has them. The page sees
+    only the frames it has time for, so its shares are near Python's, not equal (the Node test holds equality)."""
+    write_y4m(shared_data / "photos" / "test.mp4", tmp_path / "clip.y4m")
+    python = write_timeline_case(shared_data, tmp_path)
+    with page_server(build_page(), tmp_path) as base:
+        answer = page_result(f"{base}/index.html", webcam=(tmp_path / "clip.y4m", 8))
+    summary = answer["summary"]
+    assert answer["state"] == "done" and not answer["page_errors"], answer
+    assert summary["frames"] > 20 and summary["rules"] == python["rules"]
+    [person], [expected] = summary["people"], python["people"]
+    assert sum(person["shares"].values()) == pytest.approx(1)
+    for label, share in expected["shares"].items():
+        assert abs(person["shares"].get(label, 0) - share) <= WEBCAM_SHARE_TOLERANCE, (person["shares"], expected)
+    first, want = person["changes"][0], expected["changes"][0]
+    assert (first["from"], first["to"]) == (want["from"], want["to"]) and abs(first["time_s"] - want["time_s"]) < 0.5

@@ -14,6 +14,8 @@ import numpy as np
 from fer_runtime.preprocess import decode_image, prepare_batch, to_bgr
 from fer_runtime.recognizer import Recognizer
 from fer_runtime.results import image_record
+from fer_runtime.timeline import TimelineBuilder
+from fer_runtime.video import run_stream
 from fer_train.data import load_dataset
 from fer_train.quantize import fixed_sample
 from tests.degenerate import degenerate_images
@@ -80,3 +82,32 @@ def write_parity_cases(data: Path, out: Path) -> dict[str, Any]:
     index = {"model": str(recognizer.model_path), "options": OPTIONS, "cases": cases}
     (out / "cases.json").write_text(json.dumps(index), encoding="utf-8")
     return index
+
+
+def write_timeline_case(data: Path, out: Path) -> dict[str, Any]:
+    """The shared short clip through `fer-run --video ... --output timeline_frames.jsonl --summary timeline`:
+    the frame records the page's timeline is fed and the summary it must give (`timeline.json`)."""
+    recognizer = Recognizer(prefer_int8=False)
+    builder = TimelineBuilder(recognizer.classes)
+    run_stream(
+        recognizer, str(data / "photos" / "test.mp4"), output=out / "timeline_frames.jsonl", on_frame=builder.add
+    )
+    summary = builder.summary()
+    (out / "timeline.json").write_text(json.dumps(summary), encoding="utf-8")
+    return summary
+
+
+def write_y4m(video: Path, target: Path) -> int:
+    """The video's frames as an uncompressed YUV4MPEG2 (4:2:0) file, what Chromium's fake camera plays; the count."""
+    capture = cv2.VideoCapture(str(video))
+    fps = round(capture.get(cv2.CAP_PROP_FPS) or 25)
+    count = 0
+    with target.open("wb") as out:
+        while (read := capture.read())[0]:
+            frame = read[1][: read[1].shape[0] // 2 * 2, : read[1].shape[1] // 2 * 2]
+            if not count:
+                out.write(f"YUV4MPEG2 W{frame.shape[1]} H{frame.shape[0]} F{fps}:1 Ip A1:1 C420jpeg\n".encode())
+            out.write(b"FRAME\n" + cv2.cvtColor(frame, cv2.COLOR_BGR2YUV_I420).tobytes())
+            count += 1
+    capture.release()
+    return count

@@ -1,13 +1,16 @@
 // The demo page: a photo or the webcam through the Recognizer, drawn as `fer-run --annotate` draws it.
 // URL contract (tests, embedding): ?image=URL analyses that image on load and writes its `fer-run --json`
 // record into <pre id="result" data-state="done">; ?prior=trained|uniform and ?min_confidence=P set those
-// options; ?bench=N also times N photo analyses and N single-crop classifications into <pre id="bench">.
+// options; ?bench=N also times N photo analyses and N single-crop classifications into <pre id="bench">. The
+// webcam mode draws a timeline per tracked face; when it is stopped, its summary (`fer-run --summary`'s JSON)
+// is in <pre id="summary" data-state="done"> and the download button.
 
 import * as ort from "onnxruntime-web";
 
 import { drawFaces } from "./src/annotate.js";
 import { fromRGBA } from "./src/pixels.js";
 import { Recognizer, imageRecord } from "./src/recognizer.js";
+import { drawTimeline, TimelineBuilder } from "./src/timeline.js";
 import { FaceTracker } from "./src/track.js";
 
 const MODELS = "./models/";
@@ -116,20 +119,41 @@ async function runWebcam(recognizer) {
   video.srcObject = await navigator.mediaDevices.getUserMedia({ video: { width: 640, height: 480 } });
   await video.play();
   const tracker = new FaceTracker(recognizer.runtime.track);
+  const timeline = new TimelineBuilder(recognizer.classes, recognizer.runtime.summary);
+  const timelineCanvas = /** @type {HTMLCanvasElement} */ ($("timeline"));
+  const timelineContext = /** @type {CanvasRenderingContext2D} */ (timelineCanvas.getContext("2d"));
+  timelineCanvas.hidden = $("download-summary").hidden = false;
+  $("download-summary").onclick = () => download("fer-summary.json", JSON.stringify(timeline.summary(), null, 1));
   const button = $("webcam");
   let running = true;
   button.textContent = "Stop the webcam";
   button.onclick = () => (running = false);
-  while (running) {
+  const started = performance.now();
+  $("summary").dataset.state = "live";
+  for (let frame = 0; running; frame++) {
     const image = paint(video, video.videoWidth, video.videoHeight);
+    const time = (performance.now() - started) / 1000;
     const faces = tracker.update(await recognizer.analyze(image), recognizer.classes, (box, s) => recognizer.label(box, s));
     drawFaces(context, faces, recognizer.classes, recognizer.runtime.annotate);
     showScores(recognizer, faces);
+    timeline.add({ frame, time_s: time, faces });
+    drawTimeline(timelineContext, timeline.summary(), recognizer.runtime.annotate.colors);
     await new Promise((resolve) => requestAnimationFrame(resolve));
   }
+  $("summary").textContent = JSON.stringify(timeline.summary());
+  $("summary").dataset.state = "done";
   for (const track of /** @type {MediaStream} */ (video.srcObject).getTracks()) track.stop();
   button.textContent = "Use the webcam";
   button.onclick = () => runWebcam(recognizer).catch(fail);
+}
+
+/** Offer `text` as a file download. @param {string} name @param {string} text */
+function download(name, text) {
+  const link = document.createElement("a");
+  link.href = URL.createObjectURL(new Blob([text], { type: "application/json" }));
+  link.download = name;
+  link.click();
+  URL.revokeObjectURL(link.href);
 }
 
 /** @param {unknown} error */

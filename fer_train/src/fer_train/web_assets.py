@@ -23,6 +23,7 @@ from fer_runtime.atomic import atomic_path, write_text
 from fer_runtime.detect import LANDMARK_NAMES, YUNET_MIN_SIDE, bundled_yunet_path
 from fer_runtime.model_files import DEFAULT_MODEL_NAME
 from fer_runtime.recognizer import CROP_SIDE_FACTOR, SMALLEST_FACE_SHARE, UNCERTAIN
+from fer_runtime.timeline import FORGET_AFTER_S, MAX_BINS, RETURNING_FACE, SummaryRules
 from fer_runtime.track import MAX_MISSED, MIN_OVERLAP
 
 YUNET_WEB_FILE = "yunet_dynamic.onnx"
@@ -54,6 +55,13 @@ def runtime_defaults() -> dict[str, Any]:
         "smallest_face_share": SMALLEST_FACE_SHARE,
         "uncertain": UNCERTAIN,
         "track": {"smooth": defaults.SMOOTH, "min_overlap": MIN_OVERLAP, "max_missed": MAX_MISSED},
+        "summary": {
+            "min_person_s": SummaryRules.min_person_s,
+            "min_stretch_s": SummaryRules.min_stretch_s,
+            "max_bins": MAX_BINS,
+            "forget_after_s": FORGET_AFTER_S,
+            "returning_face": RETURNING_FACE,
+        },
         "annotate": {"colors": [_css(c) for c in COLORS], "uncertain_color": _css(UNCERTAIN_COLOR)},
     }
 
