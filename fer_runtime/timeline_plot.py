@@ -71,7 +71,7 @@ def write_summary(summary: dict[str, Any], prefix: str | Path) -> list[Path]:
     """PREFIX.json, PREFIX.md and PREFIX.png (the timeline), each written atomically; the paths."""
     prefix = Path(prefix)
     paths = [prefix.with_name(prefix.name + suffix) for suffix in (".json", ".md", ".png")]
-    write_text(paths[0], json.dumps(summary, indent=1) + "\n")
+    write_text(paths[0], json.dumps(summary) + "\n")  # for programs; PREFIX.md is for people
     write_text(paths[1], format_markdown(summary) + "\n")
     with atomic_path(paths[2]) as tmp:
         if not cv2.imwrite(str(tmp), draw_timeline(summary)):
