@@ -7,8 +7,11 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +30,7 @@ TRICKLE_SLICES = 20
 ROUNDS = 3
 
 
-def _trickle(sockets: list[Any], stop: threading.Event) -> None:
+def _trickle(sockets: list[socket.socket], stop: threading.Event) -> None:
     """A byte of one more header line on each connection once a second, the connections taken in TRICKLE_SLICES
     turns spread over the second (as independent clients would be), until `stop`."""
     turn = 0
@@ -40,24 +43,31 @@ def _trickle(sockets: list[Any], stop: threading.Event) -> None:
         turn += 1
 
 
-def _closed_with_408(connection: Any) -> bool:
+def _closed_with_408(connection: socket.socket) -> bool:
     try:
         return connection.recv(64).startswith(b"HTTP/1.1 408")
     except OSError:
         return False
 
 
-def _beside_slow_clients(url: str, crop_file: Path, seconds: float, count: int) -> dict[str, Any]:
-    """wrk while `count` connections trickle their headers."""
-    with stalled_connections(url, count) as sockets:
+@contextmanager
+def _trickling(url: str, count: int, timeout_s: float) -> Iterator[list[socket.socket]]:
+    """`count` stalled connections to `url`, each trickling its headers (`_trickle`) while the block runs."""
+    with stalled_connections(url, count, timeout_s=timeout_s) as sockets:
         stop = threading.Event()
         thread = threading.Thread(target=_trickle, args=(sockets, stop), daemon=True)
         thread.start()
         try:
-            return wrk(url, crop_file, "image/png", connections=CONNECTIONS, seconds=seconds)
+            yield sockets
         finally:
             stop.set()
             thread.join()
+
+
+def _beside_slow_clients(url: str, crop_file: Path, seconds: float, count: int) -> dict[str, Any]:
+    """wrk while `count` connections trickle their headers."""
+    with _trickling(url, count, timeout_s=15):
+        return wrk(url, crop_file, "image/png", connections=CONNECTIONS, seconds=seconds)
 
 
 def _median_run(runs: list[dict[str, Any]]) -> dict[str, Any]:
@@ -72,13 +82,8 @@ def _cut_off(count: int) -> dict[str, Any]:
     deadline = ServeSettings().header_timeout_s
     with serving(["--threads", "1"]) as server:
         opened = time.monotonic()
-        with stalled_connections(server.url, count, timeout_s=deadline + 10) as sockets:
-            stop = threading.Event()
-            thread = threading.Thread(target=_trickle, args=(sockets, stop), daemon=True)
-            thread.start()
+        with _trickling(server.url, count, timeout_s=deadline + 10) as sockets:
             cut_off = sum(_closed_with_408(connection) for connection in sockets)
-            stop.set()
-            thread.join()
             waited = time.monotonic() - opened
         exit_status = server.stop()[0]
     return {

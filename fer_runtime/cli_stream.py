@@ -33,10 +33,11 @@ def run_stream_command(
     from fer_runtime.timeline import TimelineBuilder
     from fer_runtime.video import can_show, run_stream
 
-    builder = TimelineBuilder(recognizer.classes)
+    builder = TimelineBuilder(recognizer.classes) if summary is not None else None
 
     def report(record: dict[str, Any]) -> None:
-        builder.add(record)
+        if builder is not None:
+            builder.add(record)
         if as_json:
             click.echo(json.dumps(record))
         else:
@@ -47,7 +48,7 @@ def run_stream_command(
             recognizer, source, output=Path(output) if output else None, show=can_show(), on_frame=report, **stream
         )
     finally:
-        if summary is not None and builder.frames:
+        if summary is not None and builder is not None and builder.frames:
             _write(builder.summary(), summary)
     if output:
         click.echo(f"wrote {frames} frame(s) to {output}", err=True)

@@ -11,9 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from fer_runtime.errors import FerError
-from fer_runtime.table import TABLE_SUFFIXES, require_pyarrow
-
-FRAME_COLUMNS = ("frame", "time_s")
+from fer_runtime.table import FRAME_COLUMNS, TABLE_SUFFIXES, require_pyarrow
 
 
 def _classes(header: list[str], path: Path) -> list[str]:

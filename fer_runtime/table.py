@@ -23,6 +23,7 @@ from fer_runtime.errors import FerError
 TABLE_SUFFIXES = (".csv", ".jsonl", ".parquet")
 TEXT_COLUMNS = ("file", "label")
 INTEGER_COLUMNS = ("frame", "face", "track", "x", "y", "w", "h")
+FRAME_COLUMNS = ("frame", "time_s")  # the columns a video's table has before each image's (`video.run_stream`)
 PARTIAL = ".partial"  # suffix of a table still being written
 LANDMARK_COLUMNS = [f"{name}_{axis}" for name in LANDMARK_NAMES for axis in "xy"]
 

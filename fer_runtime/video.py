@@ -18,7 +18,7 @@ from fer_runtime.defaults import SMOOTH
 from fer_runtime.errors import FerError
 from fer_runtime.recognizer import Recognizer
 from fer_runtime.results import image_record
-from fer_runtime.table import TABLE_SUFFIXES, TableWriter
+from fer_runtime.table import FRAME_COLUMNS, TABLE_SUFFIXES, TableWriter
 from fer_runtime.track import FaceTracker
 
 VIDEO_SUFFIXES = {".mp4": "mp4v", ".avi": "MJPG", ".mkv": "mp4v"}
@@ -86,7 +86,7 @@ def run_stream(
         with (
             atomic_path(video_out) if video_out is not None else nullcontext() as video_tmp,
             (
-                TableWriter(table_out, recognizer.classes, extra=("frame", "time_s"))
+                TableWriter(table_out, recognizer.classes, extra=FRAME_COLUMNS)
                 if table_out is not None
                 else nullcontext()
             ) as table,
