@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import struct
 import zlib
 
@@ -18,7 +19,7 @@ from fer_runtime.errors import FerError  # noqa: E402
 from fer_runtime.model_files import sha256_file  # noqa: E402
 from fer_runtime.preprocess import decode_image  # noqa: E402
 from fer_runtime.results import face_record  # noqa: E402
-from fer_runtime.serve import ServeSettings, create_app  # noqa: E402
+from fer_runtime.serve import ServeSettings, create_app, settings  # noqa: E402
 from fer_runtime.serve.batching import Admission, MicroBatcher  # noqa: E402
 from fer_runtime.serve.errors import RequestError  # noqa: E402
 from fer_runtime.serve.uploads import read_header  # noqa: E402
@@ -195,6 +196,25 @@ def test_a_bad_setting_or_model_fails_before_serving(tmp_path):
     (tmp_path / "broken.onnx").write_bytes(b"not a graph")
     with pytest.raises(FerError, match="not a loadable ONNX model"):
         create_app(ServeSettings(model=str(tmp_path / "broken.onnx")))
+
+
+def test_the_models_threads_follow_a_containers_cpu_limit(tmp_path, monkeypatch):
+    def quota(*contents: str) -> tuple[tuple[str, ...], ...]:
+        paths = []
+        for n, text in enumerate(contents):
+            (tmp_path / str(n)).write_text(text)
+            paths.append(str(tmp_path / str(n)))
+        return (("/nonexistent/cpu.max",), tuple(paths))  # v2 missing: v1's two files are read
+
+    assert settings.cpu_quota(quota("150000\n", "100000\n")) == 1.5
+    assert settings.cpu_quota(quota("-1\n", "100000\n")) is None  # v1 unlimited
+    assert settings.cpu_quota(quota("max 100000\n")) is None  # v2 unlimited
+    assert settings.cpu_quota((("/nonexistent/cpu.max",),)) is None
+    monkeypatch.setattr(os, "sched_getaffinity", lambda _: set(range(16)))
+    monkeypatch.setattr(settings, "cpu_quota", lambda: 2.5)  # `docker run --cpus 2.5` on a 16-core host
+    assert settings.usable_cores() == 3 and ServeSettings().model_threads() == 2
+    monkeypatch.setattr(settings, "cpu_quota", lambda: None)
+    assert ServeSettings().model_threads() == 15 and ServeSettings(threads=4).model_threads() == 4
 
 
 @pytest.mark.parametrize("suffix", [".jpg", ".png", ".gif", ".bmp", ".webp"])

@@ -15,7 +15,8 @@ import pytest
 
 httpx = pytest.importorskip("httpx2", reason='the service tests need the test extra: pip install -e ".[test]"')
 
-from benchmarks.serve_process import serving  # noqa: E402
+from benchmarks.serve_process import address, serving  # noqa: E402
+from fer_runtime.serve import healthcheck  # noqa: E402
 
 CROP = cv2.imencode(".png", np.random.default_rng(0).integers(0, 255, (48, 48), dtype=np.uint8))[1].tobytes()
 PNG = {"Content-Type": "image/png"}
@@ -103,3 +104,22 @@ def test_the_documented_uvicorn_factory_start():
         assert answer.status_code == 200 and len(answer.json()["faces"]) == 1
         code, _ = server.stop()
         assert code in (0, -signal.SIGTERM)  # uvicorn's own CLI re-raises SIGTERM after its graceful stop
+
+
+def test_settings_from_the_environment_and_the_health_check(monkeypatch):
+    """As a container is configured: FER_SERVE_<NAME> sets an option, a flag overrides it, and
+    `python -m fer_runtime.serve.healthcheck` (the image's HEALTHCHECK) reports the answer."""
+    monkeypatch.setenv("FER_SERVE_TOKEN", "secret")
+    monkeypatch.setenv("FER_SERVE_MAX_BODY_MB", "0.001")  # 1 kB: CROP is 2.4 kB
+    monkeypatch.setenv("FER_SERVE_PORT", "1")  # serving's --port flag wins
+    with serving(["--threads", "1"]) as server:
+        url, port = server.url, address(server.url)[1]
+        assert httpx.get(f"{url}/metrics").status_code == 401
+        authorised = {**PNG, "Authorization": "Bearer secret"}
+        assert httpx.post(f"{url}/v1/analyze", content=CROP, headers=authorised).status_code == 413
+        assert healthcheck.check("/readyz", port=port) is None
+        assert healthcheck.check("/nowhere", port=port) == f"{url}/nowhere answered 404"
+        monkeypatch.setenv("FER_SERVE_PORT", str(port))
+        assert healthcheck.main([]) == 0
+        server.stop()
+    assert healthcheck.main([]) == 1  # nothing listens now

@@ -13,7 +13,7 @@ import click
 from fer_runtime import __version__
 from fer_runtime.cli_errors import user_errors
 from fer_runtime.cli_options import prior_option, tta_option
-from fer_runtime.serve.settings import SETTINGS_VARIABLE, TOKEN_VARIABLE, ServeSettings
+from fer_runtime.serve.settings import ENVIRONMENT_PREFIX, SETTINGS_VARIABLE, TOKEN_VARIABLE, ServeSettings
 
 DEFAULTS = ServeSettings()
 GRACE_S = 5  # on SIGTERM, how long past the request time limit the last answers may take
@@ -21,10 +21,11 @@ SPARE_FILES = 64  # open files a process needs besides its connections (models, 
 
 
 @click.command(
-    context_settings={"help_option_names": ["-h", "--help"]},
+    context_settings={"help_option_names": ["-h", "--help"], "auto_envvar_prefix": ENVIRONMENT_PREFIX},
     help=f"Serve emotion recognition over HTTP: POST an image to /v1/analyze. With {TOKEN_VARIABLE} set, /v1/* "
     "and /metrics need `Authorization: Bearer <token>`. SIGTERM stops accepting, answers every request already "
-    "received, and exits 0.",
+    f"received, and exits 0. Each option may instead come from the environment variable named beside it "
+    f"({ENVIRONMENT_PREFIX}_ and the option's name), as a container is configured.",
 )
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (0.0.0.0: every interface).")
 @click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True)
@@ -36,7 +37,8 @@ SPARE_FILES = 64  # open files a process needs besides its connections (models, 
 @click.option(
     "--threads",
     type=click.IntRange(min=1),
-    help="ONNX Runtime and detection threads per process (default: all cores but one, kept for the HTTP loop).",
+    help="ONNX Runtime and detection threads per process (default: all usable cores but one, kept for the HTTP "
+    "loop; a container's CPU limit counts).",
 )
 @click.option(
     "--workers", type=click.IntRange(min=1), default=1, show_default=True, help="Processes, each with its own model."
@@ -140,6 +142,8 @@ def main(
         from fer_runtime.serve.app import create_app
         from fer_runtime.serve.connections import HeaderDeadline, raise_open_file_limit
     except ImportError as exc:
+        if exc.name is None:  # a compiled library could not load: a broken installation, not a missing extra
+            raise click.ClickException(f"fer-serve could not load its server: {exc}") from None
         raise click.ClickException(
             f'fer-serve needs the serve extra ({exc.name} is missing): pip install "fer_runtime[serve]"'
         ) from None
@@ -181,6 +185,10 @@ def main(
     os.environ[SETTINGS_VARIABLE] = settings.to_json()
     uvicorn.run("fer_runtime.serve.app:create_app_from_environment", factory=True, workers=workers, **config)
 
+
+for _option in main.params:  # --help names each option's environment variable
+    if isinstance(_option, click.Option) and _option.expose_value:
+        _option.show_envvar = True
 
 if __name__ == "__main__":
     main()

@@ -3,14 +3,48 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
 from fer_runtime.defaults import BATCH_SIZE
 from fer_runtime.errors import FerError
 
 SETTINGS_VARIABLE = "FER_SERVE_SETTINGS"  # how `fer-serve --workers N` hands its settings to each process
+ENVIRONMENT_PREFIX = "FER_SERVE"  # fer-serve's --max-queue may come from FER_SERVE_MAX_QUEUE, and so on
 TOKEN_VARIABLE = "FER_SERVE_TOKEN"  # when set, /v1/* and /metrics need `Authorization: Bearer <token>`
+
+
+CPU_QUOTA_FILES = (  # a container's CPU limit: cgroup v2, then v1
+    ("/sys/fs/cgroup/cpu.max",),
+    ("/sys/fs/cgroup/cpu/cpu.cfs_quota_us", "/sys/fs/cgroup/cpu/cpu.cfs_period_us"),
+)
+
+
+def cpu_quota(files: tuple[tuple[str, ...], ...] = CPU_QUOTA_FILES) -> float | None:
+    """The cores' worth of CPU time this process's cgroup may use (`docker run --cpus`, a Kubernetes CPU
+    limit), or None when unlimited or unknown."""
+    for paths in files:
+        try:
+            fields = " ".join(Path(path).read_text() for path in paths).split()
+        except OSError:
+            continue
+        if len(fields) == 2 and fields[0] not in ("max", "-1"):
+            try:
+                return max(int(fields[0]) / int(fields[1]), 0.01)
+            except (ValueError, ZeroDivisionError):
+                return None
+        return None
+    return None
+
+
+def usable_cores() -> int:
+    """The cores this process may run on (its affinity) and pay for (its cgroup's CPU limit, rounded up):
+    `os.cpu_count()` counts a container's whole host."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    quota = cpu_quota()
+    return max(1, min(cores, math.ceil(quota))) if quota else cores
 
 
 @dataclass(frozen=True)
@@ -56,9 +90,9 @@ class ServeSettings:
             raise FerError(f"invalid serve setting(s): {', '.join(f'{n}={getattr(self, n)!r}' for n in bad)}")
 
     def model_threads(self) -> int:
-        """`threads`, or all cores but one: the HTTP loop keeps a core of its own, so that it still answers
-        at once (503 included) while the model is busy (measured by `python -m benchmarks.measure_serve`)."""
-        return self.threads or max(1, (os.cpu_count() or 1) - 1)
+        """`threads`, or all usable cores but one: the HTTP loop keeps a core of its own, so that it still
+        answers at once (503 included) while the model is busy (measured by `python -m benchmarks.measure_serve`)."""
+        return self.threads or max(1, usable_cores() - 1)
 
     @property
     def max_body_bytes(self) -> int:
