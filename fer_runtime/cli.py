@@ -16,7 +16,7 @@ import click
 
 from fer_runtime import __version__
 from fer_runtime.cli_errors import report_error, user_errors
-from fer_runtime.cli_options import prior_option, tta_option
+from fer_runtime.cli_options import prior_option, provider_option, tta_option
 from fer_runtime.defaults import BATCH_SIZE, DETECT_MAX_SIDE, DETECTORS, SMOOTH, YUNET_THRESHOLD
 
 if TYPE_CHECKING:
@@ -127,6 +127,9 @@ if TYPE_CHECKING:
     help="Summarise a frames table an earlier --video run wrote (.csv, .jsonl, .parquet); no model is loaded.",
 )
 @click.option("--threads", type=click.IntRange(min=1), help="ONNX Runtime intra-op threads (default: all cores).")
+@provider_option(
+    "ONNX Runtime execution provider, e.g. cpu, cuda, tensorrt, openvino (full names too; repeatable, in order of preference; default: cpu). Face detection stays on OpenCV."
+)
 @click.version_option(__version__, prog_name="fer-run")
 @user_errors
 def main(
@@ -156,6 +159,7 @@ def main(
     summary: str | None,
     summarize: str | None,
     threads: int | None,
+    providers: tuple[str, ...],
 ) -> None:
     """Find faces in INPUTS (images, folders or glob patterns) and print their emotions."""
     stream = video if video is not None else webcam
@@ -180,6 +184,7 @@ def main(
         "detect_threshold": detect_threshold,
         "detect_max_side": detect_size,
         **({"threads": threads} if threads is not None else {}),
+        **({"providers": list(providers)} if providers else {}),
     }
     recognizer = Recognizer(**options)  # checks the model and options before any work
     if stream is not None:

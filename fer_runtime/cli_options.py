@@ -18,6 +18,11 @@ def prior_option(help: str) -> Callable[[F], F]:
     return click.option("--prior", type=click.Choice(list(PRIORS)), help=help)
 
 
+def provider_option(help: str) -> Callable[[F], F]:
+    """`--provider NAME` (repeatable, in order of preference), an empty tuple when not given (the CPU's)."""
+    return click.option("--provider", "providers", multiple=True, metavar="NAME", help=help)
+
+
 def tta_option(help: str) -> Callable[[F], F]:
     """`--tta none|flip`, default none."""
     return click.option("--tta", type=click.Choice(TTA), default=TTA[0], show_default=True, help=help)

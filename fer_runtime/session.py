@@ -10,6 +10,25 @@ import onnxruntime as ort
 from fer_runtime.errors import FerError
 
 
+def resolve_providers(names: Sequence[str]) -> list[str]:
+    """ONNX Runtime's names for `names`, given in full (`CUDAExecutionProvider`) or short (`cuda`, any case),
+    each checked against the providers this onnxruntime has (`onnxruntime.get_available_providers()`)."""
+    available = ort.get_available_providers()
+    by_short_name = {_short(p): p for p in ort.get_all_providers()}
+    wanted = [by_short_name.get(_short(name), name) for name in names]
+    unknown = [name for name, full in zip(names, wanted) if full not in available]
+    if unknown:
+        raise FerError(
+            f"execution provider {', '.join(unknown)} not available in this onnxruntime ({ort.__version__}); "
+            f"it has {', '.join(_short(p) for p in available)} (CUDA and TensorRT need onnxruntime-gpu)"
+        )
+    return wanted
+
+
+def _short(provider: str) -> str:
+    return provider.lower().removesuffix("executionprovider")
+
+
 def create_session(
     model_path: str | os.PathLike[str],
     threads: int | None = None,
@@ -18,15 +37,10 @@ def create_session(
     """An InferenceSession with all graph optimisations on.
 
     `threads` sets intra-op threads (None: ONNX Runtime's default, one per core).
-    `providers` must be among `onnxruntime.get_available_providers()`.
+    `providers`: execution providers in order of preference, full or short names (default: the CPU's);
+    ONNX Runtime runs what a provider cannot on the CPU.
     """
-    available = ort.get_available_providers()
-    wanted = list(providers) if providers else ["CPUExecutionProvider"]
-    unknown = [p for p in wanted if p not in available]
-    if unknown:
-        raise FerError(
-            f"execution provider(s) {', '.join(unknown)} not available; this onnxruntime has {', '.join(available)}"
-        )
+    wanted = resolve_providers(providers or ["cpu"])
     options = ort.SessionOptions()
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL

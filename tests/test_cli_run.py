@@ -120,6 +120,14 @@ def test_bad_files_are_one_line_errors(tmp_path):
         assert len(lines) == 1 and path.name in lines[0] and "Traceback" not in result.output
 
 
+def test_the_provider_option(crops):
+    face = str(sorted(crops.iterdir())[0])
+    assert run(face, "--provider", "cpu", "--json").exit_code == 0
+    result = run(face, "--provider", "no-such-provider")
+    assert result.exit_code == 1 and result.output.count("\n") == 1
+    assert "no-such-provider not available" in result.output and "cpu" in result.output
+
+
 def test_a_bad_file_among_good_ones_is_skipped(crops, tmp_path):
     folder = tmp_path / "mixed"
     folder.mkdir()

@@ -4,6 +4,7 @@ import zipfile
 
 import cv2
 import numpy as np
+import onnxruntime
 import pytest
 
 from fer_runtime import Recognizer
@@ -11,6 +12,7 @@ from fer_runtime.detect import crop_with_margin
 from fer_runtime.errors import FerError
 from fer_runtime.model_files import bundled_model_path
 from fer_runtime.postprocess import reweight
+from fer_runtime.session import resolve_providers
 
 
 @pytest.fixture(scope="module")
@@ -85,6 +87,17 @@ def test_bad_model_and_provider_are_clear_errors(tmp_path):
         Recognizer(tmp_path / "missing.onnx")
     with pytest.raises(FerError, match="not available"):
         Recognizer(providers=["NoSuchExecutionProvider"])
+
+
+def test_providers_by_full_or_short_name_and_a_missing_one_named_with_those_available():
+    assert resolve_providers(["CPU", "CPUExecutionProvider"]) == ["CPUExecutionProvider"] * 2
+    assert Recognizer(providers=["cpu"], threads=1).session.get_providers() == ["CPUExecutionProvider"]
+    missing = next(p for p in onnxruntime.get_all_providers() if p not in onnxruntime.get_available_providers())
+    with pytest.raises(FerError) as error:
+        resolve_providers(["cpu", missing.removesuffix("ExecutionProvider").lower()])
+    message = str(error.value)
+    assert "\n" not in message and message.split(";")[0].endswith(f"({onnxruntime.__version__})")
+    assert all(p.removesuffix("ExecutionProvider").lower() in message for p in onnxruntime.get_available_providers())
 
 
 def test_flip_averages_each_face_with_its_mirror_image(recognizer):

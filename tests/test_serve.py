@@ -198,6 +198,16 @@ def test_a_bad_setting_or_model_fails_before_serving(tmp_path):
         create_app(ServeSettings(model=str(tmp_path / "broken.onnx")))
 
 
+def test_settings_reach_each_worker_and_the_provider_reaches_the_model(monkeypatch):
+    sent = ServeSettings(providers=("cpu",), cors_origins=("https://app.example",), threads=1)
+    monkeypatch.setenv(settings.SETTINGS_VARIABLE, sent.to_json())  # as `fer-serve --workers N` hands them on
+    assert ServeSettings.from_environment() == sent
+    with TestClient(create_app(sent)) as client:
+        assert client.get("/readyz").status_code == 200
+    with pytest.raises(FerError, match="no-such-provider not available"):
+        create_app(ServeSettings(providers=("no-such-provider",)))
+
+
 def test_the_models_threads_follow_a_containers_cpu_limit(tmp_path, monkeypatch):
     def quota(*contents: str) -> tuple[tuple[str, ...], ...]:
         paths = []

@@ -50,7 +50,12 @@ class Service:
         self.settings = settings
         threads = settings.model_threads()
         self.recognizer = Recognizer(
-            settings.model, threads=threads, batch_size=settings.max_batch, prior=settings.prior, tta=settings.tta
+            settings.model,
+            threads=threads,
+            providers=settings.providers or None,
+            batch_size=settings.max_batch,
+            prior=settings.prior,
+            tta=settings.tta,
         )
         self.sha256 = sha256_file(self.recognizer.model_path)
         self.admission = Admission(settings.max_queue)

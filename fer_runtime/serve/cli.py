@@ -12,7 +12,7 @@ import click
 
 from fer_runtime import __version__
 from fer_runtime.cli_errors import user_errors
-from fer_runtime.cli_options import prior_option, tta_option
+from fer_runtime.cli_options import prior_option, provider_option, tta_option
 from fer_runtime.serve.settings import ENVIRONMENT_PREFIX, SETTINGS_VARIABLE, TOKEN_VARIABLE, ServeSettings
 
 DEFAULTS = ServeSettings()
@@ -39,6 +39,9 @@ SPARE_FILES = 64  # open files a process needs besides its connections (models, 
     type=click.IntRange(min=1),
     help="ONNX Runtime and detection threads per process (default: all usable cores but one, kept for the HTTP "
     "loop; a container's CPU limit counts).",
+)
+@provider_option(
+    "ONNX Runtime execution provider, e.g. cpu, cuda, tensorrt, openvino (full names too; repeatable, in order of preference; default: cpu). Face detection stays on OpenCV."
 )
 @click.option(
     "--workers", type=click.IntRange(min=1), default=1, show_default=True, help="Processes, each with its own model."
@@ -122,6 +125,7 @@ def main(
     port: int,
     model: str | None,
     threads: int | None,
+    providers: tuple[str, ...],
     workers: int,
     max_batch: int,
     max_wait_ms: float,
@@ -150,6 +154,7 @@ def main(
     settings = ServeSettings(
         model=model,
         threads=threads,
+        providers=providers,
         max_batch=max_batch,
         max_wait_ms=max_wait_ms,
         max_queue=max_queue,

@@ -61,6 +61,7 @@ class ServeSettings:
 
     model: str | None = None  # an exported .onnx graph; None: the bundled model's int8 graph
     threads: int | None = None  # ONNX Runtime intra-op threads and detection threads (None: `model_threads`)
+    providers: tuple[str, ...] = ()  # ONNX Runtime execution providers, in order (empty: the CPU's)
     max_batch: int = BATCH_SIZE
     max_wait_ms: float = 2.0
     max_queue: int = 256
@@ -109,7 +110,8 @@ class ServeSettings:
             return cls()
         try:
             data = json.loads(text)
-            data["cors_origins"] = tuple(data.get("cors_origins", ()))
+            for name in ("cors_origins", "providers"):
+                data[name] = tuple(data.get(name, ()))
             return cls(**data)
         except (json.JSONDecodeError, TypeError, AttributeError) as exc:
             raise FerError(f"{SETTINGS_VARIABLE} is not a fer-serve settings object ({exc})") from None
