@@ -14,7 +14,7 @@ import cv2
 import httpx2 as httpx
 import numpy as np
 
-from benchmarks.container import build_image, image_size_mb, podman, running
+from benchmarks.container import MAX_IMAGE_MB, MAX_READY_S, MIN_HOST_RATIO, build_image, image_size_mb, podman, running
 from benchmarks.measure_serve import CONNECTIONS, wrk
 from benchmarks.serve_process import serving
 from fer_runtime.inputs import read_image
@@ -59,6 +59,7 @@ def container_benchmark(photos: list[Path], work: Path) -> dict[str, Any]:
     return {
         "image_mb": image_size_mb(),
         "ready_s": statistics.median(ready),
+        "starts": len(ready),
         "photos": len(photos),
         "same_answers": same,
         "threads": THREADS,
@@ -73,17 +74,21 @@ def container_markdown(result: dict[str, Any]) -> str:
     part, cpu = result["container"], result["cpu"]
     ratio = part["container_per_s"] / part["host_per_s"]
     rows = [
-        ("image <= 400 MB", f"{part['image_mb']:.0f} MB", part["image_mb"] <= 400),
-        ("start to ready <= 5 s (median of 3)", f"{part['ready_s']:.2f} s", part["ready_s"] <= 5),
+        (f"image <= {MAX_IMAGE_MB} MB", f"{part['image_mb']:.0f} MB", part["image_mb"] <= MAX_IMAGE_MB),
+        (
+            f"start to ready <= {MAX_READY_S} s (median of {part['starts']})",
+            f"{part['ready_s']:.2f} s",
+            part["ready_s"] <= MAX_READY_S,
+        ),
         (
             "answers equal the host's on the shared photos",
             f"{part['same_answers']} of {part['photos']}",
             part["same_answers"] == part["photos"],
         ),
         (
-            f"one-crop POSTs/s at {part['connections']} connections >= 0.9x the host's",
+            f"one-crop POSTs/s at {part['connections']} connections >= {MIN_HOST_RATIO}x the host's",
             f"{part['container_per_s']:,.0f} vs {part['host_per_s']:,.0f}/s ({ratio:.2f}x)",
-            ratio >= 0.9,
+            ratio >= MIN_HOST_RATIO,
         ),
     ]
     return "\n".join(

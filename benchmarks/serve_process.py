@@ -59,6 +59,21 @@ def get_status(url: str) -> int | None:
         return None
 
 
+def wait_for_waiting_faces(
+    url: str, count: int, *, headers: dict[str, str] | None = None, timeout_s: float = 10
+) -> int:
+    """Polls /metrics until `fer_waiting_faces` (faces admitted, not yet answered) reaches `count` or
+    `timeout_s` passes; the last value read."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        with urllib.request.urlopen(urllib.request.Request(f"{url}/metrics", headers=headers or {}), timeout=5) as page:
+            text = page.read().decode()
+        waiting = int(next(line.split()[1] for line in text.splitlines() if line.startswith("fer_waiting_faces ")))
+        if waiting >= count or time.monotonic() > deadline:
+            return waiting
+        time.sleep(0.02)
+
+
 @contextmanager
 def serving(options: Sequence[str] = (), command: Sequence[str] = SERVE_COMMAND) -> Iterator[Server]:
     """`command` (fer-serve by default) with `options` on 127.0.0.1 and a free port, ready."""

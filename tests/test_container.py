@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -16,10 +15,18 @@ import pytest
 
 httpx = pytest.importorskip("httpx2", reason='the container tests need the test extra: pip install -e ".[test]"')
 
-from benchmarks.container import build_image, image_size_mb, missing_tools, podman, running  # noqa: E402
+from benchmarks.container import (  # noqa: E402
+    IMAGE,
+    MAX_IMAGE_MB,
+    build_image,
+    image_size_mb,
+    missing_tools,
+    podman,
+    running,
+)
+from benchmarks.serve_process import wait_for_waiting_faces  # noqa: E402
 
 pytestmark = pytest.mark.slow
-MAX_IMAGE_MB = 400
 
 
 @pytest.fixture(scope="module")
@@ -27,7 +34,7 @@ def image() -> str:
     if missing_tools():
         pytest.fail(f"the container tests need {', '.join(missing_tools())} (apt-get install; .ci/run does)")
     build_image()
-    return "localhost/fer-serve:latest"
+    return IMAGE
 
 
 def host_record(photo: Path) -> dict:
@@ -54,11 +61,6 @@ def test_the_image_answers_as_the_host_does_as_non_root_on_a_read_only_root(imag
         assert podman("healthcheck", "run", container.name, check=False).returncode == 0
 
 
-def waiting_faces(client: httpx.Client, url: str) -> int:
-    text = client.get(f"{url}/metrics").text
-    return int(next(line.split()[1] for line in text.splitlines() if line.startswith("fer_waiting_faces ")))
-
-
 def test_settings_come_from_the_environment_and_sigterm_drains(image):
     body = cv2.imencode(".png", np.full((48, 48), 128, np.uint8))[1].tobytes()
     settings = {"FER_SERVE_MAX_WAIT_MS": "1500", "FER_SERVE_THREADS": "1", "FER_SERVE_TOKEN": "secret"}
@@ -67,9 +69,8 @@ def test_settings_come_from_the_environment_and_sigterm_drains(image):
         headers = {"Authorization": "Bearer secret", "Content-Type": "image/png"}
         with httpx.Client(timeout=60, headers=headers) as client, ThreadPoolExecutor(6) as pool:
             in_flight = [pool.submit(client.post, f"{container.url}/v1/analyze", content=body) for _ in range(6)]
-            deadline = time.monotonic() + 10
-            while waiting_faces(client, container.url) < 6 and time.monotonic() < deadline:  # bounded
-                time.sleep(0.02)  # until all 6 are admitted, each waiting up to 1.5 s for company
+            # until all 6 are admitted (at most 10 s), each waiting up to 1.5 s for company
+            wait_for_waiting_faces(container.url, 6, headers=headers)
             code, log = container.stop()
             assert [answer.result().status_code for answer in in_flight] == [200] * 6
         assert code == 0, log[-2000:]

@@ -15,7 +15,7 @@ import pytest
 
 httpx = pytest.importorskip("httpx2", reason='the service tests need the test extra: pip install -e ".[test]"')
 
-from benchmarks.serve_process import address, serving  # noqa: E402
+from benchmarks.serve_process import address, serving, wait_for_waiting_faces  # noqa: E402
 from fer_runtime.serve import healthcheck  # noqa: E402
 
 CROP = cv2.imencode(".png", np.random.default_rng(0).integers(0, 255, (48, 48), dtype=np.uint8))[1].tobytes()
@@ -38,10 +38,6 @@ def shared_model_calls(url: str) -> int:
     return int(re.search(r"fer_batch_faces_count (\d+)", text).group(1)) - single
 
 
-def waiting_faces(url: str) -> int:
-    return int(re.search(r"^fer_waiting_faces (\d+)$", httpx.get(f"{url}/metrics").text, re.M).group(1))
-
-
 def test_concurrent_requests_share_model_calls_and_sigterm_answers_those_in_flight():
     with serving(["--threads", "1", "--max-wait-ms", "2000"]) as server:
         url = server.url
@@ -49,9 +45,7 @@ def test_concurrent_requests_share_model_calls_and_sigterm_answers_those_in_flig
         assert shared_model_calls(url) > 0  # 24 requests at once did not make 24 model calls
         with ThreadPoolExecutor(8) as pool:
             in_flight = pool.submit(post_many, url, 8)  # each waits up to 2 s for company in the batcher
-            deadline = time.monotonic() + 10
-            while waiting_faces(url) < 8 and time.monotonic() < deadline:  # bounded: until all 8 are admitted
-                time.sleep(0.02)
+            wait_for_waiting_faces(url, 8)  # until all 8 are admitted (at most 10 s)
             code, log = server.stop()
             assert in_flight.result() == [200] * 8
         assert code == 0, log[-2000:]

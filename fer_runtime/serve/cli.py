@@ -13,7 +13,7 @@ import click
 from fer_runtime import __version__
 from fer_runtime.cli_errors import user_errors
 from fer_runtime.cli_options import prior_option, provider_option, tta_option
-from fer_runtime.serve.settings import ENVIRONMENT_PREFIX, SETTINGS_VARIABLE, TOKEN_VARIABLE, ServeSettings
+from fer_runtime.serve.settings import ENVIRONMENT_PREFIX, PORT, SETTINGS_VARIABLE, TOKEN_VARIABLE, ServeSettings
 
 DEFAULTS = ServeSettings()
 GRACE_S = 5  # on SIGTERM, how long past the request time limit the last answers may take
@@ -28,7 +28,7 @@ SPARE_FILES = 64  # open files a process needs besides its connections (models, 
     f"({ENVIRONMENT_PREFIX}_ and the option's name), as a container is configured.",
 )
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (0.0.0.0: every interface).")
-@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True)
+@click.option("--port", type=click.IntRange(0, 65535), default=PORT, show_default=True)
 @click.option(
     "--model",
     type=click.Path(dir_okay=False, exists=True),

@@ -9,14 +9,14 @@ import sys
 import urllib.error
 import urllib.request
 
-from fer_runtime.serve.settings import ENVIRONMENT_PREFIX
+from fer_runtime.serve.settings import ENVIRONMENT_PREFIX, PORT
 
 TIMEOUT_S = 3.0
 
 
 def check(path: str = "/readyz", port: int | None = None) -> str | None:
     """None when http://127.0.0.1:PORT/PATH answers 200, else why not."""
-    port = port or int(os.environ.get(f"{ENVIRONMENT_PREFIX}_PORT", "8000"))
+    port = port or int(os.environ.get(f"{ENVIRONMENT_PREFIX}_PORT", PORT))
     url = f"http://127.0.0.1:{port}{path}"
     try:
         with urllib.request.urlopen(url, timeout=TIMEOUT_S) as answer:

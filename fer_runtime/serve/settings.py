@@ -12,6 +12,7 @@ from fer_runtime.defaults import BATCH_SIZE
 from fer_runtime.errors import FerError
 
 SETTINGS_VARIABLE = "FER_SERVE_SETTINGS"  # how `fer-serve --workers N` hands its settings to each process
+PORT = 8000  # fer-serve's default port
 ENVIRONMENT_PREFIX = "FER_SERVE"  # fer-serve's --max-queue may come from FER_SERVE_MAX_QUEUE, and so on
 TOKEN_VARIABLE = "FER_SERVE_TOKEN"  # when set, /v1/* and /metrics need `Authorization: Bearer <token>`
 
