@@ -20,6 +20,14 @@ from fer_runtime.spec import PreprocessSpec
 METADATA_KEY = "fer"
 MODEL_FORMAT = "fer-model/1"
 DEFAULT_MODEL_NAME = "fer_default"
+GRAPH_SUFFIXES = (".onnx", ".ort")  # ONNX, and ONNX Runtime's own format (ORT Mobile, minimal builds)
+# Which execution providers (short names, `session.resolve_providers`) each kind of graph is made for.
+GRAPH_SUITS: dict[str, tuple[str, ...]] = {
+    "float": ("cpu", "openvino", "cuda", "wasm"),
+    "int8": ("cpu", "openvino", "wasm"),
+    "ort": ("cpu",),  # the int8 graph, QDQ fused into QLinearConv, for ORT Mobile's CPU provider
+    "fp16": ("cuda", "tensorrt"),  # float16 weights and arithmetic, float32 input and output
+}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -28,7 +36,8 @@ class ModelDescription:
     what a reader wants (architecture, training provenance, quantization, export checks).
 
     `fer_train`'s export builds one and embeds it in each graph's metadata (with `graph` naming that
-    graph) and writes it beside them as NAME.json (with `graphs`: each graph's file and sha256).
+    graph) and writes it beside them as NAME.json (with `graphs`: each graph's file, sha256, and the execution
+    providers it is made for, `GRAPH_SUITS`).
     """
 
     name: str
@@ -39,7 +48,7 @@ class ModelDescription:
     output_name: str = "logits"
     quantization: dict[str, Any] | None = None  # how the int8 graph was made; None: float graph only
     parity: dict[str, Any] | None = None  # the export's accuracy check on the --check data
-    graphs: dict[str, dict[str, str]] = field(default_factory=dict)  # "float"/"int8" → {"file", "sha256"}
+    graphs: dict[str, dict[str, Any]] = field(default_factory=dict)  # kind → {"file", "sha256", "suits", ...}
     graph: str | None = None  # in a graph's metadata: which graph this is
     temperature: float = 1.0  # probabilities = softmax(logits / temperature)
     temperature_fit: dict[str, Any] | None = None  # how the temperature was fitted, ECE before and after
@@ -174,8 +183,10 @@ def read_description(path: str | os.PathLike[str]) -> ModelDescription:
 
 
 def sidecar_path(model_path: Path) -> Path:
-    """`exported/x.onnx` and `exported/x.int8.onnx` share `exported/x.json`."""
-    stem = model_path.name.removesuffix(".onnx").removesuffix(".int8")
+    """`exported/x.onnx`, `x.int8.onnx`, `x.fp16.onnx` and `x.int8.ort` share `exported/x.json`."""
+    stem = model_path.name
+    for suffix in (*GRAPH_SUFFIXES, ".int8", ".fp16"):
+        stem = stem.removesuffix(suffix)
     return model_path.with_name(stem + ".json")
 
 

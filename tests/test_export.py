@@ -26,7 +26,8 @@ from tests.conftest import REPO, TINY_RESNET
 
 def test_export_writes_checked_graphs_and_description(tiny_export):
     root, result = tiny_export
-    assert sorted(p.name for p in (root / "out").iterdir()) == ["tiny.int8.onnx", "tiny.json", "tiny.onnx"]
+    written = ["tiny.int8.onnx", "tiny.int8.ort", "tiny.json", "tiny.onnx", "tiny.required_operators.config"]
+    assert sorted(p.name for p in (root / "out").iterdir()) == written
     graph = onnx.load(str(result.float_path))
     assert not [n for n in graph.graph.node if n.op_type == "BatchNormalization"]
     int8 = onnx.load(str(result.int8_path)).graph
@@ -36,7 +37,8 @@ def test_export_writes_checked_graphs_and_description(tiny_export):
     assert not weights.pop(stem) and weights and all(weights.values())  # every other one reads int8 weights
     description = json.loads(result.json_path.read_text())
     assert description["classes"] == ["angry", "happy", "neutral", "sad"]
-    assert set(description["graphs"]) == {"float", "int8"}
+    assert set(description["graphs"]) == {"float", "int8", "ort"}  # ORT Mobile's format of the int8 graph
+    assert [description["graphs"][kind]["suits"][0] for kind in ("float", "int8", "ort")] == ["cpu"] * 3
     parity = description["parity"]
     assert parity["float_max_abs_logit_diff"] <= 1e-4 and parity["float_top1_agreement"] == 1.0
     for kind, path in (("float", result.float_path), ("int8", result.int8_path)):
@@ -187,6 +189,8 @@ def test_every_shipped_int8_graph_agrees_with_its_float_graph(json_path, shared_
     }
     agreement = float((graphs["int8"].argmax(1) == graphs["float"].argmax(1)).mean())
     assert agreement >= INT8_MIN_AGREEMENT, f"{json_path.stem}: int8 agrees with float on {agreement:.2%}"
+    if "ort" in graphs:  # the ORT format runs its source's kernels
+        assert np.abs(graphs["ort"] - graphs[description.graphs["ort"]["source"]]).max() <= 1e-4
 
 
 def test_a_checkpoint_without_its_recipe_exports_its_trained_posterior_only(tmp_path):

@@ -186,6 +186,7 @@ def _model_section(description: ModelDescription, graphs: dict[str, Path]) -> li
     classes, spec = description.classes, description.spec
     article = "An" if str(len(classes)).startswith("8") or len(classes) in (11, 18) else "A"  # eight, eleven, ...
     stats = {kind: graph_stats(path) for kind, path in graphs.items()}
+    derived = [g for kind, g in description.graphs.items() if kind not in graphs]
     return [
         f"# {description.name}: model card",
         "",
@@ -200,6 +201,7 @@ def _model_section(description: ModelDescription, graphs: dict[str, Path]) -> li
         f"- Parameters: {stats['float'].parameters:,} (BatchNorm folded); "
         f"MACs per image: {stats['float'].macs_per_image / 1e6:.1f} M",
         *(f"- `{graphs[k].name}`: {s.file_bytes / 1e6:.2f} MB" for k, s in stats.items()),
+        *(f"- `{g['file']}`: made from the {g['source']} graph for {', '.join(g['suits'])}" for g in derived),
         f"- Preprocessing: `{json.dumps(spec.to_dict())}`",
     ]
 
@@ -278,7 +280,7 @@ def write_model_card(
     if not json_path.is_file():
         raise FerError(f"{json_path} not found: export the model first")
     description = read_description(json_path)
-    graphs = {kind: folder / g["file"] for kind, g in description.graphs.items()}
+    graphs = {kind: folder / g["file"] for kind, g in description.graphs.items() if kind in ("float", "int8")}
     table = read_votes(votes, description.classes) if votes else None
     predictors = {kind: Predictor(path) for kind, path in graphs.items()}
     results: dict[tuple[str, str], Evaluation] = {}

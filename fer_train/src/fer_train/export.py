@@ -28,6 +28,7 @@ from fer_runtime.session import create_session
 from fer_runtime.spec import PreprocessSpec
 from fer_train.checkpoint import LoadedModel, load_model
 from fer_train.data import load_with_votes
+from fer_train.derived_graphs import stage_derived
 from fer_train.export_fits import fit_temperature_on, measure_framing_on
 from fer_train.fold import fold_batchnorm
 from fer_train.onnx_graph import INPUT_NAME, OPSET, OUTPUT_NAME, count_ops, embed_all, onnx_export, publish, simplify
@@ -40,12 +41,13 @@ from fer_train.votes import VoteTable, read_votes
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ExportResult:
     float_path: Path
     int8_path: Path | None
     json_path: Path
     description: ModelDescription
+    derived: tuple[Path, ...]  # the ORT-format graph (ORT Mobile), the float16 one when asked for
 
 
 @dataclass(frozen=True)
@@ -212,6 +214,7 @@ def export_checkpoint(
     val: str | None = None,
     votes: str | None = None,
     default_prior: str = "trained",
+    fp16: bool = False,
 ) -> ExportResult:
     """Export a checkpoint to `out_dir/name.onnx` (+ `name.int8.onnx`) and `out_dir/name.json`.
 
@@ -220,7 +223,8 @@ def export_checkpoint(
     else against the labels, for the probabilities of `default_prior`. The graphs give the trained posterior;
     the description records the training class shares, so the runtime can divide by them ("uniform") or not
     ("trained"); `default_prior` is what it does unless told. With `check`, both graphs are scored on that data
-    and held to the limits (`fer_train.parity`)."""
+    and held to the limits (`fer_train.parity`). The ORT format of the int8 graph (else the float one) is written
+    too, and with `fp16` a float16 graph (`fer_train.derived_graphs`)."""
     if default_prior not in PRIORS:
         raise FerError(f"unknown prior {default_prior!r}; use one of {', '.join(PRIORS)}")
     loaded = load_model(checkpoint)
@@ -241,14 +245,20 @@ def export_checkpoint(
             quantization = quantization_record(calib_source, len(pixels))
         description = _describe(prepared, name=name, checkpoint=checkpoint, drift=drift, quantization=quantization)
         embed_all(description, graphs)
+        derived = ("ort", "fp16") if fp16 else ("ort",)
+        details = stage_derived(description, graphs, derived)
         if check:
             parity = _parity(prepared, graphs, check, table, cache_dir)
             enforce(parity, allow_int8_drop)
             description = replace(description, parity=parity)
-        description = publish(out, description, graphs)
+        description = publish(out, description, graphs, details)
     int8 = graphs.get("int8")
     return ExportResult(
-        out / graphs["float"].name, out / int8.name if int8 else None, out / f"{name}.json", description
+        float_path=out / graphs["float"].name,
+        int8_path=out / int8.name if int8 else None,
+        json_path=out / f"{name}.json",
+        description=description,
+        derived=tuple(out / graphs[kind].name for kind in derived),
     )
 
 

@@ -8,6 +8,7 @@ import os
 import warnings
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import onnx
 import onnxsim
@@ -17,7 +18,7 @@ from torch import nn
 from fer_runtime import __version__
 from fer_runtime.atomic import write_text
 from fer_runtime.errors import FerError
-from fer_runtime.model_files import METADATA_KEY, ModelDescription, read_sidecar, sha256_file
+from fer_runtime.model_files import GRAPH_SUITS, METADATA_KEY, ModelDescription, read_sidecar, sha256_file
 from fer_runtime.spec import PreprocessSpec
 
 INPUT_NAME, OUTPUT_NAME = "input", "logits"
@@ -75,12 +76,26 @@ def embed_all(description: ModelDescription, staged: dict[str, Path]) -> None:
         embed(path, replace(description, graph=kind, graphs={}, parity=None))
 
 
-def publish(folder: Path, description: ModelDescription, staged: dict[str, Path]) -> ModelDescription:
-    """Move graphs that carry `description` (`embed_all`; staged inside `folder`) into `folder` and write
-    NAME.json beside them with each graph's sha256; the description as written."""
-    files = {kind: {"file": path.name, "sha256": sha256_file(path)} for kind, path in staged.items()}
-    published = replace(description, graphs=files)
-    for path in staged.values():
-        os.replace(path, folder / path.name)
+def publish(
+    folder: Path,
+    description: ModelDescription,
+    staged: dict[str, Path],
+    details: dict[str, dict[str, Any]] | None = None,
+) -> ModelDescription:
+    """Move graphs that carry `description` (`embed_all`; staged inside `folder`) into `folder`, with the files
+    their `details` name (an `operators` config), and write NAME.json beside them: each graph's file, sha256,
+    the providers it suits (`GRAPH_SUITS`) and its details, over the graphs `description` already lists."""
+    details = details or {}
+    files = {
+        kind: {"file": path.name, "sha256": sha256_file(path), **details.get(kind, {})} for kind, path in staged.items()
+    }
+    graphs = {
+        kind: {**entry, "suits": list(GRAPH_SUITS[kind])} for kind, entry in {**description.graphs, **files}.items()
+    }
+    published = replace(description, graphs=graphs)
+    for kind, path in staged.items():
+        for name in (path.name, details.get(kind, {}).get("operators")):
+            if name:
+                os.replace(path.with_name(name), folder / name)
     write_text(folder / f"{description.name}.json", published.to_json())
     return published

@@ -12,6 +12,7 @@ import torch
 from torch import nn
 
 from fer_runtime.errors import FerError
+from fer_runtime.model_files import GRAPH_SUFFIXES
 from fer_runtime.postprocess import softmax
 from fer_runtime.preprocess import model_input
 from fer_runtime.recognizer import Recognizer
@@ -61,7 +62,7 @@ class Predictor:
         self.path = Path(model)
         if not self.path.is_file():
             raise FerError(f"model not found: {self.path}")
-        if self.path.suffix == ".onnx":
+        if self.path.suffix in GRAPH_SUFFIXES:
             self._recognizer: Recognizer | None = Recognizer(self.path, threads=threads, prior=prior, tta=tta)
             self.spec: PreprocessSpec = self._recognizer.spec
         else:

@@ -13,6 +13,7 @@ from pathlib import Path
 from fer_runtime.errors import FerError
 from fer_runtime.model_files import ModelDescription
 from fer_train.data import load_with_votes
+from fer_train.derived_graphs import DERIVED, stage_derived
 from fer_train.onnx_graph import embed_all, publish, read_exported
 from fer_train.parity import enforce, int8_parity
 from fer_train.quantize import CALIBRATION_SIZE, calibration_sample, quantization_record, quantize_int8
@@ -44,7 +45,8 @@ def requantize(
 ) -> ModelDescription:
     """Write `export_dir/name.int8.onnx` anew from `name.onnx`, calibrated on `calib` (default: the data
     recorded for its last calibration or its training), and update `name.json`. With `check` (default: the
-    data of its recorded parity, when here) the new graph is held to export's int8 limits first."""
+    data of its recorded parity, when here) the new graph is held to export's int8 limits first. The graphs made from it
+    (the ORT format) are made anew."""
     folder = Path(export_dir)
     float_path = folder / f"{name}.onnx"
     description = read_exported(folder, name)
@@ -64,11 +66,12 @@ def requantize(
         shutil.copyfile(float_path, staged["float"])
         quantize_int8(staged["float"], staged["int8"], description.input_name, pixels, spec)
         embed_all(updated, staged)
+        details = stage_derived(updated, staged, tuple(kind for kind in DERIVED if kind in description.graphs))
         if check is not None:
             parity = int8_parity(staged["float"], staged["int8"], load_with_votes(check, spec, cache_dir, votes))
             enforce(parity, allow_int8_drop)
             updated = replace(updated, parity={**(description.parity or {}), "data": check, **parity})
-        updated = publish(folder, updated, staged)
+        updated = publish(folder, updated, staged, details)
     return updated
 
 

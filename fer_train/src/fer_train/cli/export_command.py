@@ -45,6 +45,7 @@ from fer_train.parity import format_parity
     type=click.Path(exists=True),
     help="Accuracy parity on this data (e.g. Test_250.zip): PyTorch, ONNX float and int8 scored side by side.",
 )
+@click.option("--fp16", is_flag=True, help="Also write NAME.fp16.onnx, a float16 graph for CUDA and TensorRT.")
 @click.option("--allow-int8-drop", is_flag=True, help="Keep an int8 graph that fails the accuracy limits.")
 @click.option("--cache-dir", type=click.Path(file_okay=False))
 @user_errors
@@ -60,9 +61,11 @@ def export_command(
     allow_int8_drop: bool,
     cache_dir: str | None,
     default_prior: str,
+    fp16: bool,
 ) -> None:
     """Export a checkpoint: BatchNorm folded, onnxsim, checked against PyTorch on a probe batch, a fitted
-    temperature, optional int8, and the model description in each graph and beside them."""
+    temperature, optional int8 and float16, the ORT format for ORT Mobile, and the model description in each graph
+    and beside them."""
     result = export_checkpoint(
         checkpoint,
         out,
@@ -75,8 +78,9 @@ def export_command(
         val=val,
         votes=votes,
         default_prior=default_prior,
+        fp16=fp16,
     )
-    for path in (result.float_path, result.int8_path, result.json_path):
+    for path in (result.float_path, result.int8_path, *result.derived, result.json_path):
         if path is not None:
             click.echo(f"wrote {path}")
     click.echo(format_temperature(result.description))
