@@ -70,30 +70,65 @@ def test_web_library_type_checks(web_tools: None) -> None:
     assert done.returncode == 0, done.stdout[-4000:]
 
 
-def test_page_in_headless_chromium_gives_fer_runs_answer(web_tools: None, shared_data: Path, tmp_path: Path) -> None:
+PHOTO_CASES = (("justin.jpg", 1), ("sideways.jpg", 1), ("no-faces.jpg", 0), ("strip-1x20000.png", 0))
+
+
+def _write_photo_cases(shared_data: Path, folder: Path) -> tuple[tuple[str, int], ...]:
+    """The shared photos, one turned and shown upright by EXIF (as phones write them), and degenerate strips, in
+    `folder`: (file name, faces expected)."""
     photos = shared_data / "photos"
     for name in ("justin.jpg", "no-faces.jpg"):
-        shutil.copyfile(photos / name, tmp_path / name)
+        shutil.copyfile(photos / name, folder / name)
     sideways = cv2.rotate(decode_image((photos / "justin.jpg").read_bytes()), cv2.ROTATE_90_COUNTERCLOCKWISE)
     jpeg = cv2.imencode(".jpg", sideways, [cv2.IMWRITE_JPEG_QUALITY, 95])[1].tobytes()
-    (tmp_path / "sideways.jpg").write_bytes(with_exif_orientation(jpeg, 6))  # shown upright by EXIF, as phones do
+    (folder / "sideways.jpg").write_bytes(with_exif_orientation(jpeg, 6))
     strips = dict(degenerate_images(decode_image((photos / "justin.jpg").read_bytes())))
     for name in ("strip-1x20000", "face-in-a-wide-strip"):
-        cv2.imwrite(str(tmp_path / f"{name}.png"), strips[name])
+        cv2.imwrite(str(folder / f"{name}.png"), strips[name])
+    return (*PHOTO_CASES, ("face-in-a-wide-strip.png", 1))
+
+
+def _assert_same_faces(got: list[dict], expected: list[dict], faces: int, name: str) -> None:
+    assert len(got) == len(expected) == faces, name
+    for js_face, python_face in zip(got, expected):
+        assert js_face["label"] == python_face["label"], name
+        assert overlap(tuple(js_face["box"]), tuple(python_face["box"])) >= MIN_IOU, name
+        for cls, value in python_face["scores"].items():
+            assert abs(js_face["scores"][cls] - value) <= PROBABILITY_TOLERANCE, name
+
+
+def test_page_in_headless_chromium_gives_fer_runs_answer(web_tools: None, shared_data: Path, tmp_path: Path) -> None:
+    cases = _write_photo_cases(shared_data, tmp_path)
     recognizer = Recognizer(prefer_int8=False)  # the graph the page ships
     with page_server(build_page(), tmp_path) as base:
-        cases = ("justin.jpg", 1), ("sideways.jpg", 1), ("no-faces.jpg", 0), ("strip-1x20000.png", 0)
-        for name, faces in (*cases, ("face-in-a-wide-strip.png", 1)):
+        for name, faces in cases:
             answer = page_result(f"{base}/index.html?image=/photos/{name}")
             assert answer["state"] == "done" and not answer["page_errors"], answer
             expected = image_record(name, recognizer.analyze(decode_image((tmp_path / name).read_bytes())))
-            got = answer["result"]["faces"]
-            assert len(got) == len(expected["faces"]) == faces, name
-            for page_face, python_face in zip(got, expected["faces"]):
-                assert page_face["label"] == python_face["label"]
-                assert overlap(tuple(page_face["box"]), tuple(python_face["box"])) >= MIN_IOU
-                for cls, value in python_face["scores"].items():
-                    assert abs(page_face["scores"][cls] - value) <= PROBABILITY_TOLERANCE
+            _assert_same_faces(answer["result"]["faces"], expected["faces"], faces, name)
+
+
+def test_node_cli_prints_fer_runs_records(web_tools: None, shared_data: Path, tmp_path: Path) -> None:
+    """web/bin/fer.mjs: the page's pipeline on onnxruntime-node, images decoded in Node (sharp), the int8 graph
+    fer-run uses by default."""
+    cases = _write_photo_cases(shared_data, tmp_path)
+    paths = [str(tmp_path / name) for name, _ in cases]
+    done = subprocess.run(["node", str(WEB / "bin" / "fer.mjs"), "--json", *paths], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    recognizer = Recognizer()
+    for record, path, (name, faces) in zip(json.loads(done.stdout), paths, cases, strict=True):
+        expected = image_record(path, recognizer.analyze(decode_image(Path(path).read_bytes())))
+        assert record["file"] == path and set(record) == set(expected)
+        _assert_same_faces(record["faces"], expected["faces"], faces, name)
+    text = subprocess.run(["node", str(WEB / "bin" / "fer.mjs"), paths[0]], capture_output=True, text=True)
+    assert text.stdout.splitlines()[0] == paths[0] and text.stdout.splitlines()[1].startswith("  face 0  box ")
+    missing = subprocess.run(
+        ["node", str(WEB / "bin" / "fer.mjs"), str(tmp_path / "absent.jpg")], capture_output=True, text=True
+    )
+    assert missing.returncode == 1 and missing.stderr.startswith(
+        f"fer.mjs: {tmp_path / 'absent.jpg'}: not a readable image"
+    )
+    assert "Error:" not in missing.stderr and "    at " not in missing.stderr  # one line and the usage, no stack
 
 
 def test_page_reports_a_missing_image_as_an_error(web_tools: None, tmp_path: Path) -> None:

@@ -35,7 +35,7 @@ async function fetchJSON(name) {
 /** @param {string} [prior] */
 async function loadRecognizer(prior) {
   const minConfidence = Number(params.get("min_confidence") ?? $("min-confidence").value ?? 0);
-  return Recognizer.load({ fetchJSON, modelSource: async (file) => MODELS + file, prior, minConfidence });
+  return Recognizer.load({ ort, fetchJSON, modelSource: async (file) => MODELS + file, prior, minConfidence });
 }
 
 /**

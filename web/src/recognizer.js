@@ -2,14 +2,13 @@
 // temperature, class prior) and the runtime's defaults (runtime.json): detect, crop (landmark template or box
 // and margin), gray, resize, normalise, classify, calibrate, reweight, label.
 
-import * as ort from "onnxruntime-web";
-
 import { alignedCrop, cropWithMargin } from "./align.js";
 import { resizeArea, roundHalfEven, toGray } from "./pixels.js";
 import { YuNet } from "./yunet.js";
 
 /** @typedef {import("./pixels.js").Raster} Raster */
 /** @typedef {import("./yunet.js").Detection} Detection */
+/** @typedef {import("./yunet.js").Ort} Ort */
 
 /**
  * @typedef {object} Face
@@ -85,14 +84,16 @@ export function modelInput(crop, spec) {
 export class Recognizer {
   /**
    * @param {object} parts
-   * @param {ort.InferenceSession} parts.session  the emotion model
+   * @param {Ort} parts.ort  the ONNX Runtime package the sessions come from
+   * @param {import("onnxruntime-common").InferenceSession} parts.session  the emotion model
    * @param {YuNet} parts.detector
    * @param {any} parts.description  the exported model's description (NAME.json)
    * @param {any} parts.runtime  runtime.json
    * @param {string} [parts.prior]  "trained" or "uniform" (default: the description's choice)
    * @param {number} [parts.minConfidence]
    */
-  constructor({ session, detector, description, runtime, prior, minConfidence = 0 }) {
+  constructor({ ort, session, detector, description, runtime, prior, minConfidence = 0 }) {
+    this.ort = ort;
     this.session = session;
     this.detector = detector;
     this.description = description;
@@ -109,21 +110,28 @@ export class Recognizer {
   }
 
   /**
-   * Load the model runtime.json names (its `graph`, else the float one), its description and the detector.
+   * Load the model runtime.json names (the graph of kind `graph`, else runtime.json's `graph`, else the float
+   * one), its description and the detector, on `ort` (onnxruntime-web or onnxruntime-node).
    * @param {object} options
+   * @param {Ort} options.ort
    * @param {(name: string) => Promise<any>} options.fetchJSON
-   * @param {(name: string) => Promise<string | Uint8Array>} options.modelSource  a URL or the bytes of a graph
+   * @param {(name: string) => Promise<string | Uint8Array>} options.modelSource  a URL, path or the bytes of a graph
+   * @param {string} [options.graph]  a kind of graph the description lists ("float", "int8", "ort")
    * @param {string} [options.prior]
    * @param {number} [options.minConfidence]
-   * @param {ort.InferenceSession.SessionOptions} [options.sessionOptions]
+   * @param {import("onnxruntime-common").InferenceSession.SessionOptions} [options.sessionOptions]
    */
-  static async load({ fetchJSON, modelSource, prior, minConfidence, sessionOptions = {} }) {
+  static async load({ ort, fetchJSON, modelSource, graph, prior, minConfidence, sessionOptions = {} }) {
     const runtime = await fetchJSON("runtime.json");
     const description = await fetchJSON(`${runtime.model}.json`);
-    const file = runtime.graph ?? description.graphs?.float?.file ?? `${runtime.model}.onnx`;
+    if (graph && !description.graphs?.[graph]) {
+      throw new Error(`${runtime.model} has no ${graph} graph; it has ${Object.keys(description.graphs ?? {}).join(", ")}`);
+    }
+    const file = graph ? description.graphs[graph].file : (runtime.graph ?? description.graphs?.float?.file);
     const session = await ort.InferenceSession.create(/** @type {any} */ (await modelSource(file)), sessionOptions);
-    const detector = await YuNet.create(await modelSource(runtime.detector.model), runtime.detector, sessionOptions);
-    return new Recognizer({ session, detector, description, runtime, prior, minConfidence });
+    const yunet = await modelSource(runtime.detector.model);
+    const detector = await YuNet.create(ort, yunet, runtime.detector, sessionOptions);
+    return new Recognizer({ ort, session, detector, description, runtime, prior, minConfidence });
   }
 
   /**
@@ -135,7 +143,7 @@ export class Recognizer {
     const { height, width } = this.spec;
     const batch = new Float32Array(crops.length * height * width);
     crops.forEach((c, i) => batch.set(modelInput(c, this.spec), i * height * width));
-    const input = new ort.Tensor("float32", batch, [crops.length, 1, height, width]);
+    const input = new this.ort.Tensor("float32", batch, [crops.length, 1, height, width]);
     const output = await this.session.run({ [this.description.input.name]: input });
     const logits = /** @type {Float32Array} */ (output[this.description.output.name].data);
     const n = this.classes.length;

@@ -4,12 +4,11 @@
 // per stride; non-maximum suppression on integer boxes; candidates with a non-finite value or a box outside the
 // photo dropped.
 
-import * as ort from "onnxruntime-web";
-
 import { bgrBlob, resizeArea, roundHalfEven } from "./pixels.js";
 import { overlap } from "./track.js"; // IoU of (x, y, w, h) boxes, as OpenCV's Rect2i gives it for integer ones
 
 /** @typedef {import("./pixels.js").Raster} Raster */
+/** @typedef {typeof import("onnxruntime-common")} Ort  onnxruntime-web in a page, onnxruntime-node in Node */
 
 /**
  * @typedef {object} Detection
@@ -109,21 +108,24 @@ function shrink(image, scale) {
 
 export class YuNet {
   /**
-   * @param {ort.InferenceSession} session
+   * @param {Ort} ort
+   * @param {import("onnxruntime-common").InferenceSession} session
    * @param {DetectorSettings} settings
    */
-  constructor(session, settings) {
+  constructor(ort, session, settings) {
+    this.ort = ort;
     this.session = session;
     this.settings = settings;
   }
 
   /**
-   * @param {string | Uint8Array} model  URL or bytes of the YuNet graph with free input size
+   * @param {Ort} ort
+   * @param {string | Uint8Array} model  URL, path (Node) or bytes of the YuNet graph with free input size
    * @param {DetectorSettings} settings
-   * @param {ort.InferenceSession.SessionOptions} [options]
+   * @param {import("onnxruntime-common").InferenceSession.SessionOptions} [options]
    */
-  static async create(model, settings, options = {}) {
-    return new YuNet(await ort.InferenceSession.create(/** @type {any} */ (model), options), settings);
+  static async create(ort, model, settings, options = {}) {
+    return new YuNet(ort, await ort.InferenceSession.create(/** @type {any} */ (model), options), settings);
   }
 
   /**
@@ -138,7 +140,7 @@ export class YuNet {
     const { divisor, min_side: minSide } = this.settings;
     const padWidth = Math.max(minSide, (Math.floor((small.width - 1) / divisor) + 1) * divisor);
     const padHeight = Math.max(minSide, (Math.floor((small.height - 1) / divisor) + 1) * divisor);
-    const input = new ort.Tensor("float32", bgrBlob(small, padWidth, padHeight), [1, 3, padHeight, padWidth]);
+    const input = new this.ort.Tensor("float32", bgrBlob(small, padWidth, padHeight), [1, 3, padHeight, padWidth]);
     const outputs = await this.session.run({ [this.session.inputNames[0]]: input });
     let rows = decode(outputs, padWidth, padHeight, this.settings, threshold);
     if (rows.length > 1) {

@@ -3,17 +3,16 @@
 // faces found, and the same probabilities.
 
 import assert from "node:assert/strict";
-import { existsSync, readFileSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { test } from "node:test";
-import { fileURLToPath } from "node:url";
 
 import * as ort from "onnxruntime-web";
 
 import { overlap } from "../src/track.js";
-import { Recognizer, modelInput } from "../src/recognizer.js";
+import { loadFromCheckout } from "../src/checkout.js";
+import { modelInput } from "../src/recognizer.js";
 
-const web = join(dirname(fileURLToPath(import.meta.url)), "..");
 const fixtures = process.env.FER_WEB_FIXTURES;
 const PROBABILITY_TOLERANCE = 0.02;
 const MIN_AGREEMENT = 0.99;
@@ -21,19 +20,8 @@ const MIN_IOU = 0.9;
 
 ort.env.wasm.numThreads = 1;
 
-/** The web page's model folder, read from the checkout: runtime.json and YuNet from assets/, the model from exported/. */
-const source = (/** @type {string} */ name) =>
-  existsSync(join(web, "assets", name)) ? join(web, "assets", name) : join(web, "..", "exported", name);
-
-/** @param {{prior?: string, min_confidence?: number}} [options] */
-async function load(options = {}) {
-  return Recognizer.load({
-    prior: options.prior,
-    minConfidence: options.min_confidence,
-    fetchJSON: async (name) => JSON.parse(readFileSync(source(name), "utf8")),
-    modelSource: async (name) => new Uint8Array(readFileSync(source(name))),
-  });
-}
+/** The page's Recognizer on WASM, on the checkout's files. @param {{prior?: string, min_confidence?: number}} [options] */
+const load = (options = {}) => loadFromCheckout(ort, { prior: options.prior, minConfidence: options.min_confidence });
 
 test("the JavaScript pipeline gives the Python runtime's inputs, faces and probabilities", async () => {
   assert.ok(fixtures, "FER_WEB_FIXTURES is not set: run python -m pytest tests/test_web.py, which writes the cases");
