@@ -1,11 +1,14 @@
-"""`python -m benchmarks [--quick] [--out benchmarks/results]`: one run, one JSON, one markdown table."""
+"""`python -m benchmarks [--quick] [--out benchmarks/results]`: one run, one JSON, one markdown table;
+`python -m benchmarks targets` runs the deployment targets' part (`benchmarks.measure_targets`)."""
 
 from __future__ import annotations
 
 import argparse
 import json
+import sys
 import tempfile
 from datetime import datetime, timezone
+from importlib import import_module
 from pathlib import Path
 from typing import Any
 
@@ -60,7 +63,13 @@ def _models_part(args: argparse.Namespace, work: Path, test: FaceDataset, shippe
     }
 
 
+PARTS = {"targets": "benchmarks.measure_targets"}  # `python -m benchmarks PART [options]`: one part on its own
+
+
 def main() -> None:
+    if len(sys.argv) > 1 and sys.argv[1] in PARTS:
+        import_module(PARTS[sys.argv[1]]).main(sys.argv[2:])
+        return
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="Few repeats and Test_100: a smoke test, not numbers.")
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results")

@@ -195,3 +195,28 @@ def test_fuzz_goals_fail_on_one_server_error_or_one_unanswered_file():
     fuzz["uploads"]["statuses"] = {"200": 5999, "400": 4000, "500": 1}
     fuzz["fer_run"]["error_lines"] = 3999
     assert not any(ok for _, _, ok in fuzz_goals(fuzz))
+
+
+@pytest.mark.slow
+def test_targets_part_holds_every_target_to_pytorch(shared_data, tmp_path):
+    """`python -m benchmarks targets --quick`: a row per target this machine has (CI installs Node's packages
+    and openvino), each held to PyTorch on Test_100, the float32 ones within the float tolerance."""
+    result = subprocess.run(
+        [sys.executable, "-m", "benchmarks", "targets", "--quick", "--out", str(tmp_path), "--data", str(shared_data)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    [json_file] = tmp_path.glob("*-targets.json")
+    part = json.loads(json_file.read_text())["targets"]
+    names = [row["target"] for row in part["rows"]]
+    expected = ["PyTorch (reference)", "ORT CPU, float", "ORT CPU, int8", "ORT CPU, int8, .ort", "ORT CPU, float16"]
+    assert names[:5] == expected and "Node, int8" in names and "OpenVINO CPU, float" in names
+    for row in part["rows"]:
+        assert row["top1_agreement"] >= 0.97, row
+        assert row["max_abs_dp"] <= (1e-3 if row["float32"] else 0.2), row
+        assert row["batch1_ms"] > 0 and row["batch64_per_s"] > 0 and row["first_call_ms"] > 0
+    markdown = (tmp_path / json_file.name.replace(".json", ".md")).read_text()
+    assert all(f"| {name} |" in markdown for name in names) and "| goal | measured | met |" in markdown

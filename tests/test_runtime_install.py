@@ -32,9 +32,9 @@ def test_fresh_venv_without_torch_runs_fer_run(tmp_path, shared_data):
         name = sorted(n for n in archive.namelist() if n.endswith(".jpg"))[0]
         (tmp_path / "face.jpg").write_bytes(archive.read(name))
 
-    def fer_run(image: Path) -> dict:
+    def fer_run(image: Path, *options: str) -> dict:
         result = subprocess.run(
-            [str(env_dir / "bin" / "fer-run"), str(image), "--json"],
+            [str(env_dir / "bin" / "fer-run"), str(image), "--json", *options],
             capture_output=True,
             text=True,
             env=environment,
@@ -65,3 +65,6 @@ def test_fresh_venv_without_torch_runs_fer_run(tmp_path, shared_data):
     detector = Path(location).parent / "models" / "yunet"  # the wheel carries YuNet and its licences
     assert {"yunet_s_640_640.onnx", "LICENSE", "LICENSE-opencv_zoo"} <= {p.name for p in detector.iterdir()}
     assert len(fer_run(shared_data / "photos" / "justin.jpg")["faces"][0]["landmarks"]) == 5
+    mobile = Path(location).parent / "models" / "fer_default.int8.ort"  # and the ORT format with its op list
+    assert mobile.with_name("fer_default.required_operators.config").is_file()
+    assert fer_run(tmp_path / "face.jpg", "--model", str(mobile)) == fer_run(tmp_path / "face.jpg")

@@ -20,6 +20,7 @@ from fer_runtime.model_files import DEFAULT_MODEL_NAME, ModelDescription, read_d
 from fer_train.config import recipe_toml
 from fer_train.cpu import describe_cpu
 from fer_train.crowd_metrics import COVERAGE, CrowdMetrics
+from fer_train.derived_graphs import SOURCES
 from fer_train.evaluate import Evaluation, evaluate_predictions, with_ferplus
 from fer_train.graph_stats import graph_stats
 from fer_train.metrics import Metrics
@@ -280,7 +281,7 @@ def write_model_card(
     if not json_path.is_file():
         raise FerError(f"{json_path} not found: export the model first")
     description = read_description(json_path)
-    graphs = {kind: folder / g["file"] for kind, g in description.graphs.items() if kind in ("float", "int8")}
+    graphs = {kind: folder / g["file"] for kind, g in description.graphs.items() if kind in SOURCES}
     table = read_votes(votes, description.classes) if votes else None
     predictors = {kind: Predictor(path) for kind, path in graphs.items()}
     results: dict[tuple[str, str], Evaluation] = {}

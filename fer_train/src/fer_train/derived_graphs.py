@@ -26,7 +26,8 @@ from fer_runtime.spec import PreprocessSpec
 from fer_train.onnx_graph import embed_all, publish, read_exported
 from fer_train.parity import FLOAT_TOLERANCE
 
-DERIVED = ("ort", "fp16")
+SOURCES = ("float", "int8")  # the graphs export writes from PyTorch
+DERIVED = ("ort", "fp16")  # the graphs made from them
 FP16_TOLERANCE = 0.05  # max |Δlogit| of the float16 graph from the float32 one on the probe batch
 OPERATORS_SUFFIX = ".required_operators.config"  # the ops a minimal ONNX Runtime build needs for NAME.int8.ort
 
@@ -126,16 +127,25 @@ def stage_derived(
     return details
 
 
+def staged_sources(description: ModelDescription, folder: Path, tmp: Path) -> dict[str, Path]:
+    """Copies in `tmp` of an export's float and int8 graphs (kind → path), to re-embed or derive from."""
+    staged = {kind: tmp / entry["file"] for kind, entry in description.graphs.items() if kind in SOURCES}
+    for path in staged.values():
+        shutil.copyfile(folder / path.name, path)
+    return staged
+
+
+def derived_in(description: ModelDescription) -> tuple[str, ...]:
+    """The derived graphs an export has: to be made anew when its sources or description change."""
+    return tuple(kind for kind in DERIVED if kind in description.graphs)
+
+
 def convert(*, export_dir: str | os.PathLike[str], name: str, kinds: tuple[str, ...]) -> ModelDescription:
     """Add the derived graphs `kinds` ("ort", "fp16") to an exported model in `export_dir` and update NAME.json;
     no checkpoint needed."""
     folder = Path(export_dir)
     description = read_exported(folder, name)
     with tempfile.TemporaryDirectory(dir=folder, prefix=".convert-") as tmp:
-        staged = {
-            kind: Path(tmp) / entry["file"] for kind, entry in description.graphs.items() if kind in ("float", "int8")
-        }
-        for path in staged.values():
-            shutil.copyfile(folder / path.name, path)
+        staged = staged_sources(description, folder, Path(tmp))
         details = stage_derived(description, staged, kinds)
         return publish(folder, description, {kind: staged[kind] for kind in kinds}, details)

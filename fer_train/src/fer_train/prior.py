@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import copy
 import os
-import shutil
 import tempfile
 from dataclasses import replace
 from pathlib import Path
@@ -27,6 +26,7 @@ from fer_runtime.spec import PreprocessSpec
 from fer_train.checkpoint import LoadedModel
 from fer_train.config import FitConfig
 from fer_train.data import load_dataset
+from fer_train.derived_graphs import derived_in, stage_derived, staged_sources
 from fer_train.onnx_graph import embed_all, publish, read_exported
 from fer_train.training_data import apply_votes, labels_from, run_votes
 
@@ -68,7 +68,7 @@ def training_prior(loaded: LoadedModel, cache_dir: str | None) -> np.ndarray:
 def set_prior(
     *, export_dir: str | os.PathLike[str], name: str, default: str, cache_dir: str | None = None
 ) -> ModelDescription:
-    """Record in an exported model (its JSON and both graphs) the class shares its training targets had (rebuilt
+    """Record in an exported model (its JSON and every graph) the class shares its training targets had (rebuilt
     from the recipe's data when not yet recorded) and which prior the runtime applies by default."""
     if default not in PRIORS:
         raise FerError(f"unknown prior {default!r}; use one of {', '.join(PRIORS)}")
@@ -77,11 +77,10 @@ def set_prior(
     prior = description.prior or recorded_prior(description.provenance.get("recipe"), description.spec, cache_dir)
     updated = replace(description, prior={**prior, "default": default})
     with tempfile.TemporaryDirectory(dir=folder, prefix=".prior-") as tmp:
-        staged = {kind: Path(tmp) / g["file"] for kind, g in description.graphs.items()}
-        for kind, path in staged.items():
-            shutil.copyfile(folder / description.graphs[kind]["file"], path)
+        staged = staged_sources(description, folder, Path(tmp))
         embed_all(updated, staged)
-        return publish(folder, updated, staged)
+        details = stage_derived(updated, staged, derived_in(description))  # the ORT format carries it too
+        return publish(folder, updated, staged, details)
 
 
 def shift_logits(model: nn.Module, shift: np.ndarray, probe: torch.Tensor) -> nn.Module:

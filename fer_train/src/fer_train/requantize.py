@@ -13,7 +13,7 @@ from pathlib import Path
 from fer_runtime.errors import FerError
 from fer_runtime.model_files import ModelDescription
 from fer_train.data import load_with_votes
-from fer_train.derived_graphs import DERIVED, stage_derived
+from fer_train.derived_graphs import derived_in, stage_derived
 from fer_train.onnx_graph import embed_all, publish, read_exported
 from fer_train.parity import enforce, int8_parity
 from fer_train.quantize import CALIBRATION_SIZE, calibration_sample, quantization_record, quantize_int8
@@ -66,7 +66,7 @@ def requantize(
         shutil.copyfile(float_path, staged["float"])
         quantize_int8(staged["float"], staged["int8"], description.input_name, pixels, spec)
         embed_all(updated, staged)
-        details = stage_derived(updated, staged, tuple(kind for kind in DERIVED if kind in description.graphs))
+        details = stage_derived(updated, staged, derived_in(description))
         if check is not None:
             parity = int8_parity(staged["float"], staged["int8"], load_with_votes(check, spec, cache_dir, votes))
             enforce(parity, allow_int8_drop)

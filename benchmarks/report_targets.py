@@ -1,0 +1,89 @@
+"""The deployment targets' table and goals (`benchmarks.measure_targets`), from its JSON."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from benchmarks.measure_targets import (
+    MAX_BALANCED_GAP,
+    MAX_FLOAT_DP,
+    MIN_AGREEMENT,
+    MIN_FLOAT_AGREEMENT,
+    MIN_NODE_RATIO,
+    MIN_ORT_RATIO,
+)
+
+
+def _row(rows: list[dict[str, Any]], name: str) -> dict[str, Any] | None:
+    return next((r for r in rows if r["target"] == name), None)
+
+
+def targets_goals(part: dict[str, Any]) -> list[tuple[str, str, bool]]:
+    """(goal, measured, met) for the issue's goals on this run's rows."""
+    rows, reference = part["rows"], part["rows"][0]
+    others = rows[1:]
+    floats = [r for r in others if r["float32"]]
+    least, least_float = (min(group, key=lambda r: r["top1_agreement"]) for group in (others, floats))
+    gap = max(others, key=lambda r: abs(r["balanced_vs_raters"] - reference["balanced_vs_raters"]))
+    widest = max(floats, key=lambda r: r["max_abs_dp"])
+    goals = [
+        (
+            f"top-1 agreement with PyTorch >= {MIN_AGREEMENT:.0%}; lowest",
+            f"{least['target']}: {least['top1_agreement']:.1%}",
+            least["top1_agreement"] >= MIN_AGREEMENT,
+        ),
+        (
+            f"float32 targets >= {MIN_FLOAT_AGREEMENT:.1%}; lowest",
+            f"{least_float['target']}: {least_float['top1_agreement']:.1%}",
+            least_float["top1_agreement"] >= MIN_FLOAT_AGREEMENT,
+        ),
+        (
+            f"balanced accuracy within {MAX_BALANCED_GAP * 100:.1f} point of PyTorch's; widest gap",
+            f"{gap['target']}: {abs(gap['balanced_vs_raters'] - reference['balanced_vs_raters']) * 100:.2f} points",
+            all(abs(r["balanced_vs_raters"] - reference["balanced_vs_raters"]) <= MAX_BALANCED_GAP for r in others),
+        ),
+        (f"max abs dp <= {MAX_FLOAT_DP:g} on float32 targets", f"{widest['target']}: {widest['max_abs_dp']:.1e}",
+         widest["max_abs_dp"] <= MAX_FLOAT_DP),
+    ]  # fmt: skip
+    mobile, int8 = _row(rows, "ORT CPU, int8, .ort"), _row(rows, "ORT CPU, int8")
+    if mobile and int8:
+        ratio = int8["batch1_ms"] / mobile["batch1_ms"]
+        goals.append(
+            (
+                f".ort int8 as fast as .onnx int8 at batch 1 (the same kernels; >= {MIN_ORT_RATIO}x, the run-to-run spread)",
+                f"{ratio:.2f}x",
+                ratio >= MIN_ORT_RATIO,
+            )
+        )
+    node = _row(rows, "Node, int8")
+    if node and int8:
+        ratio = node["batch64_per_s"] / int8["batch64_per_s"]
+        goals.append(
+            (f"Node >= {MIN_NODE_RATIO}x Python's crops/s (int8, batch 64)", f"{ratio:.2f}x", ratio >= MIN_NODE_RATIO)
+        )
+    return goals
+
+
+def targets_markdown(result: dict[str, Any]) -> str:
+    part, cpu = result["targets"], result["cpu"]
+    head = "| target | MB | agrees with PyTorch | max abs dp | balanced vs raters | crops/s batch 1 | crops/s batch 64 | first call ms |"
+    lines = [
+        f"Targets run of {result['date']}: {cpu['cpu']}, {cpu['cores']} cores (AVX-512 {'yes' if cpu['avx512'] else 'no'}, "
+        f"VNNI {'yes' if cpu['vnni'] else 'no'}); `{part['model']}` on the {part['faces']} faces of {part['data']}, "
+        f"{part['threads']} thread each; first call = load the graph and classify one crop. PyTorch is the "
+        "architecture with the float graph's weights (BatchNorm folded). Not here: "
+        f"{'; '.join(part['absent']) or 'none'}. The page in Chromium: `python -m benchmarks.measure_web`.",
+        "",
+        head,
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for r in part["rows"]:
+        size = f"{r['file_mb']:.2f}" if r["file_mb"] is not None else "-"
+        lines.append(
+            f"| {r['target']} | {size} | {r['top1_agreement']:.1%} | {r['max_abs_dp']:.1e} | "
+            f"{r['balanced_vs_raters']:.4f} | {1e3 / r['batch1_ms']:,.0f} | {r['batch64_per_s']:,.0f} | "
+            f"{r['first_call_ms']:.0f} |"
+        )
+    lines += ["", "| goal | measured | met |", "|---|---|---|"]
+    lines += [f"| {goal} | {value} | {'yes' if met else '**no**'} |" for goal, value, met in targets_goals(part)]
+    return "\n".join(lines)
