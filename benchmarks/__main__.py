@@ -1,5 +1,6 @@
 """`python -m benchmarks [--quick] [--out benchmarks/results]`: one run, one JSON, one markdown table;
-`python -m benchmarks targets` runs the deployment targets' part (`benchmarks.measure_targets`)."""
+`python -m benchmarks targets` and `robustness` run those parts on their own (`benchmarks.measure_targets`,
+`.measure_robustness`)."""
 
 from __future__ import annotations
 
@@ -63,7 +64,10 @@ def _models_part(args: argparse.Namespace, work: Path, test: FaceDataset, shippe
     }
 
 
-PARTS = {"targets": "benchmarks.measure_targets"}  # `python -m benchmarks PART [options]`: one part on its own
+PARTS = {
+    "targets": "benchmarks.measure_targets",
+    "robustness": "benchmarks.measure_robustness",
+}  # `python -m benchmarks PART [options]`: one part on its own
 
 
 def main() -> None:

@@ -67,6 +67,16 @@ class PeerModel:
         return np.array(rows)
 
 
+def peer_probabilities(peer: PeerModel, pixels: np.ndarray, classes: tuple[str, ...]) -> np.ndarray:
+    """The peer's scores for uint8 48x48 faces, cut to `classes` and renormalised."""
+    try:
+        columns = [PEER_CLASSES.index(c) for c in classes]
+    except ValueError as exc:
+        raise FerError(f"the peer has no class {exc}") from None
+    scores = peer(peer_input(pixels))[:, columns]
+    return scores / scores.sum(1, keepdims=True)
+
+
 def _ferplus_top1(
     probabilities: Callable[[np.ndarray], np.ndarray], classes: tuple[str, ...], test: FaceDataset, votes_csv: Path
 ) -> float:
@@ -113,12 +123,7 @@ def peer_benchmark(
         batch = model_input(test.pixels[:BATCH], predictor.spec)
         timed |= {f"{path.name}/{t}t": (graph_call(path, t), batch) for t in thread_counts}
     speed = interleaved_speed(timed, repeats * 10)
-    scores = peers[max(thread_counts)](faces)
-    try:
-        columns = [PEER_CLASSES.index(c) for c in test.classes]
-    except ValueError as exc:
-        raise FerError(f"the peer has no class {exc}") from None
-    probabilities = scores[:, columns] / scores[:, columns].sum(1, keepdims=True)
+    probabilities = peer_probabilities(peers[max(thread_counts)], test.pixels, test.classes)
     peer_ferplus = _ferplus_top1(
         lambda pixels: peers[max(thread_counts)](peer_input(pixels)), PEER_CLASSES, test, votes_csv
     )

@@ -7,6 +7,7 @@ majority, crops/s at batch 1 and 64, first-call latency (load and one crop) and 
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import shutil
 import subprocess
@@ -115,7 +116,7 @@ def _targets(
             plans.append((f"ORT CUDA, {kind}", kind, kind == "float", partial(_ort, files[kind], "cuda")))
     else:
         absent.append("ORT CUDA (onnxruntime-gpu and an NVIDIA GPU)")
-    if _has_openvino():
+    if importlib.util.find_spec("openvino") is not None:
         for kind in ("float", "int8"):
             plans.append((f"OpenVINO CPU, {kind}", kind, kind == "float", partial(_openvino, files[kind])))
     else:
@@ -127,14 +128,6 @@ def _targets(
     else:
         absent.append("Node and WASM (node and npm ci --prefix web)")
     return targets, absent
-
-
-def _has_openvino() -> bool:
-    try:
-        import openvino  # noqa: F401
-    except ImportError:
-        return False
-    return True
 
 
 def _node(

@@ -25,14 +25,19 @@ def part_parser(prog: str, description: str | None) -> argparse.ArgumentParser:
     return parser
 
 
-def write_part(out: Path, part: str, measured: dict[str, Any], markdown: Callable[[dict[str, Any]], str]) -> str:
-    """{date, cpu, part: measured} as out/DATE-part.json, its markdown as .md (also printed and returned)."""
+def part_result(part: str, measured: dict[str, Any]) -> dict[str, Any]:
+    """{date, cpu, part: measured}: a part's result with the date and the CPU it was measured on."""
     peak = cpu_peak()
-    result: dict[str, Any] = {
+    return {
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "cpu": {"cpu": peak["cpu"], "cores": peak["cores"], "avx512": peak["avx512"], "vnni": peak["vnni"]},
         part: measured,
     }
+
+
+def write_part(out: Path, part: str, measured: dict[str, Any], markdown: Callable[[dict[str, Any]], str]) -> str:
+    """`part_result` as out/DATE-part.json, its markdown as .md (also printed and returned)."""
+    result = part_result(part, measured)
     stamp = f"{result['date'][:10]}-{part}"
     write_text(out / f"{stamp}.json", json.dumps(result, indent=2) + "\n")
     table = markdown(result)

@@ -220,3 +220,50 @@ def test_targets_part_holds_every_target_to_pytorch(shared_data, tmp_path):
         assert row["batch1_ms"] > 0 and row["batch64_per_s"] > 0 and row["first_call_ms"] > 0
     markdown = (tmp_path / json_file.name.replace(".json", ".md")).read_text()
     assert all(f"| {name} |" in markdown for name in names) and "| goal | measured | met |" in markdown
+
+
+@pytest.mark.slow
+def test_robustness_part_scores_every_model_under_every_shift(shared_data, tmp_path):
+    """`python -m benchmarks robustness --quick`: each shipped model (the default first) on both splits under
+    each shift and severity; the drops are clean minus shifted, the goals' rows are the default's; the docs page
+    and its plot render from the result."""
+    from benchmarks.part import part_result
+    from benchmarks.report_robustness import write_robustness_docs
+    from fer_train.shifts import SHIFTS
+
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "benchmarks",
+            "robustness",
+            "--quick",
+            "--out",
+            str(tmp_path),
+            "--data",
+            str(shared_data),
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    [json_file] = tmp_path.glob("*-robustness.json")
+    part = json.loads(json_file.read_text())["robustness"]
+    names = list(part["models"])
+    assert names[0] == "fer_default" and {"fer_7class", "fer_8class"} <= set(names)
+    for splits in part["models"].values():
+        assert set(splits) == {"val", "Test_250"}
+        for scored in splits.values():
+            assert list(scored["shifts"]) == [s.name for s in SHIFTS]
+            for by in scored["shifts"].values():
+                for figures in by.values():
+                    assert figures["drop"] == pytest.approx(scored["clean"] - figures["balanced"])
+                    assert 0 <= figures["changed"] <= 1
+            assert scored["worst_drop"] == max(by["moderate"]["drop"] for by in scored["shifts"].values())
+    markdown = (tmp_path / json_file.name.replace(".json", ".md")).read_text()
+    assert markdown.count("| `fer_default` val:") == 3 and markdown.count("| `fer_default` Test_250:") == 3
+    write_robustness_docs(part_result("robustness", part), tmp_path)
+    assert (tmp_path / "robustness.png").stat().st_size > 10_000
+    assert "![Points lost" in (tmp_path / "robustness.md").read_text()

@@ -1,7 +1,8 @@
 """Training-only augmentation as batched torch ops on normalised [N, 1, H, W] tensors, and mixup/CutMix.
 
 The seed's list: horizontal flip, rotation within ±10°, brightness/contrast jitter; plus a small
-translation and optional random erasing. All randomness comes from the generator passed in.
+translation and optional random erasing. All randomness comes from the generator passed in. `camera_faces`
+applies what cameras and detectors do to a face (`fer_train.shifts`) to the uint8 faces, before normalising.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from fer_train.shifts import random_shifts
+
 
 @dataclass(frozen=True)
 class AugmentConfig:
@@ -23,6 +26,7 @@ class AugmentConfig:
     brightness: float = 0.15  # ± shift, in units of pixel/255
     contrast: float = 0.2  # ± relative change around each image's mean
     erase_p: float = 0.0  # probability of erasing one random rectangle
+    camera_p: float = 0.0  # probability of one camera or detector shift (fer_train.shifts.random_shifts) per face
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -58,6 +62,14 @@ def augment_batch(x: torch.Tensor, std: float, config: AugmentConfig, g: torch.G
     if config.erase_p > 0:
         x = _random_erase(x, config.erase_p, g)
     return x
+
+
+def camera_faces(pixels: np.ndarray, config: AugmentConfig, g: torch.Generator) -> np.ndarray:
+    """uint8 faces [N, H, W] with `config.camera_p` of them blurred, noisy, compressed, dark, flat, small, turned,
+    boxed differently or partly covered (`random_shifts`), seeded from `g`."""
+    if config.camera_p <= 0:
+        return pixels
+    return random_shifts(pixels, config.camera_p, int(torch.randint(0, 2**62, (1,), generator=g)))
 
 
 def _beta(alpha: float, g: torch.Generator) -> float:

@@ -22,7 +22,6 @@ from onnxruntime.transformers.float16 import convert_float_to_float16
 from fer_runtime.errors import FerError
 from fer_runtime.model_files import ModelDescription
 from fer_runtime.session import create_session
-from fer_runtime.spec import PreprocessSpec
 from fer_train.onnx_graph import embed_all, publish, read_exported
 from fer_train.parity import FLOAT_TOLERANCE
 
@@ -89,11 +88,11 @@ def _write_operators(ort_path: Path, target: Path) -> None:
     target.write_text("\n".join([f"# Generated from model: {ort_path.name}", *body]) + "\n", encoding="utf-8")
 
 
-def _probe_drift(source: Path, derived: Path, spec: PreprocessSpec) -> float:
-    """Max |Δlogit| between two graphs on a fixed random batch."""
-    rng = np.random.default_rng(0)
-    probe = rng.standard_normal((8, spec.channels, spec.height, spec.width)).astype(np.float32)
-    outputs = [create_session(path).run(None, {"input": probe})[0] for path in (source, derived)]
+def _probe_drift(source: Path, derived: Path, description: ModelDescription) -> float:
+    """Max |Δlogit| between two graphs of `description` on a fixed random batch."""
+    spec = description.spec
+    probe = np.random.default_rng(0).standard_normal((8, spec.channels, spec.height, spec.width)).astype(np.float32)
+    outputs = [create_session(path).run(None, {description.input_name: probe})[0] for path in (source, derived)]
     return float(np.abs(outputs[0] - outputs[1]).max())
 
 
@@ -118,7 +117,7 @@ def stage_derived(
         else:
             _write_fp16(source, target)
             embed_all(description, {kind: target})
-        drift = _probe_drift(source, target, description.spec)
+        drift = _probe_drift(source, target, description)
         limit = FP16_TOLERANCE if kind == "fp16" else FLOAT_TOLERANCE
         if drift > limit:
             raise FerError(f"{file_name}: differs from {source.name} by {drift:.2e} on the probe batch (> {limit})")

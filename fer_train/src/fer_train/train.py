@@ -19,7 +19,7 @@ from tqdm import tqdm
 from fer_runtime.atomic import write_text
 from fer_runtime.preprocess import model_input
 from fer_runtime.spec import PreprocessSpec
-from fer_train.augment import augment_batch, mix_batch
+from fer_train.augment import augment_batch, camera_faces, mix_batch
 from fer_train.checkpoint import save_checkpoint
 from fer_train.config import SELECTED_BY, FitConfig
 from fer_train.data import FaceDataset, epoch_order
@@ -126,7 +126,8 @@ def _train_epoch(
     for i in bar:
         idx = order[i * config.batch_size : (i + 1) * config.batch_size]
         index = torch.from_numpy(idx).to(step.device)
-        x = torch.from_numpy(model_input(train.pixels[idx], spec)).to(step.device)
+        pixels = camera_faces(train.pixels[idx], config.augment, step.generator)
+        x = torch.from_numpy(model_input(pixels, spec)).to(step.device)
         x = augment_batch(x, spec.std, config.augment, step.generator).contiguous(memory_format=torch.channels_last)
         soft = step.soft_targets[index] if step.soft_targets is not None else None
         loss, logits = _loss(step, x, step.targets[index], soft, config)

