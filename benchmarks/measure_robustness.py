@@ -2,7 +2,8 @@
 is blurred, noisy, compressed, dark, flat, small, turned, boxed differently, partly covered or mirrored
 (`fer_train.shifts`, two severities each), on the validation faces (FER+'s PublicTest) and Test_250, with the
 `fer` peer on the same faces where it is installed. Per shift: balanced accuracy against the raters' majority,
-its drop from the clean faces, and the share of faces whose top-1 answer changed."""
+its drop from the clean faces, and the share of faces whose top-1 answer changed; and the same shifts on whole
+photos through the bundled model's pipeline (`benchmarks.photo_robustness`): faces found again, answers changed."""
 
 from __future__ import annotations
 
@@ -15,7 +16,9 @@ import numpy as np
 from tqdm import tqdm
 
 from benchmarks.measure_peer import PEER_CLASSES, PeerModel, peer_model_file, peer_probabilities
+from benchmarks.photo_robustness import photo_robustness, photos
 from fer_runtime.model_files import DEFAULT_MODEL_NAME, bundled_model_dir, read_description
+from fer_runtime.recognizer import Recognizer
 from fer_runtime.spec import PreprocessSpec
 from fer_train.crowd_metrics import crowd_metrics
 from fer_train.data import FaceDataset, load_with_votes
@@ -37,10 +40,9 @@ class Contender:
     probabilities: Probabilities
 
 
-def contenders() -> list[Contender]:
-    """Every shipped model on its int8 graph (the one the runtime runs), the default first; the peer last when
-    it is installed (on the default's classes)."""
-    folder = bundled_model_dir()
+def contenders(folder: Path) -> list[Contender]:
+    """Every model exported in `folder` on its int8 graph (the one the runtime runs), the default first; the peer
+    last when it is installed (on the first model's classes)."""
     names = sorted(p.stem for p in folder.glob("*.json"))
     names.sort(key=lambda name: name != DEFAULT_MODEL_NAME)
     found = []
@@ -92,12 +94,13 @@ def robustness_of(contender: Contender, dataset: FaceDataset, votes: FaceVotes) 
     }
 
 
-def robustness_benchmark(data: Path, quick: bool) -> dict[str, Any]:
+def robustness_benchmark(data: Path, quick: bool, models: Path | None = None) -> dict[str, Any]:
+    """Every model in `models` (default: the shipped ones) on both splits, and the whole-photo part."""
     splits = {"val": data / "fer2013" / "val.zip", "Test_250": data / "seed" / "Test_250.zip"}
     votes_csv = data / "ferplus" / "votes.csv"
     limit = QUICK_FACES if quick else None
     results: dict[str, dict[str, Any]] = {}
-    everyone = contenders()
+    everyone = contenders(models or bundled_model_dir())
     with tqdm(total=len(everyone) * len(splits), desc="robustness", unit="model x split") as bar:
         for contender in everyone:
             table = read_votes(votes_csv, contender.spec.classes)
@@ -106,7 +109,8 @@ def robustness_benchmark(data: Path, quick: bool) -> dict[str, Any]:
                 results.setdefault(contender.name, {})[split] = robustness_of(contender, dataset, votes)
                 bar.update()
     severities = {s.name: {"what": s.what, "moderate": s.moderate, "strong": s.strong} for s in SHIFTS}
-    return {"quick": quick, "threads": THREADS, "severities": severities, "models": results}
+    whole = photo_robustness(Recognizer(threads=THREADS), photos(data / "photos"))
+    return {"quick": quick, "threads": THREADS, "severities": severities, "models": results, "photos": whole}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -116,8 +120,9 @@ def main(argv: list[str] | None = None) -> None:
     parser = part_parser("python -m benchmarks robustness", __doc__)
     parser.add_argument("--quick", action="store_true", help=f"{QUICK_FACES} faces per split: a smoke test.")
     parser.add_argument("--update-docs", action="store_true", help="Write docs/robustness.md and its plot.")
+    parser.add_argument("--models", type=Path, help="A folder of exported models (default: the shipped ones).")
     args = parser.parse_args(argv)
-    measured = robustness_benchmark(args.data, args.quick)
+    measured = robustness_benchmark(args.data, args.quick, args.models)
     write_part(args.out, "robustness", measured, robustness_markdown)
     if args.update_docs:
         write_robustness_docs(part_result("robustness", measured), REPO / "docs")

@@ -40,6 +40,20 @@ def _split_table(models: dict[str, Any], split: str, severities: dict[str, Any])
     return lines
 
 
+def _photo_table(whole: dict[str, Any]) -> list[str]:
+    lines = [
+        f"Whole photos through `fer_default`'s pipeline (YuNet, aligned crop, int8 graph): {whole['photos']} photos "
+        f"and video frames, {whole['faces']} faces; each shift scaled to the photo's largest face.",
+        "",
+        "| shift | moderate: faces found, answers changed | strong: faces found, answers changed |",
+        "|---|---|---|",
+    ]
+    for shift, by in whole["shifts"].items():
+        cells = [f"{by[s]['found']:.0%}, {by[s]['changed']:.0%}" for s in by]
+        lines.append(f"| {shift} | " + " | ".join(cells + ["-"] * (2 - len(cells))) + " |")
+    return lines
+
+
 def robustness_goals(part: dict[str, Any]) -> list[tuple[str, str, bool]]:
     """The issue's goals for the default (the first model) on each split."""
     name = next(iter(part["models"]))
@@ -68,6 +82,7 @@ def robustness_markdown(result: dict[str, Any]) -> str:
     ]
     for split in first:
         lines += ["", *_split_table(part["models"], split, part["severities"])]
+    lines += ["", *_photo_table(part["photos"])]
     lines += ["", "| goal | measured | met |", "|---|---|---|"]
     lines += [f"| {goal} | {value} | {'yes' if met else '**no**'} |" for goal, value, met in robustness_goals(part)]
     return "\n".join(lines)

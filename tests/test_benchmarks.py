@@ -262,6 +262,9 @@ def test_robustness_part_scores_every_model_under_every_shift(shared_data, tmp_p
                     assert figures["drop"] == pytest.approx(scored["clean"] - figures["balanced"])
                     assert 0 <= figures["changed"] <= 1
             assert scored["worst_drop"] == max(by["moderate"]["drop"] for by in scored["shifts"].values())
+    whole = part["photos"]  # the shared photo and video frames through YuNet and the alignment
+    assert whole["faces"] >= 20 and list(whole["shifts"]) == [s.name for s in SHIFTS if s.name != "box"]
+    assert all(0 <= f["found"] <= 1 and 0 <= f["changed"] <= 1 for by in whole["shifts"].values() for f in by.values())
     markdown = (tmp_path / json_file.name.replace(".json", ".md")).read_text()
     assert markdown.count("| `fer_default` val:") == 3 and markdown.count("| `fer_default` Test_250:") == 3
     write_robustness_docs(part_result("robustness", part), tmp_path)

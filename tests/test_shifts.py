@@ -1,5 +1,6 @@
 """fer_train.shifts: what cameras and detectors do to a face, as the robustness benchmark and training apply it."""
 
+import cv2
 import numpy as np
 import pytest
 import torch
@@ -60,3 +61,23 @@ def test_training_shifts_a_share_of_the_faces_reproducibly(faces):
     first = camera_faces(faces, config, torch.Generator().manual_seed(0))
     assert np.array_equal(first, camera_faces(faces, config, torch.Generator().manual_seed(0)))
     assert camera_faces(faces, AugmentConfig(), torch.Generator()) is faces  # off by default
+
+
+def test_a_photo_is_shifted_at_the_scale_of_its_face():
+    """benchmarks.photo_robustness: a blur of sigma 1 in a 48-pixel crop is sigma 2 on a 96-pixel face; a band
+    covers the face box only; the mirror image is the photo's."""
+    from benchmarks.photo_robustness import photo_shifted
+    from fer_runtime.recognizer import Face
+
+    rng = np.random.default_rng(0)
+    photo = rng.integers(0, 255, (200, 300, 3), dtype=np.uint8)
+    face = Face(box=(100, 50, 96, 96), label="happy")
+    by = {s.name: s for s in SHIFTS}
+    blurred = photo_shifted(photo, face, by["blur"], 1.0)
+    assert np.array_equal(blurred, cv2.GaussianBlur(photo, (0, 0), 2.0))
+    covered = photo_shifted(photo, face, by["eyes_covered"], 0.12)
+    rows = np.flatnonzero((covered != photo).any(axis=(1, 2)))
+    assert rows.min() >= 50 and rows.max() < 146 and (covered[:, :100] == photo[:, :100]).all()
+    assert np.array_equal(photo_shifted(photo, face, by["flip"], 1.0), photo[:, ::-1])
+    for shift in SHIFTS:
+        assert photo_shifted(photo, face, shift, shift.moderate).shape == photo.shape
