@@ -47,10 +47,10 @@ def _as_exported(model: nn.Module, description: ModelDescription) -> nn.Module:
     """The checkpoint's model with the division by the class prior that its export folded into the graphs,
     if any (exports before the prior was data did)."""
     prior, shares = description.prior, description.prior_shares()
-    if prior is None or shares is None or not prior["in_graph"]:
+    if prior is None or shares is None or not prior.in_graph:
         return model
     spec = description.spec
-    offset = prior_offset(shares, prior["in_graph"])
+    offset = prior_offset(shares, prior.in_graph)
     return shift_logits(
         model, -description.temperature * offset, torch.zeros(1, spec.channels, spec.height, spec.width)
     )

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from fer_runtime.defaults import PRIORS
+from fer_runtime.class_prior import ClassPrior, power_of
 from fer_runtime.errors import FerError
 from fer_runtime.spec import PreprocessSpec
 
@@ -52,25 +52,23 @@ class ModelDescription:
     graph: str | None = None  # in a graph's metadata: which graph this is
     temperature: float = 1.0  # probabilities = softmax(logits / temperature)
     temperature_fit: dict[str, Any] | None = None  # how the temperature was fitted, ECE before and after
-    prior: dict[str, Any] | None = None  # {"shares": {class: share}, "in_graph": power, "default": a PRIORS name}
+    prior: ClassPrior | None = None  # the training targets' class shares; None: not recorded
 
     def prior_shares(self) -> np.ndarray | None:
         """The class shares the training targets had, in class order (None: not recorded)."""
-        return None if self.prior is None else np.array([self.prior["shares"][c] for c in self.classes])
+        return None if self.prior is None else self.prior.array(self.classes)
 
     def default_prior(self) -> str:
-        return (self.prior or {}).get("default", "trained")
+        return "trained" if self.prior is None else self.prior.default
 
     def prior_reweighting(self, choice: str) -> float:
         """The power of the training shares that takes this graph's probabilities to those of prior `choice`
         (`postprocess.reweight`): graphs that fold a division by the shares in are taken back as needed."""
-        if choice not in PRIORS:
-            raise FerError(f"unknown prior {choice!r}; use one of {', '.join(PRIORS)}")
         if self.prior is None:
-            if choice != "trained":
+            if power_of(choice) != 0:
                 raise FerError(f"{self.name}: no class prior recorded; this model gives only its trained posterior")
             return 0.0
-        return float(self.prior["in_graph"]) - PRIORS[choice]
+        return self.prior.power_for(choice)
 
     @property
     def classes(self) -> tuple[str, ...]:
@@ -98,7 +96,7 @@ class ModelDescription:
             "graphs": self.graphs,
             "graph": self.graph,
             "temperature_fit": self.temperature_fit,
-            "prior": self.prior,
+            "prior": None if self.prior is None else self.prior.to_dict(),
         }
         if self.temperature != 1.0:
             data["temperature"] = self.temperature
@@ -130,39 +128,12 @@ class ModelDescription:
             graphs=data.get("graphs") or {},
             graph=data.get("graph"),
             temperature=float(temperature),
-            temperature_fit=data.get("temperature_fit") or data.get("calibration"),  # the older name
-            prior=_read_prior(data, spec.classes, origin),
+            temperature_fit=data.get("temperature_fit"),
+            prior=None if data.get("prior") is None else ClassPrior.from_dict(data["prior"], spec.classes, origin),
         )
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2) + "\n"
-
-
-def _read_prior(data: dict[str, Any], classes: tuple[str, ...], origin: str) -> dict[str, Any] | None:
-    """A description's class prior, checked; exports before the prior was data folded a division by it into
-    the graph and recorded it as `provenance.prior_correction`, read here as that prior."""
-    prior = data.get("prior")
-    if prior is None:
-        folded = (data.get("provenance") or {}).get("prior_correction")
-        if not folded:
-            return None
-        prior = {
-            "shares": folded["prior"],
-            "in_graph": folded["power"],
-            "default": "uniform" if folded["power"] else "trained",
-        }
-    shares = prior.get("shares") or {}
-    if list(shares) != list(classes) or not all(isinstance(v, (int, float)) and v > 0 for v in shares.values()):
-        raise FerError(f"{origin}: the prior's shares must be positive numbers for the classes {', '.join(classes)}")
-    if prior.get("default") not in PRIORS:
-        raise FerError(
-            f"{origin}: the prior's default must be one of {', '.join(PRIORS)}, not {prior.get('default')!r}"
-        )
-    return {
-        "shares": {c: float(v) for c, v in shares.items()},
-        "in_graph": float(prior.get("in_graph", 0.0)),
-        "default": prior["default"],
-    }
 
 
 def sha256_file(path: str | os.PathLike[str]) -> str:

@@ -241,9 +241,9 @@ def test_export_records_the_training_shares_and_the_runtime_divides_by_them_on_r
         tmp_path / "run" / "best.pt", tmp_path, "fair", cache_dir=config.cache_dir, default_prior="uniform"
     )
     recorded = result.description.prior
-    assert recorded is not None and (recorded["in_graph"], recorded["default"]) == (0.0, "uniform")
-    assert list(recorded["shares"].values()) == pytest.approx(prior, abs=1e-4)
-    shares = np.array(list(recorded["shares"].values()))
+    assert recorded is not None and (recorded.in_graph, recorded.default) == (0.0, "uniform")
+    assert list(recorded.shares.values()) == pytest.approx(prior, abs=1e-4)
+    shares = np.array(list(recorded.shares.values()))
     data = load_dataset(face_zip, result.description.spec, config.cache_dir)
     logits = Predictor(tmp_path / "run" / "best.pt").logits(data.pixels).astype(np.float64)
     trained = softmax(logits, result.description.temperature)  # the graph gives the trained posterior
@@ -252,10 +252,10 @@ def test_export_records_the_training_shares_and_the_runtime_divides_by_them_on_r
     uniform /= uniform.sum(1, keepdims=True)
     assert np.allclose(Recognizer(result.float_path).classify(data.pixels), uniform, atol=1e-5)  # its default
     assert "class prior" in format_temperature(result.description)
-    assert set_prior(export_dir=tmp_path, name="fair", default="trained").prior["default"] == "trained"
+    assert set_prior(export_dir=tmp_path, name="fair", default="trained").prior.default == "trained"
     assert np.allclose(Recognizer(result.float_path).classify(data.pixels), trained, atol=1e-5)  # the new default
     balanced = export_checkpoint(checkpoint, tmp_path / "b", "balanced", cache_dir=config.cache_dir)
-    assert balanced.description.prior["in_graph"] == 1.0  # balanced class weights divide the shares out already
+    assert balanced.description.prior.in_graph == 1.0  # balanced class weights divide the shares out already
 
 
 def test_either_prior_whether_the_graph_divides_the_shares_out_or_not(tiny_export, tmp_path):
@@ -267,8 +267,8 @@ def test_either_prior_whether_the_graph_divides_the_shares_out_or_not(tiny_expor
     for in_graph, path in graphs.items():
         uniform, trained = Recognizer(path, prior="uniform"), Recognizer(path, prior="trained")
         prior = uniform.description.prior
-        assert prior is not None and prior["in_graph"] == in_graph and Recognizer(path).prior == prior["default"]
-        back = uniform.classify(crops) * np.array(list(prior["shares"].values()))
+        assert prior is not None and prior.in_graph == in_graph and Recognizer(path).prior == prior.default
+        back = uniform.classify(crops) * np.array(list(prior.shares.values()))
         assert np.allclose(trained.classify(crops), back / back.sum(1, keepdims=True), atol=1e-9)
     root, _ = tiny_export
     shutil.copytree(root / "out", tmp_path / "out")

@@ -40,33 +40,22 @@ export function probabilities(logits, temperature, shares, power) {
   return weighted.map((v) => v / sum);
 }
 
-/**
- * A description's class prior {shares, in_graph, default}, or null (ModelDescription's reading of it: exports
- * before the prior was data folded a division by it into the graph and recorded `provenance.prior_correction`).
- * @param {any} description
- * @returns {{shares: Record<string, number>, in_graph: number, default: string} | null}
- */
-export function readPrior(description) {
-  if (description.prior) return { in_graph: 0, ...description.prior };
-  const folded = description.provenance?.prior_correction;
-  if (!folded) return null;
-  return { shares: folded.prior, in_graph: folded.power, default: folded.power ? "uniform" : "trained" };
-}
+/** @typedef {{shares: Record<string, number>, in_graph: number, default: string}} ClassPrior */
 
 /**
  * The power of the training shares that takes the graph's probabilities to those of `choice`
- * (ModelDescription.prior_reweighting).
- * @param {ReturnType<typeof readPrior>} prior
- * @param {string} choice  "trained" or "uniform"
+ * (ModelDescription.prior_reweighting), with the choices runtime.json lists (`priors`: choice → power).
+ * @param {ClassPrior | null} prior  the description's `prior`
+ * @param {string} choice
+ * @param {Record<string, number>} powers
  */
-export function priorPower(prior, choice) {
-  const powers = { trained: 0, uniform: 1 };
-  if (!(choice in powers)) throw new Error(`unknown prior ${JSON.stringify(choice)}; use trained or uniform`);
+export function priorPower(prior, choice, powers) {
+  if (!(choice in powers)) throw new Error(`unknown prior ${JSON.stringify(choice)}; use ${Object.keys(powers).join(" or ")}`);
   if (!prior) {
-    if (choice !== "trained") throw new Error("no class prior recorded; this model gives only its trained posterior");
+    if (powers[choice] !== 0) throw new Error("no class prior recorded; this model gives only its trained posterior");
     return 0;
   }
-  return Number(prior.in_graph) - powers[/** @type {"trained" | "uniform"} */ (choice)];
+  return Number(prior.in_graph ?? 0) - powers[choice];
 }
 
 /**
@@ -100,9 +89,9 @@ export class Recognizer {
     this.runtime = runtime;
     this.spec = description.spec;
     this.classes = /** @type {string[]} */ (description.classes);
-    const recorded = readPrior(description);
+    const recorded = /** @type {ClassPrior | null} */ (description.prior ?? null);
     this.prior = prior ?? recorded?.default ?? "trained";
-    this.power = priorPower(recorded, this.prior);
+    this.power = priorPower(recorded, this.prior, runtime.priors);
     this.shares = recorded ? this.classes.map((c) => Number(recorded.shares[c])) : null;
     this.temperature = Number(description.temperature ?? 1);
     if (!(minConfidence >= 0 && minConfidence <= 1)) throw new Error(`minConfidence must be in [0, 1]`);

@@ -15,6 +15,7 @@ from typing import Any
 import onnxruntime
 
 from fer_runtime.atomic import write_text
+from fer_runtime.class_prior import ClassPrior
 from fer_runtime.errors import FerError
 from fer_runtime.model_files import DEFAULT_MODEL_NAME, ModelDescription, read_description
 from fer_train.config import recipe_toml
@@ -92,16 +93,16 @@ def _training(description: ModelDescription) -> list[str]:
     return lines
 
 
-def _prior_lines(prior: dict[str, Any] | None) -> list[str]:
+def _prior_lines(prior: ClassPrior | None) -> list[str]:
     if not prior:
         return [
             "",
             "No class prior is recorded: the scores are the trained posterior, and `--prior uniform` is refused.",
         ]
-    shares = ", ".join(f"{c} {p:.3f}" for c, p in prior["shares"].items())
+    shares = ", ".join(f"{c} {p:.3f}" for c, p in prior.shares.items())
     return [
         "",
-        f"Class prior: the training targets' class shares were {shares}. Scores are `{prior['default']}` by default "
+        f"Class prior: the training targets' class shares were {shares}. Scores are `{prior.default}` by default "
         "(`fer-run --prior`, `Recognizer(prior=...)` choose): `trained` keeps them as the training targets had "
         "the classes, so for a model trained on votes a score is about the share of raters who would choose that "
         "class and `--min-confidence P` keeps faces most raters would agree on; `uniform` divides by those shares "

@@ -21,7 +21,7 @@ import torch
 from torch import nn
 
 from fer_runtime import __version__
-from fer_runtime.defaults import PRIORS
+from fer_runtime.class_prior import ClassPrior, power_of
 from fer_runtime.errors import FerError
 from fer_runtime.model_files import ModelDescription
 from fer_runtime.session import create_session
@@ -60,7 +60,7 @@ class _Prepared:
     temperature: float
     fitted: dict[str, Any] | None
     framing: dict[str, Any] | None
-    prior: dict[str, Any] | None  # the description's class prior: training shares and the default choice
+    prior: ClassPrior | None  # the description's class prior: training shares and the default choice
 
 
 def _probe_batch(spec: PreprocessSpec) -> torch.Tensor:
@@ -119,18 +119,17 @@ def _provenance(loaded: LoadedModel, checkpoint: str | os.PathLike[str], probe_d
     }
 
 
-def _class_prior(loaded: LoadedModel, default_prior: str, cache_dir: str | None) -> dict[str, Any] | None:
+def _class_prior(loaded: LoadedModel, default_prior: str, cache_dir: str | None) -> ClassPrior | None:
     """The training targets' class shares, the power of them the graph already divides out (1 after balanced
     class weights), and the default choice; None when the run's recipe or training data is not here and the
     default needs no shares."""
     try:
-        prior = recorded_prior(loaded.checkpoint.get("config"), loaded.spec, cache_dir)
+        return recorded_prior(loaded.checkpoint.get("config"), loaded.spec, cache_dir, default_prior)
     except FerError as exc:
         if default_prior != "trained":
             raise
         log.info("no class prior recorded (%s): the model gives its trained posterior", exc)
         return None
-    return {**prior, "default": default_prior}
 
 
 def _prepare(
@@ -142,7 +141,7 @@ def _prepare(
     prior = _class_prior(loaded, default_prior, cache_dir)
     offset = None  # the default prior's probabilities: softmax(logits / T - offset)
     if prior is not None:
-        offset = prior_offset(np.array(list(prior["shares"].values())), PRIORS[default_prior] - prior["in_graph"])
+        offset = prior_offset(prior.array(spec.classes), -prior.power_for(default_prior))
     temperature, fitted = fit_temperature_on(loaded, val, votes, cache_dir, offset)
     fitted = None if fitted is None else {**fitted, "prior": default_prior}  # the probabilities it was fitted for
     folded = fold_batchnorm(loaded.model)
@@ -225,8 +224,7 @@ def export_checkpoint(
     ("trained"); `default_prior` is what it does unless told. With `check`, both graphs are scored on that data
     and held to the limits (`fer_train.parity`). The ORT format of the int8 graph (else the float one) is written
     too, and with `fp16` a float16 graph (`fer_train.derived_graphs`)."""
-    if default_prior not in PRIORS:
-        raise FerError(f"unknown prior {default_prior!r}; use one of {', '.join(PRIORS)}")
+    power_of(default_prior)  # a known choice, before any work
     loaded = load_model(checkpoint)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)

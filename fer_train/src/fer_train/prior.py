@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from fer_runtime.defaults import PRIORS
+from fer_runtime.class_prior import ClassPrior, power_of
 from fer_runtime.errors import FerError
 from fer_runtime.model_files import ModelDescription
 from fer_runtime.spec import PreprocessSpec
@@ -50,14 +50,17 @@ def weighted_out(config: FitConfig) -> float:
     return 1.0 if config.class_weights == "balanced" else 0.0
 
 
-def recorded_prior(recipe: dict[str, Any] | None, spec: PreprocessSpec, cache_dir: str | None) -> dict[str, Any]:
+def recorded_prior(
+    recipe: dict[str, Any] | None, spec: PreprocessSpec, cache_dir: str | None, default: str = "trained"
+) -> ClassPrior:
     """A run's class prior as a description records it, rebuilt from its recipe (`FitConfig.to_dict`): the
     training targets' class shares and the power of them the model already divides out (`weighted_out`)."""
     if not recipe:
         raise FerError("no recipe recorded, so the training class shares cannot be rebuilt")
     config = FitConfig.from_dict(recipe)
     shares = training_shares(config, spec, cache_dir)
-    return {"shares": dict(zip(spec.classes, np.round(shares, 4).tolist())), "in_graph": weighted_out(config)}
+    rounded = dict(zip(spec.classes, np.round(shares, 4).tolist()))
+    return ClassPrior(shares=rounded, in_graph=weighted_out(config)).with_default(default)
 
 
 def training_prior(loaded: LoadedModel, cache_dir: str | None) -> np.ndarray:
@@ -70,12 +73,11 @@ def set_prior(
 ) -> ModelDescription:
     """Record in an exported model (its JSON and every graph) the class shares its training targets had (rebuilt
     from the recipe's data when not yet recorded) and which prior the runtime applies by default."""
-    if default not in PRIORS:
-        raise FerError(f"unknown prior {default!r}; use one of {', '.join(PRIORS)}")
+    power_of(default)
     folder = Path(export_dir)
     description = read_exported(folder, name)
     prior = description.prior or recorded_prior(description.provenance.get("recipe"), description.spec, cache_dir)
-    updated = replace(description, prior={**prior, "default": default})
+    updated = replace(description, prior=prior.with_default(default))
     with tempfile.TemporaryDirectory(dir=folder, prefix=".prior-") as tmp:
         staged = staged_sources(description, folder, Path(tmp))
         embed_all(updated, staged)
@@ -105,8 +107,8 @@ def prior_offset(prior: np.ndarray, power: float) -> np.ndarray:
     return power * np.log(prior)
 
 
-def describe(prior: dict[str, Any]) -> str:
+def describe(prior: ClassPrior) -> str:
     """A description's class prior in words: the training shares, and which choice the runtime makes."""
-    shares = ", ".join(f"{c} {p:.3f}" for c, p in prior["shares"].items())
-    folded = f"; the graph already divides by them to the power {prior['in_graph']:g}" if prior["in_graph"] else ""
-    return f"training shares {shares}{folded}; by default the probabilities are {prior['default']!r}"
+    shares = ", ".join(f"{c} {p:.3f}" for c, p in prior.shares.items())
+    folded = f"; the graph already divides by them to the power {prior.in_graph:g}" if prior.in_graph else ""
+    return f"training shares {shares}{folded}; by default the probabilities are {prior.default!r}"

@@ -54,6 +54,7 @@ def runtime_defaults() -> dict[str, Any]:
         "crop_side_factor": CROP_SIDE_FACTOR,
         "smallest_face_share": SMALLEST_FACE_SHARE,
         "uncertain": UNCERTAIN,
+        "priors": dict(defaults.PRIORS),  # choice → the power of the training shares it divides out
         "track": {"smooth": defaults.SMOOTH, "min_overlap": MIN_OVERLAP, "max_missed": MAX_MISSED},
         "summary": {
             "min_person_s": SummaryRules.min_person_s,
