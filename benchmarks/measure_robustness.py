@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
+from benchmarks.angry_faces import angry_faces
 from benchmarks.measure_peer import PEER_CLASSES, PeerModel, peer_model_file, peer_probabilities
 from benchmarks.photo_robustness import photo_robustness, photos
 from fer_runtime.model_files import DEFAULT_MODEL_NAME, bundled_model_dir, read_description
@@ -110,7 +111,14 @@ def robustness_benchmark(data: Path, quick: bool, models: Path | None = None) ->
                 bar.update()
     severities = {s.name: {"what": s.what, "moderate": s.moderate, "strong": s.strong} for s in SHIFTS}
     whole = photo_robustness(Recognizer(threads=THREADS), photos(data / "photos"))
-    return {"quick": quick, "threads": THREADS, "severities": severities, "models": results, "photos": whole}
+    return {
+        "quick": quick,
+        "threads": THREADS,
+        "severities": severities,
+        "models": results,
+        "photos": whole,
+        "angry": angry_faces(data),
+    }
 
 
 def main(argv: list[str] | None = None) -> None:

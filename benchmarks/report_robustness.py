@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from benchmarks.angry_faces import angry_markdown
 from benchmarks.measure_robustness import MAX_CHANGED, MAX_MEAN_DROP, MAX_WORST_DROP
 from fer_runtime.atomic import write_text
 
@@ -83,6 +84,7 @@ def robustness_markdown(result: dict[str, Any]) -> str:
     for split in first:
         lines += ["", *_split_table(part["models"], split, part["severities"])]
     lines += ["", *_photo_table(part["photos"])]
+    lines += ["", "### Angry faces called neutral", "", *angry_markdown(part["angry"])]
     lines += ["", "| goal | measured | met |", "|---|---|---|"]
     lines += [f"| {goal} | {value} | {'yes' if met else '**no**'} |" for goal, value, met in robustness_goals(part)]
     return "\n".join(lines)

@@ -265,7 +265,11 @@ def test_robustness_part_scores_every_model_under_every_shift(shared_data, tmp_p
     whole = part["photos"]  # the shared photo and video frames through YuNet and the alignment
     assert whole["faces"] >= 20 and list(whole["shifts"]) == [s.name for s in SHIFTS if s.name != "box"]
     assert all(0 <= f["found"] <= 1 and 0 <= f["changed"] <= 1 for by in whole["shifts"].values() for f in by.values())
+    angry = part["angry"]  # FER2013's angry faces on val: the raters' majority and the default's answer for each
+    assert sum(angry["raters_said"].values()) == sum(angry["model_said"].values()) == angry["labelled_angry"] > 0
+    assert [row["extra_power"] for row in angry["prior_powers"]][0] == 0
     markdown = (tmp_path / json_file.name.replace(".json", ".md")).read_text()
+    assert "### Angry faces called neutral" in markdown
     assert markdown.count("| `fer_default` val:") == 3 and markdown.count("| `fer_default` Test_250:") == 3
     write_robustness_docs(part_result("robustness", part), tmp_path)
     assert (tmp_path / "robustness.png").stat().st_size > 10_000
