@@ -16,6 +16,7 @@ import numpy as np
 from tqdm import tqdm
 
 from benchmarks.angry_faces import angry_faces
+from benchmarks.framing import framing_comparison
 from benchmarks.measure_peer import PEER_CLASSES, PeerModel, peer_model_file, peer_probabilities
 from benchmarks.photo_robustness import photo_robustness, photos
 from fer_runtime.model_files import DEFAULT_MODEL_NAME, bundled_model_dir, read_description
@@ -118,6 +119,7 @@ def robustness_benchmark(data: Path, quick: bool, models: Path | None = None) ->
         "models": results,
         "photos": whole,
         "angry": angry_faces(data),
+        "framing": framing_comparison(data),
     }
 
 

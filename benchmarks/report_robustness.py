@@ -7,10 +7,11 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.angry_faces import angry_markdown
+from benchmarks.framing import framing_markdown, plot_framing
 from benchmarks.measure_robustness import MAX_CHANGED, MAX_MEAN_DROP, MAX_WORST_DROP
 from fer_runtime.atomic import write_text
 
-PLOT = "robustness.png"
+PLOT, FRAMING_PLOT = "robustness.png", "framing.png"
 
 
 def _points(drop: float) -> str:
@@ -85,6 +86,7 @@ def robustness_markdown(result: dict[str, Any]) -> str:
         lines += ["", *_split_table(part["models"], split, part["severities"])]
     lines += ["", *_photo_table(part["photos"])]
     lines += ["", "### Angry faces called neutral", "", *angry_markdown(part["angry"])]
+    lines += ["", "### The runtime's crops beside the training crops", "", *framing_markdown(part["framing"])]
     lines += ["", "| goal | measured | met |", "|---|---|---|"]
     lines += [f"| {goal} | {value} | {'yes' if met else '**no**'} |" for goal, value, met in robustness_goals(part)]
     return "\n".join(lines)
@@ -120,6 +122,7 @@ def plot_robustness(part: dict[str, Any], path: Path) -> None:
 def write_robustness_docs(result: dict[str, Any], docs: Path) -> None:
     """docs/robustness.md (its tables from this run's result) and docs/robustness.png."""
     plot_robustness(result["robustness"], docs / PLOT)
+    plot_framing(result["robustness"]["framing"], docs / FRAMING_PLOT)
     body = robustness_markdown(result)
     text = "\n".join(
         [
@@ -130,6 +133,8 @@ def write_robustness_docs(result: dict[str, Any], docs: Path) -> None:
             f"![Points lost per shift, moderate severity, validation faces]({PLOT})",
             "",
             body,
+            "",
+            f"![Landmarks, brightness and contrast of the training crops and the runtime's]({FRAMING_PLOT})",
             "",
         ]
     )

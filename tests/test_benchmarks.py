@@ -269,8 +269,10 @@ def test_robustness_part_scores_every_model_under_every_shift(shared_data, tmp_p
     assert sum(angry["raters_said"].values()) == sum(angry["model_said"].values()) == angry["labelled_angry"] > 0
     assert [row["extra_power"] for row in angry["prior_powers"]][0] == 0
     markdown = (tmp_path / json_file.name.replace(".json", ".md")).read_text()
-    assert "### Angry faces called neutral" in markdown
+    assert "### Angry faces called neutral" in markdown and "### The runtime's crops beside" in markdown
+    framing = part["framing"]  # landmarks measured alike in the training crops and the runtime's
+    assert framing["runtime"]["found"] > 0 and len(framing["training"]["landmarks_median"]) == 10
     assert markdown.count("| `fer_default` val:") == 3 and markdown.count("| `fer_default` Test_250:") == 3
     write_robustness_docs(part_result("robustness", part), tmp_path)
-    assert (tmp_path / "robustness.png").stat().st_size > 10_000
+    assert (tmp_path / "robustness.png").stat().st_size > 10_000 and (tmp_path / "framing.png").is_file()
     assert "![Points lost" in (tmp_path / "robustness.md").read_text()

@@ -1,0 +1,110 @@
+"""Do the crops the runtime makes from photos look like the training crops (#33)? YuNet's landmarks measured the
+same way in both (`fer_train.landmark_template.landmarks_in`): in the validation faces (FER2013's crops, as the
+model trained on them) and in the runtime's aligned crops of the shared photos and video frames; and the crops'
+brightness and contrast. A plot of both, no faces in it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+from benchmarks.photo_robustness import photos
+from fer_runtime.detect import YuNetDetector
+from fer_runtime.recognizer import Recognizer
+from fer_train.data import load_every_face
+from fer_train.landmark_template import landmarks_in
+
+SAMPLE = 500  # validation faces measured
+LANDMARKS = ("right eye", "left eye", "nose", "mouth right", "mouth left")
+
+
+def _gray(crop: np.ndarray) -> np.ndarray:
+    return crop if crop.ndim == 2 else cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY)
+
+
+def runtime_crops(recognizer: Recognizer, images: list[np.ndarray]) -> np.ndarray:
+    """The model's view of every face YuNet finds in `images`, gray at the input size (before normalising)."""
+    spec = recognizer.spec
+    crops = []
+    for image in images:
+        for detection in recognizer.detect(image):
+            crop = _gray(recognizer.crop(image, detection))
+            crops.append(cv2.resize(crop, (spec.width, spec.height), interpolation=cv2.INTER_AREA))
+    return np.stack(crops) if crops else np.zeros((0, spec.height, spec.width), np.uint8)
+
+
+def _summary(faces: np.ndarray, points: np.ndarray) -> dict[str, Any]:
+    return {
+        "crops": len(faces),
+        "found": len(points),
+        "landmarks_median": np.median(points, axis=0).round(4).tolist() if len(points) else [],
+        "landmarks": points.round(4).tolist(),
+        "brightness": (faces.mean(axis=(1, 2)) / 255).round(4).tolist(),
+        "contrast": (faces.std(axis=(1, 2)) / 255).round(4).tolist(),
+    }
+
+
+def framing_comparison(data: Path) -> dict[str, Any]:
+    recognizer = Recognizer()
+    detector = YuNetDetector()
+    val = load_every_face(data / "fer2013" / "val.zip", recognizer.spec)
+    training = val.pixels[np.random.default_rng(0).permutation(len(val.pixels))[:SAMPLE]]
+    runtime = runtime_crops(recognizer, photos(data / "photos"))
+    return {
+        "template": list(recognizer.spec.landmark_template),
+        "training": _summary(training, landmarks_in(training, detector)),
+        "runtime": _summary(runtime, landmarks_in(runtime, detector)),
+    }
+
+
+def plot_framing(part: dict[str, Any], path: Path) -> None:
+    """Landmarks of both kinds of crop in the crop's frame, and their brightness and contrast."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, (frame, light) = plt.subplots(1, 2, figsize=(10, 4.4), dpi=110)
+    for kind, color in (("training", "tab:blue"), ("runtime", "tab:orange")):
+        points = np.asarray(part[kind]["landmarks"]).reshape(-1, 5, 2)
+        label = f"{kind} crops ({part[kind]['found']} of {part[kind]['crops']} with landmarks)"
+        if len(points):
+            frame.scatter(points[..., 0].ravel(), points[..., 1].ravel(), s=4, alpha=0.35, color=color, label=label)
+        light.scatter(part[kind]["brightness"], part[kind]["contrast"], s=6, alpha=0.5, color=color, label=kind)
+    template = np.asarray(part["template"]).reshape(-1, 2)
+    if len(template):
+        frame.scatter(template[:, 0], template[:, 1], marker="x", s=60, color="black", label="landmark template")
+    frame.set(xlim=(0, 1), ylim=(1, 0), aspect="equal", title="Landmarks in the crop", xlabel="x / side")
+    frame.set_ylabel("y / side")
+    frame.legend(fontsize=7, loc="lower left")
+    light.set(title="Brightness and contrast", xlabel="mean / 255", ylabel="standard deviation / 255")
+    light.legend(fontsize=8)
+    figure.tight_layout()
+    tmp = path.with_name(f".{path.name}.tmp.png")
+    figure.savefig(tmp)
+    plt.close(figure)
+    tmp.replace(path)
+
+
+def framing_markdown(part: dict[str, Any]) -> list[str]:
+    """The median landmark of each kind of crop, and how far apart they are."""
+    rows = [
+        "| landmark | training crops (x, y) | runtime crops (x, y) | distance, share of side |",
+        "|---|---|---|---|",
+    ]
+    train, run = (np.asarray(part[k]["landmarks_median"]).reshape(-1, 2) for k in ("training", "runtime"))
+    for name, a, b in zip(LANDMARKS, train, run):
+        rows.append(f"| {name} | {a[0]:.3f}, {a[1]:.3f} | {b[0]:.3f}, {b[1]:.3f} | {np.hypot(*(a - b)):.3f} |")
+    brightness = {k: float(np.median(part[k]["brightness"])) for k in ("training", "runtime")}
+    contrast = {k: float(np.median(part[k]["contrast"])) for k in ("training", "runtime")}
+    return [
+        f"YuNet's landmarks measured in {part['training']['found']} of {part['training']['crops']} validation "
+        f"faces and in {part['runtime']['found']} of {part['runtime']['crops']} crops the runtime made from the "
+        f"shared photos and video frames (medians); median brightness {brightness['training']:.2f} vs "
+        f"{brightness['runtime']:.2f}, contrast {contrast['training']:.2f} vs {contrast['runtime']:.2f}.",
+        "",
+        *rows,
+    ]
