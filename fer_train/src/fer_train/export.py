@@ -1,6 +1,6 @@
-"""`export_checkpoint`: checkpoint → (prior correction) → folded → ONNX → onnxsim → checked against PyTorch
-→ temperature and face framing (`export_fits`) → (int8) → (accuracy parity) → description in each graph and
-beside them, in named steps.
+"""`export_checkpoint`: checkpoint → class prior recorded → folded → ONNX → onnxsim → checked against PyTorch
+→ temperature and face framing (`export_fits`) → (int8) → the graphs for other targets (`derived_graphs`) →
+(accuracy parity) → description in each graph and beside them, in named steps.
 
 Everything is written into a temporary folder inside the output folder and moved into place
 only when every check passed, so an export never leaves half-written files behind.
@@ -52,9 +52,9 @@ class ExportResult:
 
 @dataclass(frozen=True)
 class _Prepared:
-    """The model as it will be exported: prior correction folded into its last layer, then BatchNorm."""
+    """The model as it will be exported: BatchNorm folded, the temperature fitted, the framing measured."""
 
-    loaded: LoadedModel  # with the correction, before folding (the reference the graph is checked against)
+    loaded: LoadedModel  # before folding (the reference the graph is checked against)
     folded: nn.Module
     spec: PreprocessSpec  # with the landmark template measured on the validation faces
     temperature: float

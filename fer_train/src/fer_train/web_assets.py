@@ -5,7 +5,7 @@ photo's padded size; ONNX Runtime needs the sizes left open to do the same).
 
     python -m fer_train.web_assets web/assets
 
-writes both; `tests/test_web_assets.py` holds the committed files to what this writes.
+writes both; `tests/test_web.py` holds the committed files to what this writes.
 """
 
 from __future__ import annotations
