@@ -31,10 +31,11 @@ from fer_runtime import __version__
 from fer_runtime.atomic import write_text
 from fer_runtime.preprocess import model_input
 from fer_train.data import FaceDataset, load_dataset
+from fer_train.data_root import data_root
 from fer_train.quantize import quantize_int8
 
 REPO = Path(__file__).resolve().parents[1]
-DATA = REPO.parent / "shared" / "data"
+DATA = data_root()
 
 
 def _models_part(args: argparse.Namespace, work: Path, test: FaceDataset, shipped: ModelUnderTest) -> dict[str, Any]:

@@ -14,13 +14,14 @@ from fer_runtime.postprocess import softmax
 from fer_runtime.spec import PreprocessSpec
 from fer_train.checkpoint import load_model
 from fer_train.crowd_metrics import crowd_metrics
+from fer_train.data_root import data_root
 from fer_train.evaluate import evaluate_predictions
 from fer_train.predict import Predictions, Predictor
 from fer_train.prior import prior_offset, training_prior
 from fer_train.temperature import fit_temperature
 from fer_train.votes import match_votes, read_votes
 
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+DATA = data_root()
 
 
 def main() -> None:

@@ -22,6 +22,7 @@ from fer_runtime.atomic import write_text
 from fer_runtime.detect import LANDMARK_NAMES
 from fer_runtime.model_files import DEFAULT_MODEL_NAME, bundled_model_dir, read_description
 from fer_train.data import load_dataset
+from fer_train.data_root import data_root
 
 REPO = Path(__file__).resolve().parents[1]
 DOC = REPO / "docs" / "detection.md"
@@ -72,7 +73,7 @@ def _measure(data: Path, out: Path) -> tuple[dict[str, Any], Path]:
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.detection_docs", description=__doc__)
     parser.add_argument("--from", dest="source", type=Path, help="An earlier run's JSON (else measure now).")
-    parser.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data")
+    parser.add_argument("--data", type=Path, default=data_root(), help="The shared data folder ($FER_SHARED_DATA).")
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results")
     args = parser.parse_args()
     if args.source is not None:

@@ -21,6 +21,7 @@ from fer_runtime.atomic import write_text
 from fer_runtime.defaults import PRIORS, TTA
 from fer_runtime.model_files import bundled_model_dir, read_description
 from fer_train.data import missing_folders
+from fer_train.data_root import data_root
 from fer_train.evaluate import evaluate
 
 REPO = Path(__file__).resolve().parents[1]
@@ -96,7 +97,7 @@ def table(rows: list[dict[str, Any]]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.model_table", description=__doc__)
-    parser.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data")
+    parser.add_argument("--data", type=Path, default=data_root(), help="The shared data folder ($FER_SHARED_DATA).")
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results")
     args = parser.parse_args()
     rows = measure(args.data)

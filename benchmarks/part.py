@@ -13,6 +13,7 @@ from typing import Any
 
 from benchmarks.peak import cpu_peak
 from fer_runtime.atomic import write_text
+from fer_train.data_root import data_root
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -20,7 +21,7 @@ REPO = Path(__file__).resolve().parents[1]
 def part_parser(prog: str, description: str | None) -> argparse.ArgumentParser:
     """--data (the shared data folder) and --out (where results go); a part adds its own options."""
     parser = argparse.ArgumentParser(prog=prog, description=description)
-    parser.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data")
+    parser.add_argument("--data", type=Path, default=data_root(), help="The shared data folder ($FER_SHARED_DATA).")
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results")
     return parser
 

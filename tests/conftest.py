@@ -11,13 +11,15 @@ import cv2
 import numpy as np
 import pytest
 
+from fer_train.data_root import ENV, data_root
+
 REPO = Path(__file__).resolve().parents[1]
 CLASSES = ("angry", "happy", "neutral", "sad")
 TINY_RESNET = {"widths": [8, 16, 16, 16], "blocks": [1, 1, 1, 1], "stem": 8}
 
 
 def shared_data_dir() -> Path:
-    return Path(os.environ.get("FER_SHARED_DATA", REPO.parent / "shared" / "data"))
+    return data_root() if os.environ.get(ENV) else REPO.parent / "shared" / "data"
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -8,6 +8,7 @@ import torch
 from fer_runtime.errors import FerError
 from fer_runtime.spec import PreprocessSpec
 from fer_train.data import epoch_order, image_counts, load_dataset, parse_classes, pixel_stats
+from fer_train.data_root import ENV, existing, locate, record
 from tests.conftest import CLASSES
 
 SPEC = PreprocessSpec(classes=CLASSES)
@@ -101,3 +102,22 @@ def test_balanced_sampling_draws_classes_equally_often():
     assert len(np.unique(minority)) > 900  # the draws spread over the whole class, not a few images
     shuffled = epoch_order(labels, "shuffle", torch.Generator().manual_seed(0))
     assert sorted(shuffled) == list(range(len(labels)))
+
+
+def test_paths_under_the_data_root_are_recorded_relative_to_it(tmp_path, monkeypatch, face_zip):
+    """fer_train.data_root: `$FER_SHARED_DATA/...` is found wherever the root is; the configs' `../shared/data/...`
+    too when it is not there as given; other paths are kept as given."""
+
+    root = tmp_path / "elsewhere"
+    (root / "seed").mkdir(parents=True)
+    shutil.copyfile(face_zip, root / "seed" / "faces.zip")
+    monkeypatch.setenv(ENV, str(root))
+    recorded = record(root / "seed" / "faces.zip")
+    assert recorded == "$FER_SHARED_DATA/seed/faces.zip"
+    assert locate(recorded) == root / "seed" / "faces.zip" and existing(recorded) == str(root / "seed" / "faces.zip")
+    monkeypatch.chdir(tmp_path)  # no ../shared/data from here: the configs' spelling maps to the root
+    assert locate("../shared/data/seed/faces.zip") == root / "seed" / "faces.zip"
+    assert record(face_zip) == str(face_zip) and existing(str(tmp_path / "gone.zip")) is None
+    assert len(load_dataset(recorded, PreprocessSpec(classes=CLASSES))) == len(
+        load_dataset(face_zip, PreprocessSpec(classes=CLASSES))
+    )

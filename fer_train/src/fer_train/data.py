@@ -25,6 +25,7 @@ from fer_runtime.inputs import IMAGE_SUFFIXES
 from fer_runtime.model_files import sha256_file
 from fer_runtime.preprocess import decode_image, face_pixels
 from fer_runtime.spec import PreprocessSpec
+from fer_train.data_root import locate
 from fer_train.votes import VoteTable, match_votes
 
 log = logging.getLogger(__name__)
@@ -112,7 +113,7 @@ def _members(source: Path) -> Iterator[tuple[str, str, bytes]]:
 
 def image_counts(path: str | os.PathLike[str]) -> dict[str, int]:
     """Image files per class folder (lower-case), from the names alone: nothing is decoded."""
-    return dict(Counter(folder.lower() for _, folder in _image_entries(Path(path))))
+    return dict(Counter(folder.lower() for _, folder in _image_entries(locate(path))))
 
 
 def content_hash(source: Path) -> str:
@@ -170,7 +171,7 @@ def load_every_face(
 ) -> FaceDataset:
     """Every face of a folder or zip, whatever its folder (its `classes` are the folders found): a split as a
     whole, as FER+'s yardstick scores it."""
-    source = Path(path)
+    source = locate(path)
     pixels, folders, paths, sha = _decoded(source, spec, cache_dir)
     found = tuple(sorted(set(folders.tolist())))
     labels = np.array([found.index(f) for f in folders.tolist()], dtype=np.int64)
@@ -209,9 +210,10 @@ def load_dataset(
     (FER+'s contempt) is learned and scored.
 
     Decoded pixels are cached under `cache_dir` keyed by the data's content hash and the input
-    size, so the next run skips decoding. Unreadable files are logged and skipped.
+    size, so the next run skips decoding. Unreadable files are logged and skipped. `path` may be recorded
+    relative to the data root (`data_root.locate`).
     """
-    source = Path(path)
+    source = locate(path)
     pixels, folders, paths, sha = _decoded(source, spec, cache_dir)
     classes = tuple(c.lower() for c in spec.classes)
     if labels_from is not None:

@@ -11,6 +11,7 @@ from typing import Any
 
 from fer_runtime.atomic import write_text
 from fer_train.crowd_metrics import CrowdMetrics, crowd_metrics, format_crowd
+from fer_train.data_root import record
 from fer_train.ferplus import score_ferplus
 from fer_train.metrics import Metrics, compute_metrics, format_table
 from fer_train.plots import plot_confusion, plot_reliability
@@ -78,9 +79,9 @@ def evaluate(
         out = Path(out_dir)
         report = {
             "model": str(model),
-            "data": str(data),
+            "data": record(data),
             "data_sha256": result.predictions.dataset.sha256,
-            "votes": {"path": str(votes), "sha256": table.sha256} if table else None,
+            "votes": {"path": record(votes), "sha256": table.sha256} if table and votes else None,
             **result.to_dict(),
         }
         write_text(out / "metrics.json", json.dumps(report, indent=2))

@@ -28,6 +28,7 @@ from fer_runtime.session import create_session
 from fer_runtime.spec import PreprocessSpec
 from fer_train.checkpoint import LoadedModel, load_model
 from fer_train.data import load_with_votes
+from fer_train.data_root import existing, record
 from fer_train.derived_graphs import stage_derived
 from fer_train.export_fits import fit_temperature_on, measure_framing_on
 from fer_train.fold import fold_batchnorm
@@ -85,8 +86,7 @@ def _probe_check(model: nn.Module, path: Path, spec: PreprocessSpec) -> float:
 def _recorded(loaded: LoadedModel, key: str) -> str | None:
     """A path the checkpoint's run recorded (training data, val, votes), if it exists here."""
     entry = loaded.checkpoint.get("provenance", {}).get(key) or {}
-    path = entry.get("path")
-    return path if path and Path(path).exists() else None
+    return existing(entry.get("path"))
 
 
 def _calibration_pixels(
@@ -172,7 +172,7 @@ def _parity(
     dataset = load_with_votes(check, prepared.spec, cache_dir, votes)
     float_path, int8_path = graphs["float"], graphs.get("int8")
     reference = predict_logits(prepared.loaded.model, dataset.pixels, prepared.spec)
-    report = {"data": check, **float_parity(reference, float_path, dataset)}
+    report = {"data": record(check), **float_parity(reference, float_path, dataset)}
     return report | (int8_parity(float_path, int8_path, dataset) if int8_path is not None else {})
 
 
@@ -240,7 +240,7 @@ def export_checkpoint(
             pixels, calib_source = _calibration_pixels(loaded, calib, table, cache_dir)
             graphs["int8"] = Path(tmp) / f"{name}.int8.onnx"
             quantize_int8(graphs["float"], graphs["int8"], INPUT_NAME, pixels, prepared.spec)
-            quantization = quantization_record(calib_source, len(pixels))
+            quantization = quantization_record(record(calib_source), len(pixels))
         description = _describe(prepared, name=name, checkpoint=checkpoint, drift=drift, quantization=quantization)
         embed_all(description, graphs)
         derived = ("ort", "fp16") if fp16 else ("ort",)

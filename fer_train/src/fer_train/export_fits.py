@@ -15,6 +15,7 @@ from fer_runtime.spec import PreprocessSpec
 from fer_train.checkpoint import LoadedModel
 from fer_train.crowd_metrics import rater_reliability
 from fer_train.data import load_every_face, load_with_votes
+from fer_train.data_root import record as recorded_path
 from fer_train.landmark_template import measure_template
 from fer_train.predict import predict_logits
 from fer_train.quantize import fixed_sample
@@ -43,7 +44,7 @@ def fit_temperature_on(
     spec = loaded.spec
     dataset = load_with_votes(val, spec, cache_dir, table)
     logits = predict_logits(loaded.model, dataset.pixels, spec).astype(np.float64)
-    record: dict[str, Any] = {"data": str(val), "images": len(dataset)}
+    record: dict[str, Any] = {"data": recorded_path(val), "images": len(dataset)}
     if table is not None:
         face_votes = match_votes(table, dataset.paths, str(val))
         keep = face_votes.in_class
@@ -85,7 +86,7 @@ def measure_framing_on(
     dataset = load_every_face(val, loaded.spec, cache_dir)  # framing needs no labels
     faces = dataset.pixels[fixed_sample(dataset.paths, FRAMING_SAMPLE)]
     template, found = measure_template(faces, YuNetDetector())
-    record: dict[str, Any] = {"data": str(val), "faces": len(faces), "found": found}
+    record: dict[str, Any] = {"data": recorded_path(val), "faces": len(faces), "found": found}
     if found < FRAMING_MIN_FOUND * len(faces):
         log.warning("YuNet found faces in %d of %d validation images: no landmark template", found, len(faces))
         return loaded.spec, record

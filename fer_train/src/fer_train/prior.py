@@ -26,6 +26,7 @@ from fer_runtime.spec import PreprocessSpec
 from fer_train.checkpoint import LoadedModel
 from fer_train.config import FitConfig
 from fer_train.data import load_dataset
+from fer_train.data_root import locate
 from fer_train.derived_graphs import derived_in, stage_derived, staged_sources
 from fer_train.onnx_graph import embed_all, publish, read_exported
 from fer_train.training_data import apply_votes, labels_from, run_votes
@@ -37,7 +38,7 @@ def training_shares(config: FitConfig, spec: PreprocessSpec, cache_dir: str | No
     """The mean of a run's training targets (one-hot labels mixed with its votes as the run mixed them),
     rebuilt from the training data and votes its recipe names."""
     for what, path in (("training data", config.data), ("votes", config.votes)):
-        if path is not None and not Path(path).exists():
+        if path is not None and not locate(path).exists():
             raise FerError(f"the {what} the run recorded ({path}) is not here: the class prior needs it")
     table = run_votes(config)
     train = load_dataset(config.data, spec, cache_dir or config.cache_dir, labels_from=labels_from(config, table))

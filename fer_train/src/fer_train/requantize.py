@@ -13,6 +13,7 @@ from pathlib import Path
 from fer_runtime.errors import FerError
 from fer_runtime.model_files import ModelDescription
 from fer_train.data import load_with_votes
+from fer_train.data_root import existing, record
 from fer_train.derived_graphs import derived_in, stage_derived
 from fer_train.onnx_graph import embed_all, publish, read_exported
 from fer_train.parity import enforce, int8_parity
@@ -24,14 +25,14 @@ def _recorded_calibration(description: ModelDescription) -> str | None:
     """The data the model's int8 graph, or else its training, was calibrated on, if it is here."""
     quantized = ((description.quantization or {}).get("calibration") or {}).get("data")
     trained = (description.provenance.get("data") or {}).get("path")
-    return next((path for path in (quantized, trained) if path and Path(path).exists()), None)
+    return next((path for path in map(existing, (quantized, trained)) if path), None)
 
 
 def _recorded_votes(description: ModelDescription) -> VoteTable | None:
     """The votes the model was trained with, if they are here: the class of a face in a class without a folder
     (FER+'s contempt), as export took it."""
-    recorded = (description.provenance.get("votes") or {}).get("path")
-    return read_votes(recorded, description.spec.classes) if recorded and Path(recorded).exists() else None
+    here = existing((description.provenance.get("votes") or {}).get("path"))
+    return read_votes(here, description.spec.classes) if here else None
 
 
 def requantize(
@@ -58,8 +59,8 @@ def requantize(
     calibration = load_with_votes(calib, spec, cache_dir, votes)
     pixels = calibration_sample(calibration.pixels, calibration.paths, CALIBRATION_SIZE)
     recorded_check = (description.parity or {}).get("data")
-    check = check or (recorded_check if recorded_check and Path(recorded_check).exists() else None)
-    quantization = {**quantization_record(calib, len(pixels)), "requantized_at": _now()}
+    check = check or existing(recorded_check)
+    quantization = {**quantization_record(record(calib), len(pixels)), "requantized_at": _now()}
     updated = replace(description, quantization=quantization)
     with tempfile.TemporaryDirectory(dir=folder, prefix=".requantize-") as tmp:
         staged = {"float": Path(tmp) / float_path.name, "int8": Path(tmp) / f"{name}.int8.onnx"}
@@ -70,7 +71,7 @@ def requantize(
         if check is not None:
             parity = int8_parity(staged["float"], staged["int8"], load_with_votes(check, spec, cache_dir, votes))
             enforce(parity, allow_int8_drop)
-            updated = replace(updated, parity={**(description.parity or {}), "data": check, **parity})
+            updated = replace(updated, parity={**(description.parity or {}), "data": record(check), **parity})
         updated = publish(folder, updated, staged, details)
     return updated
 

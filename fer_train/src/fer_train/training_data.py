@@ -13,6 +13,7 @@ from fer_runtime.errors import FerError
 from fer_runtime.spec import PreprocessSpec
 from fer_train.config import FitConfig
 from fer_train.data import FaceDataset, load_dataset, pixel_stats
+from fer_train.data_root import record as recorded_path
 from fer_train.ferplus import FerPlusFaces, ferplus_faces
 from fer_train.votes import FaceVotes, VoteTable, match_votes, off_class_faces, read_votes, soft_targets
 
@@ -68,7 +69,7 @@ def apply_votes(
     targets = soft_targets(train.labels, votes, config.vote_weight, len(config.classes))
     val_votes = match_votes(table, val.paths, str(config.val)) if val is not None else None
     record = {
-        "path": config.votes,
+        "path": recorded_path(config.votes) if config.votes else None,
         "sha256": table.sha256,
         "train_matched": matched,
         "train_off_class": int(off.sum()),
@@ -95,8 +96,10 @@ def load_training_data(config: FitConfig, state: dict[str, Any] | None) -> Train
     val = _load_split(config.val, spec, config, table, "val") if config.val else None
     train, targets, val_votes, votes_record, val_ferplus = apply_votes(config, table, train, val)
     provenance = {
-        "data": {"path": str(config.data), "sha256": train.sha256, "images": len(train)},
-        "val": {"path": str(config.val), "sha256": val.sha256, "images": len(val)} if val else None,
+        "data": {"path": recorded_path(config.data), "sha256": train.sha256, "images": len(train)},
+        "val": {"path": recorded_path(config.val), "sha256": val.sha256, "images": len(val)}
+        if val and config.val
+        else None,
         "votes": votes_record,
     }
     return TrainingData(spec, train, val, targets, val_votes, provenance, val_ferplus)

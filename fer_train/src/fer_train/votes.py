@@ -19,6 +19,7 @@ import numpy as np
 
 from fer_runtime.errors import FerError
 from fer_runtime.model_files import sha256_file
+from fer_train.data_root import locate
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +63,7 @@ def _number(text: str) -> float | None:
 def read_votes(path: str | os.PathLike[str], classes: tuple[str, ...]) -> VoteTable:
     """Read and check a votes CSV; a problem is a FerError naming the file and line."""
     try:
-        with open(path, newline="", encoding="utf-8") as handle:
+        with open(locate(path), newline="", encoding="utf-8") as handle:
             lines = list(csv.reader(handle))
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
         raise FerError(f"{path}: cannot read votes ({exc})") from None

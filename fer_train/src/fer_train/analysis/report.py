@@ -24,6 +24,7 @@ from fer_runtime.atomic import write_text
 from fer_runtime.errors import FerError
 from fer_train.analysis.duplicates import NEAR_MAX_BITS, has_near_copy, non_blank_hashes
 from fer_train.data import load_dataset, split_names
+from fer_train.data_root import record
 from fer_train.evaluate import evaluate_predictions
 from fer_train.ferplus import FerPlusMetrics, score_ferplus
 from fer_train.metrics import Metrics, compute_metrics, reliability
@@ -122,7 +123,7 @@ def report_split(
         figures.append(f"{name}/confident_errors.png")
     return {
         "name": name,
-        "data": data.source,
+        "data": record(data.source),
         "data_sha256": data.sha256,
         **metrics.to_dict(),
         "intervals_95": bootstrap_intervals(data.labels, predictions.predicted, data.classes, bootstrap_samples),
@@ -249,7 +250,7 @@ def run_report(
         "model": str(model),
         "classes": list(predictor.spec.classes),
         "splits": sections,
-        "votes": {"path": str(votes), "sha256": table.sha256} if table else None,
+        "votes": {"path": record(votes), "sha256": table.sha256} if table and votes else None,
     }
     write_text(out_dir / "report.json", json.dumps(report, indent=2))
     write_text(out_dir / "report.md", _markdown(str(model), sections, face_images))
