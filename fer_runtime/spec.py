@@ -26,7 +26,8 @@ class PreprocessSpec:
     `face_margin` is the fraction of a detected face box added on each side before cropping, when the
     detector gives no landmarks or the spec no `landmark_template`. `landmark_template` is where the
     training faces have their eyes, nose tip and mouth corners (x, y pairs as fractions of the frame,
-    measured by `fer_train.landmark_template.measure_template` at export); with it, detected faces are warped onto those positions.
+    measured by `fer_train.landmark_template.measure_template` at export); with it, detected faces are
+    warped onto those positions.
     """
 
     classes: tuple[str, ...] = DEFAULT_CLASSES
