@@ -56,20 +56,24 @@ def _photo_table(whole: dict[str, Any]) -> list[str]:
     return lines
 
 
-def robustness_goals(part: dict[str, Any]) -> list[tuple[str, str, bool]]:
-    """The issue's goals for the default (the first model) on each split."""
-    name = next(iter(part["models"]))
-    goals = []
-    for split, r in part["models"][name].items():
-        goals += [
-            (f"`{name}` {split}: mean drop <= {MAX_MEAN_DROP * 100:.0f} points", f"{r['mean_drop'] * 100:.1f}",
-             r["mean_drop"] <= MAX_MEAN_DROP),
-            (f"`{name}` {split}: worst shift drop <= {MAX_WORST_DROP * 100:.0f} points",
-             f"{r['worst_drop'] * 100:.1f} ({r['worst_shift']})", r["worst_drop"] <= MAX_WORST_DROP),
-            (f"`{name}` {split}: top-1 changed on <= {MAX_CHANGED:.0%} of faces", f"{r['mean_changed']:.1%}",
-             r["mean_changed"] <= MAX_CHANGED),
-        ]  # fmt: skip
-    return goals
+def robustness_goals(part: dict[str, Any]) -> list[str]:
+    """The issue's goals at the moderate severity, a row per shipped model (not the peer) and split."""
+    head = (
+        f"| goals at moderate severity | mean drop <= {MAX_MEAN_DROP * 100:.0f} points | worst shift <= "
+        f"{MAX_WORST_DROP * 100:.0f} points | top-1 changed <= {MAX_CHANGED:.0%} |"
+    )
+    lines = [head, "|---|---|---|---|"]
+    mark = {True: "", False: " **(no)**"}
+    for name, splits in part["models"].items():
+        if name.endswith("(peer)"):
+            continue
+        for split, r in splits.items():
+            lines.append(
+                f"| `{name}` {split} | {r['mean_drop'] * 100:.1f}{mark[r['mean_drop'] <= MAX_MEAN_DROP]} | "
+                f"{r['worst_drop'] * 100:.1f} ({r['worst_shift']}){mark[r['worst_drop'] <= MAX_WORST_DROP]} | "
+                f"{r['mean_changed']:.1%}{mark[r['mean_changed'] <= MAX_CHANGED]} |"
+            )
+    return lines
 
 
 def robustness_markdown(result: dict[str, Any]) -> str:
@@ -87,8 +91,7 @@ def robustness_markdown(result: dict[str, Any]) -> str:
     lines += ["", *_photo_table(part["photos"])]
     lines += ["", "### Angry faces called neutral", "", *angry_markdown(part["angry"])]
     lines += ["", "### The runtime's crops beside the training crops", "", *framing_markdown(part["framing"])]
-    lines += ["", "| goal | measured | met |", "|---|---|---|"]
-    lines += [f"| {goal} | {value} | {'yes' if met else '**no**'} |" for goal, value, met in robustness_goals(part)]
+    lines += ["", *robustness_goals(part)]
     return "\n".join(lines)
 
 

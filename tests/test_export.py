@@ -14,7 +14,7 @@ from fer_train.card import write_model_card
 from fer_train.checkpoint import load_model, save_checkpoint
 from fer_train.config import FitConfig
 from fer_train.data import load_dataset, load_every_face
-from fer_train.data_root import locate
+from fer_train.data_root import ENV, locate
 from fer_train.export import export_checkpoint
 from fer_train.models import build_model
 from fer_train.parity import INT8_MIN_AGREEMENT
@@ -178,11 +178,12 @@ def test_requantize_rebuilds_the_int8_graph_from_the_float_one(tiny_export, face
 
 
 @pytest.mark.parametrize("json_path", sorted((REPO / "exported").glob("*.json")), ids=lambda p: p.stem)
-def test_every_shipped_int8_graph_agrees_with_its_float_graph(json_path, shared_data):
+def test_every_shipped_int8_graph_agrees_with_its_float_graph(json_path, shared_data, monkeypatch):
     """On every face of the data its parity was recorded on (agreement needs no labels, so a class without a
     folder is no matter), on this machine's CPU (AVX2 kernels differ from VNNI ones)."""
     description = read_description(json_path)
-    data = locate(description.parity["data"])  # recorded relative to the data root (or as ../shared/data)
+    monkeypatch.setenv(ENV, str(shared_data))  # recorded relative to the data root (or as ../shared/data)
+    data = locate(description.parity["data"])
     dataset = load_every_face(data, description.spec)
     graphs = {
         kind: Predictor(json_path.parent / g["file"]).logits(dataset.pixels) for kind, g in description.graphs.items()
