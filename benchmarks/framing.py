@@ -11,7 +11,6 @@ from typing import Any
 import cv2
 import numpy as np
 
-from benchmarks.photo_robustness import photos
 from fer_runtime.detect import YuNetDetector
 from fer_runtime.recognizer import Recognizer
 from fer_train.data import load_every_face
@@ -47,12 +46,13 @@ def _summary(faces: np.ndarray, points: np.ndarray) -> dict[str, Any]:
     }
 
 
-def framing_comparison(data: Path) -> dict[str, Any]:
+def framing_comparison(data: Path, images: list[np.ndarray]) -> dict[str, Any]:
+    """The validation faces (from `data`) and the runtime's crops of `images` (`photo_robustness.photos`)."""
     recognizer = Recognizer()
     detector = YuNetDetector()
     val = load_every_face(data / "fer2013" / "val.zip", recognizer.spec)
     training = val.pixels[np.random.default_rng(0).permutation(len(val.pixels))[:SAMPLE]]
-    runtime = runtime_crops(recognizer, photos(data / "photos"))
+    runtime = runtime_crops(recognizer, images)
     return {
         "template": list(recognizer.spec.landmark_template),
         "training": _summary(training, landmarks_in(training, detector)),

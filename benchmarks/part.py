@@ -38,7 +38,11 @@ def part_result(part: str, measured: dict[str, Any]) -> dict[str, Any]:
 
 def write_part(out: Path, part: str, measured: dict[str, Any], markdown: Callable[[dict[str, Any]], str]) -> str:
     """`part_result` as out/DATE-part.json, its markdown as .md (also printed and returned)."""
-    result = part_result(part, measured)
+    return write_result(out, part, part_result(part, measured), markdown)
+
+
+def write_result(out: Path, part: str, result: dict[str, Any], markdown: Callable[[dict[str, Any]], str]) -> str:
+    """A `part_result` as out/DATE-part.json, its markdown as .md (also printed and returned)."""
     stamp = f"{result['date'][:10]}-{part}"
     write_text(out / f"{stamp}.json", json.dumps(result, indent=2) + "\n")
     table = markdown(result)

@@ -197,20 +197,26 @@ def test_fuzz_goals_fail_on_one_server_error_or_one_unanswered_file():
     assert not any(ok for _, _, ok in fuzz_goals(fuzz))
 
 
-@pytest.mark.slow
-def test_targets_part_holds_every_target_to_pytorch(shared_data, tmp_path):
-    """`python -m benchmarks targets --quick`: a row per target this machine has (CI installs Node's packages
-    and openvino), each held to PyTorch on Test_100, the float32 ones within the float tolerance."""
+def _quick_part(name: str, shared_data, tmp_path) -> tuple[dict, str]:
+    """`python -m benchmarks NAME --quick` into tmp_path: its result part and its markdown."""
     result = subprocess.run(
-        [sys.executable, "-m", "benchmarks", "targets", "--quick", "--out", str(tmp_path), "--data", str(shared_data)],
+        [sys.executable, "-m", "benchmarks", name, "--quick", "--out", str(tmp_path), "--data", str(shared_data)],
         cwd=REPO,
         capture_output=True,
         text=True,
         timeout=900,
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    [json_file] = tmp_path.glob("*-targets.json")
-    part = json.loads(json_file.read_text())["targets"]
+    [json_file] = tmp_path.glob(f"*-{name}.json")
+    markdown = (tmp_path / json_file.name.replace(".json", ".md")).read_text()
+    return json.loads(json_file.read_text())[name], markdown
+
+
+@pytest.mark.slow
+def test_targets_part_holds_every_target_to_pytorch(shared_data, tmp_path):
+    """`python -m benchmarks targets --quick`: a row per target this machine has (CI installs Node's packages
+    and openvino), each held to PyTorch on Test_100, the float32 ones within the float tolerance."""
+    part, markdown = _quick_part("targets", shared_data, tmp_path)
     names = [row["target"] for row in part["rows"]]
     expected = ["PyTorch (reference)", "ORT CPU, float", "ORT CPU, int8", "ORT CPU, int8, .ort", "ORT CPU, float16"]
     assert names[:5] == expected and "Node, int8" in names and "OpenVINO CPU, float" in names
@@ -218,39 +224,19 @@ def test_targets_part_holds_every_target_to_pytorch(shared_data, tmp_path):
         assert row["top1_agreement"] >= 0.97, row
         assert row["max_abs_dp"] <= (1e-3 if row["float32"] else 0.2), row
         assert row["batch1_ms"] > 0 and row["batch64_per_s"] > 0 and row["first_call_ms"] > 0
-    markdown = (tmp_path / json_file.name.replace(".json", ".md")).read_text()
     assert all(f"| {name} |" in markdown for name in names) and "| goal | measured | met |" in markdown
 
 
 @pytest.mark.slow
 def test_robustness_part_scores_every_model_under_every_shift(shared_data, tmp_path):
     """`python -m benchmarks robustness --quick`: each shipped model (the default first) on both splits under
-    each shift and severity; the drops are clean minus shifted, the goals' rows are the default's; the docs page
-    and its plot render from the result."""
+    each shift and severity; the drops are clean minus shifted, the goals have a row per shipped model (not the
+    peer); the docs page and its plot render from the result."""
     from benchmarks.part import part_result
     from benchmarks.report_robustness import write_robustness_docs
     from fer_train.shifts import SHIFTS
 
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "benchmarks",
-            "robustness",
-            "--quick",
-            "--out",
-            str(tmp_path),
-            "--data",
-            str(shared_data),
-        ],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    [json_file] = tmp_path.glob("*-robustness.json")
-    part = json.loads(json_file.read_text())["robustness"]
+    part, markdown = _quick_part("robustness", shared_data, tmp_path)
     names = list(part["models"])
     assert names[0] == "fer_default" and {"fer_7class", "fer_8class"} <= set(names)
     for splits in part["models"].values():
@@ -268,7 +254,6 @@ def test_robustness_part_scores_every_model_under_every_shift(shared_data, tmp_p
     angry = part["angry"]  # FER2013's angry faces on val: the raters' majority and the default's answer for each
     assert sum(angry["raters_said"].values()) == sum(angry["model_said"].values()) == angry["labelled_angry"] > 0
     assert [row["extra_power"] for row in angry["prior_powers"]][0] == 0
-    markdown = (tmp_path / json_file.name.replace(".json", ".md")).read_text()
     assert "### Angry faces called neutral" in markdown and "### The runtime's crops beside" in markdown
     framing = part["framing"]  # landmarks measured alike in the training crops and the runtime's
     assert framing["runtime"]["found"] > 0 and len(framing["training"]["landmarks_median"]) == 10
