@@ -29,8 +29,8 @@ def runtime_crops(recognizer: Recognizer, images: list[np.ndarray]) -> np.ndarra
     spec = recognizer.spec
     crops = []
     for image in images:
-        for detection in recognizer.detect(image):
-            crop = _gray(recognizer.crop(image, detection))
+        for face in recognizer.prepare(image).crops:
+            crop = _gray(face)
             crops.append(cv2.resize(crop, (spec.width, spec.height), interpolation=cv2.INTER_AREA))
     return np.stack(crops) if crops else np.zeros((0, spec.height, spec.width), np.uint8)
 

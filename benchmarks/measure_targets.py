@@ -20,10 +20,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import onnx
 import onnxruntime as ort
 import torch
-from onnx import numpy_helper
 
 from benchmarks.timing import interleaved_speed
 from fer_runtime.model_files import DEFAULT_MODEL_NAME, ModelDescription, bundled_model_dir, read_description
@@ -33,8 +31,7 @@ from fer_runtime.session import create_session
 from fer_train.crowd_metrics import crowd_metrics
 from fer_train.data import load_dataset
 from fer_train.derived_graphs import convert
-from fer_train.fold import fold_batchnorm
-from fer_train.models import build_model
+from fer_train.graph_model import load_float_graph
 from fer_train.votes import match_votes, read_votes
 
 THREADS = 1  # every target on one thread: the same work per crop on each
@@ -58,17 +55,9 @@ class Target:
     first_call_ms: float | None = None
 
 
-def _pytorch(description: ModelDescription, float_graph: Path) -> Run:
-    """The model's architecture in PyTorch, BatchNorm folded as export folds it, with the float graph's weights
-    (the checkpoint is not shipped; export held the folded model to it within 1e-4)."""
-    model = fold_batchnorm(
-        build_model(description.model["name"], description.spec.num_classes, **description.model["options"])
-    )
-    weights = {
-        i.name: torch.from_numpy(numpy_helper.to_array(i).copy()) for i in onnx.load(str(float_graph)).graph.initializer
-    }
-    model.load_state_dict({name: weights[name] for name in model.state_dict()})
-    model.eval()
+def _pytorch(float_graph: Path) -> Run:
+    """The model in PyTorch from its float graph (`fer_train.graph_model`; the checkpoint is not shipped)."""
+    model = load_float_graph(float_graph).model
 
     def run(x: np.ndarray) -> np.ndarray:
         with torch.inference_mode():
@@ -107,7 +96,7 @@ def _targets(
     the others would need."""
     absent = []
     plans: list[tuple[str, str, bool, Callable[[], Run]]] = [
-        ("PyTorch (reference)", "pytorch", True, lambda: _pytorch(description, files["float"])),
+        ("PyTorch (reference)", "pytorch", True, lambda: _pytorch(files["float"])),
     ]
     for kind, label in (("float", "float"), ("int8", "int8"), ("ort", "int8, .ort"), ("fp16", "float16")):
         plans.append((f"ORT CPU, {label}", kind, kind == "float", partial(_ort, files[kind], "cpu")))

@@ -38,8 +38,7 @@ def python_side(photo_path: Path, repeats: int) -> dict[str, float]:
     """ms per photo (`Recognizer.analyze`) and per crop at batch 1 (`classify`), every core."""
     recognizer = Recognizer()
     photo = decode_image(photo_path.read_bytes())
-    detections = recognizer.detect(photo)
-    crop = recognizer.crop(photo, detections[0])
+    crop = recognizer.prepare(photo).crops[0]
     return {
         "photo_ms": 1000 * measure(lambda: recognizer.analyze(photo), repeats)["median_s"],
         "crop_ms": 1000 * measure(lambda: recognizer.classify([crop]), repeats)["median_s"],

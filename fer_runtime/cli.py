@@ -173,20 +173,21 @@ def main(
         inputs, stream, resume=resume, output=output, fp32=fp32, model_path=model_path, engine=engine, annotate=annotate
     )
     from fer_runtime.recognizer import Recognizer
+    from fer_runtime.recognizer_settings import RecognizerSettings
 
-    options: dict[str, Any] = {
-        "model": model_path,
-        "prefer_int8": not fp32,
-        "min_confidence": min_confidence,
-        "prior": prior,
-        "tta": tta,
-        "detector": detector,
-        "detect_threshold": detect_threshold,
-        "detect_max_side": detect_size,
-        **({"threads": threads} if threads is not None else {}),
-        **({"providers": list(providers)} if providers else {}),
-    }
-    recognizer = Recognizer(**options)  # checks the model and options before any work
+    settings = RecognizerSettings(
+        model=model_path,
+        threads=threads,
+        providers=providers,
+        prefer_int8=not fp32,
+        min_confidence=min_confidence,
+        detector=detector,
+        detect_threshold=detect_threshold,
+        detect_max_side=detect_size,
+        prior=prior,
+        tta=tta,
+    )
+    recognizer = Recognizer.from_settings(settings)  # checks the model and options before any work
     if stream is not None:
         from fer_runtime.cli_stream import run_stream_command
 
@@ -194,7 +195,7 @@ def main(
         return run_stream_command(recognizer, stream, output, as_json, summary, **stream_options)
     common: dict[str, Any] = {"output": _path(output), "detect": not no_detect, "top_k": top_k, "resume": resume}
     label = _labeller(
-        engine, recognizer, options, common, address=address, actors=actors, batch_size=batch_size, annotate=annotate
+        engine, recognizer, common, address=address, actors=actors, batch_size=batch_size, annotate=annotate
     )
     _images(inputs, output, as_json, label)
 
@@ -205,7 +206,6 @@ Labeller = Callable[[list[Path], Callable[["ImageOutcome"], None]], "ImagesSumma
 def _labeller(
     engine: str,
     recognizer: Recognizer,
-    options: dict[str, Any],
     common: dict[str, Any],
     *,
     address: str | None,
@@ -219,7 +219,7 @@ def _labeller(
 
         ray: dict[str, Any] = {"address": address, "actors": actors, "classes": recognizer.classes}
         return lambda paths, on_image: run_ray(
-            paths, on_image=on_image, batch_size=batch_size, **ray, **common, **options
+            paths, on_image=on_image, batch_size=batch_size, settings=recognizer.settings, **ray, **common
         )
     from fer_runtime.images import run_images
 

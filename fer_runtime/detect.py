@@ -13,7 +13,14 @@ from typing import Protocol
 import cv2
 import numpy as np
 
-from fer_runtime.defaults import DETECT_MAX_SIDE, DETECTORS, YUNET_NMS_THRESHOLD, YUNET_THRESHOLD, YUNET_TOP_K
+from fer_runtime.defaults import (
+    DETECT_MAX_SIDE,
+    DETECTORS,
+    MIN_DETECT_SIDE,
+    YUNET_NMS_THRESHOLD,
+    YUNET_THRESHOLD,
+    YUNET_TOP_K,
+)
 from fer_runtime.errors import FerError
 from fer_runtime.model_files import bundled_model_dir
 from fer_runtime.preprocess import to_bgr, to_gray
@@ -175,8 +182,8 @@ def create_detector(
     name: str = "yunet", score_threshold: float = YUNET_THRESHOLD, max_side: int = DETECT_MAX_SIDE
 ) -> FaceDetector:
     """A detector by name: `yunet` (bundled model, `score_threshold`) or `haar`."""
-    if max_side < 32:
-        raise FerError(f"photos must be shrunk to at least 32 pixels, got {max_side}")
+    if max_side < MIN_DETECT_SIDE:
+        raise FerError(f"photos must be shrunk to at least {MIN_DETECT_SIDE} pixels, got {max_side}")
     if name == "yunet":
         return YuNetDetector(score_threshold=score_threshold, max_side=max_side)
     if name == "haar":

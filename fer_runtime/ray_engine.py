@@ -7,7 +7,9 @@ for CPUs (a pool as large as the machine then deadlocks). The rows come back in 
 through the one run driver (`driver.drive`) and table writer. Use `FaceLabeler` in your own pipelines:
 
     ds = ray.data.from_items([{"path": p} for p in paths])
-    ds = ds.map_batches(FaceLabeler, batch_size=64, compute=ray.data.ActorPoolStrategy(size=4))
+    settings = RecognizerSettings(min_confidence=0.5)  # what each actor's Recognizer is made with
+    ds = ds.map_batches(FaceLabeler, fn_constructor_kwargs={"settings": settings}, batch_size=64,
+                        compute=ray.data.ActorPoolStrategy(size=4))
     # columns: path, record (fer-run's JSON record, or ""), error (a one-line error, or "")
 
 Ray is optional (`pip install "fer_runtime[ray]"`) and imported only here, only when used.
@@ -18,6 +20,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +31,7 @@ from fer_runtime.driver import Engine, ImageOutcome, ImagesSummary, drive
 from fer_runtime.errors import FerError
 from fer_runtime.images import label_paths
 from fer_runtime.recognizer import Recognizer
+from fer_runtime.recognizer_settings import RecognizerSettings
 
 
 def _ray() -> Any:
@@ -47,11 +51,14 @@ def default_actors(cpus: float) -> int:
 class FaceLabeler:
     """A callable class for `ray.data.Dataset.map_batches`: a batch with a `path` column → the same paths
     with `record` (the JSON of fer-run's record for the file, or "") and `error` (its error, or "").
-    Keyword arguments go to `Recognizer` (`model`, `threads`, `min_confidence`, `detector`, ...), except
-    `detect` and `top_k`, which are `run_images`'s."""
+    Each actor's `Recognizer` is made from `settings` (default: the bundled model), on one thread unless
+    they name more; `detect` and `top_k` are `run_images`'s."""
 
-    def __init__(self, detect: bool = True, top_k: int | None = None, **recognizer: Any) -> None:
-        self.recognizer = Recognizer(**{"threads": 1, **recognizer})
+    def __init__(
+        self, settings: RecognizerSettings | None = None, detect: bool = True, top_k: int | None = None
+    ) -> None:
+        settings = settings or RecognizerSettings()
+        self.recognizer = Recognizer.from_settings(replace(settings, threads=settings.threads or 1))
         self.detect, self.top_k = detect, top_k
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -70,10 +77,10 @@ def ray_engine(
     address: str | None = None,
     actors: int | None = None,
     batch_size: int = BATCH_SIZE,
-    recognizer: dict[str, Any] | None = None,
+    settings: RecognizerSettings | None = None,
 ) -> Engine:
     """A Ray Data pipeline as `driver.drive`'s engine: `FaceLabeler` actors (`actors`, default
-    `default_actors`; each a `Recognizer` made with `recognizer`) map the files in batches of `batch_size`.
+    `default_actors`; each a `Recognizer` made from `settings`) map the files in batches of `batch_size`.
     `address` joins a running cluster (default: start a local one)."""
 
     def batches(todo: Sequence[Path]) -> Iterator[list[ImageOutcome]]:
@@ -86,7 +93,7 @@ def ray_engine(
         logging.getLogger("ray.data").setLevel(logging.WARNING)  # not a line per pipeline start
         dataset = ray.data.from_items([{"path": str(p)} for p in todo]).map_batches(
             FaceLabeler,
-            fn_constructor_kwargs={"detect": detect, "top_k": top_k, **(recognizer or {})},
+            fn_constructor_kwargs={"settings": settings, "detect": detect, "top_k": top_k},
             batch_size=batch_size,
             compute=ray.data.ActorPoolStrategy(size=actors or default_actors(ray.cluster_resources().get("CPU", 1))),
             num_cpus=1,
@@ -116,14 +123,15 @@ def run_ray(
     actors: int | None = None,
     batch_size: int = BATCH_SIZE,
     classes: Sequence[str] | None = None,
-    **recognizer: Any,
+    settings: RecognizerSettings | None = None,
 ) -> ImagesSummary:
     """`images.run_images` on Ray: the same outcomes, in the same order, through the same driver and table
-    writer. Keyword arguments go to each actor's `Recognizer`; `classes` (the model's, for the table's
+    writer. Each actor's `Recognizer` is made from `settings`; `classes` (the model's, for the table's
     columns) saves building one here. No annotation: it writes tables."""
+    settings = settings or RecognizerSettings()
     if classes is None:
-        classes = Recognizer(**recognizer).classes if output is not None else []
+        classes = Recognizer.from_settings(settings).classes if output is not None else []
     engine = ray_engine(
-        detect=detect, top_k=top_k, address=address, actors=actors, batch_size=batch_size, recognizer=recognizer
+        detect=detect, top_k=top_k, address=address, actors=actors, batch_size=batch_size, settings=settings
     )
     return drive(paths, engine, classes=classes, output=output, on_image=on_image, resume=resume)

@@ -5,13 +5,13 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from fer_runtime.align import aligned_crop
-from fer_runtime.defaults import BATCH_SIZE, DETECT_MAX_SIDE, DETECTORS, TTA, YUNET_THRESHOLD
+from fer_runtime.defaults import BATCH_SIZE, DETECT_MAX_SIDE, YUNET_THRESHOLD
 from fer_runtime.detect import (
     Box,
     Detection,
@@ -24,12 +24,23 @@ from fer_runtime.errors import FerError
 from fer_runtime.model_files import ModelDescription, bundled_model_path, parse_metadata, read_sidecar
 from fer_runtime.postprocess import reweight, softmax
 from fer_runtime.preprocess import model_input, prepare_batch
+from fer_runtime.recognizer_settings import RecognizerSettings
 from fer_runtime.session import create_session
 from fer_runtime.spec import PreprocessSpec
 
 CROP_SIDE_FACTOR = 2  # images at most this × the model input size are taken as one face crop
 SMALLEST_FACE_SHARE = 4  # a face box whose shorter side is under 1/4 of the input side holds too little face
 UNCERTAIN = "uncertain"  # the label of a face the model is not sure about
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """An image made ready for the model (`Recognizer.prepare`): its faces' detections, their crops as the
+    model sees them (uint8, before resizing), and the model's input batch [N, C, H, W]."""
+
+    detections: tuple[Detection, ...]
+    crops: tuple[np.ndarray, ...]
+    batch: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -90,12 +101,25 @@ class Recognizer:
         prior: str | None = None,
         tta: str = "none",
     ) -> None:
-        path = Path(model) if model is not None else bundled_model_path(prefer_int8)
+        self.settings = settings = RecognizerSettings(
+            model=None if model is None else os.fspath(model),
+            threads=threads,
+            providers=tuple(providers or ()),
+            prefer_int8=prefer_int8,
+            batch_size=batch_size,
+            min_confidence=min_confidence,
+            detector=detector,
+            detect_threshold=detect_threshold,
+            detect_max_side=detect_max_side,
+            prior=prior,
+            tta=tta,
+        )
+        path = Path(settings.model) if settings.model is not None else bundled_model_path(prefer_int8)
         if not path.is_file():
             raise FerError(f"model not found: {path}")
         self.model_path = path
         sidecar = read_sidecar(path)
-        self.session = create_session(path, threads, providers)
+        self.session = create_session(path, threads, settings.providers or None)
         self.description: ModelDescription = sidecar or parse_metadata(
             self.session.get_modelmeta().custom_metadata_map, str(path)
         )
@@ -106,16 +130,16 @@ class Recognizer:
         except FerError as exc:
             raise FerError(f"{self.model_path}: {exc}") from None
         self._prior_shares = self.description.prior_shares()
-        if not 0 <= min_confidence <= 1:
-            raise FerError(f"min_confidence must be in [0, 1], got {min_confidence}")
-        if tta not in TTA:
-            raise FerError(f"unknown test-time augmentation {tta!r}; use one of {', '.join(TTA)}")
-        self.tta = tta
-        self.batch_size, self.min_confidence = batch_size, min_confidence
         self._detectors = threading.local()  # one detector per thread: OpenCV's are not shared across threads
-        if detector not in DETECTORS:
-            raise FerError(f"unknown face detector {detector!r}; use one of {', '.join(DETECTORS)}")
-        self._detector_options = (detector, detect_threshold, detect_max_side)
+
+    @classmethod
+    def from_settings(cls, settings: RecognizerSettings) -> Recognizer:
+        """The recognizer `settings` describe (a recognizer's own `settings` make its twin)."""
+        return cls(**asdict(settings))
+
+    @property
+    def tta(self) -> str:
+        return self.settings.tta
 
     def _check_graph(self) -> None:
         spec, inputs, outputs = self.spec, self.session.get_inputs(), self.session.get_outputs()
@@ -144,9 +168,9 @@ class Recognizer:
         """Raw model outputs for a prepared float32 batch [N, 1, H, W], run in chunks."""
         outputs = [
             self.session.run(
-                [self.description.output_name], {self.description.input_name: batch[i : i + self.batch_size]}
+                [self.description.output_name], {self.description.input_name: batch[i : i + self.settings.batch_size]}
             )[0]
-            for i in range(0, len(batch), self.batch_size)
+            for i in range(0, len(batch), self.settings.batch_size)
         ]
         return np.concatenate(outputs) if outputs else np.zeros((0, self.spec.num_classes), np.float32)
 
@@ -180,22 +204,13 @@ class Recognizer:
         """Small images (about the model's input size) are crops already: detection would miss them."""
         return max(height, width) <= CROP_SIDE_FACTOR * max(self.spec.height, self.spec.width)
 
-    @property
-    def detector(self) -> FaceDetector:
+    def _detector(self) -> FaceDetector:
         """The calling thread's face detector, created on its first use (face crops never need one)."""
         detector: FaceDetector | None = getattr(self._detectors, "detector", None)
         if detector is None:
-            detector = self._detectors.detector = create_detector(*self._detector_options)
+            s = self.settings
+            detector = self._detectors.detector = create_detector(s.detector, s.detect_threshold, s.detect_max_side)
         return detector
-
-    def detect(self, image: np.ndarray, score_threshold: float | None = None) -> list[Detection]:
-        """Faces in a photo, largest first; a face-sized image is one face filling it. `score_threshold`
-        replaces the detector's own for this photo (YuNet's; Haar gives no scores)."""
-        if image.size == 0:
-            raise FerError("empty image")
-        if self.is_face_crop(*image.shape[:2]):
-            return [whole_image(image)]
-        return self.detector.detect(image, score_threshold)
 
     def crop(self, image: np.ndarray, detection: Detection) -> np.ndarray:
         """The model's view of a detected face: aligned on its landmarks when both the detector and the
@@ -205,26 +220,24 @@ class Recognizer:
             return aligned_crop(image, detection.landmarks, template, self.spec.height, self.spec.width)
         return crop_with_margin(image, detection.box, self.spec.face_margin)
 
-    def analyze(self, image: np.ndarray, detect: bool = True) -> list[Face]:
-        """A photo → faces, largest first. A face-sized image (or `detect=False`) is one face."""
-        return self.analyze_many([image], detect)[0]
+    def prepare(self, image: np.ndarray, *, detect: bool = True, detect_threshold: float | None = None) -> Prepared:
+        """The first half of `analyze`, everything before the model: the photo's faces (largest first; a
+        face-sized image, or `detect=False`, is one face filling it), their crops and the model's input batch.
+        `detect_threshold` replaces the detector's score floor for this image (YuNet's; Haar gives no scores)."""
+        if image.size == 0:
+            raise FerError("empty image")
+        if detect and not self.is_face_crop(*image.shape[:2]):
+            detections = tuple(self._detector().detect(image, detect_threshold))
+        else:
+            detections = (whole_image(image),)
+        crops = tuple(self.crop(image, d) for d in detections)
+        return Prepared(detections, crops, prepare_batch(list(crops), self.spec))
 
-    def analyze_many(self, images: Sequence[np.ndarray], detect: bool = True) -> list[list[Face]]:
-        """`analyze` for several images, their faces classified in one batch."""
-        found = []
-        for image in images:
-            if image.size == 0:
-                raise FerError("empty image")
-            found.append(self.detect(image) if detect else [whole_image(image)])
-        crops = [self.crop(image, d) for image, detections in zip(images, found) for d in detections]
-        probs = self.classify(crops) if crops else np.zeros((0, self.spec.num_classes))
-        bounds = np.cumsum([0, *(len(detections) for detections in found)])
-        return [self.faces(detections, probs[a:b]) for detections, a, b in zip(found, bounds[:-1], bounds[1:])]
-
-    def faces(
-        self, detections: Sequence[Detection], probabilities: np.ndarray, min_confidence: float | None = None
+    def finish(
+        self, prepared: Prepared, probabilities: np.ndarray, *, min_confidence: float | None = None
     ) -> list[Face]:
-        """Detected faces with their probabilities [N, C] → `Face`s, labelled by `label`."""
+        """The second half of `analyze`: the prepared faces with the probabilities [N, C] the model gave their
+        batch (`probabilities`) → `Face`s, labelled by `label`."""
         return [
             Face(
                 d.box,
@@ -233,13 +246,25 @@ class Recognizer:
                 d.score,
                 d.landmarks,
             )
-            for d, p in zip(detections, probabilities)
+            for d, p in zip(prepared.detections, probabilities)
         ]
+
+    def analyze(self, image: np.ndarray, detect: bool = True) -> list[Face]:
+        """A photo → faces, largest first. A face-sized image (or `detect=False`) is one face."""
+        return self.analyze_many([image], detect)[0]
+
+    def analyze_many(self, images: Sequence[np.ndarray], detect: bool = True) -> list[list[Face]]:
+        """`analyze` for several images, their faces classified in one batch."""
+        prepared = [self.prepare(image, detect=detect) for image in images]
+        batches = [p.batch for p in prepared]
+        probs = self.probabilities(np.concatenate(batches)) if batches else np.zeros((0, self.spec.num_classes))
+        bounds = np.cumsum([0, *(len(p.detections) for p in prepared)])
+        return [self.finish(p, probs[a:b]) for p, a, b in zip(prepared, bounds[:-1], bounds[1:])]
 
     def label(self, box: Box, probabilities: np.ndarray, min_confidence: float | None = None) -> str:
         """The top class, or `uncertain` when its probability is under `min_confidence` (default: the
         recognizer's) or the face's box is too small to hold a face (under a quarter of the input side)."""
-        floor = self.min_confidence if min_confidence is None else min_confidence
+        floor = self.settings.min_confidence if min_confidence is None else min_confidence
         too_small = min(box[2:]) * SMALLEST_FACE_SHARE < min(self.spec.height, self.spec.width)
         if too_small or probabilities.max() < floor:
             return UNCERTAIN

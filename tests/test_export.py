@@ -16,6 +16,7 @@ from fer_train.config import FitConfig
 from fer_train.data import load_dataset, load_every_face
 from fer_train.data_root import ENV, locate
 from fer_train.export import export_checkpoint
+from fer_train.graph_model import load_any_model
 from fer_train.models import build_model
 from fer_train.parity import INT8_MIN_AGREEMENT
 from fer_train.predict import Predictor, predict_logits
@@ -64,6 +65,18 @@ def test_runtime_matches_pytorch(tiny_export, face_zip):
     assert np.abs(got - expected).max() <= 1e-4
     assert np.array_equal(got.argmax(1), expected.argmax(1))
     assert recognizer.spec == loaded.spec
+
+
+def test_exported_float_graph_loads_back_into_pytorch(tiny_export, face_zip):
+    """A shipped graph can teach: its float graph becomes the folded PyTorch model giving the graph's logits."""
+    root, result = tiny_export
+    loaded = load_any_model(result.float_path)
+    data = load_dataset(face_zip, loaded.spec, root / "cache")
+    got = predict_logits(loaded.model, data.pixels, loaded.spec)
+    expected = Recognizer(result.float_path).logits(normalize(data.pixels, loaded.spec.mean, loaded.spec.std)[:, None])
+    assert np.abs(got - expected).max() <= 1e-4 and loaded.spec == load_model(root / "run" / "best.pt").spec
+    with pytest.raises(FerError, match="float graph"):
+        load_any_model(result.int8_path)
 
 
 def test_lone_graph_describes_itself(tiny_export, tmp_path):

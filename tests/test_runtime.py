@@ -1,3 +1,4 @@
+import pickle
 import subprocess
 import sys
 import zipfile
@@ -12,6 +13,7 @@ from fer_runtime.detect import crop_with_margin
 from fer_runtime.errors import FerError
 from fer_runtime.model_files import bundled_model_path
 from fer_runtime.postprocess import reweight
+from fer_runtime.recognizer_settings import RecognizerSettings
 from fer_runtime.session import resolve_providers
 
 
@@ -70,6 +72,51 @@ def test_analyze_crop_photo_and_empty_scene(recognizer, shared_data):
 
     assert recognizer.analyze(np.full((480, 640, 3), 90, np.uint8)) == []
     assert len(recognizer.analyze(scene, detect=False)) == 1
+
+
+def test_prepare_then_finish_is_analyze(recognizer, shared_data):
+    """The two halves the service runs with its batcher between them give what `analyze` gives."""
+    with zipfile.ZipFile(shared_data / "seed" / "Test_100.zip") as archive:
+        name = sorted(n for n in archive.namelist() if "/sad/" in n.lower() and n.endswith(".jpg"))[0]
+        crop = cv2.imdecode(np.frombuffer(archive.read(name), np.uint8), cv2.IMREAD_GRAYSCALE)
+    scene = np.full((480, 640), 128, np.uint8)
+    scene[100:300, 200:400] = cv2.resize(crop, (200, 200), interpolation=cv2.INTER_CUBIC)
+    prepared = recognizer.prepare(scene)
+    assert len(prepared.detections) == len(prepared.crops) == len(prepared.batch) >= 1
+    assert prepared.batch.shape[1:] == (1, recognizer.spec.height, recognizer.spec.width)
+    assert recognizer.finish(prepared, recognizer.probabilities(prepared.batch)) == recognizer.analyze(scene)
+    unsure = recognizer.finish(prepared, recognizer.probabilities(prepared.batch), min_confidence=1.0)
+    assert {face.label for face in unsure} == {"uncertain"}
+    with pytest.raises(FerError, match="empty"):
+        recognizer.prepare(np.zeros((0, 0), np.uint8))
+
+
+@pytest.mark.parametrize(
+    ("bad", "message"),
+    [
+        ({"detect_threshold": 1.5}, "detect_threshold"),
+        ({"detect_max_side": 8}, "at least 32 pixels"),
+        ({"min_confidence": -0.1}, "min_confidence"),
+        ({"tta": "rotate"}, "test-time augmentation"),
+        ({"detector": "mtcnn"}, "face detector"),
+        ({"threads": 0}, "threads=0"),
+        ({"batch_size": 0}, "batch_size=0"),
+    ],
+)
+def test_settings_out_of_range_are_one_clear_error(bad, message):
+    with pytest.raises(FerError, match=message):
+        RecognizerSettings(**bad)
+    with pytest.raises(FerError, match=message):
+        Recognizer(**bad)
+
+
+def test_settings_make_the_same_recognizer_after_pickling():
+    settings = RecognizerSettings(threads=1, batch_size=8, min_confidence=0.3, tta="flip", prior="trained")
+    copy = pickle.loads(pickle.dumps(settings))
+    assert copy == settings
+    recognizer = Recognizer.from_settings(copy)
+    assert recognizer.settings == settings and recognizer.tta == "flip"
+    assert Recognizer(threads=1, batch_size=8, min_confidence=0.3, tta="flip", prior="trained").settings == settings
 
 
 def test_crop_with_margin_is_clipped():

@@ -11,7 +11,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from fer_runtime.preprocess import decode_image, prepare_batch, to_bgr
+from fer_runtime.preprocess import decode_image, to_bgr
 from fer_runtime.recognizer import Recognizer
 from fer_runtime.results import image_record
 from fer_runtime.timeline import TimelineBuilder
@@ -61,9 +61,8 @@ def write_parity_cases(data: Path, out: Path) -> dict[str, Any]:
     for i, (name, image) in enumerate(parity_images(data)):
         rgba = cv2.cvtColor(image, cv2.COLOR_BGR2RGBA)
         (out / f"{i}.rgba").write_bytes(rgba.tobytes())
-        detections = recognizer.detect(image)
-        crops = [recognizer.crop(image, d) for d in detections]
-        (out / f"{i}.input").write_bytes(prepare_batch(crops, recognizer.spec).astype(np.float32).tobytes())
+        prepared = recognizer.prepare(image)
+        (out / f"{i}.input").write_bytes(prepared.batch.astype(np.float32).tobytes())
         cases.append(
             {
                 "name": name,
@@ -73,7 +72,7 @@ def write_parity_cases(data: Path, out: Path) -> dict[str, Any]:
                 "input": f"{i}.input",
                 "detections": [
                     {"box": list(d.box), "score": d.score, "landmarks": d.landmarks and [list(p) for p in d.landmarks]}
-                    for d in detections
+                    for d in prepared.detections
                 ],
                 "record": image_record(name, recognizer.analyze(image)),
                 "record_options": image_record(name, other.analyze(image)),

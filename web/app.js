@@ -95,8 +95,8 @@ async function analyzePhoto(recognizer, blob, name) {
  * @param {number} rounds
  */
 async function bench(recognizer, image, rounds) {
-  const detections = await recognizer.detect(image);
-  const crop = recognizer.crop(image, detections[0] ?? { box: [0, 0, image.width, image.height], score: null, landmarks: null });
+  const prepared = await recognizer.prepare(image);
+  const crop = prepared.crops[0] ?? image;
   const time = async (/** @type {() => Promise<unknown>} */ work) => {
     await work(); // warm-up
     const samples = [];

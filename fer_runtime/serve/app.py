@@ -49,14 +49,7 @@ class Service:
     def __init__(self, settings: ServeSettings) -> None:
         self.settings = settings
         threads = settings.model_threads()
-        self.recognizer = Recognizer(
-            settings.model,
-            threads=threads,
-            providers=settings.providers or None,
-            batch_size=settings.max_batch,
-            prior=settings.prior,
-            tta=settings.tta,
-        )
+        self.recognizer = Recognizer.from_settings(settings.recognizer_settings())
         self.sha256 = sha256_file(self.recognizer.model_path)
         self.admission = Admission(settings.max_queue)
         self.metrics = Metrics(lambda: self.admission.load)

@@ -8,12 +8,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
-
-from fer_runtime.detect import Detection
 from fer_runtime.errors import FerError
-from fer_runtime.preprocess import prepare_batch
-from fer_runtime.recognizer import Recognizer, whole_image
+from fer_runtime.recognizer import Prepared, Recognizer
 from fer_runtime.results import face_record
 from fer_runtime.serve.batching import MicroBatcher, Ticket
 from fer_runtime.serve.errors import RequestError
@@ -42,23 +38,19 @@ class FacePipeline:
         """The image's face records; `ticket` (one unit taken for the image) grows to its face count."""
         header = read_header(data)
         if self.recognizer.is_face_crop(header.height, header.width):
-            detections, batch = self._prepare(data, options)  # a crop: no detector, cheap to decode here
+            prepared = self._prepare(data, options)  # a crop: no detector, cheap to decode here
         else:
             loop = asyncio.get_running_loop()
-            detections, batch = await loop.run_in_executor(self._pool, self._prepare, data, options)
-        ticket.resize(max(1, len(detections)))
-        probabilities = await self.batcher.submit(batch)
-        faces = self.recognizer.faces(detections, probabilities, options.min_confidence)
+            prepared = await loop.run_in_executor(self._pool, self._prepare, data, options)
+        ticket.resize(max(1, len(prepared.detections)))
+        probabilities = await self.batcher.submit(prepared.batch)
+        faces = self.recognizer.finish(prepared, probabilities, min_confidence=options.min_confidence)
         return [face_record(face, options.top_k) for face in faces]
 
-    def _prepare(self, data: bytes, options: AnalyzeOptions) -> tuple[list[Detection], np.ndarray]:
-        """The image's detections and prepared faces; 422 for an image decoded but not analysable."""
+    def _prepare(self, data: bytes, options: AnalyzeOptions) -> Prepared:
+        """The image's prepared faces; 422 for an image decoded but not analysable."""
         image = decode_upload(data, self.max_pixels)
         try:
-            detections = (
-                self.recognizer.detect(image, options.detect_threshold) if options.detect else [whole_image(image)]
-            )
-            crops = [self.recognizer.crop(image, d) for d in detections]
-            return detections, prepare_batch(crops, self.recognizer.spec)
+            return self.recognizer.prepare(image, detect=options.detect, detect_threshold=options.detect_threshold)
         except FerError as exc:
             raise RequestError(422, f"cannot analyze this image: {exc}") from None

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from fer_runtime.defaults import BATCH_SIZE
 from fer_runtime.errors import FerError
+from fer_runtime.recognizer_settings import RecognizerSettings
 
 SETTINGS_VARIABLE = "FER_SERVE_SETTINGS"  # how `fer-serve --workers N` hands its settings to each process
 PORT = 8000  # fer-serve's default port
@@ -95,6 +96,18 @@ class ServeSettings:
         """`threads`, or all usable cores but one: the HTTP loop keeps a core of its own, so that it still
         answers at once (503 included) while the model is busy (measured by `python -m benchmarks.measure_serve`)."""
         return self.threads or max(1, usable_cores() - 1)
+
+    def recognizer_settings(self) -> RecognizerSettings:
+        """The service's recognizer: its model, threads, providers, prior and test-time augmentation, with
+        batches of `max_batch` faces."""
+        return RecognizerSettings(
+            model=self.model,
+            threads=self.model_threads(),
+            providers=self.providers,
+            batch_size=self.max_batch,
+            prior=self.prior,
+            tta=self.tta,
+        )
 
     @property
     def max_body_bytes(self) -> int:

@@ -21,6 +21,15 @@ import { YuNet } from "./yunet.js";
  */
 
 /**
+ * An image made ready for the model (fer_runtime.recognizer.Prepared): its faces' detections, their crops as the
+ * model sees them (before resizing), and the model's input batch [N, 1, H, W], flattened.
+ * @typedef {object} Prepared
+ * @property {Detection[]} detections
+ * @property {Raster[]} crops
+ * @property {Float32Array} batch
+ */
+
+/**
  * Probabilities [C] from logits [C] at temperature T, moved to another prior: multiplied by the class shares to
  * `power` and renormalised (fer_runtime.postprocess.softmax and reweight).
  * @param {ArrayLike<number>} logits
@@ -128,34 +137,39 @@ export class Recognizer {
    * @param {Raster[]} crops
    */
   async classify(crops) {
-    if (!crops.length) return [];
-    const { height, width } = this.spec;
-    const batch = new Float32Array(crops.length * height * width);
-    crops.forEach((c, i) => batch.set(modelInput(c, this.spec), i * height * width));
-    const input = new this.ort.Tensor("float32", batch, [crops.length, 1, height, width]);
+    return this.probabilities(this.inputBatch(crops), crops.length);
+  }
+
+  /**
+   * The model's input batch [N, 1, H, W] for face crops, flattened.
+   * @param {Raster[]} crops
+   */
+  inputBatch(crops) {
+    const size = this.spec.height * this.spec.width;
+    const batch = new Float32Array(crops.length * size);
+    crops.forEach((c, i) => batch.set(modelInput(c, this.spec), i * size));
+    return batch;
+  }
+
+  /**
+   * Probabilities [N][C] for an input batch of `n` faces (`inputBatch`).
+   * @param {Float32Array} batch
+   * @param {number} n
+   */
+  async probabilities(batch, n) {
+    if (!n) return [];
+    const input = new this.ort.Tensor("float32", batch, [n, 1, this.spec.height, this.spec.width]);
     const output = await this.session.run({ [this.description.input.name]: input });
     const logits = /** @type {Float32Array} */ (output[this.description.output.name].data);
-    const n = this.classes.length;
-    return crops.map((_, i) =>
-      probabilities(logits.subarray(i * n, (i + 1) * n), this.temperature, this.shares, this.power),
+    const c = this.classes.length;
+    return Array.from({ length: n }, (_, i) =>
+      probabilities(logits.subarray(i * c, (i + 1) * c), this.temperature, this.shares, this.power),
     );
   }
 
   /** Small images (about the model's input size) are crops already. @param {number} height @param {number} width */
   isFaceCrop(height, width) {
     return Math.max(height, width) <= this.runtime.crop_side_factor * Math.max(this.spec.height, this.spec.width);
-  }
-
-  /**
-   * Faces in a photo, largest first; a face-sized image is one face filling it.
-   * @param {Raster} image
-   * @returns {Promise<Detection[]>}
-   */
-  async detect(image) {
-    if (this.isFaceCrop(image.height, image.width)) {
-      return [{ box: [0, 0, image.width, image.height], score: null, landmarks: null }];
-    }
-    return this.detector.detect(image);
   }
 
   /**
@@ -186,21 +200,45 @@ export class Recognizer {
   }
 
   /**
-   * A photo → faces, largest first.
+   * The first half of `analyze`, everything before the model (Recognizer.prepare): the photo's faces (largest
+   * first; a face-sized image is one face filling it), their crops and the model's input batch.
    * @param {Raster} image
-   * @returns {Promise<Face[]>}
+   * @returns {Promise<Prepared>}
    */
-  async analyze(image) {
+  async prepare(image) {
     if (!image.width || !image.height) throw new Error("empty image");
-    const detections = await this.detect(image);
-    const probs = await this.classify(detections.map((d) => this.crop(image, d)));
-    return detections.map((d, i) => ({
+    const detections = this.isFaceCrop(image.height, image.width)
+      ? [{ box: [0, 0, image.width, image.height], score: null, landmarks: null }]
+      : await this.detector.detect(image);
+    const crops = detections.map((d) => this.crop(image, d));
+    return { detections, crops, batch: this.inputBatch(crops) };
+  }
+
+  /**
+   * The second half of `analyze` (Recognizer.finish): the prepared faces with the probabilities [N][C] the model
+   * gave their batch → faces, labelled by `label`.
+   * @param {Prepared} prepared
+   * @param {number[][]} probs
+   * @returns {Face[]}
+   */
+  finish(prepared, probs) {
+    return prepared.detections.map((d, i) => ({
       box: d.box,
       label: this.label(d.box, probs[i]),
       scores: Object.fromEntries(this.classes.map((c, k) => [c, probs[i][k]])),
       detectionScore: d.score,
       landmarks: d.landmarks,
     }));
+  }
+
+  /**
+   * A photo → faces, largest first.
+   * @param {Raster} image
+   * @returns {Promise<Face[]>}
+   */
+  async analyze(image) {
+    const prepared = await this.prepare(image);
+    return this.finish(prepared, await this.probabilities(prepared.batch, prepared.crops.length));
   }
 }
 

@@ -59,7 +59,7 @@ class FitConfig:
     val_every: int = 1  # validate every N epochs (and after the last one)
     mixup_alpha: float = 0.0  # > 0: mix pairs of training images with weight ~ Beta(alpha, alpha)
     cutmix_alpha: float = 0.0  # > 0: paste a box of a partner image covering ~ Beta(alpha, alpha) of the face
-    teachers: tuple[str, ...] = ()  # checkpoints whose averaged soft predictions the student also learns
+    teachers: tuple[str, ...] = ()  # checkpoints or exported float graphs whose averaged soft predictions it learns
     distill_weight: float = 0.5  # share of the distillation term in the loss when teachers are given
     distill_temperature: float = 4.0
     distill_views: str = "clean"  # "augmented": teachers predict on each batch as the student sees it

@@ -17,9 +17,10 @@ from torch import nn
 
 from fer_runtime.errors import FerError
 from fer_runtime.spec import PreprocessSpec
-from fer_train.checkpoint import LoadedModel, load_model
+from fer_train.checkpoint import LoadedModel
 from fer_train.config import FitConfig
 from fer_train.data import FaceDataset
+from fer_train.graph_model import load_any_model
 from fer_train.metrics import compute_metrics
 from fer_train.predict import predict_logits
 
@@ -85,7 +86,7 @@ def distillation(
     teachers themselves, to predict on each batch. Logs the teachers' validation balanced accuracy."""
     if not config.teachers:
         return None, None
-    teachers = [load_model(path) for path in config.teachers]
+    teachers = [load_any_model(path) for path in config.teachers]
     for path, teacher in zip(config.teachers, teachers):
         if teacher.spec.classes != config.classes:
             raise FerError(f"teacher {path} predicts {list(teacher.spec.classes)}, not {list(config.classes)}")

@@ -56,7 +56,7 @@ from fer_train.train import fit
     "teachers",
     multiple=True,
     type=click.Path(exists=True, dir_okay=False),
-    help="Distil from this checkpoint (repeat for an ensemble).",
+    help="Distil from this checkpoint or exported float graph (NAME.onnx beside NAME.json; repeat for an ensemble).",
 )
 @click.option("--distill-weight", type=click.FloatRange(0, 1), help="Share of the distillation loss (default 0.5).")
 @click.option("--distill-temperature", type=click.FloatRange(min=0, min_open=True))

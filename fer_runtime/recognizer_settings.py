@@ -1,0 +1,43 @@
+"""`RecognizerSettings`: what a `Recognizer` is made with, as one frozen, typed, picklable value, so that a Ray
+actor, a service worker or a test makes the same recognizer as the command that started it. Ranges are
+checked here, once; what depends on the model (its prior choices) is checked when the model is loaded."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from fer_runtime.defaults import BATCH_SIZE, DETECT_MAX_SIDE, DETECTORS, MIN_DETECT_SIDE, TTA, YUNET_THRESHOLD
+from fer_runtime.errors import FerError
+
+
+@dataclass(frozen=True)
+class RecognizerSettings:
+    """The fields are `Recognizer`'s keyword arguments, with its defaults."""
+
+    model: str | None = None  # an exported graph (.onnx or .ort); None: the bundled model
+    threads: int | None = None  # ONNX Runtime intra-op threads (None: its default, all cores)
+    providers: tuple[str, ...] = ()  # ONNX Runtime execution providers in order of preference (empty: the CPU's)
+    prefer_int8: bool = True  # the bundled model's int8 graph rather than its float one
+    batch_size: int = BATCH_SIZE  # faces per model call
+    min_confidence: float = 0.0  # a face whose top probability is under this is labelled `uncertain`
+    detector: str = DETECTORS[0]  # "yunet" or "haar"
+    detect_threshold: float = YUNET_THRESHOLD  # YuNet drops faces scoring under this
+    detect_max_side: int = DETECT_MAX_SIDE  # photos are shrunk to this longest side before detection
+    prior: str | None = None  # "trained" or "uniform" (None: the model's recorded default)
+    tta: str = TTA[0]  # "flip": each face's probabilities averaged with its mirror image's
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.min_confidence <= 1:
+            raise FerError(f"min_confidence must be in [0, 1], got {self.min_confidence}")
+        if self.tta not in TTA:
+            raise FerError(f"unknown test-time augmentation {self.tta!r}; use one of {', '.join(TTA)}")
+        if self.detector not in DETECTORS:
+            raise FerError(f"unknown face detector {self.detector!r}; use one of {', '.join(DETECTORS)}")
+        if not 0 < self.detect_threshold < 1:
+            raise FerError(f"detect_threshold must be in (0, 1), got {self.detect_threshold}")
+        if self.detect_max_side < MIN_DETECT_SIDE:
+            raise FerError(f"photos must be shrunk to at least {MIN_DETECT_SIDE} pixels, got {self.detect_max_side}")
+        checks = {"threads": self.threads is None or self.threads >= 1, "batch_size": self.batch_size >= 1}
+        bad = [name for name, ok in checks.items() if not ok]
+        if bad:
+            raise FerError(f"invalid recognizer setting(s): {', '.join(f'{n}={getattr(self, n)!r}' for n in bad)}")
