@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
@@ -71,22 +72,35 @@ def _error(path: Path, error: FerError) -> str:
     return str(error) if str(path) in str(error) else f"{path}: {error}"
 
 
-def _labelled(
-    recognizer: Recognizer, batch: Decoded, detect: bool
-) -> list[tuple[Path, np.ndarray, list[Face]] | ImageOutcome]:
-    """Each decoded file with its faces, or the outcome that carries its error."""
+@dataclass(frozen=True)
+class _Labelled:
+    """A file with its image and faces, or with why it has none."""
+
+    path: Path
+    image: np.ndarray | None = None
+    faces: list[Face] | None = None
+    error: str | None = None
+
+    def outcome(self, top_k: int | None) -> ImageOutcome:
+        if self.faces is None:
+            return ImageOutcome(self.path, None, self.error)
+        return ImageOutcome(self.path, image_record(str(self.path), self.faces, top_k))
+
+
+def _labelled(recognizer: Recognizer, batch: Decoded, detect: bool) -> list[_Labelled]:
+    """Each decoded file with its faces, or the error that stopped it."""
     images = [image for _, image in batch if not isinstance(image, FerError)]
     analyzed = iter(_analyze(recognizer, images, detect))
-    results: list[tuple[Path, np.ndarray, list[Face]] | ImageOutcome] = []
+    results = []
     for path, image in batch:
         if isinstance(image, FerError):
-            results.append(ImageOutcome(path, None, _error(path, image)))
+            results.append(_Labelled(path, error=_error(path, image)))
             continue
         faces = next(analyzed)
         if isinstance(faces, FerError):
-            results.append(ImageOutcome(path, None, _error(path, faces)))
+            results.append(_Labelled(path, error=_error(path, faces)))
         else:
-            results.append((path, image, faces))
+            results.append(_Labelled(path, image, faces))
     return results
 
 
@@ -94,10 +108,7 @@ def label_paths(
     recognizer: Recognizer, paths: Sequence[Path], detect: bool = True, top_k: int | None = None
 ) -> list[ImageOutcome]:
     """The outcome of each file, as `run_images` makes it (what the Ray engine's actors run)."""
-    return [
-        item if isinstance(item, ImageOutcome) else ImageOutcome(item[0], image_record(str(item[0]), item[2], top_k))
-        for item in _labelled(recognizer, _decode_all(paths), detect)
-    ]
+    return [item.outcome(top_k) for item in _labelled(recognizer, _decode_all(paths), detect)]
 
 
 def local_engine(
@@ -115,15 +126,13 @@ def local_engine(
 
     def batches(todo: Sequence[Path]) -> Iterator[list[ImageOutcome]]:
         for batch in _decoded_batches(todo, batch_size):
-            outcomes = []
-            for item in _labelled(recognizer, batch, detect):
-                if not isinstance(item, ImageOutcome):
-                    path, image, faces = item
-                    if annotate is not None:
-                        _annotate(_annotation_target(annotate, path, many), image, faces, recognizer.classes)
-                    item = ImageOutcome(path, image_record(str(path), faces, top_k))
-                outcomes.append(item)
-            yield outcomes
+            labelled = _labelled(recognizer, batch, detect)
+            if annotate is not None:
+                for item in labelled:
+                    if item.image is not None and item.faces is not None:
+                        target = _annotation_target(annotate, item.path, many)
+                        _annotate(target, item.image, item.faces, recognizer.classes)
+            yield [item.outcome(top_k) for item in labelled]
 
     return batches
 
