@@ -48,7 +48,7 @@ def scene_photos(faces: np.ndarray, count: int, background: np.ndarray, kind: st
 
 
 def _sweep(photos: list[PastedPhoto], size: int) -> dict[str, Any]:
-    detector = YuNetDetector(max_side=size)
+    detector = YuNetDetector(detect_size=size)
     images = [decode_image(p.data) for p in photos]
     detector.detect(images[0])  # warm-up
     found = pasted = false_positives = 0

@@ -25,7 +25,7 @@ ANGLES = (0, -15, 15, -30, 30)  # in-plane tilts of the pasted faces, degrees
 VIDEO_SIZE = (640, 480)
 VIDEO_SETTINGS: dict[str, dict[str, Any]] = {  # detectors (and detection sizes) timed on video
     "yunet": {"detector": "yunet"},
-    "yunet at 320 px": {"detector": "yunet", "detect_max_side": 320},
+    "yunet at 320 px": {"detector": "yunet", "detect_size": 320},
     "haar": {"detector": "haar"},
 }
 

@@ -17,7 +17,7 @@ import click
 from fer_runtime import __version__
 from fer_runtime.cli_errors import report_error, user_errors
 from fer_runtime.cli_options import prior_option, provider_option, tta_option
-from fer_runtime.defaults import BATCH_SIZE, DETECT_MAX_SIDE, DETECTORS, SMOOTH, YUNET_THRESHOLD
+from fer_runtime.defaults import BATCH_SIZE, DETECT_SIZE, DETECT_THRESHOLD, DETECTORS, MIN_DETECT_SIZE, SMOOTH
 
 if TYPE_CHECKING:
     from fer_runtime.driver import ImageOutcome, ImagesSummary
@@ -63,14 +63,14 @@ if TYPE_CHECKING:
 @click.option(
     "--detect-threshold",
     type=click.FloatRange(0, 1, min_open=True, max_open=True),
-    default=YUNET_THRESHOLD,
+    default=DETECT_THRESHOLD,
     show_default=True,
     help="YuNet's score under which a candidate is not a face.",
 )
 @click.option(
     "--detect-size",
-    type=click.IntRange(min=32),
-    default=DETECT_MAX_SIDE,
+    type=click.IntRange(min=MIN_DETECT_SIZE),
+    default=DETECT_SIZE,
     show_default=True,
     help="Photos are shrunk to this longest side (pixels) before detection.",
 )
@@ -183,7 +183,7 @@ def main(
         min_confidence=min_confidence,
         detector=detector,
         detect_threshold=detect_threshold,
-        detect_max_side=detect_size,
+        detect_size=detect_size,
         prior=prior,
         tta=tta,
     )
@@ -200,7 +200,7 @@ def main(
     _images(inputs, output, as_json, label)
 
 
-Labeller = Callable[[list[Path], Callable[["ImageOutcome"], None]], "ImagesSummary"]
+Labeler = Callable[[list[Path], Callable[["ImageOutcome"], None]], "ImagesSummary"]
 
 
 def _labeller(
@@ -212,7 +212,7 @@ def _labeller(
     actors: int | None,
     batch_size: int,
     annotate: str | None,
-) -> Labeller:
+) -> Labeler:
     """The engine's run over a list of paths: in this process, or on Ray (which builds its own recognizers)."""
     if engine == "ray":
         from fer_runtime.ray_engine import run_ray
@@ -263,7 +263,7 @@ def _path(value: str | None) -> Path | None:
     return Path(value) if value else None
 
 
-def _images(inputs: tuple[str, ...], output: str | None, as_json: bool, label: Labeller) -> None:
+def _images(inputs: tuple[str, ...], output: str | None, as_json: bool, label: Labeler) -> None:
     from fer_runtime.errors import FerError
     from fer_runtime.inputs import expand_inputs
     from fer_runtime.results import format_record

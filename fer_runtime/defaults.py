@@ -2,9 +2,9 @@
 can show them in its help without loading OpenCV or ONNX Runtime)."""
 
 DETECTORS = ("yunet", "haar")  # face detectors for photos, the default first
-DETECT_MAX_SIDE = 960  # photos are shrunk to this longest side before detection (chosen in docs/detection.md)
-MIN_DETECT_SIDE = 32  # the smallest longest side photos may be shrunk to
-YUNET_THRESHOLD = 0.7  # the detection score under which YuNet drops a candidate (OpenCV's sample uses 0.9)
+DETECT_SIZE = 960  # photos are shrunk to this longest side before detection (chosen in docs/detection.md)
+MIN_DETECT_SIZE = 32  # the smallest longest side photos may be shrunk to
+DETECT_THRESHOLD = 0.7  # the detection score under which YuNet drops a candidate (OpenCV's sample uses 0.9)
 YUNET_NMS_THRESHOLD = 0.3  # overlap (IoU) above which YuNet keeps only the higher-scoring of two candidates
 YUNET_TOP_K = 5000  # candidates YuNet's non-maximum suppression considers
 SMOOTH = 0.6  # video: weight of a tracked face's past scores in each frame's (0: no smoothing)

@@ -1,7 +1,7 @@
 """Face detectors: YuNet (the default, with five landmarks per face) and OpenCV's Haar cascade.
 
 Both take any decoded image and return `Detection`s in its pixel coordinates, largest first. Photos are
-shrunk to `max_side` before detection (a strip never below one pixel); boxes and landmarks are scaled back.
+shrunk to `detect_size` before detection (a strip never below one pixel); boxes and landmarks are scaled back.
 """
 
 from __future__ import annotations
@@ -14,11 +14,11 @@ import cv2
 import numpy as np
 
 from fer_runtime.defaults import (
-    DETECT_MAX_SIDE,
+    DETECT_SIZE,
+    DETECT_THRESHOLD,
     DETECTORS,
-    MIN_DETECT_SIDE,
+    MIN_DETECT_SIZE,
     YUNET_NMS_THRESHOLD,
-    YUNET_THRESHOLD,
     YUNET_TOP_K,
 )
 from fer_runtime.errors import FerError
@@ -49,12 +49,12 @@ class Detection:
 class FaceDetector(Protocol):
     name: str
 
-    def detect(self, image: np.ndarray, score_threshold: float | None = None) -> list[Detection]: ...
+    def detect(self, image: np.ndarray, detect_threshold: float | None = None) -> list[Detection]: ...
 
 
-def _shrink(image: np.ndarray, max_side: int) -> tuple[np.ndarray, float]:
+def _shrink(image: np.ndarray, detect_size: int) -> tuple[np.ndarray, float]:
     height, width = image.shape[:2]
-    scale = min(1.0, max_side / max(height, width))
+    scale = min(1.0, detect_size / max(height, width))
     if scale >= 1:
         return image, 1.0
     if min(round(height * scale), round(width * scale)) < 1:  # a strip thinner than a pixel once shrunk: one pixel
@@ -104,28 +104,28 @@ class YuNetDetector:
     def __init__(
         self,
         model: str | Path | None = None,
-        score_threshold: float = YUNET_THRESHOLD,
-        max_side: int = DETECT_MAX_SIDE,
+        detect_threshold: float = DETECT_THRESHOLD,
+        detect_size: int = DETECT_SIZE,
     ) -> None:
         path = Path(model) if model is not None else bundled_yunet_path()
         if not path.is_file():
             raise FerError(f"face detector model not found: {path}")
-        if not 0 < score_threshold < 1:
-            raise FerError(f"detector score threshold must be in (0, 1), got {score_threshold}")
+        if not 0 < detect_threshold < 1:
+            raise FerError(f"detect_threshold must be in (0, 1), got {detect_threshold}")
         try:
             self._net = cv2.FaceDetectorYN.create(
-                str(path), "", (320, 320), score_threshold, YUNET_NMS_THRESHOLD, YUNET_TOP_K
+                str(path), "", (320, 320), detect_threshold, YUNET_NMS_THRESHOLD, YUNET_TOP_K
             )
         except cv2.error:
             raise FerError(f"{path}: not a readable YuNet face detector model") from None
-        self.path, self.score_threshold, self.max_side = path, score_threshold, max_side
+        self.path, self.detect_threshold, self.detect_size = path, detect_threshold, detect_size
 
-    def detect(self, image: np.ndarray, score_threshold: float | None = None) -> list[Detection]:
-        """Faces scoring at least `score_threshold` (default: the detector's own), largest first."""
-        small, scale = _shrink(to_bgr(image), self.max_side)
+    def detect(self, image: np.ndarray, detect_threshold: float | None = None) -> list[Detection]:
+        """Faces scoring at least `detect_threshold` (default: the detector's own), largest first."""
+        small, scale = _shrink(to_bgr(image), self.detect_size)
         padded = _padded(small, YUNET_MIN_SIDE)
         self._net.setInputSize((padded.shape[1], padded.shape[0]))
-        self._net.setScoreThreshold(self.score_threshold if score_threshold is None else score_threshold)
+        self._net.setScoreThreshold(self.detect_threshold if detect_threshold is None else detect_threshold)
         _, found = self._net.detect(padded)
         if found is None:
             return []
@@ -145,7 +145,7 @@ class HaarDetector:
     name = "haar"
 
     def __init__(
-        self, max_side: int = DETECT_MAX_SIDE, min_face: int = 24, scale_factor: float = 1.1, min_neighbors: int = 5
+        self, detect_size: int = DETECT_SIZE, min_face: int = 24, scale_factor: float = 1.1, min_neighbors: int = 5
     ) -> None:
         cascade_dir = getattr(getattr(cv2, "data", None), "haarcascades", "")
         path = Path(cascade_dir) / CASCADE_FILE
@@ -155,16 +155,16 @@ class HaarDetector:
                 "or use --detector yunet"
             )
         self._cascade = cv2.CascadeClassifier(str(path))
-        self.max_side, self.min_face, self.scale_factor, self.min_neighbors = (
-            max_side,
+        self.detect_size, self.min_face, self.scale_factor, self.min_neighbors = (
+            detect_size,
             min_face,
             scale_factor,
             min_neighbors,
         )
 
-    def detect(self, image: np.ndarray, score_threshold: float | None = None) -> list[Detection]:
-        """Faces, largest first (the cascade gives no scores, so `score_threshold` does not apply)."""
-        small, scale = _shrink(to_gray(image), self.max_side)
+    def detect(self, image: np.ndarray, detect_threshold: float | None = None) -> list[Detection]:
+        """Faces, largest first (the cascade gives no scores, so `detect_threshold` does not apply)."""
+        small, scale = _shrink(to_gray(image), self.detect_size)
         small = cv2.equalizeHist(small)
         min_side = max(self.min_face, min(small.shape) // 20)
         found = self._cascade.detectMultiScale(
@@ -179,13 +179,13 @@ class HaarDetector:
 
 
 def create_detector(
-    name: str = "yunet", score_threshold: float = YUNET_THRESHOLD, max_side: int = DETECT_MAX_SIDE
+    name: str = "yunet", detect_threshold: float = DETECT_THRESHOLD, detect_size: int = DETECT_SIZE
 ) -> FaceDetector:
-    """A detector by name: `yunet` (bundled model, `score_threshold`) or `haar`."""
-    if max_side < MIN_DETECT_SIDE:
-        raise FerError(f"photos must be shrunk to at least {MIN_DETECT_SIDE} pixels, got {max_side}")
+    """A detector by name: `yunet` (bundled model, `detect_threshold`) or `haar`."""
+    if detect_size < MIN_DETECT_SIZE:
+        raise FerError(f"photos must be shrunk to at least {MIN_DETECT_SIZE} pixels, got {detect_size}")
     if name == "yunet":
-        return YuNetDetector(score_threshold=score_threshold, max_side=max_side)
+        return YuNetDetector(detect_threshold=detect_threshold, detect_size=detect_size)
     if name == "haar":
-        return HaarDetector(max_side=max_side)
+        return HaarDetector(detect_size=detect_size)
     raise FerError(f"unknown face detector {name!r}; use one of {', '.join(DETECTORS)}")

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from fer_runtime.align import aligned_crop
-from fer_runtime.defaults import BATCH_SIZE, DETECT_MAX_SIDE, YUNET_THRESHOLD
+from fer_runtime.defaults import BATCH_SIZE, DETECT_SIZE, DETECT_THRESHOLD
 from fer_runtime.detect import (
     Box,
     Detection,
@@ -83,7 +83,7 @@ class Recognizer:
     `tta="flip"` averages each face's probabilities with those of its mirror image (the model runs twice).
 
     Photos go through `detector` ("yunet", the bundled YuNet model, or "haar"); YuNet keeps faces
-    scoring at least `detect_threshold`, and photos are shrunk to `detect_max_side` pixels first. A face
+    scoring at least `detect_threshold`, and photos are shrunk to `detect_size` pixels first. A face
     with landmarks is cropped by warping them onto the model's `landmark_template` when it has one.
     """
 
@@ -96,8 +96,8 @@ class Recognizer:
         batch_size: int = BATCH_SIZE,
         min_confidence: float = 0.0,
         detector: str = "yunet",
-        detect_threshold: float = YUNET_THRESHOLD,
-        detect_max_side: int = DETECT_MAX_SIDE,
+        detect_threshold: float = DETECT_THRESHOLD,
+        detect_size: int = DETECT_SIZE,
         prior: str | None = None,
         tta: str = "none",
     ) -> None:
@@ -110,7 +110,7 @@ class Recognizer:
             min_confidence=min_confidence,
             detector=detector,
             detect_threshold=detect_threshold,
-            detect_max_side=detect_max_side,
+            detect_size=detect_size,
             prior=prior,
             tta=tta,
         )
@@ -209,7 +209,7 @@ class Recognizer:
         detector: FaceDetector | None = getattr(self._detectors, "detector", None)
         if detector is None:
             s = self.settings
-            detector = self._detectors.detector = create_detector(s.detector, s.detect_threshold, s.detect_max_side)
+            detector = self._detectors.detector = create_detector(s.detector, s.detect_threshold, s.detect_size)
         return detector
 
     def crop(self, image: np.ndarray, detection: Detection) -> np.ndarray:

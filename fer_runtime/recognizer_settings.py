@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from fer_runtime.defaults import BATCH_SIZE, DETECT_MAX_SIDE, DETECTORS, MIN_DETECT_SIDE, TTA, YUNET_THRESHOLD
+from fer_runtime.defaults import BATCH_SIZE, DETECT_SIZE, DETECT_THRESHOLD, DETECTORS, MIN_DETECT_SIZE, TTA
 from fer_runtime.errors import FerError
 
 
@@ -21,8 +21,8 @@ class RecognizerSettings:
     batch_size: int = BATCH_SIZE  # faces per model call
     min_confidence: float = 0.0  # a face whose top probability is under this is labelled `uncertain`
     detector: str = DETECTORS[0]  # "yunet" or "haar"
-    detect_threshold: float = YUNET_THRESHOLD  # YuNet drops faces scoring under this
-    detect_max_side: int = DETECT_MAX_SIDE  # photos are shrunk to this longest side before detection
+    detect_threshold: float = DETECT_THRESHOLD  # YuNet drops faces scoring under this
+    detect_size: int = DETECT_SIZE  # photos are shrunk to this longest side before detection
     prior: str | None = None  # "trained" or "uniform" (None: the model's recorded default)
     tta: str = TTA[0]  # "flip": each face's probabilities averaged with its mirror image's
 
@@ -35,8 +35,8 @@ class RecognizerSettings:
             raise FerError(f"unknown face detector {self.detector!r}; use one of {', '.join(DETECTORS)}")
         if not 0 < self.detect_threshold < 1:
             raise FerError(f"detect_threshold must be in (0, 1), got {self.detect_threshold}")
-        if self.detect_max_side < MIN_DETECT_SIDE:
-            raise FerError(f"photos must be shrunk to at least {MIN_DETECT_SIDE} pixels, got {self.detect_max_side}")
+        if self.detect_size < MIN_DETECT_SIZE:
+            raise FerError(f"photos must be shrunk to at least {MIN_DETECT_SIZE} pixels, got {self.detect_size}")
         checks = {"threads": self.threads is None or self.threads >= 1, "batch_size": self.batch_size >= 1}
         bad = [name for name, ok in checks.items() if not ok]
         if bad:

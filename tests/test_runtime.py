@@ -95,7 +95,7 @@ def test_prepare_then_finish_is_analyze(recognizer, shared_data):
     ("bad", "message"),
     [
         ({"detect_threshold": 1.5}, "detect_threshold"),
-        ({"detect_max_side": 8}, "at least 32 pixels"),
+        ({"detect_size": 8}, "at least 32 pixels"),
         ({"min_confidence": -0.1}, "min_confidence"),
         ({"tta": "rotate"}, "test-time augmentation"),
         ({"detector": "mtcnn"}, "face detector"),

@@ -19,10 +19,10 @@ import { overlap } from "./track.js"; // IoU of (x, y, w, h) boxes, as OpenCV's 
 
 /**
  * @typedef {object} DetectorSettings  runtime.json's "detector" (fer_train.web_assets.runtime_defaults)
- * @property {number} score_threshold
+ * @property {number} detect_threshold
  * @property {number} nms_threshold
  * @property {number} top_k
- * @property {number} max_side
+ * @property {number} detect_size
  * @property {number} divisor
  * @property {number} min_side
  * @property {number[]} strides
@@ -35,12 +35,12 @@ const f32 = Math.fround;
  * @param {number[][]} boxes
  * @param {number[]} scores
  * @param {DetectorSettings} settings
- * @param {number} threshold
+ * @param {number} detectThreshold
  */
-export function suppress(boxes, scores, settings, threshold) {
+export function suppress(boxes, scores, settings, detectThreshold) {
   const order = scores
     .map((s, i) => [s, i])
-    .filter(([s]) => s > threshold)
+    .filter(([s]) => s > detectThreshold)
     .sort((p, q) => q[0] - p[0])
     .slice(0, settings.top_k)
     .map(([, i]) => i);
@@ -58,9 +58,9 @@ export function suppress(boxes, scores, settings, threshold) {
  * @param {number} padWidth
  * @param {number} padHeight
  * @param {DetectorSettings} settings
- * @param {number} threshold
+ * @param {number} detectThreshold
  */
-export function decode(outputs, padWidth, padHeight, settings, threshold) {
+export function decode(outputs, padWidth, padHeight, settings, detectThreshold) {
   /** @type {number[][]} */
   const rows = [];
   for (const stride of settings.strides) {
@@ -74,7 +74,7 @@ export function decode(outputs, padWidth, padHeight, settings, threshold) {
       for (let c = 0; c < cols; c++) {
         const i = r * cols + c;
         const score = f32(Math.sqrt(f32(Math.min(Math.max(cls[i], 0), 1) * Math.min(Math.max(obj[i], 0), 1))));
-        if (score < threshold) continue;
+        if (score < detectThreshold) continue;
         const cx = f32((c + bbox[i * 4]) * stride);
         const cy = f32((r + bbox[i * 4 + 1]) * stride);
         const w = f32(f32(Math.exp(bbox[i * 4 + 2])) * stride);
@@ -129,23 +129,23 @@ export class YuNet {
   }
 
   /**
-   * Faces scoring at least `threshold` (default: the runtime's), largest first, in the photo's coordinates.
+   * Faces scoring at least `detectThreshold` (default: the runtime's), largest first, in the photo's coordinates.
    * @param {Raster} image  RGBA or gray
-   * @param {number} [threshold]
+   * @param {number} [detectThreshold]
    * @returns {Promise<Detection[]>}
    */
-  async detect(image, threshold = this.settings.score_threshold) {
-    const scale = Math.min(1, this.settings.max_side / Math.max(image.width, image.height));
+  async detect(image, detectThreshold = this.settings.detect_threshold) {
+    const scale = Math.min(1, this.settings.detect_size / Math.max(image.width, image.height));
     const small = scale < 1 ? shrink(image, scale) : image;
     const { divisor, min_side: minSide } = this.settings;
     const padWidth = Math.max(minSide, (Math.floor((small.width - 1) / divisor) + 1) * divisor);
     const padHeight = Math.max(minSide, (Math.floor((small.height - 1) / divisor) + 1) * divisor);
     const input = new this.ort.Tensor("float32", bgrBlob(small, padWidth, padHeight), [1, 3, padHeight, padWidth]);
     const outputs = await this.session.run({ [this.session.inputNames[0]]: input });
-    let rows = decode(outputs, padWidth, padHeight, this.settings, threshold);
+    let rows = decode(outputs, padWidth, padHeight, this.settings, detectThreshold);
     if (rows.length > 1) {
       const boxes = rows.map((r) => r.slice(0, 4).map(Math.trunc));
-      rows = suppress(boxes, rows.map((r) => r[14]), this.settings, threshold).map((i) => rows[i]);
+      rows = suppress(boxes, rows.map((r) => r[14]), this.settings, detectThreshold).map((i) => rows[i]);
     }
     const inImage = (/** @type {number[]} */ v) => {
       const [x, y, w, h] = v;

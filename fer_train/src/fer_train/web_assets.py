@@ -42,10 +42,10 @@ def runtime_defaults() -> dict[str, Any]:
         "model": DEFAULT_MODEL_NAME,
         "detector": {
             "model": YUNET_WEB_FILE,
-            "score_threshold": defaults.YUNET_THRESHOLD,
+            "detect_threshold": defaults.DETECT_THRESHOLD,
             "nms_threshold": defaults.YUNET_NMS_THRESHOLD,
             "top_k": defaults.YUNET_TOP_K,
-            "max_side": defaults.DETECT_MAX_SIDE,
+            "detect_size": defaults.DETECT_SIZE,
             "divisor": YUNET_DIVISOR,
             "min_side": YUNET_MIN_SIDE,
             "strides": list(YUNET_STRIDES),
