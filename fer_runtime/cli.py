@@ -16,8 +16,9 @@ import click
 
 from fer_runtime import __version__
 from fer_runtime.cli_errors import report_error, user_errors
-from fer_runtime.cli_options import prior_option, provider_option, tta_option
-from fer_runtime.defaults import BATCH_SIZE, DETECT_SIZE, DETECT_THRESHOLD, DETECTORS, MIN_DETECT_SIZE, SMOOTH
+from fer_runtime.cli_options import prior_option, provider_option, request_option, tta_option
+from fer_runtime.defaults import BATCH_SIZE, DETECT_SIZE, DETECTORS, MIN_DETECT_SIZE, SMOOTH
+from fer_runtime.request_options import DETECT_THRESHOLD_OPTION, MIN_CONFIDENCE, NO_DETECT, TOP_K
 
 if TYPE_CHECKING:
     from fer_runtime.driver import ImageOutcome, ImagesSummary
@@ -34,15 +35,8 @@ if TYPE_CHECKING:
 )
 @click.option("--fp32", is_flag=True, help="Use the bundled model's float graph instead of its int8 one.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON: one object per input (a list for several).")
-@click.option("--top-k", type=click.IntRange(min=1), help="Report only the K most likely classes per face.")
-@click.option(
-    "--min-confidence",
-    type=click.FloatRange(0, 1),
-    default=0.0,
-    show_default=True,
-    help="Label a face 'uncertain' when its top score is under P (its scores are still reported). "
-    "For a model calibrated on crowd votes, P is about the share of raters who would agree.",
-)
+@request_option(TOP_K)
+@request_option(MIN_CONFIDENCE)
 @prior_option(
     "What the scores mean (default: the model's choice, in its card): 'trained', as the training targets "
     "had the classes (for a crowd-trained model, the share of raters who would choose each); 'uniform', divided "
@@ -52,7 +46,7 @@ if TYPE_CHECKING:
     "Test-time augmentation: 'flip' averages each face's scores with its mirror image's (the model runs "
     "twice; what it buys is in the model table of the README)."
 )
-@click.option("--no-detect", is_flag=True, help="Treat every image as one face crop (no face detection).")
+@request_option(NO_DETECT)
 @click.option(
     "--detector",
     type=click.Choice(DETECTORS),
@@ -60,13 +54,7 @@ if TYPE_CHECKING:
     show_default=True,
     help="Face detector for photos: the bundled YuNet model (boxes, scores, five landmarks) or OpenCV's Haar cascade.",
 )
-@click.option(
-    "--detect-threshold",
-    type=click.FloatRange(0, 1, min_open=True, max_open=True),
-    default=DETECT_THRESHOLD,
-    show_default=True,
-    help="YuNet's score under which a candidate is not a face.",
-)
+@request_option(DETECT_THRESHOLD_OPTION)
 @click.option(
     "--detect-size",
     type=click.IntRange(min=MIN_DETECT_SIZE),

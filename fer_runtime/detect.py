@@ -24,6 +24,7 @@ from fer_runtime.defaults import (
 from fer_runtime.errors import FerError
 from fer_runtime.model_files import bundled_model_dir
 from fer_runtime.preprocess import to_bgr, to_gray
+from fer_runtime.request_options import DETECT_THRESHOLD_OPTION
 
 Box = tuple[int, int, int, int]  # x, y, width, height
 Point = tuple[float, float]
@@ -110,8 +111,9 @@ class YuNetDetector:
         path = Path(model) if model is not None else bundled_yunet_path()
         if not path.is_file():
             raise FerError(f"face detector model not found: {path}")
-        if not 0 < detect_threshold < 1:
-            raise FerError(f"detect_threshold must be in (0, 1), got {detect_threshold}")
+        problem = DETECT_THRESHOLD_OPTION.out_of_range(detect_threshold)
+        if problem:
+            raise FerError(problem)
         try:
             self._net = cv2.FaceDetectorYN.create(
                 str(path), "", (320, 320), detect_threshold, YUNET_NMS_THRESHOLD, YUNET_TOP_K

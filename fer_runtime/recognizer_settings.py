@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from fer_runtime.defaults import BATCH_SIZE, DETECT_SIZE, DETECT_THRESHOLD, DETECTORS, MIN_DETECT_SIZE, TTA
 from fer_runtime.errors import FerError
+from fer_runtime.request_options import DETECT_THRESHOLD_OPTION, MIN_CONFIDENCE
 
 
 @dataclass(frozen=True)
@@ -27,14 +28,15 @@ class RecognizerSettings:
     tta: str = TTA[0]  # "flip": each face's probabilities averaged with its mirror image's
 
     def __post_init__(self) -> None:
-        if not 0 <= self.min_confidence <= 1:
-            raise FerError(f"min_confidence must be in [0, 1], got {self.min_confidence}")
+        problem = MIN_CONFIDENCE.out_of_range(self.min_confidence) or DETECT_THRESHOLD_OPTION.out_of_range(
+            self.detect_threshold
+        )
+        if problem:
+            raise FerError(problem)
         if self.tta not in TTA:
             raise FerError(f"unknown test-time augmentation {self.tta!r}; use one of {', '.join(TTA)}")
         if self.detector not in DETECTORS:
             raise FerError(f"unknown face detector {self.detector!r}; use one of {', '.join(DETECTORS)}")
-        if not 0 < self.detect_threshold < 1:
-            raise FerError(f"detect_threshold must be in (0, 1), got {self.detect_threshold}")
         if self.detect_size < MIN_DETECT_SIZE:
             raise FerError(f"photos must be shrunk to at least {MIN_DETECT_SIZE} pixels, got {self.detect_size}")
         checks = {"threads": self.threads is None or self.threads >= 1, "batch_size": self.batch_size >= 1}

@@ -5,18 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from fer_runtime import __version__
+from fer_runtime.request_options import REQUEST_OPTIONS
 
 _ERROR = {"description": "", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
-_QUERY = [
-    (
-        "min_confidence",
-        {"type": "number", "minimum": 0, "maximum": 1},
-        "Label a face 'uncertain' under this top score.",
-    ),
-    ("top_k", {"type": "integer", "minimum": 1}, "Report only the K most likely classes per face."),
-    ("detect_threshold", {"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 1}, "YuNet's score floor."),
-    ("no_detect", {"type": "boolean"}, "Take the whole image as one face crop."),
-]
 _MULTIPART = {"schema": {"type": "object", "properties": {"file": {"type": "string", "format": "binary"}}}}
 _IMAGE_BODY: dict[str, Any] = {
     "required": True,
@@ -70,7 +61,10 @@ def _face_schema(classes: list[str]) -> dict[str, Any]:
 
 
 def _analyze_paths(secured: dict[str, Any]) -> dict[str, Any]:
-    query = [{"name": n, "in": "query", "required": False, "schema": s, "description": d} for n, s, d in _QUERY]
+    query = [
+        {"name": o.name, "in": "query", "required": False, "schema": o.json_schema(), "description": o.help}
+        for o in REQUEST_OPTIONS
+    ]
     per_image = {"oneOf": [_FACES, {"$ref": "#/components/schemas/Error"}]}
     batch = {"type": "object", "properties": {"images": {"type": "array", "items": per_image}}}
     return {

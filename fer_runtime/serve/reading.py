@@ -12,13 +12,13 @@ from starlette.formparsers import MultiPartException
 from starlette.requests import Request
 from starlette.types import Message
 
+from fer_runtime.request_options import REQUEST_OPTIONS, RequestOption
 from fer_runtime.serve.errors import RequestError
 from fer_runtime.serve.pipeline import AnalyzeOptions
 
 FILE_FIELD = "file"
 MAX_FILES = 64  # images in one batch request
 IMAGE_TYPES = ("image/", "application/octet-stream")
-OPTIONS = ("min_confidence", "top_k", "detect_threshold", "no_detect")
 _TRUE, _FALSE = ("", "1", "true", "yes", "on"), ("0", "false", "no", "off")
 
 
@@ -86,27 +86,31 @@ def _number(name: str, text: str, kind: type[float] | type[int]) -> float:
         raise RequestError(422, f"query {name}={text!r} is not {'an integer' if kind is int else 'a number'}") from None
 
 
+def _option_value(option: RequestOption, text: str) -> float | bool:
+    if option.kind is bool:
+        flag = text.lower()
+        if flag not in _TRUE + _FALSE:
+            raise RequestError(422, f"{option.name} must be true or false, got {flag!r}")
+        return flag in _TRUE
+    value = _number(option.name, text, option.kind)
+    problem = option.out_of_range(value)
+    if problem:
+        raise RequestError(422, problem)
+    return value
+
+
 def analyze_options(query: Iterable[tuple[str, str]]) -> AnalyzeOptions:
-    """`min_confidence` in [0, 1], `top_k` >= 1, `detect_threshold` in (0, 1), `no_detect` (a flag);
-    anything else is 422."""
+    """The query's options (`request_options.REQUEST_OPTIONS`: their kinds and ranges); anything else is 422."""
     values = dict(query)
-    unknown = sorted(set(values) - set(OPTIONS))
+    known = {option.name: option for option in REQUEST_OPTIONS}
+    unknown = sorted(set(values) - set(known))
     if unknown:
-        raise RequestError(422, f"unknown query option(s) {', '.join(unknown)}; known: {', '.join(OPTIONS)}")
-    min_confidence = top_k = threshold = None
-    if "min_confidence" in values:
-        min_confidence = _number("min_confidence", values["min_confidence"], float)
-        if not 0 <= min_confidence <= 1:
-            raise RequestError(422, f"min_confidence must be in [0, 1], got {min_confidence}")
-    if "top_k" in values:
-        top_k = int(_number("top_k", values["top_k"], int))
-        if top_k < 1:
-            raise RequestError(422, f"top_k must be at least 1, got {top_k}")
-    if "detect_threshold" in values:
-        threshold = _number("detect_threshold", values["detect_threshold"], float)
-        if not 0 < threshold < 1:
-            raise RequestError(422, f"detect_threshold must be in (0, 1), got {threshold}")
-    flag = values.get("no_detect", "0").lower()
-    if flag not in _TRUE + _FALSE:
-        raise RequestError(422, f"no_detect must be true or false, got {flag!r}")
-    return AnalyzeOptions(min_confidence, top_k, threshold, detect=flag in _FALSE)
+        raise RequestError(422, f"unknown query option(s) {', '.join(unknown)}; known: {', '.join(known)}")
+    parsed = {name: _option_value(known[name], text) for name, text in values.items()}
+    top_k = parsed.get("top_k")
+    return AnalyzeOptions(
+        min_confidence=parsed.get("min_confidence"),
+        top_k=None if top_k is None else int(top_k),
+        detect_threshold=parsed.get("detect_threshold"),
+        detect=not parsed.get("no_detect", False),
+    )
