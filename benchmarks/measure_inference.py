@@ -1,4 +1,4 @@
-"""Batch-1 latency and batch-64 throughput per engine and thread count; accuracy on a test split."""
+"""Batch-1 latency and batch-64 throughput per runtime and thread count; accuracy on a test split."""
 
 from __future__ import annotations
 
@@ -21,28 +21,28 @@ from fer_train.predict import Predictions, Predictor, predict_logits
 BATCH = 64
 
 
-def _engines(model: ModelUnderTest, threads: int) -> dict[str, Any]:
+def _runtimes(model: ModelUnderTest, threads: int) -> dict[str, Any]:
     torch.set_num_threads(threads)
 
     def pytorch(x: np.ndarray) -> np.ndarray:
         with torch.inference_mode():
             return model.pytorch(torch.from_numpy(x)).numpy()
 
-    engines: dict[str, Any] = {"pytorch": pytorch}
+    runtimes: dict[str, Any] = {"pytorch": pytorch}
     for kind, path in (("ort_float", model.float_graph), ("ort_int8", model.int8_graph)):
         session = create_session(path, threads=threads)
-        engines[kind] = lambda x, s=session: s.run(None, {model.description.input_name: x})[0]
-    return engines
+        runtimes[kind] = lambda x, s=session: s.run(None, {model.description.input_name: x})[0]
+    return runtimes
 
 
 def balanced_accuracies(model: ModelUnderTest, test: FaceDataset, threads: int) -> dict[str, float | None]:
-    """Each engine's balanced accuracy on `test`; PyTorch's from the model under test (the checkpoint with
+    """Each runtime's balanced accuracy on `test`; PyTorch's from the model under test (the checkpoint with
     any prior correction its export folded in), None for random weights."""
     accuracy: dict[str, float | None] = {
-        engine: evaluate_predictions(
+        runtime: evaluate_predictions(
             Predictions(test, Predictor(path, threads).probabilities(test.pixels))
         ).metrics.balanced_accuracy
-        for engine, path in (("ort_float", model.float_graph), ("ort_int8", model.int8_graph))
+        for runtime, path in (("ort_float", model.float_graph), ("ort_int8", model.int8_graph))
     }
     accuracy["pytorch"] = None
     if model.trained_pytorch:
@@ -63,10 +63,10 @@ def benchmark_model(
     one, many = batch[:1], batch[:BATCH]
     speed: dict[str, Any] = {}
     for threads in thread_counts:
-        for engine, run in _engines(model, threads).items():
+        for runtime, run in _runtimes(model, threads).items():
             single = measure(partial(run, one), repeats * 10)
             full = measure(partial(run, many), repeats)
-            speed[f"{engine}/{threads}t"] = {
+            speed[f"{runtime}/{threads}t"] = {
                 "batch1_ms": single["median_s"] * 1e3,
                 "batch1_ms_min": single["min_s"] * 1e3,
                 "batch1_ms_max": single["max_s"] * 1e3,

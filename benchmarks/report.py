@@ -17,7 +17,7 @@ INT8_VS_FLOAT = (
     f"ORT int8 over ORT float at batch 1 (2 threads) >= {INT8_SHARE_OF_ROOF:.0%} of the CPU's measured int8/float "
     "roof ratio"
 )
-ENGINES = (("pytorch", "PyTorch eager"), ("ort_float", "ORT float"), ("ort_int8", "ORT int8"))
+RUNTIMES = (("pytorch", "PyTorch eager"), ("ort_float", "ORT float"), ("ort_int8", "ORT int8"))
 
 
 def roof(cpu: dict[str, Any], threads: int, int8: bool = False) -> float:
@@ -75,22 +75,22 @@ def goals(result: dict[str, Any]) -> list[tuple[str, str, bool]]:
 def _speed_lines(result: dict[str, Any]) -> list[str]:
     cpu = result["cpu"]
     lines = [
-        "| model | engine | threads | batch 1 ms (min-max) | batch 64 crops/s (min-max) | GMAC/s (% of roof) "
+        "| model | runtime | threads | batch 1 ms (min-max) | batch 64 crops/s (min-max) | GMAC/s (% of roof) "
         "| balanced acc. | file MB |",
         "|---|---|---|---|---|---|---|---|",
     ]
     for model in result["models"]:
-        for engine, label in ENGINES:
+        for runtime, label in RUNTIMES:
             for threads in (1, 2):
-                s = model["speed"][f"{engine}/{threads}t"]
+                s = model["speed"][f"{runtime}/{threads}t"]
                 gmacs = s["batch64_per_s"] * model["macs_per_image"] / 1e9
-                peak_share = gmacs / roof(cpu, threads, int8=engine == "ort_int8") * 100
-                size = model["file_bytes"]["checkpoint" if engine == "pytorch" else engine.removeprefix("ort_")]
+                peak_share = gmacs / roof(cpu, threads, int8=runtime == "ort_int8") * 100
+                size = model["file_bytes"]["checkpoint" if runtime == "pytorch" else runtime.removeprefix("ort_")]
                 lines.append(
                     f"| {model['name']} | {label} | {threads} | {s['batch1_ms']:.3f} ({s['batch1_ms_min']:.3f}-"
                     f"{s['batch1_ms_max']:.3f}) | {s['batch64_per_s']:,.0f} ({s['batch64_per_s_min']:,.0f}-"
                     f"{s['batch64_per_s_max']:,.0f}) | {gmacs:.1f} ({peak_share:.0f}%) | "
-                    f"{_fmt(model['balanced_accuracy'][engine], '.4f')} | {size / 1e6:.2f} |"
+                    f"{_fmt(model['balanced_accuracy'][runtime], '.4f')} | {size / 1e6:.2f} |"
                 )
     lines += ["", "| model | parameters | MACs per image |", "|---|---|---|"]
     return lines + [
@@ -199,7 +199,7 @@ def _profile_lines(result: dict[str, Any]) -> list[str]:
 
 
 def _why_lines(result: dict[str, Any]) -> list[str]:
-    """The measured reasons behind the two engine-ratio goals, from figures of the same run."""
+    """The measured reasons behind the two runtime-ratio goals, from figures of the same run."""
     shipped = result["models"][0]
     speed, measured = shipped["speed"], result["cpu"]["measured_float_gmacs"]
     rate = {e: speed[f"{e}/2t"]["batch64_per_s"] * shipped["macs_per_image"] / 1e9 for e in ("pytorch", "ort_float")}
@@ -211,7 +211,7 @@ def _why_lines(result: dict[str, Any]) -> list[str]:
     two_threads = speed["ort_float/2t"]["batch1_ms"] / speed["ort_int8/2t"]["batch1_ms"]
     only = profile.get(("int8 (Conv/Gemm only)", 1))
     met = {goal: ok for goal, _, ok in goals(result)}
-    lines = ["", "Measured reasons behind the engine ratios (same run):"]
+    lines = ["", "Measured reasons behind the runtime ratios (same run):"]
     if not met[FLOAT_VS_TORCH]:
         lines.append(
             f"- ORT float vs PyTorch: a large float32 matrix product in ONNX Runtime (MLAS) sustains "
