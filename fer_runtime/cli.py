@@ -161,9 +161,8 @@ def main(
         inputs, stream, resume=resume, output=output, fp32=fp32, model_path=model_path, engine=engine, annotate=annotate
     )
     from fer_runtime.recognizer import Recognizer
-    from fer_runtime.recognizer_settings import RecognizerSettings
 
-    settings = RecognizerSettings(
+    recognizer = Recognizer(  # checks the model and options before any work
         model=model_path,
         threads=threads,
         providers=providers,
@@ -175,7 +174,6 @@ def main(
         prior=prior,
         tta=tta,
     )
-    recognizer = Recognizer.from_settings(settings)  # checks the model and options before any work
     if stream is not None:
         from fer_runtime.cli_stream import run_stream_command
 
