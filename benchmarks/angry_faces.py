@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from fer_runtime.markdown import markdown_table
 from fer_runtime.model_files import DEFAULT_MODEL_NAME, bundled_model_dir, read_description
 from fer_runtime.postprocess import reweight
 from fer_train.data import load_with_votes
@@ -78,12 +79,9 @@ def angry_markdown(part: dict[str, Any]) -> list[str]:
         "Dividing the class prior out further at run time (power on top of the default's `uniform`), recall against "
         "the raters' majority:",
         "",
-        "| extra power | " + " | ".join(part["prior_powers"][0]["recall"]) + " | balanced |",
-        "|---|" + "---|" * (len(part["prior_powers"][0]["recall"]) + 1),
     ]
-    for row in part["prior_powers"]:
-        lines.append(
-            f"| {row['extra_power']:g} | " + " | ".join(f"{v:.3f}" for v in row["recall"].values())
-            + f" | {row['balanced']:.4f} |"
-        )  # fmt: skip
-    return lines
+    rows = [
+        (f"{row['extra_power']:g}", *(f"{v:.3f}" for v in row["recall"].values()), f"{row['balanced']:.4f}")
+        for row in part["prior_powers"]
+    ]
+    return lines + markdown_table(("extra power", *part["prior_powers"][0]["recall"], "balanced"), rows)

@@ -19,6 +19,7 @@ from benchmarks.measure_peer import BATCH, PeerModel, graph_call, peer_input, pe
 from benchmarks.part import part_parser, write_part
 from benchmarks.timing import Timed, interleaved_speed
 from benchmarks.variants import random_checkpoint
+from fer_runtime.markdown import markdown_table
 from fer_runtime.preprocess import model_input
 from fer_runtime.spec import PreprocessSpec
 from fer_train.data import load_dataset
@@ -110,20 +111,18 @@ def arch_markdown(result: dict[str, Any]) -> str:
         "medians over the rounds; `python -m benchmarks.arch_speed`. "
         "x peer: against the `fer` peer at the same thread count (goals: >= 2x at batch 64, >= 1.5x at batch 1).",
         "",
-        "| shape | params | MMACs | threads | batch 1 ms (x peer) | batch 64 crops/s (x peer) |",
-        "|---|---|---|---|---|---|",
     ]
+    rows: list[tuple[object, ...]] = []
     for row in arch["candidates"]:
         for threads, s in row["speed"].items():
             vs = peer.get(threads)
             b1 = f"{s['batch1_ms']:.3f}" + (f" ({vs['batch1_ms'] / s['batch1_ms']:.2f}x)" if vs else "")
             b64 = f"{s['batch64_per_s']:,.0f}" + (f" ({s['batch64_per_s'] / vs['batch64_per_s']:.2f}x)" if vs else "")
-            lines.append(
-                f"| {row['name']} | {row['params']:,} | {row['macs'] / 1e6:.1f} | {threads[:-1]} | {b1} | {b64} |"
-            )
+            rows.append((row["name"], f"{row['params']:,}", f"{row['macs'] / 1e6:.1f}", threads[:-1], b1, b64))
     for threads, s in peer.items() if "skipped" not in peer else ():
-        lines.append(f"| `fer` peer | | | {threads[:-1]} | {s['batch1_ms']:.3f} | {s['batch64_per_s']:,.0f} |")
-    return "\n".join(lines)
+        rows.append(("`fer` peer", "", "", threads[:-1], f"{s['batch1_ms']:.3f}", f"{s['batch64_per_s']:,.0f}"))
+    header = ("shape", "params", "MMACs", "threads", "batch 1 ms (x peer)", "batch 64 crops/s (x peer)")
+    return "\n".join(lines + markdown_table(header, rows))
 
 
 def main() -> None:

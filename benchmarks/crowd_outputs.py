@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
+from fer_runtime.markdown import markdown_table
 from fer_runtime.postprocess import softmax
 from fer_runtime.spec import PreprocessSpec
 from fer_train.checkpoint import load_model
@@ -32,10 +33,7 @@ def main() -> None:
     args = parser.parse_args()
     classes = PreprocessSpec().classes
     table = read_votes(args.data / "ferplus" / "votes.csv", classes)
-    print(
-        "| model | output | crowd bal. acc. | crowd recall | KL | ECE | accuracy at 80% coverage | original bal. acc. |"
-    )
-    print("|---|---|---|---|---|---|---|---|")
+    rows = []
     for path in args.models:
         predictor = Predictor(path)
         val = predictor.load(args.data / "fer2013" / "val.zip")
@@ -51,10 +49,22 @@ def main() -> None:
             m = crowd_metrics(probabilities, votes, classes)
             original = evaluate_predictions(Predictions(val, probabilities)).metrics.balanced_accuracy
             recall = "/".join(f"{r:.2f}" for r in m.majority.per_class_recall.values())
-            print(
-                f"| {path} | {name} | {m.majority.balanced_accuracy:.4f} | {recall} | {m.kl:.3f} | "
-                f"{m.reliability.ece:.3f} | {m.covered_accuracy:.3f} | {original:.4f} |"
+            rows.append(
+                (
+                    path,
+                    name,
+                    f"{m.majority.balanced_accuracy:.4f}",
+                    recall,
+                    f"{m.kl:.3f}",
+                    f"{m.reliability.ece:.3f}",
+                    f"{m.covered_accuracy:.3f}",
+                    f"{original:.4f}",
+                )
             )
+    header = (
+        "model", "output", "crowd bal. acc.", "crowd recall", "KL", "ECE", "accuracy at 80% coverage", "original bal. acc.",
+    )  # fmt: skip
+    print("\n".join(markdown_table(header, rows)))
 
 
 if __name__ == "__main__":

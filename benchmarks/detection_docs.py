@@ -20,6 +20,7 @@ from benchmarks.report import fill_block
 from benchmarks.report_photos import crop_policy_table, detect_size_table, detector_table, photo_lines
 from fer_runtime.atomic import write_text
 from fer_runtime.detect import LANDMARK_NAMES
+from fer_runtime.markdown import markdown_table
 from fer_runtime.model_files import DEFAULT_MODEL_NAME, bundled_model_dir, read_description
 from fer_train.data import load_dataset
 from fer_train.data_root import data_root
@@ -35,9 +36,10 @@ def template_table() -> list[str]:
     framing = description.provenance.get("framing") or {}
     names = [name.replace("_", " ") for name in LANDMARK_NAMES]
     return [
-        "| landmark (the person's side) | x (share of the width) | y (share of the height) |",
-        "|---|---|---|",
-        *(f"| {name} | {x:.3f} | {y:.3f} |" for name, (x, y) in zip(names, points)),
+        *markdown_table(
+            ("landmark (the person's side)", "x (share of the width)", "y (share of the height)"),
+            [(name, f"{x:.3f}", f"{y:.3f}") for name, (x, y) in zip(names, points)],
+        ),
         "",
         f"YuNet found a face in {framing.get('found')} of the {framing.get('faces')} enlarged validation crops.",
     ]

@@ -12,6 +12,7 @@ import cv2
 import numpy as np
 
 from fer_runtime.detect import YuNetDetector
+from fer_runtime.markdown import markdown_table
 from fer_runtime.recognizer import Recognizer
 from fer_train.data import load_every_face
 from fer_train.landmark_template import landmarks_in
@@ -91,13 +92,11 @@ def plot_framing(part: dict[str, Any], path: Path) -> None:
 
 def framing_markdown(part: dict[str, Any]) -> list[str]:
     """The median landmark of each kind of crop, and how far apart they are."""
-    rows = [
-        "| landmark | training crops (x, y) | runtime crops (x, y) | distance, share of side |",
-        "|---|---|---|---|",
-    ]
     train, run = (np.asarray(part[k]["landmarks_median"]).reshape(-1, 2) for k in ("training", "runtime"))
-    for name, a, b in zip(LANDMARKS, train, run):
-        rows.append(f"| {name} | {a[0]:.3f}, {a[1]:.3f} | {b[0]:.3f}, {b[1]:.3f} | {np.hypot(*(a - b)):.3f} |")
+    rows = [
+        (name, f"{a[0]:.3f}, {a[1]:.3f}", f"{b[0]:.3f}, {b[1]:.3f}", f"{np.hypot(*(a - b)):.3f}")
+        for name, a, b in zip(LANDMARKS, train, run)
+    ]
     brightness = {k: float(np.median(part[k]["brightness"])) for k in ("training", "runtime")}
     contrast = {k: float(np.median(part[k]["contrast"])) for k in ("training", "runtime")}
     return [
@@ -106,5 +105,5 @@ def framing_markdown(part: dict[str, Any]) -> list[str]:
         f"shared photos and video frames (medians); median brightness {brightness['training']:.2f} vs "
         f"{brightness['runtime']:.2f}, contrast {contrast['training']:.2f} vs {contrast['runtime']:.2f}.",
         "",
-        *rows,
+        *markdown_table(("landmark", "training crops (x, y)", "runtime crops (x, y)", "distance, share of side"), rows),
     ]

@@ -18,6 +18,7 @@ from benchmarks.container import MAX_IMAGE_MB, MAX_READY_S, MIN_HOST_RATIO, buil
 from benchmarks.measure_serve import CONNECTIONS, wrk
 from benchmarks.serve_process import serving
 from fer_runtime.inputs import read_image
+from fer_runtime.markdown import goal_table
 from fer_runtime.recognizer import Recognizer
 from fer_runtime.results import face_record
 
@@ -97,9 +98,7 @@ def container_markdown(result: dict[str, Any]) -> str:
             f"read-only root; the model on {part['threads']} thread in both servers. Peak memory of the "
             f"container's server under that load: {part['peak_mb']:.0f} MB.",
             "",
-            "| goal | measured | met |",
-            "|---|---|---|",
-            *(f"| {goal} | {value} | {'yes' if met else '**no**'} |" for goal, value, met in rows),
+            *goal_table(rows),
         ]
     )
 

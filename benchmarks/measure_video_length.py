@@ -10,6 +10,7 @@ from typing import Any
 
 import cv2
 
+from fer_runtime.markdown import goal_table, markdown_table
 from fer_runtime.recognizer import Recognizer
 from fer_runtime.timeline import TimelineBuilder
 from fer_runtime.timeline_plot import write_summary
@@ -85,23 +86,26 @@ def video_length_markdown(result: dict[str, Any]) -> str:
         f"{part['frames']:,} frames ({part['frames'] / part['fps'] / 60:.1f} min), labelled with a frames table "
         f"and a summary in {part['seconds'] / 60:.1f} min:",
         "",
-        "| minutes of video | frames/s (the minute before) | resident MB | peak MB |",
-        "|---|---|---|---|",
-        *(
-            f"| {m['minutes']:g} | {m['frames_per_s']:.1f} | {m['rss_mb']:.0f} | {m['peak_rss_mb']:.0f} |"
-            for m in part["marks"]
+        *markdown_table(
+            ("minutes of video", "frames/s (the minute before)", "resident MB", "peak MB"),
+            [
+                (f"{m['minutes']:g}", f"{m['frames_per_s']:.1f}", f"{m['rss_mb']:.0f}", f"{m['peak_rss_mb']:.0f}")
+                for m in part["marks"]
+            ],
         ),
         "",
-        "| goal | measured | met |",
-        "|---|---|---|",
     ]
     growth, speed = last["peak_rss_mb"] - first["peak_rss_mb"], last["frames_per_s"] / first["frames_per_s"]
-    lines += [
-        f"| peak memory at {last['minutes']:g} min within 50 MB of {first['minutes']:g} min | {growth:+.1f} MB | "
-        f"{'yes' if growth <= 50 else '**no**'} |",
-        f"| frames/s at {last['minutes']:g} min >= 0.9x of {first['minutes']:g} min | {speed:.2f}x | "
-        f"{'yes' if speed >= 0.9 else '**no**'} |",
-    ]
+    lines += goal_table(
+        [
+            (
+                f"peak memory at {last['minutes']:g} min within 50 MB of {first['minutes']:g} min",
+                f"{growth:+.1f} MB",
+                growth <= 50,
+            ),
+            (f"frames/s at {last['minutes']:g} min >= 0.9x of {first['minutes']:g} min", f"{speed:.2f}x", speed >= 0.9),
+        ]
+    )
     return "\n".join(lines)
 
 

@@ -17,6 +17,7 @@ from benchmarks.measure_serve import photo_640x480
 from benchmarks.part import part_parser, write_part
 from benchmarks.timing import measure
 from benchmarks.web_page import build_page, page_result, page_server
+from fer_runtime.markdown import goal_table, markdown_table
 from fer_runtime.preprocess import decode_image
 from fer_runtime.recognizer import Recognizer
 
@@ -72,9 +73,8 @@ def web_markdown(result: dict[str, Any]) -> str:
     total = sum(mb.values())
     ratio = page["photo_ms"] / python["photo_ms"]
 
-    def row(what: str, key: str) -> str:
-        cells = " | ".join(f"{p[key]:.1f} ({p[key] / python[key]:.2f}x)" for p in pages.values())
-        return f"| {what} | {python[key]:.1f} | {cells} |"
+    def row(what: str, key: str) -> list[str]:
+        return [what, f"{python[key]:.1f}", *(f"{p[key]:.1f} ({p[key] / python[key]:.2f}x)" for p in pages.values())]
 
     goals = [
         ("photo in the page <= 2x the Python runtime's time", f"{ratio:.2f}x", ratio <= 2),
@@ -94,17 +94,20 @@ def web_markdown(result: dict[str, Any]) -> str:
         f"(int8) graph, every core. Medians of {page['rounds']} runs after a warm-up; "
         "`python -m benchmarks.measure_web`. The page ships the float graph (`npm run build`); both are timed.",
         "",
-        "| ms | Python runtime | " + " | ".join(f"page, {g} graph (x Python)" for g in pages) + " |",
-        "|---|---|" + "---|" * len(pages),
-        row("640x480 photo end to end", "photo_ms"),
-        row("face crop at batch 1", "crop_ms"),
-        "| first result after load (fresh browser) | | "
-        + " | ".join(f"{p['first_result_ms']:.0f}" for p in pages.values())
-        + " |",
+        *markdown_table(
+            ("ms", "Python runtime", *(f"page, {g} graph (x Python)" for g in pages)),
+            [
+                row("640x480 photo end to end", "photo_ms"),
+                row("face crop at batch 1", "crop_ms"),
+                [
+                    "first result after load (fresh browser)",
+                    "",
+                    *(f"{p['first_result_ms']:.0f}" for p in pages.values()),
+                ],
+            ],
+        ),
         "",
-        "| goal (page as built by default) | measured | met |",
-        "|---|---|---|",
-        *(f"| {goal} | {measured} | {'yes' if met else '**no**'} |" for goal, measured, met in goals),
+        *goal_table(goals, heading="goal (page as built by default)"),
     ]
     return "\n".join(lines)
 

@@ -19,6 +19,7 @@ from typing import Any
 from benchmarks.report import fill_block
 from fer_runtime.atomic import write_text
 from fer_runtime.defaults import PRIORS, TTA
+from fer_runtime.markdown import markdown_table
 from fer_runtime.model_files import bundled_model_dir, read_description
 from fer_train.data import missing_folders
 from fer_train.data_root import data_root
@@ -75,24 +76,33 @@ def measure(data: Path) -> list[dict[str, Any]]:
 
 
 def table(rows: list[dict[str, Any]]) -> str:
-    lines = [
-        "| model | data | prior (, test-time flip) | FER+ top-1, 8 emotions | FER+ top-1, its classes (balanced) | "
-        "raters' majority: balanced acc. (per class) | KL(votes ‖ model) | ECE vs rater shares | accuracy on the surest 80% | "
-        "original labels: balanced acc. |",
-        "|---|---|---|---|---|---|---|---|---|---|",
-    ]
+    header = (
+        "model", "data", "prior (, test-time flip)", "FER+ top-1, 8 emotions", "FER+ top-1, its classes (balanced)",
+        "raters' majority: balanced acc. (per class)", "KL(votes ‖ model)", "ECE vs rater shares",
+        "accuracy on the surest 80%", "original labels: balanced acc.",
+    )  # fmt: skip
+    cells = []
     for r in rows:
         recall = "/".join(f"{v:.2f}" for v in r["crowd_recall"].values())
         prior = (f"**{r['prior']}** (default)" if r["default"] else r["prior"]) + (
             f", {r['tta']}" if r["tta"] != "none" else ""
         )
         original = "n/a" if r["original_balanced"] is None else f"{r['original_balanced']:.3f}"
-        lines.append(
-            f"| `{r['model']}` | {r['data']} | {prior} | {r['ferplus_8']:.3f} | {r['ferplus_classes']:.3f} "
-            f"({r['ferplus_balanced']:.3f}) | {r['crowd_balanced']:.3f} ({recall}) | {r['kl']:.3f} | {r['ece']:.3f} | "
-            f"{r['surest']:.3f} | {original} |"
+        cells.append(
+            (
+                f"`{r['model']}`",
+                r["data"],
+                prior,
+                f"{r['ferplus_8']:.3f}",
+                f"{r['ferplus_classes']:.3f} ({r['ferplus_balanced']:.3f})",
+                f"{r['crowd_balanced']:.3f} ({recall})",
+                f"{r['kl']:.3f}",
+                f"{r['ece']:.3f}",
+                f"{r['surest']:.3f}",
+                original,
+            )
         )
-    return "\n".join(lines)
+    return "\n".join(markdown_table(header, cells))
 
 
 def main() -> None:

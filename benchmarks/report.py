@@ -9,6 +9,7 @@ from benchmarks.report_peer import peer_goals, peer_lines
 from benchmarks.report_photos import photo_goals, photo_lines
 from benchmarks.report_serve import serve_goals, serve_lines
 from fer_runtime.atomic import write_text
+from fer_runtime.markdown import goal_table, markdown_table
 
 START, END = "<!-- benchmarks:start -->", "<!-- benchmarks:end -->"
 FLOAT_VS_TORCH = "ORT float >= 1.5x PyTorch eager throughput (batch 64, 2 threads)"
@@ -74,11 +75,7 @@ def goals(result: dict[str, Any]) -> list[tuple[str, str, bool]]:
 
 def _speed_lines(result: dict[str, Any]) -> list[str]:
     cpu = result["cpu"]
-    lines = [
-        "| model | runtime | threads | batch 1 ms (min-max) | batch 64 crops/s (min-max) | GMAC/s (% of roof) "
-        "| balanced acc. | file MB |",
-        "|---|---|---|---|---|---|---|---|",
-    ]
+    rows = []
     for model in result["models"]:
         for runtime, label in RUNTIMES:
             for threads in (1, 2):
@@ -86,16 +83,24 @@ def _speed_lines(result: dict[str, Any]) -> list[str]:
                 gmacs = s["batch64_per_s"] * model["macs_per_image"] / 1e9
                 peak_share = gmacs / roof(cpu, threads, int8=runtime == "ort_int8") * 100
                 size = model["file_bytes"]["checkpoint" if runtime == "pytorch" else runtime.removeprefix("ort_")]
-                lines.append(
-                    f"| {model['name']} | {label} | {threads} | {s['batch1_ms']:.3f} ({s['batch1_ms_min']:.3f}-"
-                    f"{s['batch1_ms_max']:.3f}) | {s['batch64_per_s']:,.0f} ({s['batch64_per_s_min']:,.0f}-"
-                    f"{s['batch64_per_s_max']:,.0f}) | {gmacs:.1f} ({peak_share:.0f}%) | "
-                    f"{_fmt(model['balanced_accuracy'][runtime], '.4f')} | {size / 1e6:.2f} |"
+                rows.append(
+                    (
+                        model["name"],
+                        label,
+                        threads,
+                        f"{s['batch1_ms']:.3f} ({s['batch1_ms_min']:.3f}-{s['batch1_ms_max']:.3f})",
+                        f"{s['batch64_per_s']:,.0f} ({s['batch64_per_s_min']:,.0f}-{s['batch64_per_s_max']:,.0f})",
+                        f"{gmacs:.1f} ({peak_share:.0f}%)",
+                        _fmt(model["balanced_accuracy"][runtime], ".4f"),
+                        f"{size / 1e6:.2f}",
+                    )
                 )
-    lines += ["", "| model | parameters | MACs per image |", "|---|---|---|"]
-    return lines + [
-        f"| {m['name']} | {m['parameters']:,} | {m['macs_per_image'] / 1e6:.1f} M |" for m in result["models"]
-    ]
+    header = (
+        "model", "runtime", "threads", "batch 1 ms (min-max)", "batch 64 crops/s (min-max)", "GMAC/s (% of roof)",
+        "balanced acc.", "file MB",
+    )  # fmt: skip
+    sizes = [(m["name"], f"{m['parameters']:,}", f"{m['macs_per_image'] / 1e6:.1f} M") for m in result["models"]]
+    return [*markdown_table(header, rows), "", *markdown_table(("model", "parameters", "MACs per image"), sizes)]
 
 
 def _run_lines(result: dict[str, Any]) -> list[str]:
@@ -161,12 +166,7 @@ def markdown(result: dict[str, Any]) -> str:
         "",
         *_run_lines(result),
         "",
-        "| goal | measured | met |",
-        "|---|---|---|",
-        *(
-            f"| {goal} | {value} | {'yes' if ok else '**no**'} |"
-            for goal, value, ok in every_goal + serve_goals(result)
-        ),
+        *goal_table(every_goal + serve_goals(result)),
     ]
     sections = (
         peer_lines(result) + photo_lines(result) + serve_lines(result) + _profile_lines(result) + _why_lines(result)
@@ -183,19 +183,22 @@ def _profile_lines(result: dict[str, Any]) -> list[str]:
         "",
         "Where the time goes (ONNX Runtime profiler, shipped model, 1 thread; kernel microseconds per run):",
         "",
-        "| graph | batch | run µs | convolutions µs | top other ops (µs) | slowest nodes (µs) |",
-        "|---|---|---|---|---|---|",
     ]
+    rows = []
     for entry in result["profile"]:
         others = [(op, us) for op, us in entry["op_us"].items() if op not in ("Conv", "QLinearConv")][:4]
-        lines.append(
-            f"| {entry['graph']} | {entry['batch']} | {entry['run_us']:.0f} | {_conv_us(entry):.0f} | "
-            + ", ".join(f"{op} {us:.0f}" for op, us in others)
-            + " | "
-            + ", ".join(f"`{node['node']}` {node['op']} {node['us']:.0f}" for node in entry["slowest_nodes"])
-            + " |"
+        rows.append(
+            (
+                entry["graph"],
+                entry["batch"],
+                f"{entry['run_us']:.0f}",
+                f"{_conv_us(entry):.0f}",
+                ", ".join(f"{op} {us:.0f}" for op, us in others),
+                ", ".join(f"`{node['node']}` {node['op']} {node['us']:.0f}" for node in entry["slowest_nodes"]),
+            )
         )
-    return lines
+    header = ("graph", "batch", "run µs", "convolutions µs", "top other ops (µs)", "slowest nodes (µs)")
+    return lines + markdown_table(header, rows)
 
 
 def _why_lines(result: dict[str, Any]) -> list[str]:

@@ -4,16 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from fer_runtime.markdown import goal_table, markdown_table
+
 FUZZ_GOAL = 10_000  # fuzzed uploads and files the goal asks for
 SLOW_RATE_SHARE = 0.8  # normal requests beside the slow clients keep this share of their rate
 SLOW_P99_FACTOR = 2.0  # and their p99 within this factor
 REPLACED_WITHIN_S = 5.0
-
-
-def _goal_table(goals: list[tuple[str, str, bool]]) -> list[str]:
-    return ["", "| goal | measured | met |", "|---|---|---|"] + [
-        f"| {goal} | {value} | {'yes' if ok else '**no**'} |" for goal, value, ok in goals
-    ]
 
 
 def _heading(result: dict[str, Any], what: str) -> str:
@@ -51,19 +47,17 @@ def fuzz_markdown(result: dict[str, Any]) -> str:
         f"{fuzz['files']:,} mutated files (seed {fuzz['seed']}) posted to `fer-serve` in {uploads['seconds']:.0f} s "
         f"(alive after: {'yes' if uploads['alive_after'] else 'no'}, exit {uploads['exit_status']}), answers by mutation:",
         "",
-        "| mutation | " + " | ".join(statuses) + " |",
-        "|---|" + "---|" * len(statuses),
-    ]
-    lines += [
-        f"| {kind} | " + " | ".join(f"{uploads['by_mutation'][kind].get(s, 0):,}" for s in statuses) + " |"
-        for kind in mutations
+        *markdown_table(
+            ("mutation", *statuses),
+            [(kind, *(f"{uploads['by_mutation'][kind].get(s, 0):,}" for s in statuses)) for kind in mutations],
+        ),
     ]
     lines += [
         "",
         f"The same files through one `fer-run FOLDER --output fuzz.jsonl` process in {run['seconds']:.0f} s: "
         f"{run['records']:,} records, {run['error_lines']:,} one-line errors, exit {run['exit_status']}.",
     ]
-    return "\n".join(lines + _goal_table(fuzz_goals(fuzz)))
+    return "\n".join([*lines, "", *goal_table(fuzz_goals(fuzz))])
 
 
 def abuse_goals(abuse: dict[str, Any]) -> list[tuple[str, str, bool]]:
@@ -114,13 +108,20 @@ def abuse_markdown(result: dict[str, Any]) -> str:
         + " / ".join(f"{run['per_s']:,.0f}" for run in slow["beside_slow"]["rounds"])
         + " crops/s.",
         "",
-        "| load | crops/s | p50 ms | p99 ms | requests | socket errors |",
-        "|---|---|---|---|---|---|",
-    ]
-    lines += [
-        f"| {name}, {run['connections']} connections | {run['per_s']:,.0f} | {run['latency_ms']['p50']:.1f} | "
-        f"{run['latency_ms']['p99']:.1f} | {run['requests']:,} | {run['socket_errors']} |"
-        for name, run in rows
+        *markdown_table(
+            ("load", "crops/s", "p50 ms", "p99 ms", "requests", "socket errors"),
+            [
+                (
+                    f"{name}, {run['connections']} connections",
+                    f"{run['per_s']:,.0f}",
+                    f"{run['latency_ms']['p50']:.1f}",
+                    f"{run['latency_ms']['p99']:.1f}",
+                    f"{run['requests']:,}",
+                    run["socket_errors"],
+                )
+                for name, run in rows
+            ],
+        ),
     ]
     probe = killed["probe"]
     lines += [
@@ -132,4 +133,4 @@ def abuse_markdown(result: dict[str, Any]) -> str:
         f"{probe['probes']:,} times, {probe['failures']} failed, longest gap {probe['longest_gap_s']:.2f} s; "
         f"{killed['startups']} worker start-ups in the log, exit {killed['exit_status']}.",
     ]
-    return "\n".join(lines + _goal_table(abuse_goals(result["abuse"])))
+    return "\n".join([*lines, "", *goal_table(abuse_goals(result["abuse"]))])

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from benchmarks.timing import ROUNDS
+from fer_runtime.markdown import markdown_table
 
 
 def best_speed(speeds: dict[str, dict[str, float]]) -> tuple[float, float]:
@@ -53,26 +54,34 @@ def peer_lines(result: dict[str, Any]) -> list[str]:
         f"The peer, {peer['package']}, and our int8 graphs timed in turn, round after round (medians of "
         f"{ROUNDS} rounds; preprocessed faces, model only):",
         "",
-        "| model | threads | batch 1 ms | batch 64 crops/s |",
-        "|---|---|---|---|",
     ]
-    for name, speeds in (("`fer` peer", peer["speed"]), *((f"`{g}`", s) for g, s in peer["ours"].items())):
-        lines += [
-            f"| {name} | {t[:-1]} | {s['batch1_ms']:.3f} | {s['batch64_per_s']:,.0f} |" for t, s in speeds.items()
-        ]
+    speed_rows = [
+        (name, t[:-1], f"{s['batch1_ms']:.3f}", f"{s['batch64_per_s']:,.0f}")
+        for name, speeds in (("`fer` peer", peer["speed"]), *((f"`{g}`", s) for g, s in peer["ours"].items()))
+        for t, s in speeds.items()
+    ]
+    lines += markdown_table(("model", "threads", "batch 1 ms", "batch 64 crops/s"), speed_rows)
     lines += [
         "",
         f"On `{result['test_data'].rsplit('/', 1)[-1]}` (the peer's seven classes cut to ours and renormalised; "
         "FER+ votes for the raters; the field's yardstick, FER+'s majority rule, on every face of the split with "
         "every class each model has, a class it lacks counting as wrong):",
         "",
-        "| model | FER+ rule top-1 (8 emotions) | original labels: bal. acc. | raters' majority: bal. acc. | KL | ECE "
-        "| accuracy on the surest 80% |",
-        "|---|---|---|---|---|---|---|",
     ]
-    lines += [
-        f"| {'`fer` peer' if name == 'peer' else name} | {_ferplus(a)} | {a['balanced_accuracy']:.4f} | "
-        f"{a['crowd_balanced_accuracy']:.4f} | {a['kl']:.3f} | {a['ece']:.3f} | {a['covered_accuracy']:.3f} |"
+    header = (
+        "model", "FER+ rule top-1 (8 emotions)", "original labels: bal. acc.", "raters' majority: bal. acc.", "KL", "ECE",
+        "accuracy on the surest 80%",
+    )  # fmt: skip
+    rows = [
+        (
+            "`fer` peer" if name == "peer" else name,
+            _ferplus(a),
+            f"{a['balanced_accuracy']:.4f}",
+            f"{a['crowd_balanced_accuracy']:.4f}",
+            f"{a['kl']:.3f}",
+            f"{a['ece']:.3f}",
+            f"{a['covered_accuracy']:.3f}",
+        )
         for name, a in peer["accuracy"].items()
     ]
-    return lines
+    return lines + markdown_table(header, rows)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from fer_runtime.markdown import markdown_table
+
 
 def _by_name(result: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {d["detector"]: d for d in result["photos"]["detectors"]}
@@ -37,53 +39,74 @@ def _video_cell(runs: list[dict[str, Any]]) -> str:
 
 
 def detector_table(photos: dict[str, Any]) -> list[str]:
-    lines = [
-        "| detector | recall | false positives | decode ms | detect ms | crop ms | infer ms | photos/s | "
-        "justin.jpg faces (1) | no-faces.jpg faces (0) | video frames/s (test.mp4, woman2.mp4; tracks) |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
-    ]
+    header = (
+        "detector", "recall", "false positives", "decode ms", "detect ms", "crop ms", "infer ms", "photos/s",
+        "justin.jpg faces (1)", "no-faces.jpg faces (0)", "video frames/s (test.mp4, woman2.mp4; tracks)",
+    )  # fmt: skip
+    rows: list[tuple[object, ...]] = []
     for d in photos["detectors"]:
         real = photos["real_photos"][d["detector"]]
-        video = _video_cell(photos["video"][d["detector"]])
-        lines.append(
-            f"| {d['detector']} | {d['recall']:.2f} ({d['faces_found']}/{d['faces_pasted']}) | "
-            f"{d['false_positives']} | {d['decode_ms']:.2f} | {d['detect_ms']:.1f} | {d['crop_ms']:.2f} | "
-            f"{d['infer_ms']:.2f} | {d['photos_per_s']:.1f} | {real['justin.jpg']} | {real['no-faces.jpg']} | {video} |"
+        rows.append(
+            (
+                d["detector"],
+                f"{d['recall']:.2f} ({d['faces_found']}/{d['faces_pasted']})",
+                d["false_positives"],
+                f"{d['decode_ms']:.2f}",
+                f"{d['detect_ms']:.1f}",
+                f"{d['crop_ms']:.2f}",
+                f"{d['infer_ms']:.2f}",
+                f"{d['photos_per_s']:.1f}",
+                real["justin.jpg"],
+                real["no-faces.jpg"],
+                _video_cell(photos["video"][d["detector"]]),
+            )
         )
-    for name, runs in photos["video"].items():
-        if name not in {d["detector"] for d in photos["detectors"]}:
-            lines.append(f"| {name} (video only) | | | | | | | | | | {_video_cell(runs)} |")
-    return lines
+    detected = {d["detector"] for d in photos["detectors"]}
+    rows += [
+        (f"{name} (video only)", *[""] * 9, _video_cell(runs))
+        for name, runs in photos["video"].items()
+        if name not in detected
+    ]
+    return markdown_table(header, rows)
 
 
 def crop_policy_table(alignment: dict[str, Any]) -> list[str]:
-    lines = [
-        "| tilt | faces | box + margin: agreement | aligned: agreement | box + margin: bal. acc. | aligned: bal. acc. |",
-        "|---|---|---|---|---|---|",
-    ]
-    for angle, row in alignment["by_angle"].items():
-        lines.append(
-            f"| {angle}° | {row['faces']} | {row['box_agreement']:.3f} | {row['aligned_agreement']:.3f} | "
-            f"{row['box_balanced_accuracy']:.3f} | {row['aligned_balanced_accuracy']:.3f} |"
+    header = (
+        "tilt", "faces", "box + margin: agreement", "aligned: agreement", "box + margin: bal. acc.", "aligned: bal. acc.",
+    )  # fmt: skip
+    rows = [
+        (
+            f"{angle}°",
+            row["faces"],
+            f"{row['box_agreement']:.3f}",
+            f"{row['aligned_agreement']:.3f}",
+            f"{row['box_balanced_accuracy']:.3f}",
+            f"{row['aligned_balanced_accuracy']:.3f}",
         )
-    return lines
+        for angle, row in alignment["by_angle"].items()
+    ]
+    return markdown_table(header, rows)
 
 
 def detect_size_table(sweep: dict[str, list[dict[str, Any]]]) -> list[str]:
     """Per --detect-size: each scene's recall (found/pasted, false positives) and median detection ms."""
     scenes = list(sweep)
-    lines = [
-        "| --detect-size | " + " | ".join(f"{s}: recall | {s}: detect ms" for s in scenes) + " |",
-        "|---" * (1 + 2 * len(scenes)) + "|",
-    ]
-    for rows in zip(*sweep.values()):
-        cells = [
-            f"{r['recall']:.2f} ({round(r['recall'] * r['faces'])}/{r['faces']}, {r['false_positives']} false) | "
-            f"{r['detect_ms']:.0f}"
-            for r in rows
+    header = ["--detect-size", *(f"{s}: {what}" for s in scenes for what in ("recall", "detect ms"))]
+    table_rows = [
+        [
+            rows[0]["size"],
+            *(
+                cell
+                for r in rows
+                for cell in (
+                    f"{r['recall']:.2f} ({round(r['recall'] * r['faces'])}/{r['faces']}, {r['false_positives']} false)",
+                    f"{r['detect_ms']:.0f}",
+                )
+            ),
         ]
-        lines.append(f"| {rows[0]['size']} | " + " | ".join(cells) + " |")
-    return lines
+        for rows in zip(*sweep.values())
+    ]
+    return markdown_table(header, table_rows)
 
 
 def photo_lines(result: dict[str, Any]) -> list[str]:

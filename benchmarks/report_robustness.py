@@ -10,6 +10,7 @@ from benchmarks.angry_faces import angry_markdown
 from benchmarks.framing import framing_markdown, plot_framing
 from benchmarks.measure_robustness import MAX_CHANGED, MAX_MEAN_DROP, MAX_WORST_DROP
 from fer_runtime.atomic import write_text
+from fer_runtime.markdown import markdown_table
 
 PLOT, FRAMING_PLOT = "robustness.png", "framing.png"
 
@@ -21,11 +22,7 @@ def _points(drop: float) -> str:
 
 def _split_table(models: dict[str, Any], split: str, severities: dict[str, Any]) -> list[str]:
     names = list(models)
-    lines = [
-        f"| {split}: shift (moderate / strong) | " + " | ".join(f"`{n}`" for n in names) + " |",
-        "|---|" + "---|" * len(names),
-        "| clean: balanced vs raters | " + " | ".join(f"{models[n][split]['clean']:.3f}" for n in names) + " |",
-    ]
+    rows = [["clean: balanced vs raters", *(f"{models[n][split]['clean']:.3f}" for n in names)]]
     for shift, about in severities.items():
         cells = []
         for name in names:
@@ -33,13 +30,10 @@ def _split_table(models: dict[str, Any], split: str, severities: dict[str, Any])
             drops = " / ".join(_points(by[s]["drop"]) for s in by)
             cells.append(f"{drops} ({by['moderate']['changed']:.0%} changed)")
         levels = f"{about['moderate']:g}" + (f" / {about['strong']:g}" if about["strong"] != about["moderate"] else "")
-        lines.append(f"| {shift} ({about['what']}: {levels}) | " + " | ".join(cells) + " |")
-    lines.append(
-        "| mean at moderate: points lost, answers changed | "
-        + " | ".join(f"{_points(models[n][split]['mean_drop'])}, {models[n][split]['mean_changed']:.0%}" for n in names)
-        + " |"
-    )
-    return lines
+        rows.append([f"{shift} ({about['what']}: {levels})", *cells])
+    means = (f"{_points(models[n][split]['mean_drop'])}, {models[n][split]['mean_changed']:.0%}" for n in names)
+    rows.append(["mean at moderate: points lost, answers changed", *means])
+    return markdown_table([f"{split}: shift (moderate / strong)", *(f"`{n}`" for n in names)], rows)
 
 
 def _photo_table(whole: dict[str, Any]) -> list[str]:
@@ -47,33 +41,38 @@ def _photo_table(whole: dict[str, Any]) -> list[str]:
         f"Whole photos through `fer_default`'s pipeline (YuNet, aligned crop, int8 graph): {whole['photos']} photos "
         f"and video frames, {whole['faces']} faces; each shift scaled to the photo's largest face.",
         "",
-        "| shift | moderate: faces found, answers changed | strong: faces found, answers changed |",
-        "|---|---|---|",
     ]
+    rows = []
     for shift, by in whole["shifts"].items():
         cells = [f"{by[s]['found']:.0%}, {by[s]['changed']:.0%}" for s in by]
-        lines.append(f"| {shift} | " + " | ".join(cells + ["-"] * (2 - len(cells))) + " |")
-    return lines
+        rows.append([shift, *cells, *["-"] * (2 - len(cells))])
+    header = ("shift", "moderate: faces found, answers changed", "strong: faces found, answers changed")
+    return lines + markdown_table(header, rows)
 
 
 def robustness_goals(part: dict[str, Any]) -> list[str]:
     """The issue's goals at the moderate severity, a row per shipped model (not the peer) and split."""
-    head = (
-        f"| goals at moderate severity | mean drop <= {MAX_MEAN_DROP * 100:.0f} points | worst shift <= "
-        f"{MAX_WORST_DROP * 100:.0f} points | top-1 changed <= {MAX_CHANGED:.0%} |"
+    header = (
+        "goals at moderate severity",
+        f"mean drop <= {MAX_MEAN_DROP * 100:.0f} points",
+        f"worst shift <= {MAX_WORST_DROP * 100:.0f} points",
+        f"top-1 changed <= {MAX_CHANGED:.0%}",
     )
-    lines = [head, "|---|---|---|---|"]
+    rows = []
     mark = {True: "", False: " **(no)**"}
     for name, splits in part["models"].items():
         if name.endswith("(peer)"):
             continue
         for split, r in splits.items():
-            lines.append(
-                f"| `{name}` {split} | {r['mean_drop'] * 100:.1f}{mark[r['mean_drop'] <= MAX_MEAN_DROP]} | "
-                f"{r['worst_drop'] * 100:.1f} ({r['worst_shift']}){mark[r['worst_drop'] <= MAX_WORST_DROP]} | "
-                f"{r['mean_changed']:.1%}{mark[r['mean_changed'] <= MAX_CHANGED]} |"
+            rows.append(
+                (
+                    f"`{name}` {split}",
+                    f"{r['mean_drop'] * 100:.1f}{mark[r['mean_drop'] <= MAX_MEAN_DROP]}",
+                    f"{r['worst_drop'] * 100:.1f} ({r['worst_shift']}){mark[r['worst_drop'] <= MAX_WORST_DROP]}",
+                    f"{r['mean_changed']:.1%}{mark[r['mean_changed'] <= MAX_CHANGED]}",
+                )
             )
-    return lines
+    return markdown_table(header, rows)
 
 
 def robustness_markdown(result: dict[str, Any]) -> str:

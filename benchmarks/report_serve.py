@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from fer_runtime.markdown import goal_table, markdown_table
+
 MIN_REQUESTS = 10_000  # the memory goal's request count
 
 
@@ -53,11 +55,15 @@ def serve_goals(result: dict[str, Any]) -> list[tuple[str, str, bool]]:
     ]
 
 
-def _row(name: str, run: dict[str, Any], unit: str) -> str:
+def _row(name: str, run: dict[str, Any], unit: str) -> tuple[object, ...]:
     latency = run["latency_ms"]
     return (
-        f"| {name} | {run['per_s']:,.0f} {unit}/s | {latency['p50']:.1f} | {latency['p99']:.1f} | "
-        f"{run['requests']:,} | {_non_2xx(run)} |"
+        name,
+        f"{run['per_s']:,.0f} {unit}/s",
+        f"{latency['p50']:.1f}",
+        f"{latency['p99']:.1f}",
+        f"{run['requests']:,}",
+        _non_2xx(run),
     )
 
 
@@ -72,14 +78,13 @@ def serve_lines(result: dict[str, Any]) -> list[str]:
         "",
         "`fer-serve` on this machine, driven by `wrk` on 127.0.0.1 (client and server share the cores):",
         "",
-        "| load | answered | p50 ms | p99 ms | requests | non-2xx |",
-        "|---|---|---|---|---|---|",
     ]
-    lines += [
+    rows = [
         _row(f"crops, {run['connections']} connections, {name}", run, "crops") for name, run in serve["crops"].items()
     ]
+    rows.append(_row(f"640x480 photos, {serve['photos']['connections']} connections", serve["photos"], "photos"))
+    lines += markdown_table(("load", "answered", "p50 ms", "p99 ms", "requests", "non-2xx"), rows)
     lines += [
-        _row(f"640x480 photos, {serve['photos']['connections']} connections", serve["photos"], "photos"),
         "",
         f"- In process, same run: `Recognizer.classify` at batch 64 {base['classify_per_s']:,.0f} crops/s, "
         f"`Recognizer.analyze` {base['analyze_per_s']:,.1f} photos/s.",
@@ -106,6 +111,5 @@ def serve_markdown(result: dict[str, Any]) -> str:
     """The service part alone (`python -m benchmarks.measure_serve`): what ran where, the tables, the goals."""
     cpu = result["cpu"]
     lines = [f"Service benchmark of {result['date']}: {cpu['cpu']}, {cpu['cores']} cores.", *serve_lines(result)]
-    lines += ["", "| goal | measured | met |", "|---|---|---|"]
-    lines += [f"| {goal} | {value} | {'yes' if ok else '**no**'} |" for goal, value, ok in serve_goals(result)]
+    lines += ["", *goal_table(serve_goals(result))]
     return "\n".join(lines)

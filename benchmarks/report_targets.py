@@ -12,6 +12,7 @@ from benchmarks.measure_targets import (
     MIN_NODE_RATIO,
     MIN_ORT_RATIO,
 )
+from fer_runtime.markdown import goal_table, markdown_table
 
 
 def _row(rows: list[dict[str, Any]], name: str) -> dict[str, Any] | None:
@@ -66,7 +67,6 @@ def targets_goals(part: dict[str, Any]) -> list[tuple[str, str, bool]]:
 
 def targets_markdown(result: dict[str, Any]) -> str:
     part, cpu = result["targets"], result["cpu"]
-    head = "| target | MB | agrees with PyTorch | max abs dp | balanced vs raters | crops/s batch 1 | crops/s batch 64 | first call ms |"
     lines = [
         f"Targets run of {result['date']}: {cpu['cpu']}, {cpu['cores']} cores (AVX-512 {'yes' if cpu['avx512'] else 'no'}, "
         f"VNNI {'yes' if cpu['vnni'] else 'no'}); `{part['model']}` on the {part['faces']} faces of {part['data']}, "
@@ -74,16 +74,24 @@ def targets_markdown(result: dict[str, Any]) -> str:
         "architecture with the float graph's weights (BatchNorm folded). Not here: "
         f"{'; '.join(part['absent']) or 'none'}. The page in Chromium: `python -m benchmarks.measure_web`.",
         "",
-        head,
-        "|---|---|---|---|---|---|---|---|",
     ]
-    for r in part["rows"]:
-        size = f"{r['file_mb']:.2f}" if r["file_mb"] is not None else "-"
-        lines.append(
-            f"| {r['target']} | {size} | {r['top1_agreement']:.1%} | {r['max_abs_dp']:.1e} | "
-            f"{r['balanced_vs_raters']:.4f} | {1e3 / r['batch1_ms']:,.0f} | {r['batch64_per_s']:,.0f} | "
-            f"{r['first_call_ms']:.0f} |"
+    header = (
+        "target", "MB", "agrees with PyTorch", "max abs dp", "balanced vs raters", "crops/s batch 1", "crops/s batch 64",
+        "first call ms",
+    )  # fmt: skip
+    rows = [
+        (
+            r["target"],
+            f"{r['file_mb']:.2f}" if r["file_mb"] is not None else "-",
+            f"{r['top1_agreement']:.1%}",
+            f"{r['max_abs_dp']:.1e}",
+            f"{r['balanced_vs_raters']:.4f}",
+            f"{1e3 / r['batch1_ms']:,.0f}",
+            f"{r['batch64_per_s']:,.0f}",
+            f"{r['first_call_ms']:.0f}",
         )
-    lines += ["", "| goal | measured | met |", "|---|---|---|"]
-    lines += [f"| {goal} | {value} | {'yes' if met else '**no**'} |" for goal, value, met in targets_goals(part)]
+        for r in part["rows"]
+    ]
+    lines += markdown_table(header, rows)
+    lines += ["", *goal_table(targets_goals(part))]
     return "\n".join(lines)

@@ -20,6 +20,8 @@ from typing import Any
 
 import numpy as np
 
+from fer_runtime.markdown import markdown_table
+
 MAX_BINS = 512  # time bins of probabilities kept per person (the timeline plot's resolution)
 RETURNING_FACE = "a new person (faces are not re-identified)"  # what a face that leaves and comes back is
 FORGET_AFTER_S = 10.0  # a track unseen this long has ended (the tracker numbers a returning face anew)
@@ -199,12 +201,18 @@ def format_markdown(summary: dict[str, Any]) -> str:
         f"({summary['dropped_people']} seen for under {rules['min_person_s']:g} s dropped; a face that leaves "
         f"and returns is {rules['returning_face']}).",
         "",
-        "| person | seen | " + " | ".join(classes) + " |",
-        "|---|---|" + "---|" * len(classes),
+        *markdown_table(
+            ("person", "seen", *classes),
+            [
+                (
+                    f"#{person['track']}",
+                    f"{person['first_s']:.1f}-{person['last_s']:.1f} s",
+                    *(f"{person['shares'].get(c, 0):.0%}" for c in classes),
+                )
+                for person in summary["people"]
+            ],
+        ),
     ]
-    for person in summary["people"]:
-        shares = " | ".join(f"{person['shares'].get(c, 0):.0%}" for c in classes)
-        lines.append(f"| #{person['track']} | {person['first_s']:.1f}-{person['last_s']:.1f} s | {shares} |")
     for person in summary["people"]:
         longest = ", ".join(
             f"{label} {s['seconds']:.1f} s from {s['start_s']:.1f} s" for label, s in person["longest"].items()

@@ -17,6 +17,7 @@ import onnxruntime
 from fer_runtime.atomic import write_text
 from fer_runtime.class_prior import ClassPrior
 from fer_runtime.errors import FerError
+from fer_runtime.markdown import markdown_table
 from fer_runtime.model_files import DEFAULT_MODEL_NAME, ModelDescription, read_description
 from fer_train.config import recipe_toml
 from fer_train.cpu import describe_cpu
@@ -29,19 +30,16 @@ from fer_train.predict import Predictor
 from fer_train.votes import read_votes
 
 
-def _metrics_row(split: str, graph: str, m: Metrics) -> str:
-    recalls = " | ".join(f"{r:.3f}" for r in m.per_class_recall.values())
-    return f"| {split} | {graph} | {m.total} | {m.accuracy:.4f} | {m.balanced_accuracy:.4f} | {recalls} |"
+def _metrics_row(split: str, graph: str, m: Metrics) -> list[str]:
+    recalls = (f"{r:.3f}" for r in m.per_class_recall.values())
+    return [split, graph, str(m.total), f"{m.accuracy:.4f}", f"{m.balanced_accuracy:.4f}", *recalls]
 
 
 def _confusion_table(m: Metrics) -> str:
-    head = "| true \\ predicted | " + " | ".join(m.classes) + " | recall |"
-    rule = "|---" * (len(m.classes) + 2) + "|"
     rows = [
-        f"| **{c}** | " + " | ".join(str(int(v)) for v in row) + f" | {m.per_class_recall[c]:.3f} |"
-        for c, row in zip(m.classes, m.confusion)
+        (f"**{c}**", *(int(v) for v in row), f"{m.per_class_recall[c]:.3f}") for c, row in zip(m.classes, m.confusion)
     ]
-    return "\n".join([head, rule, *rows])
+    return "\n".join(markdown_table(("true \\ predicted", *m.classes, "recall"), rows))
 
 
 def _threads(provenance: dict[str, Any]) -> str:
@@ -150,17 +148,22 @@ def _crowd_rows(results: dict[tuple[str, str], Evaluation]) -> list[str]:
         "Against the raters (their majority where it is one of the classes, ties left out; KL, Brier and "
         "ECE against the vote shares):",
         "",
-        "| split | graph | faces | accuracy | balanced accuracy | "
-        + " | ".join(classes)
-        + f" | KL | Brier | ECE | accuracy at {COVERAGE:.0%} coverage |",
-        "|---" * (9 + len(classes)) + "|",
     ]
-    for (split, kind), m in crowd.items():
-        lines.append(
-            _metrics_row(split, kind, m.majority)
-            + f" {m.kl:.3f} | {m.brier:.3f} | {m.reliability.ece:.3f} | {m.covered_accuracy:.3f} |"
-        )
-    return lines + _ferplus_rows(crowd)
+    header = (
+        "split", "graph", "faces", "accuracy", "balanced accuracy", *classes, "KL", "Brier", "ECE",
+        f"accuracy at {COVERAGE:.0%} coverage",
+    )  # fmt: skip
+    rows = [
+        [
+            *_metrics_row(split, kind, m.majority),
+            f"{m.kl:.3f}",
+            f"{m.brier:.3f}",
+            f"{m.reliability.ece:.3f}",
+            f"{m.covered_accuracy:.3f}",
+        ]
+        for (split, kind), m in crowd.items()
+    ]
+    return lines + markdown_table(header, rows) + _ferplus_rows(crowd)
 
 
 def _ferplus_rows(crowd: dict[tuple[str, str], CrowdMetrics]) -> list[str]:
@@ -172,16 +175,29 @@ def _ferplus_rows(crowd: dict[tuple[str, str], CrowdMetrics]) -> list[str]:
         "The field's yardstick, FER+'s majority rule (votes of 1 dropped; the top answer over half of the rest "
         "and one of the 8 emotions, else the face is left out), on every face of the split whatever its folder:",
         "",
-        "| split | graph | faces (8 emotions) | top-1 | faces in the model's classes | top-1 | balanced accuracy |",
-        "|---|---|---|---|---|---|---|",
     ]
-    for (split, kind), f in scored.items():
-        inside = f.in_classes
-        lines.append(
-            f"| {split} | {kind} | {f.faces} | {f.accuracy:.4f} | {inside.total} | {inside.accuracy:.4f} | "
-            f"{inside.balanced_accuracy:.4f} |"
+    header = (
+        "split",
+        "graph",
+        "faces (8 emotions)",
+        "top-1",
+        "faces in the model's classes",
+        "top-1",
+        "balanced accuracy",
+    )
+    rows = [
+        (
+            split,
+            kind,
+            f.faces,
+            f"{f.accuracy:.4f}",
+            f.in_classes.total,
+            f"{f.in_classes.accuracy:.4f}",
+            f"{f.in_classes.balanced_accuracy:.4f}",
         )
-    return lines
+        for (split, kind), f in scored.items()
+    ]
+    return lines + markdown_table(header, rows)
 
 
 def _model_section(description: ModelDescription, graphs: dict[str, Path]) -> list[str]:
@@ -225,9 +241,10 @@ def _test_section(results: dict[tuple[str, str], Evaluation], classes: Sequence[
         )
         + ".",
         "",
-        "| split | graph | images | accuracy | balanced accuracy | " + " | ".join(classes) + " |",
-        "|---" * (5 + len(classes)) + "|",
-        *(_metrics_row(split, kind, r.metrics) for (split, kind), r in results.items()),
+        *markdown_table(
+            ("split", "graph", "images", "accuracy", "balanced accuracy", *classes),
+            [_metrics_row(split, kind, r.metrics) for (split, kind), r in results.items()],
+        ),
         *_crowd_rows(results),
     ]
     for split in supports:

@@ -4,39 +4,38 @@ from __future__ import annotations
 
 from typing import Any
 
+from fer_runtime.markdown import markdown_table
+
 
 def _class_section(report: dict[str, Any]) -> list[str]:
     classes = report["classes"]
-    lines = [
-        "## Class distribution",
-        "",
-        "| split | " + " | ".join(classes) + " | total |",
-        "|---" * (len(classes) + 2) + "|",
-    ]
-    for split in report["splits"]:
-        counts = split["counts"]
-        lines.append(
-            f"| {split['name']} | "
-            + " | ".join(f"{counts[c]} ({counts[c] / max(1, split['images']):.0%})" for c in classes)
-            + f" | {split['images']} |"
+    rows = [
+        (
+            split["name"],
+            *(f"{split['counts'][c]} ({split['counts'][c] / max(1, split['images']):.0%})" for c in classes),
+            split["images"],
         )
-    return lines
+        for split in report["splits"]
+    ]
+    return ["## Class distribution", "", *markdown_table(("split", *classes, "total"), rows)]
 
 
 def _intensity_section(report: dict[str, Any]) -> list[str]:
-    lines = [
+    rows = [
+        (
+            split["name"],
+            c,
+            f"{split['per_class'][c]['median_brightness']:.1f}",
+            f"{split['per_class'][c]['median_contrast']:.1f}",
+        )
+        for split in report["splits"]
+        for c in report["classes"]
+    ]
+    return [
         "## Brightness and contrast (median per class, gray levels 0-255)",
         "",
-        "| split | class | brightness | contrast |",
-        "|---|---|---|---|",
+        *markdown_table(("split", "class", "brightness", "contrast"), rows),
     ]
-    for split in report["splits"]:
-        for c in report["classes"]:
-            stats = split["per_class"][c]
-            lines.append(
-                f"| {split['name']} | {c} | {stats['median_brightness']:.1f} | {stats['median_contrast']:.1f} |"
-            )
-    return lines
 
 
 def _blank_section(report: dict[str, Any]) -> list[str]:
@@ -56,16 +55,16 @@ def _within_section(report: dict[str, Any]) -> list[str]:
         "",
         "Blank images are left out of the duplicate checks (they all look alike).",
         "",
-        "| split | exact groups | extra exact copies | near pairs | images in near pairs | pairs with different labels |",
-        "|---|---|---|---|---|---|",
     ]
-    for split in report["splits"]:
-        d = split["duplicates"]
-        lines.append(
-            f"| {split['name']} | {d['exact_duplicate_groups']} | {d['exact_extra_copies']} | "
-            f"{d['near_duplicate_pairs']} | {d['images_in_near_pairs']} | {d['near_pairs_with_different_labels']} |"
-        )
-    return lines
+    header = (
+        "split", "exact groups", "extra exact copies", "near pairs", "images in near pairs", "pairs with different labels",
+    )  # fmt: skip
+    keys = (
+        "exact_duplicate_groups", "exact_extra_copies", "near_duplicate_pairs", "images_in_near_pairs",
+        "near_pairs_with_different_labels",
+    )  # fmt: skip
+    rows = [(split["name"], *(split["duplicates"][k] for k in keys)) for split in report["splits"]]
+    return lines + markdown_table(header, rows)
 
 
 def _across_section(report: dict[str, Any]) -> list[str]:
@@ -76,21 +75,33 @@ def _across_section(report: dict[str, Any]) -> list[str]:
         "",
         "Images of each split that have an exact copy, or a near duplicate (exact ones included), in the other split.",
         "",
-        "| split A | split B | A with exact copy in B | B with exact copy in A | "
-        "A with near duplicate in B | B with near duplicate in A | near pairs | pairs with different labels |",
-        "|---|---|---|---|---|---|---|---|",
     ]
-    for cross in report["across"]:
-        lines.append(
-            f"| {cross['first']} | {cross['second']} | {cross['exact']['first']} | "
-            f"{cross['exact']['second']} | {cross['near']['first']} | {cross['near']['second']} | "
-            f"{cross['near_duplicate_pairs']} | {cross['near_pairs_with_different_labels']} |"
+    header = (
+        "split A", "split B", "A with exact copy in B", "B with exact copy in A", "A with near duplicate in B",
+        "B with near duplicate in A", "near pairs", "pairs with different labels",
+    )  # fmt: skip
+    rows = [
+        (
+            cross["first"],
+            cross["second"],
+            cross["exact"]["first"],
+            cross["exact"]["second"],
+            cross["near"]["first"],
+            cross["near"]["second"],
+            cross["near_duplicate_pairs"],
+            cross["near_pairs_with_different_labels"],
         )
-    return lines + [
-        "",
-        "A test image with a near duplicate in the training data is partly memorised, not "
-        "recognised: scores on such a test split overstate accuracy on new faces.",
+        for cross in report["across"]
     ]
+    return (
+        lines
+        + markdown_table(header, rows)
+        + [
+            "",
+            "A test image with a near duplicate in the training data is partly memorised, not "
+            "recognised: scores on such a test split overstate accuracy on new faces.",
+        ]
+    )
 
 
 def _figure_section(report: dict[str, Any], figures: list[str]) -> list[str]:

@@ -22,6 +22,7 @@ from matplotlib.figure import Figure
 
 from fer_runtime.atomic import write_text
 from fer_runtime.errors import FerError
+from fer_runtime.markdown import markdown_table
 from fer_train.analysis.duplicates import NEAR_MAX_BITS, has_near_copy, non_blank_hashes
 from fer_train.data import load_dataset, split_names
 from fer_train.data_root import record
@@ -134,43 +135,61 @@ def report_split(
     }
 
 
-def _markdown(model: str, sections: list[dict[str, Any]], face_images: bool) -> str:
-    lines = [
-        f"# Evaluation report: `{Path(model).name}`",
-        "",
-        "| split | images | accuracy (95% CI) | balanced accuracy (95% CI) | ECE |",
-        "|---|---|---|---|---|",
-    ]
+def _summary_table(sections: list[dict[str, Any]]) -> list[str]:
+    rows = []
     for s in sections:
         acc, bal = s["intervals_95"]["accuracy"], s["intervals_95"]["balanced_accuracy"]
-        lines.append(
-            f"| {s['name']} | {s['n']} | {s['accuracy']:.3f} ({acc[0]:.3f}–{acc[1]:.3f}) | "
-            f"{s['balanced_accuracy']:.3f} ({bal[0]:.3f}–{bal[1]:.3f}) | {s['ece']:.3f} |"
+        rows.append(
+            (
+                s["name"],
+                s["n"],
+                f"{s['accuracy']:.3f} ({acc[0]:.3f}–{acc[1]:.3f})",
+                f"{s['balanced_accuracy']:.3f} ({bal[0]:.3f}–{bal[1]:.3f})",
+                f"{s['ece']:.3f}",
+            )
         )
-    crowd = [s for s in sections if s["crowd"]]
-    if crowd:
+    return markdown_table(("split", "images", "accuracy (95% CI)", "balanced accuracy (95% CI)", "ECE"), rows)
+
+
+def _crowd_lines(crowd: list[dict[str, Any]]) -> list[str]:
+    if not crowd:
+        return []
+    header = (
+        "split", "majority faces", "accuracy", "balanced accuracy", *crowd[0]["classes"], "KL", "Brier", "ECE",
+        "accuracy at 80% coverage",
+    )  # fmt: skip
+    rows = []
+    for s in crowd:
+        c, m = s["crowd"], s["crowd"]["majority"]
+        recalls = (f"{r:.3f}" for r in m["per_class_recall"].values())
+        rows.append(
+            (s["name"], m["n"], f"{m['accuracy']:.3f}", f"{m['balanced_accuracy']:.3f}", *recalls)
+            + (f"{c['kl']:.3f}", f"{c['brier']:.3f}", f"{c['ece']:.3f}", f"{c['covered_accuracy']:.3f}")
+        )
+    return [
+        "",
+        "Against the raters (majority: faces whose most-voted answer is one of the classes, ties left "
+        "out; KL, Brier and ECE against the vote shares over the classes):",
+        "",
+        *markdown_table(header, rows),
+        *_ferplus_lines([s for s in crowd if s["crowd"].get("ferplus")]),
+    ]
+
+
+def _markdown(model: str, sections: list[dict[str, Any]], face_images: bool) -> str:
+    lines = [f"# Evaluation report: `{Path(model).name}`", "", *_summary_table(sections)]
+    lines += _crowd_lines([s for s in sections if s["crowd"]])
+    for s in sections:
+        per_class = [
+            (name, f"{c['precision']:.3f}", f"{c['recall']:.3f}", f"{c['f1']:.3f}", c["support"])
+            for name, c in s["per_class"].items()
+        ]
         lines += [
             "",
-            "Against the raters (majority: faces whose most-voted answer is one of the classes, ties left "
-            "out; KL, Brier and ECE against the vote shares over the classes):",
+            f"## {s['name']}",
             "",
-            "| split | majority faces | accuracy | balanced accuracy | "
-            + " | ".join(crowd[0]["classes"])
-            + " | KL | Brier | ECE | accuracy at 80% coverage |",
-            "|---" * (9 + len(crowd[0]["classes"])) + "|",
+            *markdown_table(("class", "precision", "recall", "F1", "support"), per_class),
         ]
-        for s in crowd:
-            c, m = s["crowd"], s["crowd"]["majority"]
-            lines.append(
-                f"| {s['name']} | {m['n']} | {m['accuracy']:.3f} | {m['balanced_accuracy']:.3f} | "
-                + " | ".join(f"{r:.3f}" for r in m["per_class_recall"].values())
-                + f" | {c['kl']:.3f} | {c['brier']:.3f} | {c['ece']:.3f} | {c['covered_accuracy']:.3f} |"
-            )
-        lines += _ferplus_lines([s for s in crowd if s["crowd"].get("ferplus")])
-    for s in sections:
-        lines += ["", f"## {s['name']}", "", "| class | precision | recall | F1 | support |", "|---|---|---|---|---|"]
-        for name, c in s["per_class"].items():
-            lines.append(f"| {name} | {c['precision']:.3f} | {c['recall']:.3f} | {c['f1']:.3f} | {c['support']} |")
         lines += [""] + [f"![{Path(f).stem}]({f})" for f in s["figures"]]
     for s in sections:
         if "left_out" in s:
@@ -197,17 +216,23 @@ def _ferplus_lines(sections: list[dict[str, Any]]) -> list[str]:
         "FER+'s majority rule (the field's yardstick) on every face of the split: top-1 over the 8 emotions, "
         "and over the faces whose majority is one of the model's classes:",
         "",
-        "| split | faces (8 emotions) | top-1 | faces in the classes | top-1 | balanced accuracy |",
-        "|---|---|---|---|---|---|",
     ]
+    header = ("split", "faces (8 emotions)", "top-1", "faces in the classes", "top-1", "balanced accuracy")
+    rows = []
     for s in sections:
         f = s["crowd"]["ferplus"]
         inside = f["in_classes"]
-        lines.append(
-            f"| {s['name']} | {f['faces']} | {f['accuracy']:.3f} | {inside['n']} | {inside['accuracy']:.3f} | "
-            f"{inside['balanced_accuracy']:.3f} |"
+        rows.append(
+            (
+                s["name"],
+                f["faces"],
+                f"{f['accuracy']:.3f}",
+                inside["n"],
+                f"{inside['accuracy']:.3f}",
+                f"{inside['balanced_accuracy']:.3f}",
+            )
         )
-    return lines
+    return lines + markdown_table(header, rows)
 
 
 def run_report(
