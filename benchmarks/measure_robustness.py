@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
 from tqdm import tqdm
 
 from benchmarks.angry_faces import angry_faces
@@ -20,15 +21,21 @@ from benchmarks.framing import framing_comparison
 from benchmarks.measure_peer import PEER_CLASSES, PeerModel, peer_model_file, peer_probabilities
 from benchmarks.photo_robustness import photo_robustness, photos
 from fer_runtime.model_files import DEFAULT_MODEL_NAME, bundled_model_dir, read_description
+from fer_runtime.postprocess import softmax
 from fer_runtime.recognizer import Recognizer
 from fer_runtime.spec import PreprocessSpec
 from fer_train.crowd_metrics import crowd_metrics
 from fer_train.data import FaceDataset, load_with_votes
-from fer_train.predict import Predictor
+from fer_train.faceapi.expression import MANIFEST as EXPRESSION_MANIFEST
+from fer_train.graph_model import load_any_model
+from fer_train.predict import Predictor, predict_logits
 from fer_train.shifts import SEVERITIES, SHIFTS, shifted
 from fer_train.votes import FaceVotes, VoteTable, match_votes, read_votes
 
 THREADS = 2
+FACE_API_EXPRESSION = (
+    Path(__file__).resolve().parents[1] / "web/node_modules/@vladmandic/face-api/model" / EXPRESSION_MANIFEST
+)
 QUICK_FACES = 200  # per split in a --quick run
 MAX_MEAN_DROP, MAX_WORST_DROP, MAX_CHANGED = 0.03, 0.08, 0.10  # the goals, at the moderate severity
 
@@ -56,6 +63,25 @@ def contenders(folder: Path) -> list[Contender]:
     if not isinstance(peer, str) and all(c in PEER_CLASSES for c in found[0].spec.classes):
         model, spec = PeerModel(peer, THREADS), found[0].spec
         found.append(Contender("fer (peer)", spec, lambda pixels: peer_probabilities(model, pixels, spec.classes)))
+    return found
+
+
+def teachers(paths: list[Path], classes: tuple[str, ...]) -> list[Contender]:
+    """Teachers in PyTorch (checkpoints, or face-api's expression net by its manifest) on `classes`, their
+    probabilities averaged with the mirrored faces' as distillation averages them: measured, never shipped."""
+    found = []
+    for path in paths:
+        loaded = load_any_model(path, classes)
+        model, spec = loaded.model, loaded.spec
+
+        def probabilities(
+            pixels: np.ndarray, model: torch.nn.Module = model, spec: PreprocessSpec = spec
+        ) -> np.ndarray:
+            logits = predict_logits(model, pixels, spec) + predict_logits(model, pixels[:, :, ::-1].copy(), spec)
+            return softmax((logits / 2).astype(np.float64))
+
+        name = "face-api expression" if path.name == EXPRESSION_MANIFEST else f"{path.parent.name}/{path.name}"
+        found.append(Contender(f"{name} (teacher)", spec, probabilities))
     return found
 
 
@@ -96,13 +122,16 @@ def robustness_of(contender: Contender, dataset: FaceDataset, votes: FaceVotes) 
     }
 
 
-def robustness_benchmark(data: Path, quick: bool, models: Path | None = None) -> dict[str, Any]:
-    """Every model in `models` (default: the shipped ones) on both splits, and the whole-photo part."""
+def robustness_benchmark(
+    data: Path, quick: bool, models: Path | None = None, teacher_paths: list[Path] | None = None
+) -> dict[str, Any]:
+    """Every model in `models` (default: the shipped ones) and teacher on both splits, and the whole-photo part."""
     splits = {"val": data / "fer2013" / "val.zip", "Test_250": data / "seed" / "Test_250.zip"}
     votes_csv = data / "ferplus" / "votes.csv"
     limit = QUICK_FACES if quick else None
     results: dict[str, dict[str, Any]] = {}
     everyone = contenders(models or bundled_model_dir())
+    everyone += teachers(teacher_paths or [], everyone[0].spec.classes)
     with tqdm(total=len(everyone) * len(splits), desc="robustness", unit="model x split") as bar:
         for contender in everyone:
             table = read_votes(votes_csv, contender.spec.classes)
@@ -132,8 +161,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--quick", action="store_true", help=f"{QUICK_FACES} faces per split: a smoke test.")
     parser.add_argument("--update-docs", action="store_true", help="Write docs/robustness.md and its plot.")
     parser.add_argument("--models", type=Path, help="A folder of exported models (default: the shipped ones).")
+    parser.add_argument(
+        "--teacher",
+        type=Path,
+        action="append",
+        default=[p for p in [FACE_API_EXPRESSION] if p.is_file()],
+        help="A checkpoint or face-api weights manifest measured beside them, in the default's classes "
+        "(repeatable; default: face-api's expression net where `npm ci --prefix web` installed it).",
+    )
     args = parser.parse_args(argv)
-    result = part_result("robustness", robustness_benchmark(args.data, args.quick, args.models))
+    result = part_result("robustness", robustness_benchmark(args.data, args.quick, args.models, args.teacher))
     write_result(args.out, "robustness", result, robustness_markdown)
     if args.update_docs:  # from the same result: the same date and figures as the JSON
         write_robustness_docs(result, REPO / "docs")

@@ -61,7 +61,7 @@ def robustness_goals(part: dict[str, Any]) -> list[str]:
     rows = []
     mark = {True: "", False: " **(no)**"}
     for name, splits in part["models"].items():
-        if name.endswith("(peer)"):
+        if name.endswith(("(peer)", "(teacher)")):
             continue
         for split, r in splits.items():
             rows.append(

@@ -229,9 +229,9 @@ def test_targets_part_holds_every_target_to_pytorch(shared_data, tmp_path):
 
 @pytest.mark.slow
 def test_robustness_part_scores_every_model_under_every_shift(shared_data, tmp_path):
-    """`python -m benchmarks robustness --quick`: each shipped model (the default first) on both splits under
-    each shift and severity; the drops are clean minus shifted, the goals have a row per shipped model (not the
-    peer); the docs page and its plot render from the result."""
+    """`python -m benchmarks robustness --quick`: each shipped model (the default first), and face-api's expression
+    net as a teacher, on both splits under each shift and severity; the drops are clean minus shifted, the goals
+    have a row per shipped model (not the peer, not the teacher); the docs page and its plot render from the result."""
     from benchmarks.part import part_result
     from benchmarks.report_robustness import write_robustness_docs
     from fer_train.shifts import SHIFTS
@@ -239,6 +239,7 @@ def test_robustness_part_scores_every_model_under_every_shift(shared_data, tmp_p
     part, markdown = _quick_part("robustness", shared_data, tmp_path)
     names = list(part["models"])
     assert names[0] == "fer_default" and {"fer_7class", "fer_8class"} <= set(names)
+    assert names[-1] == "face-api expression (teacher)"  # CI installs web/node_modules
     for splits in part["models"].values():
         assert set(splits) == {"val", "Test_250"}
         for scored in splits.values():
@@ -258,7 +259,7 @@ def test_robustness_part_scores_every_model_under_every_shift(shared_data, tmp_p
     framing = part["framing"]  # landmarks measured alike in the training crops and the runtime's
     assert framing["runtime"]["found"] > 0 and len(framing["training"]["landmarks_median"]) == 10
     assert "| `fer_default` val | " in markdown and "| `fer_default` Test_250 | " in markdown  # its goals' rows
-    assert "| `fer (peer)` val | " not in markdown
+    assert "| `fer (peer)` val | " not in markdown and "| `face-api expression (teacher)` val | " not in markdown
     write_robustness_docs(part_result("robustness", part), tmp_path)
     assert (tmp_path / "robustness.png").stat().st_size > 10_000 and (tmp_path / "framing.png").is_file()
     assert "![Points lost" in (tmp_path / "robustness.md").read_text()

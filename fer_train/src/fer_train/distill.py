@@ -86,7 +86,7 @@ def distillation(
     teachers themselves, to predict on each batch. Logs the teachers' validation balanced accuracy."""
     if not config.teachers:
         return None, None
-    teachers = [load_any_model(path) for path in config.teachers]
+    teachers = [load_any_model(path, config.classes) for path in config.teachers]
     for path, teacher in zip(config.teachers, teachers):
         if teacher.spec.classes != config.classes:
             raise FerError(f"teacher {path} predicts {list(teacher.spec.classes)}, not {list(config.classes)}")

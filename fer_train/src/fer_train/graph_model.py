@@ -5,6 +5,7 @@ folded as export folds it, with the graph's weights. Export held that folded mod
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
 import onnx
@@ -14,6 +15,8 @@ from onnx import numpy_helper
 from fer_runtime.errors import FerError
 from fer_runtime.model_files import read_sidecar
 from fer_train.checkpoint import LoadedModel, load_model
+from fer_train.faceapi.expression import MANIFEST as EXPRESSION_MANIFEST
+from fer_train.faceapi.expression import load_expression_net
 from fer_train.fold import fold_batchnorm
 from fer_train.models import build_model
 
@@ -38,6 +41,9 @@ def load_float_graph(path: str | os.PathLike[str]) -> LoadedModel:
     return LoadedModel(model, description.spec, {"model": description.model, "exported": description.name})
 
 
-def load_any_model(path: str | os.PathLike[str]) -> LoadedModel:
-    """A checkpoint (.pt) or an exported float graph (.onnx)."""
+def load_any_model(path: str | os.PathLike[str], classes: Sequence[str] | None = None) -> LoadedModel:
+    """A checkpoint (.pt), an exported float graph (.onnx), or face-api's expression net (its weights
+    manifest), which alone can predict a chosen subset of its `classes`."""
+    if Path(path).name == EXPRESSION_MANIFEST:
+        return load_expression_net(path, classes)
     return load_float_graph(path) if Path(path).suffix == ".onnx" else load_model(path)

@@ -17,8 +17,8 @@ from fer_runtime.postprocess import softmax
 from fer_runtime.preprocess import model_input
 from fer_runtime.recognizer import Recognizer
 from fer_runtime.spec import PreprocessSpec
-from fer_train.checkpoint import load_model
 from fer_train.data import FaceDataset, load_with_votes
+from fer_train.graph_model import load_any_model
 from fer_train.votes import VoteTable
 
 
@@ -69,7 +69,7 @@ class Predictor:
             if prior not in (None, "trained") or tta != "none":
                 raise FerError("a checkpoint gives its plain trained posterior; export it to choose a prior or --tta")
             self._recognizer = None
-            loaded = load_model(self.path)
+            loaded = load_any_model(self.path)
             self._model, self.spec = loaded.model, loaded.spec
 
     def logits(self, pixels: np.ndarray) -> np.ndarray:

@@ -8,12 +8,14 @@ from typing import Any
 from torch import nn
 
 from fer_runtime.errors import FerError
+from fer_train.models.face_descriptor import FaceDescriptorNet
 from fer_train.models.fer_resnet import FerResNet
 from fer_train.models.seed_cnn import SeedCNN
 
 MODELS: dict[str, Callable[..., nn.Module]] = {
     "seed_cnn": SeedCNN,
     "fer_resnet": FerResNet,
+    "face_descriptor": FaceDescriptorNet,
 }
 
 
