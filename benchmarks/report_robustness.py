@@ -85,6 +85,12 @@ def robustness_markdown(result: dict[str, Any]) -> str:
         "the raters' majority lost at the moderate / strong severity, and the share of faces whose top-1 answer "
         "changed at the moderate one.",
     ]
+    if any(name.endswith("(teacher)") for name in part["models"]):
+        lines[-1] += (
+            " Columns marked (teacher) are candidate teachers measured in PyTorch, never shipped: face-api's "
+            "expression net as its npm package ships it, and checkpoints named by their run folder "
+            "(`fer-train fit --config configs/FOLDER.toml --out runs/FOLDER`)."
+        )
     for split in first:
         lines += ["", *_split_table(part["models"], split, part["severities"])]
     lines += ["", *_photo_table(part["photos"])]
