@@ -20,7 +20,7 @@ from fer_train.faceapi.expression import CLASSES, MANIFEST, load_expression_net
 from fer_train.faceapi.layers import MEAN_RGB, tf_same_pad
 from fer_train.faceapi.weights import read_weights
 from fer_train.graph_model import load_any_model
-from fer_train.models import build_model
+from fer_train.models import build_model, rebuild_model
 from tests.conftest import REPO
 
 FACE_API = REPO / "web" / "node_modules" / "@vladmandic" / "face-api"
@@ -126,3 +126,10 @@ def test_descriptor_backbone_trains_from_fer_faces(face_api: Path) -> None:
     assert all(p.grad is not None for p in model.parameters())
     with pytest.raises(FerError, match="at least 112"):
         build_model("face_descriptor", 3, input_size=96)
+
+
+def test_a_checkpoint_rebuilds_without_the_weights_it_started_from(tmp_path: Path) -> None:
+    options = {"input_size": 112, "pretrained": str(tmp_path / "absent-weights_manifest.json")}
+    with pytest.raises(FerError, match="manifest not found"):
+        build_model("face_descriptor", 4, **options)
+    assert rebuild_model("face_descriptor", 4, options)(torch.rand(1, 1, 48, 48)).shape == (1, 4)

@@ -13,7 +13,7 @@ from torch import nn
 from fer_runtime.atomic import atomic_path
 from fer_runtime.errors import FerError
 from fer_runtime.spec import PreprocessSpec
-from fer_train.models import build_model
+from fer_train.models import rebuild_model
 
 CHECKPOINT_FORMAT = 1
 
@@ -52,7 +52,7 @@ def load_model(path: str | os.PathLike[str]) -> LoadedModel:
     payload = read_checkpoint(path)
     spec = PreprocessSpec.from_dict(payload["spec"])
     config = payload["model"]
-    model = build_model(config["name"], spec.num_classes, **config["options"])
+    model = rebuild_model(config["name"], spec.num_classes, config["options"])
     model.load_state_dict(payload["state_dict"])
     model.eval()
     return LoadedModel(model, spec, payload)

@@ -18,7 +18,7 @@ from fer_train.checkpoint import LoadedModel, load_model
 from fer_train.faceapi.expression import MANIFEST as EXPRESSION_MANIFEST
 from fer_train.faceapi.expression import load_expression_net
 from fer_train.fold import fold_batchnorm
-from fer_train.models import build_model
+from fer_train.models import rebuild_model
 
 
 def load_float_graph(path: str | os.PathLike[str]) -> LoadedModel:
@@ -30,7 +30,7 @@ def load_float_graph(path: str | os.PathLike[str]) -> LoadedModel:
     if description.graphs.get("float", {}).get("file") != graph.name:
         raise FerError(f"{graph}: not {description.name}'s float graph; PyTorch reads only the float one")
     model = fold_batchnorm(
-        build_model(description.model["name"], description.spec.num_classes, **description.model["options"])
+        rebuild_model(description.model["name"], description.spec.num_classes, description.model["options"])
     )
     weights = {i.name: numpy_helper.to_array(i) for i in onnx.load(str(graph)).graph.initializer}
     missing = [name for name in model.state_dict() if name not in weights]

@@ -29,8 +29,7 @@ class _SeparableConv(nn.Module):
     def __init__(self, weights: dict[str, np.ndarray], prefix: str, stride: int) -> None:
         super().__init__()
         self.stride = stride
-        depthwise = depthwise_filters(weights[f"{prefix}/depthwise_filter"])
-        self.depthwise = nn.Parameter(depthwise)
+        self.depthwise = nn.Parameter(depthwise_filters(weights[f"{prefix}/depthwise_filter"]))
         self.pointwise = nn.Parameter(conv_filters(weights[f"{prefix}/pointwise_filter"]))
         self.bias = nn.Parameter(torch.from_numpy(weights[f"{prefix}/bias"]))
 
