@@ -65,6 +65,8 @@ def test_a_manifest_that_does_not_match_its_shards_is_refused(tmp_path: Path) ->
     weights = [{"name": "a", "shape": [2], "dtype": "float32"}]
     with pytest.raises(FerError, match="describes 8 bytes, its shards hold 12"):
         read_weights(_write_manifest(tmp_path, weights, bytes(12)))
+    with pytest.raises(FerError, match="end before tensor a"):
+        read_weights(_write_manifest(tmp_path, weights, bytes(4)))
     with pytest.raises(FerError, match="npm ci --prefix web"):
         read_weights(tmp_path / "absent-weights_manifest.json")
 

@@ -32,6 +32,8 @@ def read_weights(manifest: str | os.PathLike[str]) -> dict[str, np.ndarray]:
             if dtype not in _BYTES:
                 raise FerError(f"{path}: tensor {entry['name']} is stored as {dtype}; only float32 and uint8 are read")
             count = int(np.prod(entry["shape"]))
+            if offset + count * _BYTES[dtype] > len(blob):
+                raise FerError(f"{path}: its shards end before tensor {entry['name']} ({len(blob)} bytes)")
             raw = np.frombuffer(blob, dtype=dtype, count=count, offset=offset)
             offset += count * _BYTES[dtype]
             values = raw * quantization["scale"] + quantization["min"] if quantization else raw
