@@ -54,7 +54,8 @@ class Predictions:
 
 
 class Predictor:
-    """Logits and probabilities for uint8 faces from a checkpoint (.pt) or an exported graph (.onnx)."""
+    """Logits and probabilities for uint8 faces from a checkpoint (.pt), an exported graph (.onnx) or face-api's
+    expression net (its weights manifest)."""
 
     def __init__(
         self, model: str | os.PathLike[str], threads: int | None = None, prior: str | None = None, tta: str = "none"

@@ -16,7 +16,7 @@ from fer_train.evaluate import evaluate
     "--model",
     required=True,
     type=click.Path(exists=True, dir_okay=False),
-    help="A checkpoint (best.pt or last.pt) or an exported .onnx graph.",
+    help="A checkpoint (best.pt or last.pt), an exported .onnx graph, or face-api's expression net (its weights manifest).",
 )
 @click.option("--data", required=True, type=click.Path(exists=True), help="Test data: folder or .zip.")
 @votes_option()
