@@ -11,3 +11,13 @@ SMOOTH = 0.6  # video: weight of a tracked face's past scores in each frame's (0
 BATCH_SIZE = 64  # images (fer-run) or faces (Recognizer, fer-serve) in one model call
 TTA = ("none", "flip")  # test-time augmentation: "flip" averages a face's probabilities with its mirror image's
 PRIORS = {"trained": 0.0, "uniform": 1.0}  # what scores mean: the power of the training class shares divided out
+
+
+def detector_problem(detector: str, detect_size: int) -> str | None:
+    """Why a face detector's name or shrink size cannot be used, or None: the one check behind both
+    `RecognizerSettings` (early, as the detector is made lazily) and `detect.create_detector`."""
+    if detector not in DETECTORS:
+        return f"unknown face detector {detector!r}; use one of {', '.join(DETECTORS)}"
+    if detect_size < MIN_DETECT_SIZE:
+        return f"photos must be shrunk to at least {MIN_DETECT_SIZE} pixels, got {detect_size}"
+    return None

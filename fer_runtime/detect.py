@@ -16,10 +16,9 @@ import numpy as np
 from fer_runtime.defaults import (
     DETECT_SIZE,
     DETECT_THRESHOLD,
-    DETECTORS,
-    MIN_DETECT_SIZE,
     YUNET_NMS_THRESHOLD,
     YUNET_TOP_K,
+    detector_problem,
 )
 from fer_runtime.errors import FerError
 from fer_runtime.model_files import bundled_model_dir
@@ -184,10 +183,9 @@ def create_detector(
     name: str = "yunet", detect_threshold: float = DETECT_THRESHOLD, detect_size: int = DETECT_SIZE
 ) -> FaceDetector:
     """A detector by name: `yunet` (bundled model, `detect_threshold`) or `haar`."""
-    if detect_size < MIN_DETECT_SIZE:
-        raise FerError(f"photos must be shrunk to at least {MIN_DETECT_SIZE} pixels, got {detect_size}")
+    problem = detector_problem(name, detect_size)
+    if problem:
+        raise FerError(problem)
     if name == "yunet":
         return YuNetDetector(detect_threshold=detect_threshold, detect_size=detect_size)
-    if name == "haar":
-        return HaarDetector(detect_size=detect_size)
-    raise FerError(f"unknown face detector {name!r}; use one of {', '.join(DETECTORS)}")
+    return HaarDetector(detect_size=detect_size)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from fer_runtime.defaults import BATCH_SIZE, DETECT_SIZE, DETECT_THRESHOLD, DETECTORS, MIN_DETECT_SIZE, TTA
+from fer_runtime.defaults import BATCH_SIZE, DETECT_SIZE, DETECT_THRESHOLD, DETECTORS, TTA, detector_problem
 from fer_runtime.errors import FerError
 from fer_runtime.request_options import DETECT_THRESHOLD_OPTION, MIN_CONFIDENCE
 
@@ -35,10 +35,9 @@ class RecognizerSettings:
             raise FerError(problem)
         if self.tta not in TTA:
             raise FerError(f"unknown test-time augmentation {self.tta!r}; use one of {', '.join(TTA)}")
-        if self.detector not in DETECTORS:
-            raise FerError(f"unknown face detector {self.detector!r}; use one of {', '.join(DETECTORS)}")
-        if self.detect_size < MIN_DETECT_SIZE:
-            raise FerError(f"photos must be shrunk to at least {MIN_DETECT_SIZE} pixels, got {self.detect_size}")
+        problem = detector_problem(self.detector, self.detect_size)
+        if problem:
+            raise FerError(problem)
         checks = {"threads": self.threads is None or self.threads >= 1, "batch_size": self.batch_size >= 1}
         bad = [name for name, ok in checks.items() if not ok]
         if bad:
