@@ -12,34 +12,17 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import onnxruntime
-
 from fer_runtime.atomic import write_text
 from fer_runtime.class_prior import ClassPrior
 from fer_runtime.errors import FerError
-from fer_runtime.markdown import markdown_table
 from fer_runtime.model_files import DEFAULT_MODEL_NAME, ModelDescription, read_description
+from fer_train.card_results import results_section
 from fer_train.config import recipe_toml
-from fer_train.cpu import describe_cpu
-from fer_train.crowd_metrics import COVERAGE, CrowdMetrics
 from fer_train.derived_graphs import SOURCES
 from fer_train.evaluate import Evaluation, evaluate_predictions, with_ferplus
 from fer_train.graph_stats import graph_stats
-from fer_train.metrics import Metrics
 from fer_train.predict import Predictor
 from fer_train.votes import read_votes
-
-
-def _metrics_row(split: str, graph: str, m: Metrics) -> list[str]:
-    recalls = (f"{r:.3f}" for r in m.per_class_recall.values())
-    return [split, graph, str(m.total), f"{m.accuracy:.4f}", f"{m.balanced_accuracy:.4f}", *recalls]
-
-
-def _confusion_table(m: Metrics) -> str:
-    rows = [
-        (f"**{c}**", *(int(v) for v in row), f"{m.per_class_recall[c]:.3f}") for c, row in zip(m.classes, m.confusion)
-    ]
-    return "\n".join(markdown_table(("true \\ predicted", *m.classes, "recall"), rows))
 
 
 def _threads(provenance: dict[str, Any]) -> str:
@@ -138,68 +121,6 @@ def _temperature(description: ModelDescription) -> list[str]:
     ]
 
 
-def _crowd_rows(results: dict[tuple[str, str], Evaluation]) -> list[str]:
-    crowd = {key: r.crowd for key, r in results.items() if r.crowd is not None}
-    if not crowd:
-        return []
-    classes = next(iter(results.values())).metrics.classes
-    lines = [
-        "",
-        "Against the raters (their majority where it is one of the classes, ties left out; KL, Brier and "
-        "ECE against the vote shares):",
-        "",
-    ]
-    header = (
-        "split", "graph", "faces", "accuracy", "balanced accuracy", *classes, "KL", "Brier", "ECE",
-        f"accuracy at {COVERAGE:.0%} coverage",
-    )  # fmt: skip
-    rows = [
-        [
-            *_metrics_row(split, kind, m.majority),
-            f"{m.kl:.3f}",
-            f"{m.brier:.3f}",
-            f"{m.reliability.ece:.3f}",
-            f"{m.covered_accuracy:.3f}",
-        ]
-        for (split, kind), m in crowd.items()
-    ]
-    return lines + markdown_table(header, rows) + _ferplus_rows(crowd)
-
-
-def _ferplus_rows(crowd: dict[tuple[str, str], CrowdMetrics]) -> list[str]:
-    scored = {key: m.ferplus for key, m in crowd.items() if m.ferplus is not None}
-    if not scored:
-        return []
-    lines = [
-        "",
-        "The field's yardstick, FER+'s majority rule (votes of 1 dropped; the top answer over half of the rest "
-        "and one of the 8 emotions, else the face is left out), on every face of the split whatever its folder:",
-        "",
-    ]
-    header = (
-        "split",
-        "graph",
-        "faces (8 emotions)",
-        "top-1",
-        "faces in the model's classes",
-        "top-1",
-        "balanced accuracy",
-    )
-    rows = [
-        (
-            split,
-            kind,
-            f.faces,
-            f"{f.accuracy:.4f}",
-            f.in_classes.total,
-            f"{f.in_classes.accuracy:.4f}",
-            f"{f.in_classes.balanced_accuracy:.4f}",
-        )
-        for (split, kind), f in scored.items()
-    ]
-    return lines + markdown_table(header, rows)
-
-
 def _model_section(description: ModelDescription, graphs: dict[str, Path]) -> list[str]:
     classes, spec = description.classes, description.spec
     article = "An" if str(len(classes)).startswith("8") or len(classes) in (11, 18) else "A"  # eight, eleven, ...
@@ -226,31 +147,6 @@ def _model_section(description: ModelDescription, graphs: dict[str, Path]) -> li
 
 def _pixels(channels: int) -> str:
     return "grayscale" if channels == 1 else f"{channels}-channel"
-
-
-def _test_section(results: dict[tuple[str, str], Evaluation], classes: Sequence[str], default_kind: str) -> list[str]:
-    supports = {split: r.metrics.confusion.sum(1) for (split, _), r in results.items()}
-    lines = [
-        "## Test results",
-        "",
-        f"Scored with onnxruntime {onnxruntime.__version__} on {describe_cpu()}: the int8 graph's results "
-        "depend on the CPU's instruction sets. Balanced accuracy is the mean of per-class recall. Images per class: "
-        + "; ".join(
-            f"{split} " + ", ".join(f"{c} {int(n)}" for c, n in zip(classes, counts))
-            for split, counts in supports.items()
-        )
-        + ".",
-        "",
-        *markdown_table(
-            ("split", "graph", "images", "accuracy", "balanced accuracy", *classes),
-            [_metrics_row(split, kind, r.metrics) for (split, kind), r in results.items()],
-        ),
-        *_crowd_rows(results),
-    ]
-    for split in supports:
-        table = _confusion_table(results[(split, default_kind)].metrics)
-        lines += ["", f"### Confusion matrix: {split}, {default_kind} graph", "", table]
-    return lines
 
 
 def _checks_section(parity: dict[str, Any] | None) -> list[str]:
@@ -312,7 +208,7 @@ def write_model_card(
     sections = [
         _model_section(description, graphs),
         ["## Training", "", *_training(description), *_temperature(description)],
-        _test_section(results, description.classes, "int8" if "int8" in graphs else "float"),
+        results_section(results, description.classes, "int8" if "int8" in graphs else "float"),
         _checks_section(description.parity),
         _limits_section(description),
     ]
