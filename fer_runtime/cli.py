@@ -17,6 +17,7 @@ import click
 from fer_runtime import __version__
 from fer_runtime.cli_errors import report_error, user_errors
 from fer_runtime.cli_options import prior_option, provider_option, request_option, tta_option
+from fer_runtime.cli_usage import check_summary, check_usage
 from fer_runtime.defaults import BATCH_SIZE, DETECT_SIZE, DETECTORS, MIN_DETECT_SIZE, SMOOTH
 from fer_runtime.request_options import DETECT_THRESHOLD_OPTION, MIN_CONFIDENCE, NO_DETECT, TOP_K
 
@@ -152,21 +153,19 @@ def main(
     """Find faces in INPUTS (images, folders or glob patterns) and print their emotions."""
     stream = video if video is not None else webcam
     if summarize is not None or summary is not None:
-        _check_summary(inputs, stream, summarize)
+        check_summary(inputs, stream, summarize)
     if summarize is not None:
         from fer_runtime.cli_stream import summarize_command
 
         return summarize_command(summarize, summary)
-    _check_usage(
+    check_usage(
         inputs, stream, resume=resume, output=output, fp32=fp32, model_path=model_path, engine=engine, annotate=annotate
     )
-    from fer_runtime.recognizer import Recognizer
-
-    recognizer = Recognizer(  # checks the model and options before any work
-        model=model_path,
+    recognizer = _recognizer(  # checks the model and options before any work
+        model_path=model_path,
+        fp32=fp32,
         threads=threads,
         providers=providers,
-        prefer_int8=not fp32,
         min_confidence=min_confidence,
         detector=detector,
         detect_threshold=detect_threshold,
@@ -184,6 +183,35 @@ def main(
         engine, recognizer, common, address=address, actors=actors, batch_size=batch_size, annotate=annotate
     )
     _images(inputs, output, as_json, label)
+
+
+def _recognizer(
+    *,
+    model_path: str | None,
+    fp32: bool,
+    threads: int | None,
+    providers: tuple[str, ...],
+    min_confidence: float,
+    detector: str,
+    detect_threshold: float,
+    detect_size: int,
+    prior: str | None,
+    tta: str,
+) -> Recognizer:
+    from fer_runtime.recognizer import Recognizer
+
+    return Recognizer(
+        model=model_path,
+        threads=threads,
+        providers=providers,
+        prefer_int8=not fp32,
+        min_confidence=min_confidence,
+        detector=detector,
+        detect_threshold=detect_threshold,
+        detect_size=detect_size,
+        prior=prior,
+        tta=tta,
+    )
 
 
 Labeler = Callable[[list[Path], Callable[["ImageOutcome"], None]], "ImagesSummary"]
@@ -212,37 +240,6 @@ def _labeller(
     return lambda paths, on_image: run_images(
         recognizer, paths, annotate=_path(annotate), on_image=on_image, batch_size=batch_size, **common
     )
-
-
-def _check_usage(
-    inputs: tuple[str, ...],
-    stream: str | int | None,
-    *,
-    resume: bool,
-    output: str | None,
-    fp32: bool,
-    model_path: str | None,
-    engine: str,
-    annotate: str | None,
-) -> None:
-    """Options that do not go together: click's usage error (exit status 2)."""
-    if not inputs and stream is None:
-        raise click.UsageError("give at least one image, folder or pattern, or --video / --webcam")
-    if stream is not None and inputs:
-        raise click.UsageError("--video/--webcam take no image inputs")
-    if resume and (output is None or stream is not None):
-        raise click.UsageError("--resume continues an --output table of images")
-    if fp32 and model_path is not None:
-        raise click.UsageError("--fp32 picks the bundled model's float graph; with --model, name the graph to run")
-    if engine == "ray" and (stream is not None or annotate is not None):
-        raise click.UsageError("--engine ray labels images into tables; use the local engine for video and --annotate")
-
-
-def _check_summary(inputs: tuple[str, ...], stream: str | int | None, summarize: str | None) -> None:
-    if summarize is not None and (inputs or stream is not None):
-        raise click.UsageError("--summarize reads a frames table; it takes no images, --video or --webcam")
-    if summarize is None and stream is None:
-        raise click.UsageError("--summary summarises a --video or --webcam run, or a --summarize table")
 
 
 def _path(value: str | None) -> Path | None:

@@ -4,7 +4,7 @@ tracked across frames (`track.FaceTracker`) and their scores smoothed over time.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
@@ -16,7 +16,7 @@ from fer_runtime.annotate import draw_faces
 from fer_runtime.atomic import atomic_path
 from fer_runtime.defaults import SMOOTH
 from fer_runtime.errors import FerError
-from fer_runtime.recognizer import Recognizer
+from fer_runtime.recognizer import Face, Recognizer
 from fer_runtime.results import image_record
 from fer_runtime.table import FRAME_COLUMNS, TABLE_SUFFIXES, TableWriter
 from fer_runtime.track import FaceTracker
@@ -91,7 +91,7 @@ def run_stream(
                 else nullcontext()
             ) as table,
         ):
-            writer = None
+            canvas = _Canvas(video_tmp, fps, show, recognizer.classes) if video_out is not None or show else None
             for index, frame in enumerate(frames(capture, max_frames)):
                 count += 1
                 faces = tracker.update(recognizer.analyze(frame, detect=detect), recognizer.classes, recognizer.label)
@@ -102,17 +102,11 @@ def run_stream(
                         table.flush()  # a killed run keeps what it labelled (a webcam run never ends by itself)
                 if on_frame:
                     on_frame(record)
-                if video_out is not None or show:
-                    canvas = draw_faces(frame, faces, recognizer.classes)
-                    if video_out is not None:
-                        if writer is None:
-                            writer = _video_writer(str(video_tmp), video_out.suffix, fps, canvas)
-                        writer.write(canvas)
-                    if show and _shown_until_quit(canvas):
-                        quit_early = True
-                        break
-            if writer is not None:
-                writer.release()
+                if canvas is not None and not canvas.put(frame, faces):
+                    quit_early = True
+                    break
+            if canvas is not None:
+                canvas.close()
             if video_out is not None and not count:
                 raise FerError(f"{name}: no frames could be read")
     finally:
@@ -121,6 +115,28 @@ def run_stream(
         kept = f"; {output} has the {count} read" if output is not None else ""
         raise FerError(f"{name}: ended after {count} of the {declared} frames it declares (cut or corrupt){kept}")
     return count
+
+
+class _Canvas:
+    """Where annotated frames go: a video file being written (`path`, its writer opened on the first frame, as
+    the frame size is known only then), a window (`show`), or both."""
+
+    def __init__(self, path: Path | None, fps: float, show: bool, classes: Sequence[str]) -> None:
+        self.path, self.fps, self.show, self.classes = path, fps, show, classes
+        self.writer: cv2.VideoWriter | None = None
+
+    def put(self, frame: np.ndarray, faces: Sequence[Face]) -> bool:
+        """Draw the faces on the frame and pass it on; False when the viewer pressed q or Esc."""
+        canvas = draw_faces(frame, faces, self.classes)
+        if self.path is not None:
+            if self.writer is None:
+                self.writer = _video_writer(str(self.path), self.path.suffix, self.fps, canvas)
+            self.writer.write(canvas)
+        return not (self.show and _shown_until_quit(canvas))
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.release()
 
 
 def _video_writer(path: str, suffix: str, fps: float, first: np.ndarray) -> cv2.VideoWriter:

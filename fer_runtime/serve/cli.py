@@ -6,7 +6,7 @@ import os
 import signal
 import sys
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -14,6 +14,11 @@ from fer_runtime import __version__
 from fer_runtime.cli_errors import user_errors
 from fer_runtime.cli_options import prior_option, provider_option, tta_option
 from fer_runtime.serve.settings import ENVIRONMENT_PREFIX, PORT, SETTINGS_VARIABLE, TOKEN_VARIABLE, ServeSettings
+
+if TYPE_CHECKING:
+    from starlette.applications import Starlette
+
+    from fer_runtime.serve.connections import HeaderDeadline
 
 DEFAULTS = ServeSettings()
 GRACE_S = 5  # on SIGTERM, how long past the request time limit the last answers may take
@@ -141,10 +146,8 @@ def main(
     log_level: str,
 ) -> None:
     try:
-        import uvicorn
-
         from fer_runtime.serve.app import create_app
-        from fer_runtime.serve.connections import HeaderDeadline, raise_open_file_limit
+        from fer_runtime.serve.connections import HeaderDeadline  # on uvicorn and httptools
     except ImportError as exc:
         if exc.name is None:  # a compiled library could not load: a broken installation, not a missing extra
             raise click.ClickException(f"fer-serve could not load its server: {exc}") from None
@@ -167,14 +170,40 @@ def main(
         prior=prior,
         tta=tta,
     )
-    app = create_app(settings)  # loads the model: a bad model or setting fails here, before listening
+    # create_app loads the model: a bad model or setting fails here, before listening
+    _listen(
+        create_app(settings),
+        settings,
+        protocol=HeaderDeadline,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level=log_level,
+    )
+
+
+def _listen(
+    app: Starlette,
+    settings: ServeSettings,
+    *,
+    protocol: type[HeaderDeadline],
+    host: str,
+    port: int,
+    workers: int,
+    log_level: str,
+) -> None:
+    """Serve `app` with uvicorn (one process, or `workers` each loading its own model); exit 1 if it cannot."""
+    import uvicorn
+
+    from fer_runtime.serve.connections import raise_open_file_limit
+
     config: dict[str, Any] = {
         "host": host,
         "port": port,
         "log_level": log_level,
         "access_log": False,
         "timeout_graceful_shutdown": int(settings.timeout_s) + GRACE_S,
-        "http": partial(HeaderDeadline, header_timeout_s=settings.header_timeout_s),
+        "http": partial(protocol, header_timeout_s=settings.header_timeout_s),
         "limit_concurrency": settings.max_connections,
     }
     raise_open_file_limit(settings.max_connections + SPARE_FILES)
