@@ -101,9 +101,10 @@ def model_input(pixels: np.ndarray, spec: PreprocessSpec) -> np.ndarray:
 
 def prepare_batch(crops: Sequence[np.ndarray], spec: PreprocessSpec) -> np.ndarray:
     """Decoded face crops of any size → float32 model input [N, 1, height, width]."""
-    pixels = (
-        np.stack([face_pixels(crop, spec) for crop in crops])
-        if len(crops)
-        else (np.zeros((0, spec.height, spec.width), np.uint8))
-    )
+    if len(crops) == 1:  # one face (a crop, a photo of one person): no stacking
+        pixels = face_pixels(crops[0], spec)[None]
+    elif crops:
+        pixels = np.stack([face_pixels(crop, spec) for crop in crops])
+    else:
+        pixels = np.zeros((0, spec.height, spec.width), np.uint8)
     return model_input(pixels, spec)

@@ -239,14 +239,8 @@ class Recognizer:
         """The second half of `analyze`: the prepared faces with the probabilities [N, C] the model gave their
         batch (`probabilities`) → `Face`s, labelled by `label`."""
         return [
-            Face(
-                d.box,
-                self.label(d.box, p, min_confidence),
-                dict(zip(self.classes, map(float, p))),
-                d.score,
-                d.landmarks,
-            )
-            for d, p in zip(prepared.detections, probabilities)
+            Face(d.box, self.label(d.box, p, min_confidence), dict(zip(self.classes, p)), d.score, d.landmarks)
+            for d, p in zip(prepared.detections, probabilities.tolist())  # Python floats: small rows are quicker
         ]
 
     def analyze(self, image: np.ndarray, detect: bool = True) -> list[Face]:
@@ -261,14 +255,15 @@ class Recognizer:
         bounds = np.cumsum([0, *(len(p.detections) for p in prepared)])
         return [self.finish(p, probs[a:b]) for p, a, b in zip(prepared, bounds[:-1], bounds[1:])]
 
-    def label(self, box: Box, probabilities: np.ndarray, min_confidence: float | None = None) -> str:
+    def label(self, box: Box, probabilities: Sequence[float] | np.ndarray, min_confidence: float | None = None) -> str:
         """The top class, or `uncertain` when its probability is under `min_confidence` (default: the
         recognizer's) or the face's box is too small to hold a face (under a quarter of the input side)."""
         floor = self.settings.min_confidence if min_confidence is None else min_confidence
         too_small = min(box[2:]) * SMALLEST_FACE_SHARE < min(self.spec.height, self.spec.width)
-        if too_small or probabilities.max() < floor:
+        top = max(range(len(probabilities)), key=probabilities.__getitem__)  # the first of equal tops, as argmax
+        if too_small or probabilities[top] < floor:
             return UNCERTAIN
-        return self.classes[int(probabilities.argmax())]
+        return self.classes[top]
 
 
 def whole_image(image: np.ndarray) -> Detection:
