@@ -27,16 +27,28 @@ from fer_runtime.recognizer import Recognizer
 WRK_SCRIPT = Path(__file__).with_name("wrk_post.lua")
 CONNECTIONS = 64  # crops: concurrent clients, as the goal states
 PHOTO_CONNECTIONS = 8
+BATCH_CROPS = 64  # crops in each /v1/analyze/batch request (the most it takes)
+BATCH_CONNECTIONS = 4
 OVERLOAD_CONNECTIONS = 256
 OVERLOAD_QUEUE = 64  # the overload server's --max-queue
 RSS_REQUESTS = 10_000  # the overload phase runs until at least this many requests (or its time bound)
 
 
 def wrk(
-    url: str, body: Path, content_type: str, *, connections: int, seconds: float, delay_ms: float = 0
+    url: str,
+    body: Path | None,
+    content_type: str = "",
+    *,
+    connections: int,
+    seconds: float,
+    delay_ms: float = 0,
+    route: str = "/v1/analyze",
 ) -> dict[str, Any]:
-    """POST `body` to /v1/analyze from `connections` clients for `seconds`; each waits `delay_ms` between requests."""
-    env = {"FER_BODY": str(body), "FER_TYPE": content_type, "FER_DELAY_MS": f"{delay_ms:.3f}", "PATH": "/usr/bin:/bin"}
+    """POST `body` to `route` from `connections` clients for `seconds` (GET it when `body` is None); each waits
+    `delay_ms` between requests."""
+    env = {"FER_TYPE": content_type, "FER_DELAY_MS": f"{delay_ms:.3f}", "PATH": "/usr/bin:/bin"}
+    if body is not None:
+        env["FER_BODY"] = str(body)
     command = [
         shutil.which("wrk") or "wrk",
         "-t1",
@@ -46,7 +58,7 @@ def wrk(
         "30s",
         "-s",
         str(WRK_SCRIPT),
-        f"{url}/v1/analyze",
+        f"{url}{route}",
     ]
     done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=seconds + 60, check=True)
     line = next(line for line in done.stdout.splitlines() if line.startswith("FERJSON "))
@@ -54,6 +66,18 @@ def wrk(
     result["per_s"] = result["requests"] / result["seconds"]
     result["connections"] = connections
     return result
+
+
+def multipart_crops(crop: bytes, count: int) -> tuple[bytes, str]:
+    """A multipart/form-data body holding `crop` `count` times in fields `file` (what /v1/analyze/batch takes),
+    and its Content-Type."""
+    boundary = "fer-benchmark-boundary"
+    part = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="crop.png"\r\n'
+        "Content-Type: image/png\r\n\r\n"
+    ).encode()
+    body = b"".join(part + crop + b"\r\n" for _ in range(count)) + f"--{boundary}--\r\n".encode()
+    return body, f"multipart/form-data; boundary={boundary}"
 
 
 def _rss_mb(server: Server) -> float:
@@ -195,8 +219,8 @@ def serve_benchmark(work: Path, crops: np.ndarray, photo_path: Path, seconds: fl
         with serving(options) as server:
             wrk(server.url, crop_file, "image/png", connections=CONNECTIONS, seconds=1)  # warm-up
             if name == "micro-batching":
-                load = partial(wrk, server.url, crop_file, "image/png", connections=CONNECTIONS, seconds=seconds)
-                result["crops"][name], result["bad_inputs"] = _with_helper(_bad_inputs_during, server.url, crop, load)
+                result.update(_default_server_phases(server.url, crop_file, seconds))
+                result["crops"][name] = result.pop("crops_load")
             else:
                 result["crops"][name] = wrk(
                     server.url, crop_file, "image/png", connections=CONNECTIONS, seconds=seconds
@@ -207,6 +231,24 @@ def serve_benchmark(work: Path, crops: np.ndarray, photo_path: Path, seconds: fl
         result["photos"] = wrk(server.url, photo_file, "image/jpeg", connections=PHOTO_CONNECTIONS, seconds=seconds)
     result["overload"] = _overload(crop_file, crop, result["crops"]["micro-batching"]["per_s"], seconds)
     return result
+
+
+def _default_server_phases(url: str, crop_file: Path, seconds: float) -> dict[str, Any]:
+    """On the server with default settings: crops one per request (bad inputs sent meanwhile), then the HTTP
+    stack's own rate (GET /healthz, same connections and wrk), then /v1/analyze/batch with BATCH_CROPS crops per
+    request."""
+    crop = crop_file.read_bytes()
+    load = partial(wrk, url, crop_file, "image/png", connections=CONNECTIONS, seconds=seconds)
+    crops, bad_inputs = _with_helper(_bad_inputs_during, url, crop, load)
+    healthz = wrk(url, None, connections=CONNECTIONS, seconds=seconds, route="/healthz")
+    body, content_type = multipart_crops(crop, BATCH_CROPS)
+    batch_file = crop_file.with_name("batch.multipart")
+    batch_file.write_bytes(body)
+    batch = wrk(
+        url, batch_file, content_type, connections=BATCH_CONNECTIONS, seconds=seconds, route="/v1/analyze/batch"
+    )
+    batch["crops_per_request"] = BATCH_CROPS
+    return {"crops_load": crops, "bad_inputs": bad_inputs, "healthz": healthz, "batch": batch}
 
 
 def _overload(crop_file: Path, crop: bytes, capacity: float, seconds: float) -> dict[str, Any]:

@@ -1,10 +1,13 @@
 -- wrk script of benchmarks/measure_serve.py: POST one file's bytes (FER_BODY, as FER_TYPE) over and over,
 -- each connection pausing FER_DELAY_MS between requests, and print the run's figures as one JSON line.
-local file = assert(io.open(os.getenv("FER_BODY"), "rb"))
-wrk.method = "POST"
-wrk.body = file:read("*all")
-file:close()
-wrk.headers["Content-Type"] = os.getenv("FER_TYPE")
+-- Without FER_BODY: GET the URL (the HTTP stack's own rate, on /healthz).
+if os.getenv("FER_BODY") then
+   local file = assert(io.open(os.getenv("FER_BODY"), "rb"))
+   wrk.method = "POST"
+   wrk.body = file:read("*all")
+   file:close()
+   wrk.headers["Content-Type"] = os.getenv("FER_TYPE")
+end
 local pause = tonumber(os.getenv("FER_DELAY_MS") or "0")
 
 local threads = {}

@@ -85,6 +85,9 @@ class Recognizer:
     Photos go through `detector` ("yunet", the bundled YuNet model, or "haar"); YuNet keeps faces
     scoring at least `detect_threshold`, and photos are shrunk to `detect_size` pixels first. A face
     with landmarks is cropped by warping them onto the model's `landmark_template` when it has one.
+
+    `spin_wait=False` lets ONNX Runtime's threads sleep between runs rather than busy-wait (`fer-serve` does, its
+    cores shared with the event loop).
     """
 
     def __init__(
@@ -100,6 +103,7 @@ class Recognizer:
         detect_size: int = DETECT_SIZE,
         prior: str | None = None,
         tta: str = "none",
+        spin_wait: bool = True,
     ) -> None:
         self.settings = settings = RecognizerSettings(
             model=None if model is None else os.fspath(model),
@@ -113,13 +117,14 @@ class Recognizer:
             detect_size=detect_size,
             prior=prior,
             tta=tta,
+            spin_wait=spin_wait,
         )
         path = Path(settings.model) if settings.model is not None else bundled_model_path(prefer_int8)
         if not path.is_file():
             raise FerError(f"model not found: {path}")
         self.model_path = path
         sidecar = read_sidecar(path)
-        self.session = create_session(path, threads, settings.providers or None)
+        self.session = create_session(path, threads, settings.providers or None, spin_wait=spin_wait)
         self.description: ModelDescription = sidecar or parse_metadata(
             self.session.get_modelmeta().custom_metadata_map, str(path)
         )

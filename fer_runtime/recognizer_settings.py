@@ -26,6 +26,7 @@ class RecognizerSettings:
     detect_size: int = DETECT_SIZE  # photos are shrunk to this longest side before detection
     prior: str | None = None  # "trained" or "uniform" (None: the model's recorded default)
     tta: str = TTA[0]  # "flip": each face's probabilities averaged with its mirror image's
+    spin_wait: bool = True  # ONNX Runtime's threads busy-wait between runs (off: they free the cores; a server's)
 
     def __post_init__(self) -> None:
         problem = MIN_CONFIDENCE.out_of_range(self.min_confidence) or DETECT_THRESHOLD_OPTION.out_of_range(

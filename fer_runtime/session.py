@@ -33,10 +33,13 @@ def create_session(
     model_path: str | os.PathLike[str],
     threads: int | None = None,
     providers: Sequence[str] | None = None,
+    spin_wait: bool = True,
 ) -> ort.InferenceSession:
     """An InferenceSession with all graph optimisations on.
 
-    `threads` sets intra-op threads (None: ONNX Runtime's default, one per core).
+    `threads` sets intra-op threads (None: ONNX Runtime's default, one per core). With `spin_wait` off, those
+    threads sleep between runs instead of busy-waiting for the next one: a run starts a little later, but the
+    cores are free for the rest of the process (a server's event loop and decoding threads).
     `providers`: execution providers in order of preference, full or short names (default: the CPU's);
     ONNX Runtime runs what a provider cannot on the CPU.
     """
@@ -45,6 +48,8 @@ def create_session(
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     options.log_severity_level = 3
+    if not spin_wait:
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     if threads is not None:
         if threads < 1:
             raise FerError(f"threads must be >= 1, got {threads}")

@@ -72,6 +72,7 @@ def test_quick_benchmark_writes_json_and_table(shared_data, tmp_path):
         assert set(serve["crops"]) == {"micro-batching", "one call per request", "2 workers"}
         assert all(run["statuses"].get("200", 0) > 0 and run["exit_status"] == 0 for run in serve["crops"].values())
         assert serve["overload"]["alive_after"] and serve["overload"]["exit_status"] == 0
+        assert serve["healthz"]["statuses"].get("200", 0) > 0 and set(serve["batch"]["statuses"]) == {"200"}
         assert all(400 <= s < 500 for statuses in serve["bad_inputs"]["statuses"].values() for s in statuses)
     assert {scene: [r["size"] for r in rows] for scene, rows in data["detect_size"].items()} == {
         scene: list(SIZES) for scene in ("group", "portrait")
@@ -85,6 +86,7 @@ def test_quick_benchmark_writes_json_and_table(shared_data, tmp_path):
     table = (tmp_path / json_file.name.replace(".json", ".md")).read_text()
     assert "| goal | measured | met |" in table and "ORT int8" in table and "Where the time goes" in table
     assert ("was not measured" if "skipped" in serve else "fer-serve at twice its capacity") in table
+    assert "skipped" in serve or ("GET /healthz's rate" in table and "/v1/analyze/batch" in table)
     assert data["folder"]["classify_flip_per_s"] > 0 and 'with `tta="flip"`' in table
     assert "one training run of the recipe" in table and "YuNet recall" in table and "torchrun" in table
     peer = data["peer"]  # the fer package is measured only where it is installed (not in CI)

@@ -117,6 +117,8 @@ def test_settings_make_the_same_recognizer_after_pickling():
     recognizer = Recognizer.from_settings(copy)
     assert recognizer.settings == settings and recognizer.tta == "flip"
     assert Recognizer(threads=1, batch_size=8, min_confidence=0.3, tta="flip", prior="trained").settings == settings
+    resting = Recognizer.from_settings(RecognizerSettings(threads=1, spin_wait=False))
+    assert resting.session.get_session_options().get_session_config_entry("session.intra_op.allow_spinning") == "0"
 
 
 def test_crop_with_margin_is_clipped():

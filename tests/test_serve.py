@@ -202,8 +202,11 @@ def test_settings_reach_each_worker_and_the_provider_reaches_the_model(monkeypat
     sent = ServeSettings(providers=("cpu",), cors_origins=("https://app.example",), threads=1)
     monkeypatch.setenv(settings.SETTINGS_VARIABLE, sent.to_json())  # as `fer-serve --workers N` hands them on
     assert ServeSettings.from_environment() == sent
-    with TestClient(create_app(sent)) as client:
+    app = create_app(sent)
+    with TestClient(app) as client:
         assert client.get("/readyz").status_code == 200
+    options = app.state.service.recognizer.session.get_session_options()  # the cores left to the event loop
+    assert options.get_session_config_entry("session.intra_op.allow_spinning") == "0"
     with pytest.raises(FerError, match="no-such-provider not available"):
         create_app(ServeSettings(providers=("no-such-provider",)))
 

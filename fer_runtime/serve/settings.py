@@ -99,7 +99,8 @@ class ServeSettings:
 
     def recognizer_settings(self) -> RecognizerSettings:
         """The service's recognizer: its model, threads, providers, prior and test-time augmentation, with
-        batches of `max_batch` faces."""
+        batches of `max_batch` faces; its ONNX Runtime threads do not busy-wait between batches, leaving the cores
+        to the event loop and the decoding threads (measured: more crops/s, one per request and in batches)."""
         return RecognizerSettings(
             model=self.model,
             threads=self.model_threads(),
@@ -107,6 +108,7 @@ class ServeSettings:
             batch_size=self.max_batch,
             prior=self.prior,
             tta=self.tta,
+            spin_wait=False,
         )
 
     @property
