@@ -152,20 +152,19 @@ def main(
 ) -> None:
     """Find faces in INPUTS (images, folders or glob patterns) and print their emotions."""
     stream = video if video is not None else webcam
-    if summarize is not None or summary is not None:
-        check_summary(inputs, stream, summarize)
+    check_summary(inputs, stream, summarize, summary)
     if summarize is not None:
-        from fer_runtime.cli_stream import summarize_command
-
-        return summarize_command(summarize, summary)
+        return _summarize(summarize, summary)
     check_usage(
         inputs, stream, resume=resume, output=output, fp32=fp32, model_path=model_path, engine=engine, annotate=annotate
     )
-    recognizer = _recognizer(  # checks the model and options before any work
-        model_path=model_path,
-        fp32=fp32,
+    from fer_runtime.recognizer import Recognizer
+
+    recognizer = Recognizer(  # checks the model and options before any work
+        model=model_path,
         threads=threads,
         providers=providers,
+        prefer_int8=not fp32,
         min_confidence=min_confidence,
         detector=detector,
         detect_threshold=detect_threshold,
@@ -183,35 +182,6 @@ def main(
         engine, recognizer, common, address=address, actors=actors, batch_size=batch_size, annotate=annotate
     )
     _images(inputs, output, as_json, label)
-
-
-def _recognizer(
-    *,
-    model_path: str | None,
-    fp32: bool,
-    threads: int | None,
-    providers: tuple[str, ...],
-    min_confidence: float,
-    detector: str,
-    detect_threshold: float,
-    detect_size: int,
-    prior: str | None,
-    tta: str,
-) -> Recognizer:
-    from fer_runtime.recognizer import Recognizer
-
-    return Recognizer(
-        model=model_path,
-        threads=threads,
-        providers=providers,
-        prefer_int8=not fp32,
-        min_confidence=min_confidence,
-        detector=detector,
-        detect_threshold=detect_threshold,
-        detect_size=detect_size,
-        prior=prior,
-        tta=tta,
-    )
 
 
 Labeler = Callable[[list[Path], Callable[["ImageOutcome"], None]], "ImagesSummary"]
@@ -240,6 +210,12 @@ def _labeller(
     return lambda paths, on_image: run_images(
         recognizer, paths, annotate=_path(annotate), on_image=on_image, batch_size=batch_size, **common
     )
+
+
+def _summarize(table: str, summary: str | None) -> None:
+    from fer_runtime.cli_stream import summarize_command
+
+    summarize_command(table, summary)
 
 
 def _path(value: str | None) -> Path | None:

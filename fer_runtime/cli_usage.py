@@ -29,7 +29,12 @@ def check_usage(
         raise click.UsageError("--engine ray labels images into tables; use the local engine for video and --annotate")
 
 
-def check_summary(inputs: tuple[str, ...], stream: str | int | None, summarize: str | None) -> None:
+def check_summary(
+    inputs: tuple[str, ...], stream: str | int | None, summarize: str | None, summary: str | None
+) -> None:
+    """--summarize and --summary: what they take (nothing to check when neither is given)."""
+    if summarize is None and summary is None:
+        return
     if summarize is not None and (inputs or stream is not None):
         raise click.UsageError("--summarize reads a frames table; it takes no images, --video or --webcam")
     if summarize is None and stream is None:
