@@ -12,6 +12,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ import numpy as np
 
 from benchmarks.measure_serve import CONNECTIONS, wrk
 from benchmarks.serve_process import Server, get_status, serving, stalled_connections, worker_pids
+from benchmarks.wrk_run import WrkRun
 from fer_runtime.serve.connections import raise_open_file_limit
 from fer_runtime.serve.settings import ServeSettings
 
@@ -64,17 +66,18 @@ def _trickling(url: str, count: int, timeout_s: float) -> Iterator[list[socket.s
             thread.join()
 
 
-def _beside_slow_clients(url: str, crop_file: Path, seconds: float, count: int) -> dict[str, Any]:
+def _beside_slow_clients(url: str, crop_file: Path, seconds: float, count: int) -> WrkRun:
     """wrk while `count` connections trickle their headers."""
     with _trickling(url, count, timeout_s=15):
         return wrk(url, crop_file, "image/png", connections=CONNECTIONS, seconds=seconds)
 
 
-def _median_run(runs: list[dict[str, Any]]) -> dict[str, Any]:
+def _median_run(runs: list[WrkRun]) -> dict[str, Any]:
     """The run of median rate, with the median p99 of all (rounds are noisy on a shared 2-core machine)."""
-    middle = sorted(runs, key=lambda run: run["per_s"])[len(runs) // 2]
-    p99 = float(np.median([run["latency_ms"]["p99"] for run in runs]))
-    return {**middle, "latency_ms": {**middle["latency_ms"], "p99": p99}, "rounds": runs}
+    middle = sorted(runs, key=lambda run: run.per_s)[len(runs) // 2]
+    p99 = float(np.median([run.latency_ms.p99 for run in runs]))
+    median = replace(middle, latency_ms=middle.latency_ms.with_p99(p99))
+    return {**median.to_json(), "rounds": [run.to_json() for run in runs]}
 
 
 def _cut_off(count: int) -> dict[str, Any]:
@@ -147,7 +150,9 @@ def killed_worker(crop_file: Path, seconds: float) -> dict[str, Any]:
         prober = threading.Thread(target=_probe, args=(server.url, stop, probe))
         loader = threading.Thread(
             target=lambda: result.update(
-                wrk(server.url, crop_file, "image/png", connections=CONNECTIONS, seconds=max(seconds, 2 * KILL_AFTER_S))
+                wrk(
+                    server.url, crop_file, "image/png", connections=CONNECTIONS, seconds=max(seconds, 2 * KILL_AFTER_S)
+                ).to_json()
             )
         )
         prober.start()

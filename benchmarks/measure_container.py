@@ -65,8 +65,8 @@ def container_benchmark(photos: list[Path], work: Path) -> dict[str, Any]:
         "same_answers": same,
         "threads": THREADS,
         "connections": CONNECTIONS,
-        "container_per_s": inside["per_s"],
-        "host_per_s": host["per_s"],
+        "container_per_s": inside.per_s,
+        "host_per_s": host.per_s,
         "peak_mb": peak_mb,
     }
 

@@ -11,6 +11,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ import numpy as np
 
 from benchmarks.serve_process import Server, get_status, serving
 from benchmarks.timing import measure
+from benchmarks.wrk_run import Latency, WrkRun
 from fer_runtime.inputs import read_image
 from fer_runtime.preprocess import to_bgr
 from fer_runtime.recognizer import Recognizer
@@ -43,7 +45,7 @@ def wrk(
     seconds: float,
     delay_ms: float = 0,
     route: str = "/v1/analyze",
-) -> dict[str, Any]:
+) -> WrkRun:
     """POST `body` to `route` from `connections` clients for `seconds` (GET it when `body` is None); each waits
     `delay_ms` between requests."""
     env = {"FER_TYPE": content_type, "FER_DELAY_MS": f"{delay_ms:.3f}", "PATH": "/usr/bin:/bin"}
@@ -62,10 +64,8 @@ def wrk(
     ]
     done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=seconds + 60, check=True)
     line = next(line for line in done.stdout.splitlines() if line.startswith("FERJSON "))
-    result: dict[str, Any] = json.loads(line.removeprefix("FERJSON "))
-    result["per_s"] = result["requests"] / result["seconds"]
-    result["connections"] = connections
-    return result
+    figures = json.loads(line.removeprefix("FERJSON "))
+    return WrkRun(connections=connections, latency_ms=Latency(**figures.pop("latency_ms")), **figures)
 
 
 def multipart_crops(crop: bytes, count: int) -> tuple[bytes, str]:
@@ -166,8 +166,8 @@ def _with_helper(
     helper: Callable[[str, bytes, threading.Event, dict[str, Any]], None],
     url: str,
     crop: bytes,
-    load: Callable[[], dict[str, Any]],
-) -> tuple[dict[str, Any], dict[str, Any]]:
+    load: Callable[[], WrkRun],
+) -> tuple[WrkRun, dict[str, Any]]:
     """Run `load()` while `helper` runs on a thread; both results."""
     stop, out = threading.Event(), dict[str, Any]()
     thread = threading.Thread(target=helper, args=(url, crop, stop, out))
@@ -220,15 +220,14 @@ def serve_benchmark(work: Path, crops: np.ndarray, photo_path: Path, seconds: fl
             wrk(server.url, crop_file, "image/png", connections=CONNECTIONS, seconds=1)  # warm-up
             if name == "micro-batching":
                 result.update(_default_server_phases(server.url, crop_file, seconds))
-                result["crops"][name] = result.pop("crops_load")
+                run = result.pop("crops_load")
             else:
-                result["crops"][name] = wrk(
-                    server.url, crop_file, "image/png", connections=CONNECTIONS, seconds=seconds
-                )
-            result["crops"][name]["exit_status"] = server.stop()[0]
+                run = wrk(server.url, crop_file, "image/png", connections=CONNECTIONS, seconds=seconds)
+            result["crops"][name] = {**run.to_json(), "exit_status": server.stop()[0]}
     with serving() as server:
         wrk(server.url, photo_file, "image/jpeg", connections=PHOTO_CONNECTIONS, seconds=1)
-        result["photos"] = wrk(server.url, photo_file, "image/jpeg", connections=PHOTO_CONNECTIONS, seconds=seconds)
+        photos = wrk(server.url, photo_file, "image/jpeg", connections=PHOTO_CONNECTIONS, seconds=seconds)
+        result["photos"] = photos.to_json()
     result["overload"] = _overload(crop_file, crop, result["crops"]["micro-batching"]["per_s"], seconds)
     return result
 
@@ -247,8 +246,8 @@ def _default_server_phases(url: str, crop_file: Path, seconds: float) -> dict[st
     batch = wrk(
         url, batch_file, content_type, connections=BATCH_CONNECTIONS, seconds=seconds, route="/v1/analyze/batch"
     )
-    batch["crops_per_request"] = BATCH_CROPS
-    return {"crops_load": crops, "bad_inputs": bad_inputs, "healthz": healthz, "batch": batch}
+    batch = replace(batch, crops_per_request=BATCH_CROPS)
+    return {"crops_load": crops, "bad_inputs": bad_inputs, "healthz": healthz.to_json(), "batch": batch.to_json()}
 
 
 def _overload(crop_file: Path, crop: bytes, capacity: float, seconds: float) -> dict[str, Any]:
@@ -273,7 +272,7 @@ def _overload(crop_file: Path, crop: bytes, capacity: float, seconds: float) -> 
         alive = server.process.poll() is None and _healthy(server.url)
         exit_status = server.stop()[0]
     return {
-        **measured,
+        **measured.to_json(),
         "offered_per_s": 2 * capacity,
         "max_queue": OVERLOAD_QUEUE,
         "delay_ms": delay_ms,

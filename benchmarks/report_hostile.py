@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from benchmarks.wrk_run import WrkRun
 from fer_runtime.markdown import goal_table, markdown_table
 
 FUZZ_GOAL = 10_000  # fuzzed uploads and files the goal asks for
@@ -62,11 +63,11 @@ def fuzz_markdown(result: dict[str, Any]) -> str:
 
 def abuse_goals(abuse: dict[str, Any]) -> list[tuple[str, str, bool]]:
     slow, killed = abuse["slow_clients"], abuse["killed_worker"]
-    alone, beside = slow["alone"], slow["beside_slow"]
-    rate = beside["per_s"] / alone["per_s"]
-    p99 = beside["latency_ms"]["p99"] / alone["latency_ms"]["p99"]
+    alone, beside = WrkRun.from_json(slow["alone"]), WrkRun.from_json(slow["beside_slow"])
+    rate = beside.per_s / alone.per_s
+    p99 = beside.latency_ms.p99 / alone.latency_ms.p99
     replaced, gap = killed["replaced_after_s"], killed["probe"]["longest_gap_s"]
-    failed = killed["socket_errors"] + sum(n for s, n in killed["statuses"].items() if not s.startswith("2"))
+    failed = WrkRun.from_json(killed).non_2xx
     return [
         (
             f"with {slow['slow_clients']:,} slow-header clients connected, normal requests keep "
@@ -96,28 +97,31 @@ def abuse_goals(abuse: dict[str, Any]) -> list[tuple[str, str, bool]]:
 
 def abuse_markdown(result: dict[str, Any]) -> str:
     slow, killed = result["abuse"]["slow_clients"], result["abuse"]["killed_worker"]
-    rows = (("alone", slow["alone"]), (f"beside {slow['slow_clients']:,} slow-header clients", slow["beside_slow"]))
+    rows = [
+        (name, WrkRun.from_json(slow[key]))
+        for name, key in (("alone", "alone"), (f"beside {slow['slow_clients']:,} slow-header clients", "beside_slow"))
+    ]
     lines = [
         _heading(result, "Abuse run"),
         "",
         f"One-crop POSTs from `wrk` on 127.0.0.1, alone and beside the slow clients in turn for "
         f"{len(slow['alone']['rounds'])} rounds; the round of median rate with the median p99 (client, slow "
         "clients and server share the cores). Rates by round: alone "
-        + " / ".join(f"{run['per_s']:,.0f}" for run in slow["alone"]["rounds"])
+        + " / ".join(f"{WrkRun.from_json(run).per_s:,.0f}" for run in slow["alone"]["rounds"])
         + ", beside "
-        + " / ".join(f"{run['per_s']:,.0f}" for run in slow["beside_slow"]["rounds"])
+        + " / ".join(f"{WrkRun.from_json(run).per_s:,.0f}" for run in slow["beside_slow"]["rounds"])
         + " crops/s.",
         "",
         *markdown_table(
             ("load", "crops/s", "p50 ms", "p99 ms", "requests", "socket errors"),
             [
                 (
-                    f"{name}, {run['connections']} connections",
-                    f"{run['per_s']:,.0f}",
-                    f"{run['latency_ms']['p50']:.1f}",
-                    f"{run['latency_ms']['p99']:.1f}",
-                    f"{run['requests']:,}",
-                    run["socket_errors"],
+                    f"{name}, {run.connections} connections",
+                    f"{run.per_s:,.0f}",
+                    f"{run.latency_ms.p50:.1f}",
+                    f"{run.latency_ms.p99:.1f}",
+                    f"{run.requests:,}",
+                    run.socket_errors,
                 )
                 for name, run in rows
             ],

@@ -4,35 +4,28 @@ from __future__ import annotations
 
 from typing import Any
 
+from benchmarks.wrk_run import WrkRun
 from fer_runtime.markdown import goal_table, markdown_table
 
 MIN_REQUESTS = 10_000  # the memory goal's request count
-
-
-def _non_2xx(run: dict[str, Any]) -> int:
-    return sum(n for status, n in run["statuses"].items() if not status.startswith("2")) + run["socket_errors"]
 
 
 def serve_goals(result: dict[str, Any]) -> list[tuple[str, str, bool]]:
     serve = result.get("serve", {})
     if "crops" not in serve:
         return []
-    base, crops, photos, over = (
-        serve["in_process"],
-        serve["crops"]["micro-batching"],
-        serve["photos"],
-        serve["overload"],
-    )
-    crop_share, photo_share = crops["per_s"] / base["classify_per_s"], photos["per_s"] / base["analyze_per_s"]
+    base, over = serve["in_process"], serve["overload"]
+    crops, photos = WrkRun.from_json(serve["crops"]["micro-batching"]), WrkRun.from_json(serve["photos"])
+    crop_share, photo_share = crops.per_s / base["classify_per_s"], photos.per_s / base["analyze_per_s"]
     refused = over["probe"]["turned_away"] and over["probe"]["turned_away"]["p99"]
     bad = serve["bad_inputs"]
     all_4xx = all(400 <= s < 500 for statuses in bad["statuses"].values() for s in statuses)
     return [
         *_roof_goals(serve),
         (
-            f"fer-serve, crops one per request on {crops['connections']} connections >= 0.5x classify's batch-64 rate, no non-2xx",
-            f"{crop_share:.2f}x, {_non_2xx(crops)} non-2xx",
-            crop_share >= 0.5 and _non_2xx(crops) == 0,
+            f"fer-serve, crops one per request on {crops.connections} connections >= 0.5x classify's batch-64 rate, no non-2xx",
+            f"{crop_share:.2f}x, {crops.non_2xx} non-2xx",
+            crop_share >= 0.5 and crops.non_2xx == 0,
         ),
         ("fer-serve, 640x480 photos >= 0.8x analyze's rate", f"{photo_share:.2f}x", photo_share >= 0.8),
         (
@@ -60,37 +53,34 @@ def _roof_goals(serve: dict[str, Any]) -> list[tuple[str, str, bool]]:
     """Against the HTTP stack's own rate and in-process classify (results measured before 2026-12-03 lack both)."""
     if "healthz" not in serve:
         return []
-    crops, healthz, batch = serve["crops"]["micro-batching"], serve["healthz"], serve["batch"]
-    share = crops["per_s"] / healthz["per_s"]
-    batch_share = _crops_per_s(batch) / serve["in_process"]["classify_per_s"]
+    crops, healthz, batch = (
+        WrkRun.from_json(run) for run in (serve["crops"]["micro-batching"], serve["healthz"], serve["batch"])
+    )
+    share = crops.per_s / healthz.per_s
+    batch_share = batch.crops_per_s / serve["in_process"]["classify_per_s"]
     return [
         (
             "fer-serve, crops one per request >= 0.7x of GET /healthz's rate (same server, connections and wrk)",
-            f"{share:.2f}x ({healthz['per_s']:,.0f} requests/s)",
+            f"{share:.2f}x ({healthz.per_s:,.0f} requests/s)",
             share >= 0.7,
         ),
         (
-            f"fer-serve, /v1/analyze/batch ({batch['crops_per_request']} crops a request) >= 0.8x classify's "
+            f"fer-serve, /v1/analyze/batch ({batch.crops_per_request} crops a request) >= 0.8x classify's "
             "batch-64 rate, no non-2xx",
-            f"{batch_share:.2f}x, {_non_2xx(batch)} non-2xx",
-            batch_share >= 0.8 and _non_2xx(batch) == 0,
+            f"{batch_share:.2f}x, {batch.non_2xx} non-2xx",
+            batch_share >= 0.8 and batch.non_2xx == 0,
         ),
     ]
 
 
-def _crops_per_s(run: dict[str, Any]) -> float:
-    return float(run["per_s"] * run.get("crops_per_request", 1))
-
-
-def _row(name: str, run: dict[str, Any], unit: str) -> tuple[object, ...]:
-    latency = run["latency_ms"]
+def _row(name: str, run: WrkRun, unit: str) -> tuple[object, ...]:
     return (
         name,
-        f"{_crops_per_s(run):,.0f} {unit}/s",
-        f"{latency['p50']:.1f}",
-        f"{latency['p99']:.1f}",
-        f"{run['requests']:,}",
-        _non_2xx(run),
+        f"{run.crops_per_s:,.0f} {unit}/s",
+        f"{run.latency_ms.p50:.1f}",
+        f"{run.latency_ms.p99:.1f}",
+        f"{run.requests:,}",
+        run.non_2xx,
     )
 
 
@@ -106,20 +96,20 @@ def serve_lines(result: dict[str, Any]) -> list[str]:
         "`fer-serve` on this machine, driven by `wrk` on 127.0.0.1 (client and server share the cores):",
         "",
     ]
-    rows = [
-        _row(f"crops, {run['connections']} connections, {name}", run, "crops") for name, run in serve["crops"].items()
-    ]
+    runs = {name: WrkRun.from_json(run) for name, run in serve["crops"].items()}
+    rows = [_row(f"crops, {run.connections} connections, {name}", run, "crops") for name, run in runs.items()]
     if "healthz" in serve:
-        batch = serve["batch"]
-        rows.append(_row(f"GET /healthz, {serve['healthz']['connections']} connections", serve["healthz"], "requests"))
+        healthz, batch = WrkRun.from_json(serve["healthz"]), WrkRun.from_json(serve["batch"])
+        rows.append(_row(f"GET /healthz, {healthz.connections} connections", healthz, "requests"))
         rows.append(
             _row(
-                f"crops, /v1/analyze/batch with {batch['crops_per_request']} a request, {batch['connections']} connections",
+                f"crops, /v1/analyze/batch with {batch.crops_per_request} a request, {batch.connections} connections",
                 batch,
                 "crops",
             )
         )
-    rows.append(_row(f"640x480 photos, {serve['photos']['connections']} connections", serve["photos"], "photos"))
+    photos = WrkRun.from_json(serve["photos"])
+    rows.append(_row(f"640x480 photos, {photos.connections} connections", photos, "photos"))
     lines += markdown_table(("load", "answered", "p50 ms", "p99 ms", "requests", "non-2xx"), rows)
     lines += [
         "",
