@@ -155,6 +155,7 @@ def test_resume_after_kill_9(face_zip, tmp_path, cache_dir):
     assert not list(out.glob(".*.tmp.*"))
 
 
+@pytest.mark.slow  # three trainings (a teacher, two students): about 40 s on 2 cores
 def test_student_learns_from_teacher_alone_with_mixup(face_zip, tmp_path, cache_dir):
     teacher = fit(
         _config(face_zip, tmp_path / "teacher", cache_dir, epochs=12, warmup_epochs=1, sampling="balanced"),
@@ -195,6 +196,9 @@ def test_student_learns_from_teacher_alone_with_mixup(face_zip, tmp_path, cache_
             ),
             progress=False,
         )
+
+
+def test_out_of_range_training_options_are_refused(face_zip, tmp_path, cache_dir):
     for bad in (
         {"mixup_alpha": -1},
         {"cutmix_alpha": -1},
