@@ -219,8 +219,8 @@ def serve_benchmark(work: Path, crops: np.ndarray, photo_path: Path, seconds: fl
         with serving(options) as server:
             wrk(server.url, crop_file, "image/png", connections=CONNECTIONS, seconds=1)  # warm-up
             if name == "micro-batching":
-                result.update(_default_server_phases(server.url, crop_file, seconds))
-                run = result.pop("crops_load")
+                run, phases = _default_server_phases(server.url, crop_file, crop, seconds)
+                result.update(phases)
             else:
                 run = wrk(server.url, crop_file, "image/png", connections=CONNECTIONS, seconds=seconds)
             result["crops"][name] = {**run.to_json(), "exit_status": server.stop()[0]}
@@ -232,11 +232,10 @@ def serve_benchmark(work: Path, crops: np.ndarray, photo_path: Path, seconds: fl
     return result
 
 
-def _default_server_phases(url: str, crop_file: Path, seconds: float) -> dict[str, Any]:
+def _default_server_phases(url: str, crop_file: Path, crop: bytes, seconds: float) -> tuple[WrkRun, dict[str, Any]]:
     """On the server with default settings: crops one per request (bad inputs sent meanwhile), then the HTTP
     stack's own rate (GET /healthz, same connections and wrk), then /v1/analyze/batch with BATCH_CROPS crops per
-    request."""
-    crop = crop_file.read_bytes()
+    request. The crops run, and the other phases by name."""
     load = partial(wrk, url, crop_file, "image/png", connections=CONNECTIONS, seconds=seconds)
     crops, bad_inputs = _with_helper(_bad_inputs_during, url, crop, load)
     healthz = wrk(url, None, connections=CONNECTIONS, seconds=seconds, route="/healthz")
@@ -247,7 +246,7 @@ def _default_server_phases(url: str, crop_file: Path, seconds: float) -> dict[st
         url, batch_file, content_type, connections=BATCH_CONNECTIONS, seconds=seconds, route="/v1/analyze/batch"
     )
     batch = replace(batch, crops_per_request=BATCH_CROPS)
-    return {"crops_load": crops, "bad_inputs": bad_inputs, "healthz": healthz.to_json(), "batch": batch.to_json()}
+    return crops, {"bad_inputs": bad_inputs, "healthz": healthz.to_json(), "batch": batch.to_json()}
 
 
 def _overload(crop_file: Path, crop: bytes, capacity: float, seconds: float) -> dict[str, Any]:
