@@ -11,6 +11,7 @@ from typing import Any
 import cv2
 import numpy as np
 
+from benchmarks.photo_runs import DetectorRun, VideoRate
 from fer_runtime.align import aligned_crop
 from fer_runtime.detect import Box, Detection, FaceDetector, YuNetDetector, create_detector, crop_with_margin
 from fer_runtime.inputs import read_image
@@ -87,7 +88,7 @@ def _assign(truths: list[Box], found: list[Detection]) -> dict[int, Detection]:
     return pairs
 
 
-def detector_run(detector: FaceDetector, recognizer: Recognizer, photos: list[PastedPhoto]) -> dict[str, Any]:
+def detector_run(detector: FaceDetector, recognizer: Recognizer, photos: list[PastedPhoto]) -> DetectorRun:
     """Recall, false positives and per-photo milliseconds (decode, detect, crop, infer; medians)."""
     stages: dict[str, list[float]] = {"decode": [], "detect": [], "crop": [], "infer": []}
     found_faces = false_positives = 0
@@ -107,19 +108,20 @@ def detector_run(detector: FaceDetector, recognizer: Recognizer, photos: list[Pa
         false_positives += len(found) - len(matched)
         for key, seconds in zip(stages, (t1 - t0, t2 - t1, t3 - t2, t4 - t3)):
             stages[key].append(seconds * 1e3)
-    medians = {f"{k}_ms": float(np.median(v)) for k, v in stages.items()}
+    medians = {key: float(np.median(ms)) for key, ms in stages.items()}
     mean_total = float(np.mean(np.sum([stages[k] for k in stages], axis=0)))
-    pasted = sum(len(p.boxes) for p in photos)
-    return {
-        "detector": detector.name,
-        "photos": len(photos),
-        "faces_pasted": pasted,
-        "faces_found": found_faces,
-        "recall": found_faces / pasted,
-        "false_positives": false_positives,
-        **medians,
-        "photos_per_s": 1e3 / mean_total,
-    }
+    return DetectorRun(
+        detector=detector.name,
+        photos=len(photos),
+        faces_pasted=sum(len(p.boxes) for p in photos),
+        faces_found=found_faces,
+        false_positives=false_positives,
+        decode_ms=medians["decode"],
+        detect_ms=medians["detect"],
+        crop_ms=medians["crop"],
+        infer_ms=medians["infer"],
+        photos_per_s=1e3 / mean_total,
+    )
 
 
 def real_photos(detectors: list[FaceDetector], folder: Path) -> dict[str, dict[str, int]]:
@@ -171,7 +173,7 @@ def _balanced(labels: np.ndarray, predictions: np.ndarray, classes: tuple[str, .
     return compute_metrics(labels, predictions, classes).balanced_accuracy
 
 
-def video_rate(recognizer: Recognizer, video: Path, max_frames: int) -> dict[str, Any]:
+def video_rate(recognizer: Recognizer, video: Path, max_frames: int) -> VideoRate:
     """Frames/s of detect + classify + track on a video resized to 640x480, and the tracks it made."""
     capture = open_capture(str(video))
     try:
@@ -185,7 +187,7 @@ def video_rate(recognizer: Recognizer, video: Path, max_frames: int) -> dict[str
         for face in tracker.update(recognizer.analyze(frame), recognizer.classes, recognizer.label):
             tracks.add(face.track if face.track is not None else -1)
     seconds = time.perf_counter() - started
-    return {"video": video.name, "frames": len(clip), "frames_per_s": len(clip) / seconds, "tracks": len(tracks)}
+    return VideoRate(video=video.name, frames=len(clip), frames_per_s=len(clip) / seconds, tracks=len(tracks))
 
 
 def photo_benchmark(
@@ -205,12 +207,12 @@ def photo_benchmark(
     photos = pasted_photos(test[0], count, background)
     val_photos = pasted_photos(val[0], 5 * count, background)
     return {
-        "detectors": [detector_run(d, recognizer, photos) for d in detectors],
+        "detectors": [detector_run(d, recognizer, photos).to_json() for d in detectors],
         "real_photos": real_photos(detectors, photos_dir),
         "alignment": alignment_effect(recognizer, val_photos, *val),
         "video": {
             name: [
-                video_rate(Recognizer(model, threads=threads, **options), photos_dir / clip, video_frames)
+                video_rate(Recognizer(model, threads=threads, **options), photos_dir / clip, video_frames).to_json()
                 for clip in ("test.mp4", "woman2.mp4")
             ]
             for name, options in VIDEO_SETTINGS.items()

@@ -4,38 +4,45 @@ from __future__ import annotations
 
 from typing import Any
 
+from benchmarks.photo_runs import DetectorRun, VideoRate
 from fer_runtime.markdown import markdown_table
 
 
-def _by_name(result: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    return {d["detector"]: d for d in result["photos"]["detectors"]}
+def detector_runs(photos: dict[str, Any]) -> list[DetectorRun]:
+    return [DetectorRun.from_json(d) for d in photos["detectors"]]
 
 
-def _slowest_video(result: dict[str, Any], detector: str) -> float:
-    return min(v["frames_per_s"] for v in result["photos"]["video"][detector])
+def video_rates(photos: dict[str, Any]) -> dict[str, list[VideoRate]]:
+    """Each timed detector setting's runs, one per clip."""
+    return {name: [VideoRate.from_json(v) for v in runs] for name, runs in photos["video"].items()}
+
+
+def _slowest_video(videos: dict[str, list[VideoRate]], detector: str) -> float:
+    return min(v.frames_per_s for v in videos[detector])
 
 
 def photo_goals(result: dict[str, Any]) -> list[tuple[str, str, bool]]:
     """The detector goals, each a ratio or count measured in this run."""
-    found = _by_name(result)
+    found = {run.detector: run for run in detector_runs(result["photos"])}
     yunet, haar = found["yunet"], found["haar"]
-    speedup = yunet["photos_per_s"] / haar["photos_per_s"]
-    fps, small = _slowest_video(result, "yunet"), _slowest_video(result, "yunet at 320 px")
+    speedup = yunet.photos_per_s / haar.photos_per_s
+    videos = video_rates(result["photos"])
+    fps, small = _slowest_video(videos, "yunet"), _slowest_video(videos, "yunet at 320 px")
     return [
         ("YuNet photos/s end to end >= 4x Haar's", f"{speedup:.1f}x", speedup >= 4),
-        ("YuNet recall >= Haar's", f"{yunet['recall']:.2f} vs {haar['recall']:.2f}", yunet["recall"] >= haar["recall"]),
+        ("YuNet recall >= Haar's", f"{yunet.recall:.2f} vs {haar.recall:.2f}", yunet.recall >= haar.recall),
         (
             "YuNet false positives <= a tenth of Haar's",
-            f"{yunet['false_positives']} vs {haar['false_positives']}",
-            yunet["false_positives"] * 10 <= haar["false_positives"],
+            f"{yunet.false_positives} vs {haar.false_positives}",
+            yunet.false_positives * 10 <= haar.false_positives,
         ),
         ("video >= 30 frames/s at 640x480 (one face, slower clip)", f"{fps:.0f} frames/s", fps >= 30),
         ("the same with --detect-size 320", f"{small:.0f} frames/s", small >= 30),
     ]
 
 
-def _video_cell(runs: list[dict[str, Any]]) -> str:
-    return ", ".join(f"{v['frames_per_s']:.1f} ({v['tracks']})" for v in runs)
+def _video_cell(runs: list[VideoRate]) -> str:
+    return ", ".join(f"{v.frames_per_s:.1f} ({v.tracks})" for v in runs)
 
 
 def detector_table(photos: dict[str, Any]) -> list[str]:
@@ -43,28 +50,30 @@ def detector_table(photos: dict[str, Any]) -> list[str]:
         "detector", "recall", "false positives", "decode ms", "detect ms", "crop ms", "infer ms", "photos/s",
         "justin.jpg faces (1)", "no-faces.jpg faces (0)", "video frames/s (test.mp4, woman2.mp4; tracks)",
     )  # fmt: skip
+    videos = video_rates(photos)
+    runs = detector_runs(photos)
     rows: list[tuple[object, ...]] = []
-    for d in photos["detectors"]:
-        real = photos["real_photos"][d["detector"]]
+    for d in runs:
+        real = photos["real_photos"][d.detector]
         rows.append(
             (
-                d["detector"],
-                f"{d['recall']:.2f} ({d['faces_found']}/{d['faces_pasted']})",
-                d["false_positives"],
-                f"{d['decode_ms']:.2f}",
-                f"{d['detect_ms']:.1f}",
-                f"{d['crop_ms']:.2f}",
-                f"{d['infer_ms']:.2f}",
-                f"{d['photos_per_s']:.1f}",
+                d.detector,
+                f"{d.recall:.2f} ({d.faces_found}/{d.faces_pasted})",
+                d.false_positives,
+                f"{d.decode_ms:.2f}",
+                f"{d.detect_ms:.1f}",
+                f"{d.crop_ms:.2f}",
+                f"{d.infer_ms:.2f}",
+                f"{d.photos_per_s:.1f}",
                 real["justin.jpg"],
                 real["no-faces.jpg"],
-                _video_cell(photos["video"][d["detector"]]),
+                _video_cell(videos[d.detector]),
             )
         )
-    detected = {d["detector"] for d in photos["detectors"]}
+    detected = {d.detector for d in runs}
     rows += [
-        (f"{name} (video only)", *[""] * 9, _video_cell(runs))
-        for name, runs in photos["video"].items()
+        (f"{name} (video only)", *[""] * 9, _video_cell(clips))
+        for name, clips in videos.items()
         if name not in detected
     ]
     return markdown_table(header, rows)
@@ -111,9 +120,10 @@ def detect_size_table(sweep: dict[str, list[dict[str, Any]]]) -> list[str]:
 
 def photo_lines(result: dict[str, Any]) -> list[str]:
     photos = result["photos"]
+    first = detector_runs(photos)[0]
     lines = [
         "",
-        f"Photos: {photos['detectors'][0]['photos']} JPEGs of 640x480 with {photos['detectors'][0]['faces_pasted']} "
+        f"Photos: {first.photos} JPEGs of 640x480 with {first.faces_pasted} "
         "test faces pasted in at known places (100-220 px, tilted 0/±15/±30 degrees; half on a real photo with no "
         "face). A face is found when a box's centre lies in it and the box is 0.3-1.5x its size; any other box is "
         "a false positive. Milliseconds per photo are medians; photos/s is the mean end to end.",
