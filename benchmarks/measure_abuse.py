@@ -19,9 +19,9 @@ from typing import Any
 import cv2
 import numpy as np
 
-from benchmarks.measure_serve import CONNECTIONS, wrk
+from benchmarks.measure_serve import CONNECTIONS
 from benchmarks.serve_process import Server, get_status, serving, stalled_connections, worker_pids
-from benchmarks.wrk_run import WrkRun
+from benchmarks.wrk_run import WrkRun, wrk
 from fer_runtime.serve.connections import raise_open_file_limit
 from fer_runtime.serve.settings import ServeSettings
 

@@ -5,9 +5,7 @@ micro-batching buys, an overload at twice the measured capacity, and bad inputs 
 from __future__ import annotations
 
 import http.client
-import json
 import shutil
-import subprocess
 import threading
 import time
 from collections.abc import Callable
@@ -21,12 +19,11 @@ import numpy as np
 
 from benchmarks.serve_process import Server, get_status, serving
 from benchmarks.timing import measure
-from benchmarks.wrk_run import Latency, WrkRun
+from benchmarks.wrk_run import WrkRun, wrk
 from fer_runtime.inputs import read_image
 from fer_runtime.preprocess import to_bgr
 from fer_runtime.recognizer import Recognizer
 
-WRK_SCRIPT = Path(__file__).with_name("wrk_post.lua")
 CONNECTIONS = 64  # crops: concurrent clients, as the goal states
 PHOTO_CONNECTIONS = 8
 BATCH_CROPS = 64  # crops in each /v1/analyze/batch request (the most it takes)
@@ -34,38 +31,6 @@ BATCH_CONNECTIONS = 4
 OVERLOAD_CONNECTIONS = 256
 OVERLOAD_QUEUE = 64  # the overload server's --max-queue
 RSS_REQUESTS = 10_000  # the overload phase runs until at least this many requests (or its time bound)
-
-
-def wrk(
-    url: str,
-    body: Path | None,
-    content_type: str = "",
-    *,
-    connections: int,
-    seconds: float,
-    delay_ms: float = 0,
-    route: str = "/v1/analyze",
-) -> WrkRun:
-    """POST `body` to `route` from `connections` clients for `seconds` (GET it when `body` is None); each waits
-    `delay_ms` between requests."""
-    env = {"FER_TYPE": content_type, "FER_DELAY_MS": f"{delay_ms:.3f}", "PATH": "/usr/bin:/bin"}
-    if body is not None:
-        env["FER_BODY"] = str(body)
-    command = [
-        shutil.which("wrk") or "wrk",
-        "-t1",
-        f"-c{connections}",
-        f"-d{max(1, round(seconds))}s",
-        "--timeout",
-        "30s",
-        "-s",
-        str(WRK_SCRIPT),
-        f"{url}{route}",
-    ]
-    done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=seconds + 60, check=True)
-    line = next(line for line in done.stdout.splitlines() if line.startswith("FERJSON "))
-    figures = json.loads(line.removeprefix("FERJSON "))
-    return WrkRun(connections=connections, latency_ms=Latency(**figures.pop("latency_ms")), **figures)
 
 
 def multipart_crops(crop: bytes, count: int) -> tuple[bytes, str]:

@@ -1,11 +1,18 @@
-"""`WrkRun`: one load from `wrk` (benchmarks/wrk_post.lua), the record the service, abuse and container parts
-measure and their reports read. In a result's JSON it is the script's own figures with `per_s` and `connections`
-added (and the part's own keys beside them), so results written before the record existed read the same."""
+"""`wrk()` runs one load from `wrk` (benchmarks/wrk_post.lua) and returns its `WrkRun`, the record the service,
+abuse and container parts measure and their reports read. In a result's JSON a run is the script's own figures
+with `per_s` and `connections` added (and the part's own keys beside them), so results written before the record
+existed read the same."""
 
 from __future__ import annotations
 
+import json
+import shutil
+import subprocess
 from dataclasses import asdict, dataclass, fields
+from pathlib import Path
 from typing import Any
+
+WRK_SCRIPT = Path(__file__).with_name("wrk_post.lua")
 
 
 @dataclass(frozen=True)
@@ -53,3 +60,35 @@ class WrkRun:
         """The run in `data` (a part's keys beside it, such as `exit_status`, are left to the part)."""
         names = {f.name for f in fields(cls)} - {"latency_ms"}
         return cls(latency_ms=Latency(**data["latency_ms"]), **{k: v for k, v in data.items() if k in names})
+
+
+def wrk(
+    url: str,
+    body: Path | None,
+    content_type: str = "",
+    *,
+    connections: int,
+    seconds: float,
+    delay_ms: float = 0,
+    route: str = "/v1/analyze",
+) -> WrkRun:
+    """POST `body` to `route` from `connections` clients for `seconds` (GET it when `body` is None); each waits
+    `delay_ms` between requests."""
+    env = {"FER_TYPE": content_type, "FER_DELAY_MS": f"{delay_ms:.3f}", "PATH": "/usr/bin:/bin"}
+    if body is not None:
+        env["FER_BODY"] = str(body)
+    command = [
+        shutil.which("wrk") or "wrk",
+        "-t1",
+        f"-c{connections}",
+        f"-d{max(1, round(seconds))}s",
+        "--timeout",
+        "30s",
+        "-s",
+        str(WRK_SCRIPT),
+        f"{url}{route}",
+    ]
+    done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=seconds + 60, check=True)
+    line = next(line for line in done.stdout.splitlines() if line.startswith("FERJSON "))
+    figures = json.loads(line.removeprefix("FERJSON "))
+    return WrkRun(connections=connections, latency_ms=Latency(**figures.pop("latency_ms")), **figures)
