@@ -81,15 +81,16 @@ def distillation(
     spec: PreprocessSpec,
     device: torch.device = CPU,
 ) -> tuple[torch.Tensor | None, TeacherEnsemble | None]:
-    """What the student learns from `config.teachers` (none: (None, None)). With distill_views
-    "clean": their averaged probabilities for every training image, [N, C]; with "augmented": the
-    teachers themselves, to predict on each batch. Logs the teachers' validation balanced accuracy."""
+    """What the student learns from `config.teachers` (none: (None, None)), predicted on `device`. With
+    distill_views "clean": their averaged probabilities for every training image, [N, C]; with "augmented":
+    the teachers themselves, to predict on each batch. Logs the teachers' validation balanced accuracy."""
     if not config.teachers:
         return None, None
     teachers = [load_any_model(path, config.classes) for path in config.teachers]
     for path, teacher in zip(config.teachers, teachers):
         if teacher.spec.classes != config.classes:
             raise FerError(f"teacher {path} predicts {list(teacher.spec.classes)}, not {list(config.classes)}")
+        teacher.model.to(device)  # the clean predictions too run where the student trains
 
     def ensemble(pixels: np.ndarray) -> np.ndarray:
         return np.mean([_flip_averaged_probabilities(t, pixels, config.distill_temperature) for t in teachers], axis=0)
