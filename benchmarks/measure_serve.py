@@ -17,9 +17,10 @@ from typing import Any
 import cv2
 import numpy as np
 
+from benchmarks.overload_run import KeptAliveProbe, Overload
 from benchmarks.serve_process import Server, get_status, serving
 from benchmarks.timing import measure
-from benchmarks.wrk_run import WrkRun, wrk
+from benchmarks.wrk_run import Latency, WrkRun, wrk
 from fer_runtime.inputs import read_image
 from fer_runtime.preprocess import to_bgr
 from fer_runtime.recognizer import Recognizer
@@ -98,16 +99,16 @@ def _bad_inputs_during(url: str, crop: bytes, stop: threading.Event, out: dict[s
     )
 
 
-def _percentiles_ms(seconds: list[float]) -> dict[str, float] | None:
+def _percentiles_ms(seconds: list[float]) -> Latency | None:
     if not seconds:
         return None
     p50, p90, p99 = np.percentile(seconds, [50, 90, 99]) * 1000
-    return {"p50": float(p50), "p90": float(p90), "p99": float(p99), "max": 1000 * max(seconds)}
+    return Latency(float(p50), float(p90), float(p99), 1000 * max(seconds))
 
 
 def _probe_during(url: str, crop: bytes, stop: threading.Event, out: dict[str, Any], max_probes: int = 5000) -> None:
     """One client among the crowd, on a kept-alive connection: a request every 10 ms, each answer's status
-    and latency."""
+    and latency (`out["probe"]`)."""
     host, port = url.removeprefix("http://").split(":")
     connection = http.client.HTTPConnection(host, int(port), timeout=30)
     samples: list[tuple[int, float]] = []
@@ -115,15 +116,13 @@ def _probe_during(url: str, crop: bytes, stop: threading.Event, out: dict[str, A
         samples.append(_post(url, crop, "image/png", connection))
         stop.wait(0.01)
     connection.close()
-    out.update(
-        {
-            "probes": len(samples),
-            "turned_away": _percentiles_ms([s for code, s in samples if code == 503]),
-            "turned_away_count": sum(code == 503 for code, _ in samples),
-            "accepted": _percentiles_ms([s for code, s in samples if code == 200]),
-            "accepted_count": sum(code == 200 for code, _ in samples),
-            "other_statuses": sorted({code for code, _ in samples} - {200, 503}),
-        }
+    out["probe"] = KeptAliveProbe(
+        probes=len(samples),
+        turned_away=_percentiles_ms([s for code, s in samples if code == 503]),
+        turned_away_count=sum(code == 503 for code, _ in samples),
+        accepted=_percentiles_ms([s for code, s in samples if code == 200]),
+        accepted_count=sum(code == 200 for code, _ in samples),
+        other_statuses=sorted({code for code, _ in samples} - {200, 503}),
     )
 
 
@@ -193,7 +192,7 @@ def serve_benchmark(work: Path, crops: np.ndarray, photo_path: Path, seconds: fl
         wrk(server.url, photo_file, "image/jpeg", connections=PHOTO_CONNECTIONS, seconds=1)
         photos = wrk(server.url, photo_file, "image/jpeg", connections=PHOTO_CONNECTIONS, seconds=seconds)
         result["photos"] = photos.to_json()
-    result["overload"] = _overload(crop_file, crop, result["crops"]["micro-batching"]["per_s"], seconds)
+    result["overload"] = _overload(crop_file, crop, result["crops"]["micro-batching"]["per_s"], seconds).to_json()
     return result
 
 
@@ -214,7 +213,7 @@ def _default_server_phases(url: str, crop_file: Path, crop: bytes, seconds: floa
     return crops, {"bad_inputs": bad_inputs, "healthz": healthz.to_json(), "batch": batch.to_json()}
 
 
-def _overload(crop_file: Path, crop: bytes, capacity: float, seconds: float) -> dict[str, Any]:
+def _overload(crop_file: Path, crop: bytes, capacity: float, seconds: float) -> Overload:
     """Clients offering twice `capacity` (each pausing so that together they send 2x), against a server
     that lets OVERLOAD_QUEUE faces wait."""
     delay_ms = 1000 * OVERLOAD_CONNECTIONS / (2 * capacity)
@@ -231,21 +230,21 @@ def _overload(crop_file: Path, crop: bytes, capacity: float, seconds: float) -> 
             seconds=duration,
             delay_ms=delay_ms,
         )
-        measured, probe = _with_helper(_probe_during, server.url, crop, load)
+        measured, helper = _with_helper(_probe_during, server.url, crop, load)
         rss_after = _rss_mb(server)
         alive = server.process.poll() is None and _healthy(server.url)
         exit_status = server.stop()[0]
-    return {
-        **measured.to_json(),
-        "offered_per_s": 2 * capacity,
-        "max_queue": OVERLOAD_QUEUE,
-        "delay_ms": delay_ms,
-        "probe": probe,
-        "rss_before_mb": rss_before,
-        "rss_growth_mb": rss_after - rss_before,
-        "alive_after": alive,
-        "exit_status": exit_status,
-    }
+    return Overload(
+        run=measured,
+        offered_per_s=2 * capacity,
+        max_queue=OVERLOAD_QUEUE,
+        delay_ms=delay_ms,
+        probe=helper["probe"],
+        rss_before_mb=rss_before,
+        rss_growth_mb=rss_after - rss_before,
+        alive_after=alive,
+        exit_status=exit_status,
+    )
 
 
 def main() -> None:

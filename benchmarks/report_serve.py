@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from benchmarks.wrk_run import WrkRun
+from benchmarks.overload_run import Overload
+from benchmarks.wrk_run import Latency, WrkRun
 from fer_runtime.markdown import goal_table, markdown_table
 
 MIN_REQUESTS = 10_000  # the memory goal's request count
@@ -14,10 +15,10 @@ def serve_goals(result: dict[str, Any]) -> list[tuple[str, str, bool]]:
     serve = result.get("serve", {})
     if "crops" not in serve:
         return []
-    base, over = serve["in_process"], serve["overload"]
+    base, over = serve["in_process"], Overload.from_json(serve["overload"])
     crops, photos = WrkRun.from_json(serve["crops"]["micro-batching"]), WrkRun.from_json(serve["photos"])
     crop_share, photo_share = crops.per_s / base["classify_per_s"], photos.per_s / base["analyze_per_s"]
-    refused = over["probe"]["turned_away"] and over["probe"]["turned_away"]["p99"]
+    refused = None if over.probe.turned_away is None else over.probe.turned_away.p99
     bad = serve["bad_inputs"]
     all_4xx = all(400 <= s < 500 for statuses in bad["statuses"].values() for s in statuses)
     return [
@@ -35,11 +36,11 @@ def serve_goals(result: dict[str, Any]) -> list[tuple[str, str, bool]]:
         ),
         (
             f"fer-serve memory growth <= 50 MB over {MIN_REQUESTS:,} requests, alive after, exit 0",
-            f"{over['rss_growth_mb']:+.1f} MB over {over['requests']:,}",
-            over["rss_growth_mb"] <= 50
-            and over["requests"] >= MIN_REQUESTS
-            and over["alive_after"]
-            and over["exit_status"] == 0,
+            f"{over.rss_growth_mb:+.1f} MB over {over.run.requests:,}",
+            over.rss_growth_mb <= 50
+            and over.run.requests >= MIN_REQUESTS
+            and over.alive_after
+            and over.exit_status == 0,
         ),
         (
             "fer-serve: bad inputs under load all 4xx, healthy after each",
@@ -89,7 +90,7 @@ def serve_lines(result: dict[str, Any]) -> list[str]:
         return []
     if "skipped" in serve:
         return ["", f"`fer-serve` was not measured: {serve['skipped']}."]
-    base, over = serve["in_process"], serve["overload"]
+    base, over = serve["in_process"], Overload.from_json(serve["overload"])
     lines = [
         "",
         "`fer-serve` on this machine, driven by `wrk` on 127.0.0.1 (client and server share the cores):",
@@ -114,12 +115,12 @@ def serve_lines(result: dict[str, Any]) -> list[str]:
         "",
         f"- In process, same run: `Recognizer.classify` at batch 64 {base['classify_per_s']:,.0f} crops/s, "
         f"`Recognizer.analyze` {base['analyze_per_s']:,.1f} photos/s.",
-        f"- Twice the capacity ({over['offered_per_s']:,.0f} requests/s offered by {over['connections']} connections, "
-        f"the server letting {over['max_queue']} faces wait): {over['statuses'].get('200', 0):,} answered 200 and "
-        f"{over['statuses'].get('503', 0):,} answered 503 in {over['seconds']:.1f} s. One more client among them, "
-        f"on a kept-alive connection, saw its 503s in {_spread(over['probe']['turned_away'])} and its 200s in "
-        f"{_spread(over['probe']['accepted'])}; resident memory {over['rss_before_mb']:.0f} MB, "
-        f"{over['rss_growth_mb']:+.1f} MB after {over['requests']:,} requests.",
+        f"- Twice the capacity ({over.offered_per_s:,.0f} requests/s offered by {over.run.connections} connections, "
+        f"the server letting {over.max_queue} faces wait): {over.run.statuses.get('200', 0):,} answered 200 and "
+        f"{over.run.statuses.get('503', 0):,} answered 503 in {over.run.seconds:.1f} s. One more client among them, "
+        f"on a kept-alive connection, saw its 503s in {_spread(over.probe.turned_away)} and its 200s in "
+        f"{_spread(over.probe.accepted)}; resident memory {over.rss_before_mb:.0f} MB, "
+        f"{over.rss_growth_mb:+.1f} MB after {over.run.requests:,} requests.",
         "- Bad inputs sent during the crops load: "
         + ", ".join(f"{name} {'/'.join(map(str, s))}" for name, s in serve["bad_inputs"]["statuses"].items())
         + ".",
@@ -127,10 +128,10 @@ def serve_lines(result: dict[str, Any]) -> list[str]:
     return lines
 
 
-def _spread(latency: dict[str, float] | None) -> str:
+def _spread(latency: Latency | None) -> str:
     if latency is None:
         return "(none seen)"
-    return f"{latency['p50']:.1f} / {latency['p90']:.1f} / {latency['p99']:.1f} ms (p50 / p90 / p99)"
+    return f"{latency.p50:.1f} / {latency.p90:.1f} / {latency.p99:.1f} ms (p50 / p90 / p99)"
 
 
 def serve_markdown(result: dict[str, Any]) -> str:
