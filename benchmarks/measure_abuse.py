@@ -19,6 +19,7 @@ from typing import Any
 import cv2
 import numpy as np
 
+from benchmarks.abuse_runs import HealthProbe, KilledWorker, MedianRun, SlowClients
 from benchmarks.measure_serve import CONNECTIONS
 from benchmarks.serve_process import Server, get_status, serving, stalled_connections, worker_pids
 from benchmarks.wrk_run import WrkRun, wrk
@@ -72,16 +73,16 @@ def _beside_slow_clients(url: str, crop_file: Path, seconds: float, count: int) 
         return wrk(url, crop_file, "image/png", connections=CONNECTIONS, seconds=seconds)
 
 
-def _median_run(runs: list[WrkRun]) -> dict[str, Any]:
-    """The run of median rate, with the median p99 of all (rounds are noisy on a shared 2-core machine)."""
+def _median_run(runs: list[WrkRun]) -> MedianRun:
+    """The run of median rate, with the median p99 of all."""
     middle = sorted(runs, key=lambda run: run.per_s)[len(runs) // 2]
     p99 = float(np.median([run.latency_ms.p99 for run in runs]))
-    median = replace(middle, latency_ms=middle.latency_ms.with_p99(p99))
-    return {**median.to_json(), "rounds": [run.to_json() for run in runs]}
+    return MedianRun(replace(middle, latency_ms=middle.latency_ms.with_p99(p99)), runs)
 
 
-def _cut_off(count: int) -> dict[str, Any]:
-    """`count` slow-header clients against the default deadline: how many were answered 408, and when."""
+def _cut_off(count: int) -> tuple[float, int, float, int]:
+    """`count` slow-header clients against the default deadline: the deadline, how many were answered 408, within
+    how many seconds, and the server's exit status."""
     deadline = ServeSettings().header_timeout_s
     with serving(["--threads", "1"]) as server:
         opened = time.monotonic()
@@ -89,15 +90,10 @@ def _cut_off(count: int) -> dict[str, Any]:
             cut_off = sum(_closed_with_408(connection) for connection in sockets)
             waited = time.monotonic() - opened
         exit_status = server.stop()[0]
-    return {
-        "header_timeout_s": deadline,
-        "cut_off_408": cut_off,
-        "cut_off_within_s": waited,
-        "exit_status": exit_status,
-    }
+    return deadline, cut_off, waited, exit_status
 
 
-def slow_clients(crop_file: Path, seconds: float, count: int = SLOW_CLIENTS, rounds: int = ROUNDS) -> dict[str, Any]:
+def slow_clients(crop_file: Path, seconds: float, count: int = SLOW_CLIENTS, rounds: int = ROUNDS) -> SlowClients:
     """wrk alone and beside `count` slow-header connections, in turn for `rounds` rounds (their deadline set
     past the run, so that they stay), then the default deadline against as many."""
     raise_open_file_limit(count + 1024)
@@ -108,17 +104,20 @@ def slow_clients(crop_file: Path, seconds: float, count: int = SLOW_CLIENTS, rou
             alone.append(wrk(server.url, crop_file, "image/png", connections=CONNECTIONS, seconds=seconds))
             beside.append(_beside_slow_clients(server.url, crop_file, seconds, count))
         exit_status = server.stop()[0]
-    return {
-        "slow_clients": count,
-        "alone": _median_run(alone),
-        "beside_slow": _median_run(beside),
-        "exit_status": exit_status,
-        **_cut_off(count),
-    }
+    deadline, cut_off, waited, cut_off_exit = _cut_off(count)
+    return SlowClients(
+        slow_clients=count,
+        alone=_median_run(alone),
+        beside_slow=_median_run(beside),
+        exit_status=exit_status or cut_off_exit,  # both servers', the first that failed
+        header_timeout_s=deadline,
+        cut_off_408=cut_off,
+        cut_off_within_s=waited,
+    )
 
 
-def _probe(url: str, stop: threading.Event, out: dict[str, Any]) -> None:
-    """GET /healthz every PROBE_EVERY_S: when each answered, and the longest stretch without a 200."""
+def _probe(url: str, stop: threading.Event, out: dict[str, HealthProbe]) -> None:
+    """GET /healthz every PROBE_EVERY_S: when each answered, and the longest stretch without a 200 (`out["probe"]`)."""
     answered, failures = [time.monotonic()], 0
     while not stop.wait(PROBE_EVERY_S):
         if get_status(f"{url}/healthz") == 200:
@@ -126,7 +125,9 @@ def _probe(url: str, stop: threading.Event, out: dict[str, Any]) -> None:
         else:
             failures += 1
     gaps = np.diff(answered)
-    out.update({"probes": len(answered) + failures, "failures": failures, "longest_gap_s": float(gaps.max(initial=0))})
+    out["probe"] = HealthProbe(
+        probes=len(answered) + failures, failures=failures, longest_gap_s=float(gaps.max(initial=0))
+    )
 
 
 def _replaced_after(server: Server, killed: int, before: set[int], limit_s: float) -> float | None:
@@ -140,20 +141,17 @@ def _replaced_after(server: Server, killed: int, before: set[int], limit_s: floa
     return None
 
 
-def killed_worker(crop_file: Path, seconds: float) -> dict[str, Any]:
+def killed_worker(crop_file: Path, seconds: float) -> KilledWorker:
     """wrk on `--workers 2` for `seconds`; KILL_AFTER_S in, one worker SIGKILLed; a probe on /healthz throughout."""
     with serving(["--workers", "2", "--threads", "1"]) as server:
         wrk(server.url, crop_file, "image/png", connections=CONNECTIONS, seconds=1)
         before = worker_pids(server.process.pid)
-        result: dict[str, Any] = {}
-        stop, probe = threading.Event(), dict[str, Any]()
+        runs: list[WrkRun] = []
+        stop, probe = threading.Event(), dict[str, HealthProbe]()
         prober = threading.Thread(target=_probe, args=(server.url, stop, probe))
+        load_s = max(seconds, 2 * KILL_AFTER_S)
         loader = threading.Thread(
-            target=lambda: result.update(
-                wrk(
-                    server.url, crop_file, "image/png", connections=CONNECTIONS, seconds=max(seconds, 2 * KILL_AFTER_S)
-                ).to_json()
-            )
+            target=lambda: runs.append(wrk(server.url, crop_file, "image/png", connections=CONNECTIONS, seconds=load_s))
         )
         prober.start()
         loader.start()
@@ -163,21 +161,24 @@ def killed_worker(crop_file: Path, seconds: float) -> dict[str, Any]:
         stop.set()
         prober.join()
         code, log = server.stop()
-    return {
-        **result,
-        "workers": len(before),
-        "replaced_after_s": replaced,
-        "probe": probe,
-        "startups": log.count("Application startup complete"),
-        "exit_status": code,
-    }
+    return KilledWorker(
+        run=runs[0],
+        workers=len(before),
+        replaced_after_s=replaced,
+        probe=probe["probe"],
+        startups=log.count("Application startup complete"),
+        exit_status=code,
+    )
 
 
 def abuse_benchmark(work: Path, crop: np.ndarray, seconds: float, count: int = SLOW_CLIENTS) -> dict[str, Any]:
     work.mkdir(parents=True, exist_ok=True)
     crop_file = work / "crop.png"
     cv2.imwrite(str(crop_file), crop)
-    return {"slow_clients": slow_clients(crop_file, seconds, count), "killed_worker": killed_worker(crop_file, seconds)}
+    return {
+        "slow_clients": slow_clients(crop_file, seconds, count).to_json(),
+        "killed_worker": killed_worker(crop_file, seconds).to_json(),
+    }
 
 
 def main() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from benchmarks.wrk_run import WrkRun
+from benchmarks.abuse_runs import KilledWorker, SlowClients
 from fer_runtime.markdown import goal_table, markdown_table
 
 FUZZ_GOAL = 10_000  # fuzzed uploads and files the goal asks for
@@ -62,54 +62,52 @@ def fuzz_markdown(result: dict[str, Any]) -> str:
 
 
 def abuse_goals(abuse: dict[str, Any]) -> list[tuple[str, str, bool]]:
-    slow, killed = abuse["slow_clients"], abuse["killed_worker"]
-    alone, beside = WrkRun.from_json(slow["alone"]), WrkRun.from_json(slow["beside_slow"])
+    slow, killed = SlowClients.from_json(abuse["slow_clients"]), KilledWorker.from_json(abuse["killed_worker"])
+    alone, beside = slow.alone.run, slow.beside_slow.run
     rate = beside.per_s / alone.per_s
     p99 = beside.latency_ms.p99 / alone.latency_ms.p99
-    replaced, gap = killed["replaced_after_s"], killed["probe"]["longest_gap_s"]
-    failed = WrkRun.from_json(killed).non_2xx
+    replaced, gap = killed.replaced_after_s, killed.probe.longest_gap_s
+    failed = killed.run.non_2xx
     return [
         (
-            f"with {slow['slow_clients']:,} slow-header clients connected, normal requests keep "
+            f"with {slow.slow_clients:,} slow-header clients connected, normal requests keep "
             f">= {SLOW_RATE_SHARE}x their rate and p99 <= {SLOW_P99_FACTOR:g}x",
             f"{rate:.2f}x rate, {p99:.2f}x p99",
             rate >= SLOW_RATE_SHARE and p99 <= SLOW_P99_FACTOR,
         ),
         (
-            f"slow-header clients answered 408 and closed by the {slow['header_timeout_s']:g} s deadline",
-            f"{slow['cut_off_408']:,} of {slow['slow_clients']:,} within {slow['cut_off_within_s']:.1f} s",
-            slow["cut_off_408"] == slow["slow_clients"],
+            f"slow-header clients answered 408 and closed by the {slow.header_timeout_s:g} s deadline",
+            f"{slow.cut_off_408:,} of {slow.slow_clients:,} within {slow.cut_off_within_s:.1f} s",
+            slow.cut_off_408 == slow.slow_clients,
         ),
         (
             f"worker killed under load: replaced and answering within {REPLACED_WITHIN_S:g} s, "
-            f"failures only for its in-flight requests (<= {killed['connections']} connections)",
+            f"failures only for its in-flight requests (<= {killed.run.connections} connections)",
             "not replaced"
             if replaced is None
             else f"replaced in {replaced:.1f} s, longest /healthz gap "
-            f"{gap:.2f} s, {failed} failed of {killed['requests']:,}",
+            f"{gap:.2f} s, {failed} failed of {killed.run.requests:,}",
             replaced is not None
             and replaced <= REPLACED_WITHIN_S
             and gap <= REPLACED_WITHIN_S
-            and failed <= killed["connections"],
+            and failed <= killed.run.connections,
         ),
     ]
 
 
 def abuse_markdown(result: dict[str, Any]) -> str:
-    slow, killed = result["abuse"]["slow_clients"], result["abuse"]["killed_worker"]
-    rows = [
-        (name, WrkRun.from_json(slow[key]))
-        for name, key in (("alone", "alone"), (f"beside {slow['slow_clients']:,} slow-header clients", "beside_slow"))
-    ]
+    abuse = result["abuse"]
+    slow, killed = SlowClients.from_json(abuse["slow_clients"]), KilledWorker.from_json(abuse["killed_worker"])
+    rows = [("alone", slow.alone.run), (f"beside {slow.slow_clients:,} slow-header clients", slow.beside_slow.run)]
     lines = [
         _heading(result, "Abuse run"),
         "",
         f"One-crop POSTs from `wrk` on 127.0.0.1, alone and beside the slow clients in turn for "
-        f"{len(slow['alone']['rounds'])} rounds; the round of median rate with the median p99 (client, slow "
+        f"{len(slow.alone.rounds)} rounds; the round of median rate with the median p99 (client, slow "
         "clients and server share the cores). Rates by round: alone "
-        + " / ".join(f"{WrkRun.from_json(run).per_s:,.0f}" for run in slow["alone"]["rounds"])
+        + " / ".join(f"{run.per_s:,.0f}" for run in slow.alone.rounds)
         + ", beside "
-        + " / ".join(f"{WrkRun.from_json(run).per_s:,.0f}" for run in slow["beside_slow"]["rounds"])
+        + " / ".join(f"{run.per_s:,.0f}" for run in slow.beside_slow.rounds)
         + " crops/s.",
         "",
         *markdown_table(
@@ -127,14 +125,14 @@ def abuse_markdown(result: dict[str, Any]) -> str:
             ],
         ),
     ]
-    probe = killed["probe"]
+    run, probe = killed.run, killed.probe
     lines += [
         "",
-        f"`--workers {killed['workers']}` under the same load, one worker killed with SIGKILL: {killed['requests']:,} "
+        f"`--workers {killed.workers}` under the same load, one worker killed with SIGKILL: {run.requests:,} "
         "requests, "
-        + ", ".join(f"{n:,} answered {status}" for status, n in sorted(killed["statuses"].items()))
-        + f", {killed['socket_errors']} socket errors; /healthz probed "
-        f"{probe['probes']:,} times, {probe['failures']} failed, longest gap {probe['longest_gap_s']:.2f} s; "
-        f"{killed['startups']} worker start-ups in the log, exit {killed['exit_status']}.",
+        + ", ".join(f"{n:,} answered {status}" for status, n in sorted(run.statuses.items()))
+        + f", {run.socket_errors} socket errors; /healthz probed "
+        f"{probe.probes:,} times, {probe.failures} failed, longest gap {probe.longest_gap_s:.2f} s; "
+        f"{killed.startups} worker start-ups in the log, exit {killed.exit_status}.",
     ]
-    return "\n".join([*lines, "", *goal_table(abuse_goals(result["abuse"]))])
+    return "\n".join([*lines, "", *goal_table(abuse_goals(abuse))])
