@@ -6,15 +6,10 @@ same."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from typing import Any
 
-from benchmarks.wrk_run import WrkRun
-
-
-def _own_fields(cls: type, data: dict[str, Any], *nested: str) -> dict[str, Any]:
-    names = {f.name for f in fields(cls)} - {"run", *nested}
-    return {k: v for k, v in data.items() if k in names}
+from benchmarks.wrk_run import WrkRun, beside_run_fields, beside_run_json
 
 
 @dataclass(frozen=True)
@@ -51,7 +46,7 @@ class SlowClients:
         return cls(
             alone=MedianRun.from_json(data["alone"]),
             beside_slow=MedianRun.from_json(data["beside_slow"]),
-            **_own_fields(cls, data, "alone", "beside_slow"),
+            **beside_run_fields(cls, data, "alone", "beside_slow"),
         )
 
 
@@ -74,9 +69,10 @@ class KilledWorker:
     exit_status: int
 
     def to_json(self) -> dict[str, Any]:
-        extras = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in ("run", "probe")}
-        return {**self.run.to_json(), **extras, "probe": asdict(self.probe)}
+        return beside_run_json(self, probe=asdict(self.probe))
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> KilledWorker:
-        return cls(run=WrkRun.from_json(data), probe=HealthProbe(**data["probe"]), **_own_fields(cls, data, "probe"))
+        return cls(
+            run=WrkRun.from_json(data), probe=HealthProbe(**data["probe"]), **beside_run_fields(cls, data, "probe")
+        )

@@ -5,10 +5,10 @@ with these fields beside it, so results written before the record existed read t
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from typing import Any
 
-from benchmarks.wrk_run import Latency, WrkRun
+from benchmarks.wrk_run import Latency, WrkRun, beside_run_fields, beside_run_json
 
 
 def _latency(data: dict[str, float] | None) -> Latency | None:
@@ -44,14 +44,12 @@ class Overload:
     exit_status: int
 
     def to_json(self) -> dict[str, Any]:
-        extras = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in ("run", "probe")}
-        return {**self.run.to_json(), **extras, "probe": asdict(self.probe)}
+        return beside_run_json(self, probe=asdict(self.probe))
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Overload:
-        names = {f.name for f in fields(cls)} - {"run", "probe"}
         return cls(
             run=WrkRun.from_json(data),
             probe=KeptAliveProbe.from_json(data["probe"]),
-            **{k: v for k, v in data.items() if k in names},
+            **beside_run_fields(cls, data, "probe"),
         )

@@ -92,3 +92,16 @@ def wrk(
     line = next(line for line in done.stdout.splitlines() if line.startswith("FERJSON "))
     figures = json.loads(line.removeprefix("FERJSON "))
     return WrkRun(connections=connections, latency_ms=Latency(**figures.pop("latency_ms")), **figures)
+
+
+def beside_run_json(record: Any, **nested: Any) -> dict[str, Any]:
+    """A record that holds a `run: WrkRun` as JSON: the run's figures with the record's other fields beside them,
+    `nested` (records already as JSON) in place of those of the same names."""
+    own = {f.name: getattr(record, f.name) for f in fields(record) if f.name != "run"}
+    return {**record.run.to_json(), **own, **nested}
+
+
+def beside_run_fields(cls: type, data: dict[str, Any], *nested: str) -> dict[str, Any]:
+    """The keys of `data` that are `cls`'s own fields, less `run` and the `nested` ones its reader builds."""
+    names = {f.name for f in fields(cls)} - {"run", *nested}
+    return {k: v for k, v in data.items() if k in names}
