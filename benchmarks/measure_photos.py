@@ -4,7 +4,7 @@ positions of pasted faces, the per-photo time split, whether aligned crops help,
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +17,7 @@ from fer_runtime.detect import Box, Detection, FaceDetector, YuNetDetector, crea
 from fer_runtime.inputs import read_image
 from fer_runtime.preprocess import decode_image
 from fer_runtime.recognizer import Recognizer
+from fer_runtime.recognizer_settings import RecognizerSettings
 from fer_runtime.track import FaceTracker
 from fer_runtime.video import frames, open_capture
 from fer_train.landmark_template import measure_template
@@ -24,10 +25,10 @@ from fer_train.metrics import compute_metrics
 
 ANGLES = (0, -15, 15, -30, 30)  # in-plane tilts of the pasted faces, degrees
 VIDEO_SIZE = (640, 480)
-VIDEO_SETTINGS: dict[str, dict[str, Any]] = {  # detectors (and detection sizes) timed on video
-    "yunet": {"detector": "yunet"},
-    "yunet at 320 px": {"detector": "yunet", "detect_size": 320},
-    "haar": {"detector": "haar"},
+VIDEO_SETTINGS = {  # detectors (and detection sizes) timed on video
+    "yunet": RecognizerSettings(detector="yunet"),
+    "yunet at 320 px": RecognizerSettings(detector="yunet", detect_size=320),
+    "haar": RecognizerSettings(detector="haar"),
 }
 
 
@@ -212,9 +213,13 @@ def photo_benchmark(
         "alignment": alignment_effect(recognizer, val_photos, *val),
         "video": {
             name: [
-                video_rate(Recognizer(model, threads=threads, **options), photos_dir / clip, video_frames).to_json()
+                video_rate(
+                    Recognizer.from_settings(replace(settings, model=recognizer.settings.model, threads=threads)),
+                    photos_dir / clip,
+                    video_frames,
+                ).to_json()
                 for clip in ("test.mp4", "woman2.mp4")
             ]
-            for name, options in VIDEO_SETTINGS.items()
+            for name, settings in VIDEO_SETTINGS.items()
         },
     }
