@@ -17,7 +17,7 @@ def _latency(data: dict[str, float] | None) -> Latency | None:
 
 @dataclass(frozen=True)
 class KeptAliveProbe:
-    """A request every 10 ms on one kept-alive connection: how the 503s and the 200s took."""
+    """A request every 10 ms on one kept-alive connection: how long the 503s and the 200s took."""
 
     probes: int
     turned_away: Latency | None  # milliseconds of the 503 answers (None: none seen)
