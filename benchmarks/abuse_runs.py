@@ -9,7 +9,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from benchmarks.wrk_run import WrkRun, beside_run_fields, beside_run_json
+from benchmarks.records import record_fields
+from benchmarks.wrk_run import WrkRun, beside_run_json
 
 
 @dataclass(frozen=True)
@@ -46,7 +47,7 @@ class SlowClients:
         return cls(
             alone=MedianRun.from_json(data["alone"]),
             beside_slow=MedianRun.from_json(data["beside_slow"]),
-            **beside_run_fields(cls, data, "alone", "beside_slow"),
+            **record_fields(cls, data, "alone", "beside_slow"),
         )
 
 
@@ -74,5 +75,5 @@ class KilledWorker:
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> KilledWorker:
         return cls(
-            run=WrkRun.from_json(data), probe=HealthProbe(**data["probe"]), **beside_run_fields(cls, data, "probe")
+            run=WrkRun.from_json(data), probe=HealthProbe(**data["probe"]), **record_fields(cls, data, "run", "probe")
         )

@@ -14,16 +14,17 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from benchmarks.fuzz_runs import NO_ANSWER, FolderRun, Uploads
 from benchmarks.mutate import corpus, seed_files
 from benchmarks.serve_process import address, get_status, serving
 
 FILES = 10_000
 CLIENT_TIMEOUT_S = 60  # past the server's own 30 s limit, so that a slow answer is its 504, not a client timeout
-NO_ANSWER = "no answer"
 
 
-def _post_all(url: str, files: list[tuple[str, bytes]]) -> dict[str, Any]:
-    """Each file's bytes to /v1/analyze on a kept-alive connection (a new one when the server closes it)."""
+def _post_all(url: str, files: list[tuple[str, bytes]]) -> tuple[Counter[str], dict[str, Counter[str]], float]:
+    """Each file's bytes to /v1/analyze on a kept-alive connection (a new one when the server closes it): the
+    answers by status, the same by mutation, and the seconds it took."""
     host, port = address(url)
     connection = http.client.HTTPConnection(host, port, timeout=CLIENT_TIMEOUT_S)
     statuses: Counter[str] = Counter()
@@ -43,19 +44,22 @@ def _post_all(url: str, files: list[tuple[str, bytes]]) -> dict[str, Any]:
             connection.close()
             connection = http.client.HTTPConnection(host, port, timeout=CLIENT_TIMEOUT_S)
     connection.close()
-    return {
-        "statuses": dict(statuses),
-        "by_mutation": {kind: dict(counts) for kind, counts in by_mutation.items()},
-        "seconds": time.perf_counter() - started,
-    }
+    return statuses, by_mutation, time.perf_counter() - started
 
 
-def uploads(files: list[tuple[str, bytes]]) -> dict[str, Any]:
+def uploads(files: list[tuple[str, bytes]]) -> Uploads:
     with serving(["--threads", "1"]) as server:
-        posted = _post_all(server.url, files)
+        statuses, by_mutation, seconds = _post_all(server.url, files)
         alive = get_status(f"{server.url}/healthz") == 200
         code, log = server.stop()
-    return {**posted, "alive_after": alive, "tracebacks": log.count("Traceback"), "exit_status": code}
+    return Uploads(
+        statuses=dict(statuses),
+        by_mutation={kind: dict(counts) for kind, counts in by_mutation.items()},
+        seconds=seconds,
+        alive_after=alive,
+        tracebacks=log.count("Traceback"),
+        exit_status=code,
+    )
 
 
 def failed_files(stderr: str) -> list[str]:
@@ -64,7 +68,7 @@ def failed_files(stderr: str) -> list[str]:
     return re.findall(r"Error: (\S+\.jpg): ", stderr)
 
 
-def folder_run(files: list[tuple[str, bytes]], folder: Path) -> dict[str, Any]:
+def folder_run(files: list[tuple[str, bytes]], folder: Path) -> FolderRun:
     """The files written into `folder`, then one `fer-run FOLDER --output out.jsonl` process."""
     folder.mkdir(parents=True, exist_ok=True)
     for i, (kind, data) in enumerate(files):
@@ -80,20 +84,25 @@ def folder_run(files: list[tuple[str, bytes]], folder: Path) -> dict[str, Any]:
     )
     errors = set(failed_files(done.stderr))
     records = len(out.read_text().splitlines()) if out.exists() else 0
-    return {
-        "files": len(files),
-        "records": records,
-        "error_lines": len(errors),
-        "tracebacks": done.stderr.count("Traceback"),
-        "stderr_tail": done.stderr[-2000:] if "Traceback" in done.stderr else "",
-        "exit_status": done.returncode,
-        "seconds": time.perf_counter() - started,
-    }
+    return FolderRun(
+        files=len(files),
+        records=records,
+        error_lines=len(errors),
+        tracebacks=done.stderr.count("Traceback"),
+        stderr_tail=done.stderr[-2000:] if "Traceback" in done.stderr else "",
+        exit_status=done.returncode,
+        seconds=time.perf_counter() - started,
+    )
 
 
 def fuzz_benchmark(photos: Path, work: Path, count: int = FILES, seed: int = 0) -> dict[str, Any]:
     files = list(corpus(seed_files(photos), count, seed))
-    return {"files": count, "seed": seed, "uploads": uploads(files), "fer_run": folder_run(files, work / "corpus")}
+    return {
+        "files": count,
+        "seed": seed,
+        "uploads": uploads(files).to_json(),
+        "fer_run": folder_run(files, work / "corpus").to_json(),
+    }
 
 
 def main() -> None:

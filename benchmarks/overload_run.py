@@ -8,7 +8,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from benchmarks.wrk_run import Latency, WrkRun, beside_run_fields, beside_run_json
+from benchmarks.records import record_fields
+from benchmarks.wrk_run import Latency, WrkRun, beside_run_json
 
 
 def _latency(data: dict[str, float] | None) -> Latency | None:
@@ -51,5 +52,5 @@ class Overload:
         return cls(
             run=WrkRun.from_json(data),
             probe=KeptAliveProbe.from_json(data["probe"]),
-            **beside_run_fields(cls, data, "probe"),
+            **record_fields(cls, data, "run", "probe"),
         )

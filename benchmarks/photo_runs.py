@@ -4,14 +4,10 @@ JSON each is its fields as they are, so results written before the records exist
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
-from typing import Any, TypeVar
+from dataclasses import asdict, dataclass
+from typing import Any
 
-Record = TypeVar("Record", "DetectorRun", "VideoRate")
-
-
-def _from_json(cls: type[Record], data: dict[str, Any]) -> Record:
-    return cls(**{f.name: data[f.name] for f in fields(cls)})
+from benchmarks.records import record_fields
 
 
 @dataclass(frozen=True)
@@ -38,7 +34,7 @@ class DetectorRun:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> DetectorRun:
-        return _from_json(cls, data)
+        return cls(**record_fields(cls, data))
 
 
 @dataclass(frozen=True)
@@ -55,4 +51,4 @@ class VideoRate:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> VideoRate:
-        return _from_json(cls, data)
+        return cls(**record_fields(cls, data))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from benchmarks.abuse_runs import KilledWorker, SlowClients
+from benchmarks.fuzz_runs import FolderRun, Uploads
 from fer_runtime.markdown import goal_table, markdown_table
 
 FUZZ_GOAL = 10_000  # fuzzed uploads and files the goal asks for
@@ -19,44 +20,41 @@ def _heading(result: dict[str, Any], what: str) -> str:
 
 
 def fuzz_goals(fuzz: dict[str, Any]) -> list[tuple[str, str, bool]]:
-    uploads, run = fuzz["uploads"], fuzz["fer_run"]
-    server_errors = sum(n for status, n in uploads["statuses"].items() if not status.startswith(("2", "4")))
-    answered = run["records"] + run["error_lines"]
+    uploads, run = Uploads.from_json(fuzz["uploads"]), FolderRun.from_json(fuzz["fer_run"])
     return [
         (
             f"{FUZZ_GOAL:,} fuzzed uploads: 0 tracebacks, 0 5xx (or unanswered)",
-            f"{sum(uploads['statuses'].values()):,} uploads: {uploads['tracebacks']} tracebacks, {server_errors} 5xx "
-            "or unanswered",
-            sum(uploads["statuses"].values()) >= FUZZ_GOAL and uploads["tracebacks"] == 0 and server_errors == 0,
+            f"{uploads.posted:,} uploads: {uploads.tracebacks} tracebacks, {uploads.server_errors} 5xx or unanswered",
+            uploads.posted >= FUZZ_GOAL and uploads.tracebacks == 0 and uploads.server_errors == 0,
         ),
         (
             f"{FUZZ_GOAL:,} fuzzed files through fer-run: 0 tracebacks, each a record or a one-line error",
-            f"{run['files']:,} files: {run['tracebacks']} tracebacks, {answered:,} answered",
-            run["files"] >= FUZZ_GOAL and run["tracebacks"] == 0 and answered == run["files"],
+            f"{run.files:,} files: {run.tracebacks} tracebacks, {run.answered:,} answered",
+            run.files >= FUZZ_GOAL and run.tracebacks == 0 and run.answered == run.files,
         ),
     ]
 
 
 def fuzz_markdown(result: dict[str, Any]) -> str:
     fuzz = result["fuzz"]
-    uploads, run = fuzz["uploads"], fuzz["fer_run"]
-    mutations = sorted(uploads["by_mutation"])
-    statuses = sorted({s for counts in uploads["by_mutation"].values() for s in counts})
+    uploads, run = Uploads.from_json(fuzz["uploads"]), FolderRun.from_json(fuzz["fer_run"])
+    mutations = sorted(uploads.by_mutation)
+    statuses = sorted({s for counts in uploads.by_mutation.values() for s in counts})
     lines = [
         _heading(result, "Fuzz run"),
         "",
-        f"{fuzz['files']:,} mutated files (seed {fuzz['seed']}) posted to `fer-serve` in {uploads['seconds']:.0f} s "
-        f"(alive after: {'yes' if uploads['alive_after'] else 'no'}, exit {uploads['exit_status']}), answers by mutation:",
+        f"{fuzz['files']:,} mutated files (seed {fuzz['seed']}) posted to `fer-serve` in {uploads.seconds:.0f} s "
+        f"(alive after: {'yes' if uploads.alive_after else 'no'}, exit {uploads.exit_status}), answers by mutation:",
         "",
         *markdown_table(
             ("mutation", *statuses),
-            [(kind, *(f"{uploads['by_mutation'][kind].get(s, 0):,}" for s in statuses)) for kind in mutations],
+            [(kind, *(f"{uploads.by_mutation[kind].get(s, 0):,}" for s in statuses)) for kind in mutations],
         ),
     ]
     lines += [
         "",
-        f"The same files through one `fer-run FOLDER --output fuzz.jsonl` process in {run['seconds']:.0f} s: "
-        f"{run['records']:,} records, {run['error_lines']:,} one-line errors, exit {run['exit_status']}.",
+        f"The same files through one `fer-run FOLDER --output fuzz.jsonl` process in {run.seconds:.0f} s: "
+        f"{run.records:,} records, {run.error_lines:,} one-line errors, exit {run.exit_status}.",
     ]
     return "\n".join([*lines, "", *goal_table(fuzz_goals(fuzz))])
 

@@ -12,6 +12,8 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
+from benchmarks.records import record_fields
+
 WRK_SCRIPT = Path(__file__).with_name("wrk_post.lua")
 
 
@@ -58,8 +60,7 @@ class WrkRun:
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> WrkRun:
         """The run in `data` (a part's keys beside it, such as `exit_status`, are left to the part)."""
-        names = {f.name for f in fields(cls)} - {"latency_ms"}
-        return cls(latency_ms=Latency(**data["latency_ms"]), **{k: v for k, v in data.items() if k in names})
+        return cls(latency_ms=Latency(**data["latency_ms"]), **record_fields(cls, data, "latency_ms"))
 
 
 def wrk(
@@ -99,9 +100,3 @@ def beside_run_json(record: Any, **nested: Any) -> dict[str, Any]:
     `nested` (records already as JSON) in place of those of the same names."""
     own = {f.name: getattr(record, f.name) for f in fields(record) if f.name != "run"}
     return {**record.run.to_json(), **own, **nested}
-
-
-def beside_run_fields(cls: type, data: dict[str, Any], *nested: str) -> dict[str, Any]:
-    """The keys of `data` that are `cls`'s own fields, less `run` and the `nested` ones its reader builds."""
-    names = {f.name for f in fields(cls)} - {"run", *nested}
-    return {k: v for k, v in data.items() if k in names}

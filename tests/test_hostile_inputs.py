@@ -156,13 +156,13 @@ def test_a_mutated_corpus_through_fer_run_and_the_service(
     """The mutated corpus (seeded) as files for a real fer-run process and as uploads to the service."""
     files = list(corpus(seeds, CORPUS_FILES, seed=0))
     run = folder_run(files, tmp_path / "corpus")  # the benchmark's run, smaller
-    assert run["exit_status"] in (0, 1) and run["tracebacks"] == 0, run
-    assert run["records"] + run["error_lines"] == CORPUS_FILES
+    assert run.exit_status in (0, 1) and run.tracebacks == 0, run
+    assert run.answered == CORPUS_FILES
     statuses = [
         client.post("/v1/analyze", content=data, headers={"Content-Type": "image/jpeg"}).status_code
         for _, data in files
     ]
-    assert max(statuses) < 500 and statuses.count(200) == run["records"]
+    assert max(statuses) < 500 and statuses.count(200) == run.records
 
 
 def test_a_video_cut_mid_file_keeps_every_row_and_says_so_in_one_line(shared_data: Path, tmp_path: Path) -> None:
