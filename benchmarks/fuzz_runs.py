@@ -4,16 +4,15 @@ In a result's JSON each is its fields as they are, so results written before the
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-from typing import Any
+from dataclasses import dataclass
 
-from benchmarks.records import record_fields
+from benchmarks.records import JsonRecord
 
 NO_ANSWER = "no answer"  # the status counted when the server gave none in time or dropped the connection
 
 
 @dataclass(frozen=True)
-class Uploads:
+class Uploads(JsonRecord):
     statuses: dict[str, int]  # answers by HTTP status, as text, or NO_ANSWER
     by_mutation: dict[str, dict[str, int]]  # the same per kind of mutation
     seconds: float
@@ -30,16 +29,9 @@ class Uploads:
         """Answers outside 2xx and 4xx, the unanswered included."""
         return sum(n for status, n in self.statuses.items() if not status.startswith(("2", "4")))
 
-    def to_json(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> Uploads:
-        return cls(**record_fields(cls, data))
-
 
 @dataclass(frozen=True)
-class FolderRun:
+class FolderRun(JsonRecord):
     files: int
     records: int  # lines in fer-run's JSON Lines output
     error_lines: int  # files named by one of its one-line errors
@@ -51,10 +43,3 @@ class FolderRun:
     @property
     def answered(self) -> int:
         return self.records + self.error_lines
-
-    def to_json(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> FolderRun:
-        return cls(**record_fields(cls, data))

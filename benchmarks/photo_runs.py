@@ -7,11 +7,11 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from benchmarks.records import record_fields
+from benchmarks.records import JsonRecord
 
 
 @dataclass(frozen=True)
-class DetectorRun:
+class DetectorRun(JsonRecord):
     """Recall, false positives and the per-photo time split (medians, milliseconds) of one detector."""
 
     detector: str
@@ -32,23 +32,12 @@ class DetectorRun:
     def to_json(self) -> dict[str, Any]:
         return {**asdict(self), "recall": self.recall}
 
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> DetectorRun:
-        return cls(**record_fields(cls, data))
-
 
 @dataclass(frozen=True)
-class VideoRate:
+class VideoRate(JsonRecord):
     """Frames/s of detect + classify + track on one clip, and the tracks it made."""
 
     video: str
     frames: int
     frames_per_s: float
     tracks: int
-
-    def to_json(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> VideoRate:
-        return cls(**record_fields(cls, data))

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import fields
-from typing import Any
+from dataclasses import asdict, fields
+from typing import Any, TypeVar
 
 
 def record_fields(cls: type, data: dict[str, Any], *skip: str) -> dict[str, Any]:
@@ -11,3 +11,17 @@ def record_fields(cls: type, data: dict[str, Any], *skip: str) -> dict[str, Any]
     other keys (a part's own beside a record) are left out."""
     names = {f.name for f in fields(cls)} - set(skip)
     return {k: v for k, v in data.items() if k in names}
+
+
+Record = TypeVar("Record", bound="JsonRecord")
+
+
+class JsonRecord:
+    """For a frozen dataclass whose JSON is its fields as they are: `to_json` and `from_json`."""
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)  # type: ignore[call-overload]
+
+    @classmethod
+    def from_json(cls: type[Record], data: dict[str, Any]) -> Record:
+        return cls(**record_fields(cls, data))
