@@ -9,6 +9,7 @@ import sys
 import pytest
 
 from benchmarks.detection_docs import write_docs
+from benchmarks.fuzz_runs import FolderRun, Uploads
 from benchmarks.measure_detect_size import SIZES
 from benchmarks.measure_training import training_speed
 from benchmarks.report_hostile import fuzz_goals
@@ -189,14 +190,13 @@ def test_fuzz_and_abuse_parts_write_their_results(shared_data, tmp_path):
 
 
 def test_fuzz_goals_fail_on_one_server_error_or_one_unanswered_file():
-    fuzz = {
-        "uploads": {"statuses": {"200": 6000, "400": 4000}, "tracebacks": 0},
-        "fer_run": {"files": 10_000, "records": 6000, "error_lines": 4000, "tracebacks": 0},
-    }
-    assert all(ok for _, _, ok in fuzz_goals(fuzz))
-    fuzz["uploads"]["statuses"] = {"200": 5999, "400": 4000, "500": 1}
-    fuzz["fer_run"]["error_lines"] = 3999
-    assert not any(ok for _, _, ok in fuzz_goals(fuzz))
+    def fuzz(statuses: dict[str, int], error_lines: int) -> dict:
+        uploads = Uploads(statuses, {}, seconds=1.0, alive_after=True, tracebacks=0, exit_status=0)
+        run = FolderRun(10_000, records=6000, error_lines=error_lines, tracebacks=0, exit_status=0, seconds=1.0)
+        return {"uploads": uploads.to_json(), "fer_run": run.to_json()}
+
+    assert all(ok for _, _, ok in fuzz_goals(fuzz({"200": 6000, "400": 4000}, error_lines=4000)))
+    assert not any(ok for _, _, ok in fuzz_goals(fuzz({"200": 5999, "400": 4000, "500": 1}, error_lines=3999)))
 
 
 def _quick_part(name: str, shared_data, tmp_path) -> tuple[dict, str]:
