@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from benchmarks.records import record_fields
-from benchmarks.wrk_run import WrkRun, beside_run_json
+from benchmarks.records import beside_run_json, record_fields
+from benchmarks.wrk_run import WrkRun
 
 
 @dataclass(frozen=True)

@@ -8,8 +8,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from benchmarks.records import record_fields
-from benchmarks.wrk_run import Latency, WrkRun, beside_run_json
+from benchmarks.records import beside_run_json, record_fields
+from benchmarks.wrk_run import Latency, WrkRun
 
 
 def _latency(data: dict[str, float] | None) -> Latency | None:

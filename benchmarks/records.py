@@ -1,4 +1,5 @@
-"""What the benchmark's typed result records share: reading a record's own fields out of a result's JSON."""
+"""What the benchmark's typed result records share: reading a record's own fields out of a result's JSON, and
+writing a record that carries a `run` (a `WrkRun`) with its other fields beside the run's."""
 
 from __future__ import annotations
 
@@ -25,3 +26,10 @@ class JsonRecord:
     @classmethod
     def from_json(cls: type[Record], data: dict[str, Any]) -> Record:
         return cls(**record_fields(cls, data))
+
+
+def beside_run_json(record: Any, **nested: Any) -> dict[str, Any]:
+    """A record that holds a `run: WrkRun` as JSON: the run's figures with the record's other fields beside them,
+    `nested` (records already as JSON) in place of those of the same names."""
+    own = {f.name: getattr(record, f.name) for f in fields(record) if f.name != "run"}
+    return {**record.run.to_json(), **own, **nested}

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -93,10 +93,3 @@ def wrk(
     line = next(line for line in done.stdout.splitlines() if line.startswith("FERJSON "))
     figures = json.loads(line.removeprefix("FERJSON "))
     return WrkRun(connections=connections, latency_ms=Latency(**figures.pop("latency_ms")), **figures)
-
-
-def beside_run_json(record: Any, **nested: Any) -> dict[str, Any]:
-    """A record that holds a `run: WrkRun` as JSON: the run's figures with the record's other fields beside them,
-    `nested` (records already as JSON) in place of those of the same names."""
-    own = {f.name: getattr(record, f.name) for f in fields(record) if f.name != "run"}
-    return {**record.run.to_json(), **own, **nested}
