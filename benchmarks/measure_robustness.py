@@ -19,6 +19,7 @@ from benchmarks.angry_faces import angry_faces
 from benchmarks.framing import framing_comparison
 from benchmarks.measure_peer import PEER_CLASSES, PeerModel, peer_model_file, peer_probabilities
 from benchmarks.photo_robustness import photo_robustness, photos
+from benchmarks.robustness_runs import ShiftScore, SplitRobustness
 from fer_runtime.model_files import DEFAULT_MODEL_NAME, bundled_model_dir, read_description
 from fer_runtime.postprocess import softmax
 from fer_runtime.recognizer import Recognizer
@@ -93,29 +94,20 @@ def _score(p: np.ndarray, votes: FaceVotes, classes: tuple[str, ...]) -> float:
     return crowd_metrics(p, votes, classes).majority.balanced_accuracy
 
 
-def robustness_of(contender: Contender, dataset: FaceDataset, votes: FaceVotes) -> dict[str, Any]:
+def robustness_of(contender: Contender, dataset: FaceDataset, votes: FaceVotes) -> SplitRobustness:
     """Clean balanced accuracy against the raters, and per shift and severity: accuracy, drop, changed answers."""
     classes = contender.spec.classes
     clean = contender.probabilities(dataset.pixels)
     clean_score, clean_top = _score(clean, votes, classes), clean.argmax(1)
-    shifts: dict[str, dict[str, dict[str, float]]] = {}
+    shifts: dict[str, dict[str, ShiftScore]] = {}
     for shift in SHIFTS:
         shifts[shift.name] = {}
         for severity in SEVERITIES if shift.moderate != shift.strong else SEVERITIES[:1]:
             p = contender.probabilities(shifted(dataset.pixels, shift, severity))
             score = _score(p, votes, classes)
             changed = float((p.argmax(1) != clean_top).mean())
-            shifts[shift.name][severity] = {"balanced": score, "drop": clean_score - score, "changed": changed}
-    moderate = [by["moderate"] for by in shifts.values()]
-    return {
-        "clean": clean_score,
-        "faces": len(dataset.pixels),
-        "shifts": shifts,
-        "mean_drop": float(np.mean([m["drop"] for m in moderate])),
-        "worst_drop": max(m["drop"] for m in moderate),
-        "worst_shift": max(shifts, key=lambda name: shifts[name]["moderate"]["drop"]),
-        "mean_changed": float(np.mean([m["changed"] for m in moderate])),
-    }
+            shifts[shift.name][severity] = ShiftScore(balanced=score, drop=clean_score - score, changed=changed)
+    return SplitRobustness(clean=clean_score, faces=len(dataset.pixels), shifts=shifts)
 
 
 def robustness_benchmark(
@@ -133,7 +125,7 @@ def robustness_benchmark(
             table = read_votes(votes_csv, contender.spec.classes)
             for split, path in splits.items():
                 dataset, votes = _faces(path, contender.spec, table, limit)
-                results.setdefault(contender.name, {})[split] = robustness_of(contender, dataset, votes)
+                results.setdefault(contender.name, {})[split] = robustness_of(contender, dataset, votes).to_json()
                 bar.update()
     severities = {s.name: {"what": s.what, "moderate": s.moderate, "strong": s.strong} for s in SHIFTS}
     images = photos(data / "photos")  # decoded once for the whole-photo part and the framing comparison
@@ -143,7 +135,7 @@ def robustness_benchmark(
         "threads": THREADS,
         "severities": severities,
         "models": results,
-        "photos": whole,
+        "photos": whole.to_json(),
         "angry": angry_faces(data),
         "framing": framing_comparison(data, images),
     }

@@ -7,11 +7,11 @@ those, the share whose top-1 answer changed."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import cv2
 import numpy as np
 
+from benchmarks.robustness_runs import PhotoRobustness, PhotoShift
 from fer_runtime.inputs import read_image
 from fer_runtime.recognizer import Face, Recognizer
 from fer_runtime.track import overlap
@@ -88,14 +88,15 @@ def _mirrored(face: Face, width: int) -> Face:
     return Face(box=(width - x - w, y, w, h), label=face.label, scores=face.scores)
 
 
-def photo_robustness(recognizer: Recognizer, images: list[np.ndarray]) -> dict[str, Any]:
+def photo_robustness(recognizer: Recognizer, images: list[np.ndarray]) -> PhotoRobustness:
     """Per shift (all but the detector's box, which the detector itself makes) and severity: faces found again,
     and answers changed among them, over every clean face of `images`."""
     clean = [recognizer.analyze(image) for image in images]
     scored = [(image, faces) for image, faces in zip(images, clean) if faces]
-    result: dict[str, Any] = {"photos": len(images), "faces": sum(len(f) for _, f in scored), "shifts": {}}
+    total = sum(len(f) for _, f in scored)
+    shifts: dict[str, dict[str, PhotoShift]] = {}
     for shift in (s for s in SHIFTS if s.name != "box"):
-        result["shifts"][shift.name] = {}
+        shifts[shift.name] = {}
         for severity in SEVERITIES if shift.moderate != shift.strong else SEVERITIES[:1]:
             found = changed = 0
             for image, faces in scored:
@@ -107,8 +108,5 @@ def photo_robustness(recognizer: Recognizer, images: list[np.ndarray]) -> dict[s
                     if match is not None and overlap(match.box, face.box) >= MIN_IOU:
                         found += 1
                         changed += match.label != face.label
-            result["shifts"][shift.name][severity] = {
-                "found": found / result["faces"],
-                "changed": changed / max(found, 1),
-            }
-    return result
+            shifts[shift.name][severity] = PhotoShift(found=found / total, changed=changed / max(found, 1))
+    return PhotoRobustness(photos=len(images), faces=total, shifts=shifts)

@@ -9,6 +9,7 @@ from typing import Any
 from benchmarks.angry_faces import angry_markdown
 from benchmarks.framing import framing_markdown, plot_framing
 from benchmarks.measure_robustness import MAX_CHANGED, MAX_MEAN_DROP, MAX_WORST_DROP
+from benchmarks.robustness_runs import PhotoRobustness, SplitRobustness, model_robustness
 from fer_runtime.atomic import write_text
 from fer_runtime.markdown import markdown_table
 
@@ -20,31 +21,31 @@ def _points(drop: float) -> str:
     return f"{drop * 100:.1f}"
 
 
-def _split_table(models: dict[str, Any], split: str, severities: dict[str, Any]) -> list[str]:
-    names = list(models)
-    rows = [["clean: balanced vs raters", *(f"{models[n][split]['clean']:.3f}" for n in names)]]
+def _split_table(models: dict[str, dict[str, SplitRobustness]], split: str, severities: dict[str, Any]) -> list[str]:
+    scores = {name: splits[split] for name, splits in models.items()}
+    rows = [["clean: balanced vs raters", *(f"{r.clean:.3f}" for r in scores.values())]]
     for shift, about in severities.items():
         cells = []
-        for name in names:
-            by = models[name][split]["shifts"][shift]
-            drops = " / ".join(_points(by[s]["drop"]) for s in by)
-            cells.append(f"{drops} ({by['moderate']['changed']:.0%} changed)")
+        for r in scores.values():
+            by = r.shifts[shift]
+            drops = " / ".join(_points(score.drop) for score in by.values())
+            cells.append(f"{drops} ({by['moderate'].changed:.0%} changed)")
         levels = f"{about['moderate']:g}" + (f" / {about['strong']:g}" if about["strong"] != about["moderate"] else "")
         rows.append([f"{shift} ({about['what']}: {levels})", *cells])
-    means = (f"{_points(models[n][split]['mean_drop'])}, {models[n][split]['mean_changed']:.0%}" for n in names)
+    means = (f"{_points(r.mean_drop)}, {r.mean_changed:.0%}" for r in scores.values())
     rows.append(["mean at moderate: points lost, answers changed", *means])
-    return markdown_table([f"{split}: shift (moderate / strong)", *(f"`{n}`" for n in names)], rows)
+    return markdown_table([f"{split}: shift (moderate / strong)", *(f"`{n}`" for n in scores)], rows)
 
 
-def _photo_table(whole: dict[str, Any]) -> list[str]:
+def _photo_table(whole: PhotoRobustness) -> list[str]:
     lines = [
-        f"Whole photos through `fer_default`'s pipeline (YuNet, aligned crop, int8 graph): {whole['photos']} photos "
-        f"and video frames, {whole['faces']} faces; each shift scaled to the photo's largest face.",
+        f"Whole photos through `fer_default`'s pipeline (YuNet, aligned crop, int8 graph): {whole.photos} photos "
+        f"and video frames, {whole.faces} faces; each shift scaled to the photo's largest face.",
         "",
     ]
     rows = []
-    for shift, by in whole["shifts"].items():
-        cells = [f"{by[s]['found']:.0%}, {by[s]['changed']:.0%}" for s in by]
+    for shift, by in whole.shifts.items():
+        cells = [f"{score.found:.0%}, {score.changed:.0%}" for score in by.values()]
         rows.append([shift, *cells, *["-"] * (2 - len(cells))])
     header = ("shift", "moderate: faces found, answers changed", "strong: faces found, answers changed")
     return lines + markdown_table(header, rows)
@@ -60,16 +61,16 @@ def robustness_goals(part: dict[str, Any]) -> list[str]:
     )
     rows = []
     mark = {True: "", False: " **(no)**"}
-    for name, splits in part["models"].items():
+    for name, splits in model_robustness(part).items():
         if name.endswith(("(peer)", "(teacher)")):
             continue
         for split, r in splits.items():
             rows.append(
                 (
                     f"`{name}` {split}",
-                    f"{r['mean_drop'] * 100:.1f}{mark[r['mean_drop'] <= MAX_MEAN_DROP]}",
-                    f"{r['worst_drop'] * 100:.1f} ({r['worst_shift']}){mark[r['worst_drop'] <= MAX_WORST_DROP]}",
-                    f"{r['mean_changed']:.1%}{mark[r['mean_changed'] <= MAX_CHANGED]}",
+                    f"{r.mean_drop * 100:.1f}{mark[r.mean_drop <= MAX_MEAN_DROP]}",
+                    f"{r.worst_drop * 100:.1f} ({r.worst_shift}){mark[r.worst_drop <= MAX_WORST_DROP]}",
+                    f"{r.mean_changed:.1%}{mark[r.mean_changed <= MAX_CHANGED]}",
                 )
             )
     return markdown_table(header, rows)
@@ -77,8 +78,9 @@ def robustness_goals(part: dict[str, Any]) -> list[str]:
 
 def robustness_markdown(result: dict[str, Any]) -> str:
     part, cpu = result["robustness"], result["cpu"]
-    first = next(iter(part["models"].values()))
-    faces = ", ".join(f"{split} {r['faces']} faces" for split, r in first.items())
+    models = model_robustness(part)
+    first = next(iter(models.values()))
+    faces = ", ".join(f"{split} {r.faces} faces" for split, r in first.items())
     lines = [
         f"Robustness run of {result['date']}{' (quick)' if part['quick'] else ''}: {cpu['cpu']}, {cpu['cores']} cores; "
         f"{faces}; each model's int8 graph under its default prior. Cells: points of balanced accuracy against "
@@ -92,8 +94,8 @@ def robustness_markdown(result: dict[str, Any]) -> str:
             "(`fer-train fit --config configs/FOLDER.toml --out runs/FOLDER`)."
         )
     for split in first:
-        lines += ["", *_split_table(part["models"], split, part["severities"])]
-    lines += ["", *_photo_table(part["photos"])]
+        lines += ["", *_split_table(models, split, part["severities"])]
+    lines += ["", *_photo_table(PhotoRobustness.from_json(part["photos"]))]
     lines += ["", "### Angry faces called neutral", "", *angry_markdown(part["angry"])]
     lines += ["", "### The runtime's crops beside the training crops", "", *framing_markdown(part["framing"])]
     lines += ["", *robustness_goals(part)]
@@ -109,11 +111,11 @@ def plot_robustness(part: dict[str, Any], path: Path) -> None:
     import numpy as np
 
     shifts = list(part["severities"])
-    models = part["models"]
+    models = model_robustness(part)
     width = 0.8 / len(models)
     figure, axes = plt.subplots(figsize=(11, 4.2), dpi=110)
     for k, (name, splits) in enumerate(models.items()):
-        drops = [splits["val"]["shifts"][s]["moderate"]["drop"] * 100 for s in shifts]
+        drops = [splits["val"].shifts[s]["moderate"].drop * 100 for s in shifts]
         axes.bar(np.arange(len(shifts)) + (k - (len(models) - 1) / 2) * width, drops, width, label=name)
     axes.axhline(MAX_WORST_DROP * 100, color="gray", linestyle="--", linewidth=1, label="worst-shift goal")
     axes.set_xticks(np.arange(len(shifts)), [s.replace("_", " ") for s in shifts], rotation=20)

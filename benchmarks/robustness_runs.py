@@ -1,0 +1,109 @@
+"""The robustness part's records: `SplitRobustness` (one model on one split under every shift) and `PhotoRobustness`
+(the bundled pipeline on whole photos under the same shifts), written by benchmarks/measure_robustness.py and
+benchmarks/photo_robustness.py, read by benchmarks/report_robustness.py. In a result's JSON each is its fields,
+shifts keyed by name and then severity, so results written before the records existed read the same."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import numpy as np
+
+from benchmarks.records import JsonRecord
+
+Score = TypeVar("Score", bound=JsonRecord)
+
+
+def _shifts_json(shifts: dict[str, dict[str, Score]]) -> dict[str, dict[str, dict[str, Any]]]:
+    return {name: {severity: score.to_json() for severity, score in by.items()} for name, by in shifts.items()}
+
+
+def _read_shifts(data: dict[str, Any], score: type[Score]) -> dict[str, dict[str, Score]]:
+    return {name: {severity: score.from_json(f) for severity, f in by.items()} for name, by in data["shifts"].items()}
+
+
+@dataclass(frozen=True)
+class ShiftScore(JsonRecord):
+    """Balanced accuracy against the raters' majority under one shift, its drop from clean, answers changed."""
+
+    balanced: float
+    drop: float
+    changed: float
+
+
+@dataclass(frozen=True)
+class SplitRobustness:
+    """One model on one split: clean balanced accuracy, and a `ShiftScore` per shift and severity."""
+
+    clean: float
+    faces: int
+    shifts: dict[str, dict[str, ShiftScore]]
+
+    @property
+    def _moderate(self) -> dict[str, ShiftScore]:
+        return {name: by["moderate"] for name, by in self.shifts.items()}
+
+    @property
+    def mean_drop(self) -> float:
+        return float(np.mean([s.drop for s in self._moderate.values()]))
+
+    @property
+    def worst_shift(self) -> str:
+        moderate = self._moderate
+        return max(moderate, key=lambda name: moderate[name].drop)
+
+    @property
+    def worst_drop(self) -> float:
+        return self._moderate[self.worst_shift].drop
+
+    @property
+    def mean_changed(self) -> float:
+        return float(np.mean([s.changed for s in self._moderate.values()]))
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "clean": self.clean,
+            "faces": self.faces,
+            "shifts": _shifts_json(self.shifts),
+            "mean_drop": self.mean_drop,
+            "worst_drop": self.worst_drop,
+            "worst_shift": self.worst_shift,
+            "mean_changed": self.mean_changed,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> SplitRobustness:
+        return cls(clean=data["clean"], faces=data["faces"], shifts=_read_shifts(data, ShiftScore))
+
+
+@dataclass(frozen=True)
+class PhotoShift(JsonRecord):
+    """Of the clean faces, the share found again under one shift, and the share of those whose answer changed."""
+
+    found: float
+    changed: float
+
+
+@dataclass(frozen=True)
+class PhotoRobustness:
+    """The whole-photo part: how many photos and clean faces, and a `PhotoShift` per shift and severity."""
+
+    photos: int
+    faces: int
+    shifts: dict[str, dict[str, PhotoShift]]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"photos": self.photos, "faces": self.faces, "shifts": _shifts_json(self.shifts)}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> PhotoRobustness:
+        return cls(photos=data["photos"], faces=data["faces"], shifts=_read_shifts(data, PhotoShift))
+
+
+def model_robustness(part: dict[str, Any]) -> dict[str, dict[str, SplitRobustness]]:
+    """The part's models, each split read into its record, in the part's order."""
+    return {
+        name: {split: SplitRobustness.from_json(r) for split, r in splits.items()}
+        for name, splits in part["models"].items()
+    }
