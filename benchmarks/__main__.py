@@ -19,7 +19,7 @@ import torch
 
 from benchmarks.measure_inference import benchmark_model
 from benchmarks.measure_peer import peer_benchmark
-from benchmarks.measure_pipeline import cold_start, folder_run
+from benchmarks.measure_pipeline import cold_start, folder_rate
 from benchmarks.measure_serve import serve_benchmark
 from benchmarks.measure_training import training_speed
 from benchmarks.peak import cpu_peak, measured_roof
@@ -55,7 +55,7 @@ def _models_part(args: argparse.Namespace, work: Path, test: FaceDataset, shippe
     batch = model_input(test.pixels, shipped.spec)
     graphs = {"float": shipped.float_graph, "int8": shipped.int8_graph, "int8 (Conv/Gemm only)": conv_only}
     return {
-        "models": [benchmark_model(m, test, repeats, (1, 2)) for m in (shipped, seed)],
+        "models": [benchmark_model(m, test, repeats, (1, 2)).to_json() for m in (shipped, seed)],
         "profile": [
             {"graph": name, **op_profile(path, batch[:size], runs)}
             for size, runs in ((1, 30 if args.quick else 500), (64, 3 if args.quick else 40))
@@ -102,8 +102,8 @@ def main() -> None:
             },
             "test_data": str(test_file),
             **_models_part(args, work, test, shipped),
-            "cold_start": cold_start(image, shipped.checkpoint, 2 if args.quick else 7),
-            "folder": folder_run(test, work / "crops"),
+            "cold_start": cold_start(image, shipped.checkpoint, 2 if args.quick else 7).to_json(),
+            "folder": folder_rate(test, work / "crops").to_json(),
             **photo_part(args.data, test, shipped.spec, args.quick),
             "serve": serve_benchmark(
                 work / "serve", test.pixels, args.data / "photos" / "justin.jpg", 2 if args.quick else 10

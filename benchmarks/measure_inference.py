@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from benchmarks.inference_runs import ModelRun, RuntimeSpeed
 from benchmarks.timing import measure
 from benchmarks.variants import ModelUnderTest
 from fer_runtime.postprocess import reweight, softmax
@@ -55,38 +56,36 @@ def balanced_accuracies(model: ModelUnderTest, test: FaceDataset, threads: int) 
     return accuracy
 
 
-def benchmark_model(
-    model: ModelUnderTest, test: FaceDataset, repeats: int, thread_counts: tuple[int, ...]
-) -> dict[str, Any]:
+def benchmark_model(model: ModelUnderTest, test: FaceDataset, repeats: int, thread_counts: tuple[int, ...]) -> ModelRun:
     spec = model.spec
     batch = model_input(test.pixels, spec)
     one, many = batch[:1], batch[:BATCH]
-    speed: dict[str, Any] = {}
+    speed: dict[str, RuntimeSpeed] = {}
     for threads in thread_counts:
         for runtime, run in _runtimes(model, threads).items():
             single = measure(partial(run, one), repeats * 10)
             full = measure(partial(run, many), repeats)
-            speed[f"{runtime}/{threads}t"] = {
-                "batch1_ms": single["median_s"] * 1e3,
-                "batch1_ms_min": single["min_s"] * 1e3,
-                "batch1_ms_max": single["max_s"] * 1e3,
-                "batch64_per_s": BATCH / full["median_s"],
-                "batch64_per_s_min": BATCH / full["max_s"],
-                "batch64_per_s_max": BATCH / full["min_s"],
-            }
+            speed[f"{runtime}/{threads}t"] = RuntimeSpeed(
+                batch1_ms=single["median_s"] * 1e3,
+                batch1_ms_min=single["min_s"] * 1e3,
+                batch1_ms_max=single["max_s"] * 1e3,
+                batch64_per_s=BATCH / full["median_s"],
+                batch64_per_s_min=BATCH / full["max_s"],
+                batch64_per_s_max=BATCH / full["min_s"],
+            )
     accuracy = balanced_accuracies(model, test, max(thread_counts))
     sizes = {kind: graph_stats(path) for kind, path in (("float", model.float_graph), ("int8", model.int8_graph))}
-    return {
-        "name": model.name,
-        "trained_pytorch_weights": model.trained_pytorch,
-        "parameters": sizes["float"].parameters,
-        "macs_per_image": sizes["float"].macs_per_image,
-        "file_bytes": {
+    return ModelRun(
+        name=model.name,
+        trained_pytorch_weights=model.trained_pytorch,
+        parameters=sizes["float"].parameters,
+        macs_per_image=sizes["float"].macs_per_image,
+        file_bytes={
             "checkpoint": model.checkpoint.stat().st_size,
             "float": sizes["float"].file_bytes,
             "int8": sizes["int8"].file_bytes,
         },
-        "speed": speed,
-        "balanced_accuracy": accuracy,
-        "accuracy_data": test.source,
-    }
+        speed=speed,
+        balanced_accuracy=accuracy,
+        accuracy_data=test.source,
+    )

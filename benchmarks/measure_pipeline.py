@@ -8,11 +8,11 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
 import cv2
 import ray
 
+from benchmarks.inference_runs import ColdStart, FolderRate
 from benchmarks.timing import measure
 from fer_runtime.images import run_images
 from fer_runtime.inputs import read_image
@@ -46,23 +46,23 @@ def _wall(command: list[str]) -> float:
     return time.perf_counter() - started
 
 
-def cold_start(image: Path, checkpoint: Path, repeats: int) -> dict[str, Any]:
+def cold_start(image: Path, checkpoint: Path, repeats: int) -> ColdStart:
     fer_run = measure(lambda: _wall([_fer_run(), str(image)]), repeats, warmup=1)
     pytorch = measure(
         lambda: _wall([sys.executable, "-c", PYTORCH_SCRIPT, str(checkpoint), str(image)]), repeats, warmup=1
     )
-    return {
-        "fer_run_s": fer_run["median_s"],
-        "fer_run_min_s": fer_run["min_s"],
-        "fer_run_max_s": fer_run["max_s"],
-        "pytorch_script_s": pytorch["median_s"],
-        "pytorch_min_s": pytorch["min_s"],
-        "pytorch_max_s": pytorch["max_s"],
-        "ratio": fer_run["median_s"] / pytorch["median_s"],
-    }
+    return ColdStart(
+        fer_run_s=fer_run["median_s"],
+        fer_run_min_s=fer_run["min_s"],
+        fer_run_max_s=fer_run["max_s"],
+        pytorch_script_s=pytorch["median_s"],
+        pytorch_min_s=pytorch["min_s"],
+        pytorch_max_s=pytorch["max_s"],
+        ratio=fer_run["median_s"] / pytorch["median_s"],
+    )
 
 
-def folder_run(test: FaceDataset, folder: Path) -> dict[str, Any]:
+def folder_rate(test: FaceDataset, folder: Path) -> FolderRate:
     """A folder of the test crops (PNG) through `fer-run` (process start included) and through
     `run_images` in process, against `Recognizer.classify` at batch 64 on the same decoded crops (and its rate with
     the test-time flip, `tta="flip"`)."""
@@ -88,14 +88,14 @@ def folder_run(test: FaceDataset, folder: Path) -> dict[str, Any]:
         actors = default_actors(ray.cluster_resources()["CPU"])
     finally:
         ray.shutdown()
-    return {
-        "images": len(test),
-        "seconds": seconds,
-        "images_per_s": len(test) / seconds,
-        "in_process_per_s": len(test) / statistics.median(p[0] for p in pairs),
-        "classify_per_s": len(test) / statistics.median(p[1] for p in pairs),
-        "classify_flip_per_s": len(test) / flip_s,
-        "in_process_share": statistics.median(c / r for r, c in pairs),  # of classify's rate, median of repeats
-        "ray_per_s": len(test) / on_ray["median_s"],
-        "ray_actors": actors,
-    }
+    return FolderRate(
+        images=len(test),
+        seconds=seconds,
+        images_per_s=len(test) / seconds,
+        in_process_per_s=len(test) / statistics.median(p[0] for p in pairs),
+        classify_per_s=len(test) / statistics.median(p[1] for p in pairs),
+        classify_flip_per_s=len(test) / flip_s,
+        in_process_share=statistics.median(c / r for r, c in pairs),
+        ray_per_s=len(test) / on_ray["median_s"],
+        ray_actors=actors,
+    )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from benchmarks.inference_runs import ColdStart, FolderRate, model_runs
 from benchmarks.report_peer import peer_goals, peer_lines
 from benchmarks.report_photos import photo_goals, photo_lines
 from benchmarks.report_serve import serve_goals, serve_lines
@@ -38,15 +39,15 @@ def _fmt(value: float | None, pattern: str) -> str:
 
 
 def goals(result: dict[str, Any]) -> list[tuple[str, str, bool]]:
-    shipped = result["models"][0]
-    s = shipped["speed"]
-    acc = shipped["balanced_accuracy"]
-    float_vs_torch = s["ort_float/2t"]["batch64_per_s"] / s["pytorch/2t"]["batch64_per_s"]
-    int8_vs_float = s["ort_float/2t"]["batch1_ms"] / s["ort_int8/2t"]["batch1_ms"]
+    shipped = model_runs(result)[0]
+    acc = shipped.balanced_accuracy
+    int8 = shipped.on("ort_int8", 2)
+    float_vs_torch = shipped.on("ort_float", 2).batch64_per_s / shipped.on("pytorch", 2).batch64_per_s
+    int8_vs_float = shipped.on("ort_float", 2).batch1_ms / int8.batch1_ms
     roof_ratio = roof(result["cpu"], 2, int8=True) / roof(result["cpu"], 2)
-    drop = (acc["ort_float"] - acc["ort_int8"]) * 100
-    best_b1 = min(s["ort_int8/1t"]["batch1_ms"], s["ort_int8/2t"]["batch1_ms"])
-    cold = result["cold_start"]["ratio"]
+    drop = (acc["ort_float"] - acc["ort_int8"]) * 100  # type: ignore[operator]  # ORT's are always measured
+    best_b1 = min(shipped.on("ort_int8", 1).batch1_ms, int8.batch1_ms)
+    cold = ColdStart.from_json(result["cold_start"]).ratio
     train = result["training"]
     full_run = train["speed"][train["recipe_precision"]]["full_run_min"]
     return [
@@ -60,8 +61,8 @@ def goals(result: dict[str, Any]) -> list[tuple[str, str, bool]]:
         ("fer-run cold start <= 1/4 of the PyTorch script's", f"{cold:.2f}", cold <= 0.25),
         (
             "int8 >= 3,000 crops/s at batch 64 (2 threads)",
-            f"{s['ort_int8/2t']['batch64_per_s']:,.0f}/s",
-            s["ort_int8/2t"]["batch64_per_s"] >= 3000,
+            f"{int8.batch64_per_s:,.0f}/s",
+            int8.batch64_per_s >= 3000,
         ),
         ("int8 <= 0.5 ms per crop at batch 1", f"{best_b1:.3f} ms", best_b1 <= 0.5),
         (
@@ -76,22 +77,23 @@ def goals(result: dict[str, Any]) -> list[tuple[str, str, bool]]:
 def _speed_lines(result: dict[str, Any]) -> list[str]:
     cpu = result["cpu"]
     rows = []
-    for model in result["models"]:
+    models = model_runs(result)
+    for model in models:
         for runtime, label in RUNTIMES:
             for threads in (1, 2):
-                s = model["speed"][f"{runtime}/{threads}t"]
-                gmacs = s["batch64_per_s"] * model["macs_per_image"] / 1e9
+                s = model.on(runtime, threads)
+                gmacs = s.batch64_per_s * model.macs_per_image / 1e9
                 peak_share = gmacs / roof(cpu, threads, int8=runtime == "ort_int8") * 100
-                size = model["file_bytes"]["checkpoint" if runtime == "pytorch" else runtime.removeprefix("ort_")]
+                size = model.file_bytes["checkpoint" if runtime == "pytorch" else runtime.removeprefix("ort_")]
                 rows.append(
                     (
-                        model["name"],
+                        model.name,
                         label,
                         threads,
-                        f"{s['batch1_ms']:.3f} ({s['batch1_ms_min']:.3f}-{s['batch1_ms_max']:.3f})",
-                        f"{s['batch64_per_s']:,.0f} ({s['batch64_per_s_min']:,.0f}-{s['batch64_per_s_max']:,.0f})",
+                        f"{s.batch1_ms:.3f} ({s.batch1_ms_min:.3f}-{s.batch1_ms_max:.3f})",
+                        f"{s.batch64_per_s:,.0f} ({s.batch64_per_s_min:,.0f}-{s.batch64_per_s_max:,.0f})",
                         f"{gmacs:.1f} ({peak_share:.0f}%)",
-                        _fmt(model["balanced_accuracy"][runtime], ".4f"),
+                        _fmt(model.balanced_accuracy[runtime], ".4f"),
                         f"{size / 1e6:.2f}",
                     )
                 )
@@ -99,23 +101,24 @@ def _speed_lines(result: dict[str, Any]) -> list[str]:
         "model", "runtime", "threads", "batch 1 ms (min-max)", "batch 64 crops/s (min-max)", "GMAC/s (% of roof)",
         "balanced acc.", "file MB",
     )  # fmt: skip
-    sizes = [(m["name"], f"{m['parameters']:,}", f"{m['macs_per_image'] / 1e6:.1f} M") for m in result["models"]]
+    sizes = [(m.name, f"{m.parameters:,}", f"{m.macs_per_image / 1e6:.1f} M") for m in models]
     return [*markdown_table(header, rows), "", *markdown_table(("model", "parameters", "MACs per image"), sizes)]
 
 
 def _run_lines(result: dict[str, Any]) -> list[str]:
     """Cold start, the folder, the roofs and training speed, a bullet each."""
-    cpu, cold, folder, train = result["cpu"], result["cold_start"], result["folder"], result["training"]
+    cpu, train = result["cpu"], result["training"]
+    cold, folder = ColdStart.from_json(result["cold_start"]), FolderRate.from_json(result["folder"])
     return [
-        f"- Cold start (process start to first result, median): `fer-run` {cold['fer_run_s']:.2f} s, "
-        f"minimal PyTorch script {cold['pytorch_script_s']:.2f} s (ratio {cold['ratio']:.2f}).",
-        f"- `fer-run` over a folder of {folder['images']} crops: {folder['seconds']:.2f} s, "
-        f"{folder['images_per_s']:.0f} images/s (process start included); in process (`run_images`, "
-        f"decoding a batch ahead) {folder['in_process_per_s']:.0f} images/s, against "
-        f"{folder['classify_per_s']:.0f}/s from `Recognizer.classify` at batch 64 on the same decoded crops"
+        f"- Cold start (process start to first result, median): `fer-run` {cold.fer_run_s:.2f} s, "
+        f"minimal PyTorch script {cold.pytorch_script_s:.2f} s (ratio {cold.ratio:.2f}).",
+        f"- `fer-run` over a folder of {folder.images} crops: {folder.seconds:.2f} s, "
+        f"{folder.images_per_s:.0f} images/s (process start included); in process (`run_images`, "
+        f"decoding a batch ahead) {folder.in_process_per_s:.0f} images/s, against "
+        f"{folder.classify_per_s:.0f}/s from `Recognizer.classify` at batch 64 on the same decoded crops"
         f"{_flip_rate(folder)}; "
-        f"`--engine ray` on a local Ray ({folder['ray_actors']} actor(s), pipeline start included) "
-        f"{folder['ray_per_s']:.0f} images/s.",
+        f"`--engine ray` on a local Ray ({folder.ray_actors} actor(s), pipeline start included) "
+        f"{folder.ray_per_s:.0f} images/s.",
         f"- Roof (the % column): a large float32 MatMul in ONNX Runtime, measured in this run, reaches "
         f"{cpu['measured_float_gmacs']['1']:.0f} GMAC/s on 1 thread and {cpu['measured_float_gmacs']['2']:.0f} "
         f"on 2; the int8 roof ({'uint8 x int8 `MatMulInteger`' if 'measured_int8_gmacs' in cpu else 'derived'}) "
@@ -137,16 +140,16 @@ def _run_lines(result: dict[str, Any]) -> list[str]:
     ]
 
 
-def _flip_rate(folder: dict[str, Any]) -> str:
+def _flip_rate(folder: FolderRate) -> str:
     """classify's rate with the test-time flip, absent from results written before it was measured."""
-    if "classify_flip_per_s" not in folder:
+    if folder.classify_flip_per_s is None:
         return ""
-    share = folder["classify_flip_per_s"] / folder["classify_per_s"]
-    return f' (with `tta="flip"`, the model run twice: {folder["classify_flip_per_s"]:.0f}/s, {share:.2f}x)'
+    share = folder.classify_flip_per_s / folder.classify_per_s
+    return f' (with `tta="flip"`, the model run twice: {folder.classify_flip_per_s:.0f}/s, {share:.2f}x)'
 
 
-def _folder_goal(folder: dict[str, Any]) -> tuple[str, str, bool]:
-    share = folder.get("in_process_share", folder["in_process_per_s"] / folder["classify_per_s"])
+def _folder_goal(folder: FolderRate) -> tuple[str, str, bool]:
+    share = folder.in_process_share
     return (
         "a folder of crops in process >= 80% of classify's batch-64 rate (median of paired repeats)",
         f"{share:.0%}",
@@ -156,7 +159,8 @@ def _folder_goal(folder: dict[str, Any]) -> tuple[str, str, bool]:
 
 def markdown(result: dict[str, Any]) -> str:
     cpu = result["cpu"]
-    every_goal = goals(result) + [_folder_goal(result["folder"])] + peer_goals(result) + photo_goals(result)
+    folder_goal = _folder_goal(FolderRate.from_json(result["folder"]))
+    every_goal = goals(result) + [folder_goal] + peer_goals(result) + photo_goals(result)
     lines = [
         f"Benchmark of {result['date']}{' (quick: smoke test only)' if result['quick'] else ''}: "
         f"{cpu['cpu']}, {cpu['cores']} cores; torch {result['versions']['torch']}, "
@@ -203,15 +207,15 @@ def _profile_lines(result: dict[str, Any]) -> list[str]:
 
 def _why_lines(result: dict[str, Any]) -> list[str]:
     """The measured reasons behind the two runtime-ratio goals, from figures of the same run."""
-    shipped = result["models"][0]
-    speed, measured = shipped["speed"], result["cpu"]["measured_float_gmacs"]
-    rate = {e: speed[f"{e}/2t"]["batch64_per_s"] * shipped["macs_per_image"] / 1e9 for e in ("pytorch", "ort_float")}
+    shipped, measured = model_runs(result)[0], result["cpu"]["measured_float_gmacs"]
+    rate = {e: shipped.on(e, 2).batch64_per_s * shipped.macs_per_image / 1e9 for e in ("pytorch", "ort_float")}
     profile = {(p["graph"], p["batch"]): p for p in result["profile"]}
     f1, q1 = profile[("float", 1)], profile[("int8", 1)]
     conv_gain = _conv_us(f1) / max(_conv_us(q1), 1e-9)
     rest = sum(q1["op_us"].values()) - _conv_us(q1)
-    one_thread = speed["ort_float/1t"]["batch1_ms"] / speed["ort_int8/1t"]["batch1_ms"]
-    two_threads = speed["ort_float/2t"]["batch1_ms"] / speed["ort_int8/2t"]["batch1_ms"]
+    one_thread, two_threads = (
+        shipped.on("ort_float", t).batch1_ms / shipped.on("ort_int8", t).batch1_ms for t in (1, 2)
+    )
     only = profile.get(("int8 (Conv/Gemm only)", 1))
     met = {goal: ok for goal, _, ok in goals(result)}
     lines = ["", "Measured reasons behind the runtime ratios (same run):"]
@@ -223,7 +227,7 @@ def _why_lines(result: dict[str, Any]) -> list[str]:
             f"({rate['ort_float'] / measured['2']:.0%} of it) and PyTorch eager at {rate['pytorch']:.0f} "
             f"({rate['pytorch'] / measured['2']:.0%}); 1.5x PyTorch would need "
             f"{1.5 * rate['pytorch'] / measured['2']:.0%} of a large matrix product's rate on this model's small "
-            f"convolutions ({shipped['macs_per_image'] / 1e6:.0f} M MACs per image)."
+            f"convolutions ({shipped.macs_per_image / 1e6:.0f} M MACs per image)."
         )
     if not met[INT8_VS_FLOAT]:
         lines.append(
