@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from benchmarks.serve_process import free_port, get_status
+from harness.serve_process import free_port, get_status
 
 REPO = Path(__file__).resolve().parents[1]
 IMAGE = "localhost/fer-serve:latest"

@@ -21,10 +21,10 @@ import numpy as np
 
 from benchmarks.abuse_runs import HealthProbe, KilledWorker, MedianRun, SlowClients
 from benchmarks.measure_serve import CONNECTIONS
-from benchmarks.serve_process import Server, get_status, serving, stalled_connections, worker_pids
 from benchmarks.wrk_run import WrkRun, wrk
 from fer_runtime.serve.connections import raise_open_file_limit
 from fer_runtime.serve.settings import ServeSettings
+from harness.serve_process import Server, get_status, serving, stalled_connections, worker_pids
 
 SLOW_CLIENTS = 2000
 KILL_AFTER_S = 3.0  # into the load, when a worker is killed

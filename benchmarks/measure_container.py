@@ -16,12 +16,12 @@ import numpy as np
 
 from benchmarks.container import MAX_IMAGE_MB, MAX_READY_S, MIN_HOST_RATIO, build_image, image_size_mb, podman, running
 from benchmarks.measure_serve import CONNECTIONS
-from benchmarks.serve_process import serving
 from benchmarks.wrk_run import wrk
 from fer_runtime.inputs import read_image
 from fer_runtime.markdown import goal_table
 from fer_runtime.recognizer import Recognizer
 from fer_runtime.results import face_record
+from harness.serve_process import serving
 
 THREADS = 1  # the model's threads in both servers; the HTTP loop has the other core
 SECONDS = 15

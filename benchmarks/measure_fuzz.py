@@ -16,7 +16,7 @@ from typing import Any
 
 from benchmarks.fuzz_runs import NO_ANSWER, FolderRun, Uploads
 from benchmarks.mutate import corpus, seed_files
-from benchmarks.serve_process import address, get_status, serving
+from harness.serve_process import address, get_status, serving
 
 FILES = 10_000
 CLIENT_TIMEOUT_S = 60  # past the server's own 30 s limit, so that a slow answer is its 504, not a client timeout

@@ -18,12 +18,12 @@ import cv2
 import numpy as np
 
 from benchmarks.overload_run import KeptAliveProbe, Overload
-from benchmarks.serve_process import Server, get_status, serving
 from benchmarks.timing import measure
 from benchmarks.wrk_run import Latency, WrkRun, wrk
 from fer_runtime.inputs import read_image
 from fer_runtime.preprocess import to_bgr
 from fer_runtime.recognizer import Recognizer
+from harness.serve_process import Server, get_status, serving
 
 CONNECTIONS = 64  # crops: concurrent clients, as the goal states
 PHOTO_CONNECTIONS = 8

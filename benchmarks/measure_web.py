@@ -16,10 +16,10 @@ import cv2
 from benchmarks.measure_serve import photo_640x480
 from benchmarks.part import part_parser, write_part
 from benchmarks.timing import measure
-from benchmarks.web_page import build_page, page_result, page_server
 from fer_runtime.markdown import goal_table, markdown_table
 from fer_runtime.preprocess import decode_image
 from fer_runtime.recognizer import Recognizer
+from harness.web_page import build_page, page_result, page_server
 
 PHOTO_NAME = "photo-640x480.png"  # lossless, so the page and Python see the same pixels
 GRAPHS = ("float", "int8")  # the page's graphs, its default first

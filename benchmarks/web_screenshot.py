@@ -11,8 +11,8 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from benchmarks.web_page import build_page, page_result, page_server
 from fer_runtime.atomic import atomic_path
+from harness.web_page import build_page, page_result, page_server
 
 REPO = Path(__file__).resolve().parents[1]
 

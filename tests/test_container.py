@@ -24,7 +24,7 @@ from benchmarks.container import (  # noqa: E402
     podman,
     running,
 )
-from benchmarks.serve_process import wait_for_waiting_faces  # noqa: E402
+from harness.serve_process import wait_for_waiting_faces  # noqa: E402
 
 pytestmark = pytest.mark.slow
 

@@ -18,7 +18,7 @@ import pytest
 
 httpx = pytest.importorskip("httpx2", reason='the service tests need the test extra: pip install -e ".[test]"')
 
-from benchmarks.serve_process import SERVE_COMMAND, serving, stalled_connections, worker_pids  # noqa: E402
+from harness.serve_process import SERVE_COMMAND, serving, stalled_connections, worker_pids  # noqa: E402
 from tests.test_serve_process import CROP, PNG, post_many  # noqa: E402
 
 RECEIVE_TIMEOUT_S = 15  # the longest a test socket waits for the server to answer or close

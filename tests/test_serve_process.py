@@ -15,8 +15,8 @@ import pytest
 
 httpx = pytest.importorskip("httpx2", reason='the service tests need the test extra: pip install -e ".[test]"')
 
-from benchmarks.serve_process import address, serving, wait_for_waiting_faces  # noqa: E402
 from fer_runtime.serve import healthcheck  # noqa: E402
+from harness.serve_process import address, serving, wait_for_waiting_faces  # noqa: E402
 
 CROP = cv2.imencode(".png", np.random.default_rng(0).integers(0, 255, (48, 48), dtype=np.uint8))[1].tobytes()
 PNG = {"Content-Type": "image/png"}

@@ -14,13 +14,13 @@ from pathlib import Path
 import cv2
 import pytest
 
-from benchmarks.web_page import WEB, build_page, missing_tools, page_result, page_server
 from fer_runtime.detect import bundled_yunet_path
 from fer_runtime.preprocess import decode_image
 from fer_runtime.recognizer import Recognizer
 from fer_runtime.results import image_record
 from fer_runtime.track import overlap
 from fer_train.web_assets import RUNTIME_FILE, YUNET_WEB_FILE, dynamic_yunet, runtime_defaults, yunet_licences
+from harness.web_page import WEB, build_page, missing_tools, page_result, page_server
 from tests.degenerate import degenerate_images
 from tests.exif import with_exif_orientation
 from tests.web_cases import write_parity_cases, write_timeline_case, write_y4m
