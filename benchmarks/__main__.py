@@ -113,7 +113,7 @@ def main() -> None:
                 args.data / "seed" / ("Train_400.zip" if args.quick else "Train_1000.zip"),
                 args.data / "fer2013" / "train.zip",
                 work / "training",
-            ),
+            ).to_json(),
         }
     stamp = result["date"][:10] + ("-quick" if args.quick else "")
     write_text(args.out / f"{stamp}.json", json.dumps(result, indent=2) + "\n")

@@ -7,8 +7,8 @@ import shutil
 import subprocess
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
+from benchmarks.training_runs import PrecisionSpeed, TorchrunEpoch, TrainingSpeed
 from fer_runtime.atomic import write_text
 from fer_runtime.errors import FerError
 from fer_train.config import PRECISIONS, FitConfig, read_config_file
@@ -16,7 +16,7 @@ from fer_train.data import image_counts
 from fer_train.train import fit
 
 
-def training_speed(config_file: Path, data: Path, full_data: Path, work: Path, threads: int = 2) -> dict[str, Any]:
+def training_speed(config_file: Path, data: Path, full_data: Path, work: Path, threads: int = 2) -> TrainingSpeed:
     """Images/s of one training epoch over `data` (no validation) per precision, and what that makes of
     the recipe's full run over `full_data` (its training set: the recipe's classes are counted there)."""
     recipe = FitConfig.from_dict({**read_config_file(str(config_file)), "out": str(work), "data": str(data)})
@@ -32,27 +32,28 @@ def training_speed(config_file: Path, data: Path, full_data: Path, work: Path, t
     for precision in PRECISIONS:
         run = fit(replace(one_epoch, precision=precision, out=str(work / f"train_{precision}")), progress=False)
         per_s = run.history[0]["images_per_second"]
-        speed[precision] = {"images_per_s": per_s, "full_run_min": recipe.epochs * full_images / per_s / 60}
+        speed[precision] = PrecisionSpeed(images_per_s=per_s, full_run_min=recipe.epochs * full_images / per_s / 60)
     processes = {str(n): _torchrun_epoch(one_epoch, n, threads, work / f"torchrun_{n}") for n in (1, 2)}
-    return {
-        "config": config_file.name,
-        "recipe_precision": recipe.precision,
-        "data": data.name,
-        "threads": threads,
-        "epochs": recipe.epochs,
-        "full_data": full_data.name,
-        "full_images": full_images,
-        "speed": speed,
-        "torchrun": processes,
-    }
+    return TrainingSpeed(
+        config=config_file.name,
+        recipe_precision=recipe.precision,
+        data=data.name,
+        threads=threads,
+        epochs=recipe.epochs,
+        full_data=full_data.name,
+        full_images=full_images,
+        speed=speed,
+        torchrun=processes,
+    )
 
 
-def _torchrun_epoch(config: FitConfig, processes: int, threads: int, out: Path) -> dict[str, Any]:
+def _torchrun_epoch(config: FitConfig, processes: int, threads: int, out: Path) -> TorchrunEpoch:
     """Images/s of one epoch under `torchrun` with `processes` processes sharing `threads` threads."""
     torchrun = shutil.which("torchrun")
     if torchrun is None:
         raise FerError("torchrun is not on PATH (it comes with torch)")
-    each = replace(config, out=str(out), threads=max(1, threads // processes))
+    threads_each = max(1, threads // processes)
+    each = replace(config, out=str(out), threads=threads_each)
     config_file = out.parent / f"{out.name}.json"
     write_text(config_file, json.dumps(each.to_dict()))
     subprocess.run(
@@ -62,4 +63,6 @@ def _torchrun_epoch(config: FitConfig, processes: int, threads: int, out: Path) 
         capture_output=True,
     )
     record = json.loads((out / "metrics.json").read_text())[0]
-    return {"images_per_s": record["images_per_second"], "threads_each": each.threads, "batch_each": each.batch_size}
+    return TorchrunEpoch(
+        images_per_s=record["images_per_second"], threads_each=threads_each, batch_each=each.batch_size
+    )

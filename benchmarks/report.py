@@ -9,6 +9,7 @@ from benchmarks.inference_runs import ColdStart, FolderRate, model_runs
 from benchmarks.report_peer import peer_goals, peer_lines
 from benchmarks.report_photos import photo_goals, photo_lines
 from benchmarks.report_serve import serve_goals, serve_lines
+from benchmarks.training_runs import TrainingSpeed
 from fer_runtime.atomic import write_text
 from fer_runtime.markdown import goal_table, markdown_table
 
@@ -48,8 +49,8 @@ def goals(result: dict[str, Any]) -> list[tuple[str, str, bool]]:
     drop = (acc["ort_float"] - acc["ort_int8"]) * 100  # type: ignore[operator]  # ORT's are always measured
     best_b1 = min(shipped.on("ort_int8", 1).batch1_ms, int8.batch1_ms)
     cold = ColdStart.from_json(result["cold_start"]).ratio
-    train = result["training"]
-    full_run = train["speed"][train["recipe_precision"]]["full_run_min"]
+    train = TrainingSpeed.from_json(result["training"])
+    full_run = train.full_run_min
     return [
         (FLOAT_VS_TORCH, f"{float_vs_torch:.2f}x", float_vs_torch >= 1.5),
         (
@@ -66,9 +67,9 @@ def goals(result: dict[str, Any]) -> list[tuple[str, str, bool]]:
         ),
         ("int8 <= 0.5 ms per crop at batch 1", f"{best_b1:.3f} ms", best_b1 <= 0.5),
         (
-            f"one training run of the recipe ({train['epochs']} epochs of {train['full_images']:,} images) <= 60 min "
+            f"one training run of the recipe ({train.epochs} epochs of {train.full_images:,} images) <= 60 min "
             "(2 threads)",
-            f"{full_run:.0f} min ({train['recipe_precision']})",
+            f"{full_run:.0f} min ({train.recipe_precision})",
             full_run <= 60,
         ),
     ]
@@ -107,7 +108,7 @@ def _speed_lines(result: dict[str, Any]) -> list[str]:
 
 def _run_lines(result: dict[str, Any]) -> list[str]:
     """Cold start, the folder, the roofs and training speed, a bullet each."""
-    cpu, train = result["cpu"], result["training"]
+    cpu, train = result["cpu"], TrainingSpeed.from_json(result["training"])
     cold, folder = ColdStart.from_json(result["cold_start"]), FolderRate.from_json(result["folder"])
     return [
         f"- Cold start (process start to first result, median): `fer-run` {cold.fer_run_s:.2f} s, "
@@ -124,17 +125,17 @@ def _run_lines(result: dict[str, Any]) -> list[str]:
         f"on 2; the int8 roof ({'uint8 x int8 `MatMulInteger`' if 'measured_int8_gmacs' in cpu else 'derived'}) "
         f"{roof(cpu, 1, int8=True):.0f} and {roof(cpu, 2, int8=True):.0f}. For reference, the nominal peak from "
         f"the clock the OS reports ({cpu['derivation']}) is {cpu['float_peak_gmacs']:.0f} GMAC/s float.",
-        f"- Training (`fit` with `{train['config']}`, one epoch of `{train['data']}`, {train['threads']} threads, "
+        f"- Training (`fit` with `{train.config}`, one epoch of `{train.data}`, {train.threads} threads, "
         "validation excluded): "
         + ", ".join(
-            f"{p} {s['images_per_s']:.0f} images/s ({s['full_run_min']:.0f} min for the full run)"
-            for p, s in train["speed"].items()
+            f"{p} {s.images_per_s:.0f} images/s ({s.full_run_min:.0f} min for the full run)"
+            for p, s in train.speed.items()
         )
         + ".",
         "- Training under `torchrun` (the same epoch, float32, the same cores): "
         + ", ".join(
-            f"{n} process(es) x {r['threads_each']} thread(s), batch {r['batch_each']} each: {r['images_per_s']:.0f} images/s"
-            for n, r in train["torchrun"].items()
+            f"{n} process(es) x {r.threads_each} thread(s), batch {r.batch_each} each: {r.images_per_s:.0f} images/s"
+            for n, r in train.torchrun.items()
         )
         + ".",
     ]
