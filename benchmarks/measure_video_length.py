@@ -5,11 +5,13 @@
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import cv2
 
+from benchmarks.records import JsonRecord
 from fer_runtime.markdown import goal_table, markdown_table
 from fer_runtime.recognizer import Recognizer
 from fer_runtime.timeline import TimelineBuilder
@@ -17,6 +19,16 @@ from fer_runtime.timeline_plot import write_summary
 from fer_runtime.video import run_stream
 
 MARKS_MIN = (1.0, 10.0, 30.0)
+
+
+@dataclass(frozen=True)
+class VideoMark(JsonRecord):
+    """At `minutes` of video: frames/s over the minute before, resident and peak memory (MB)."""
+
+    minutes: float
+    frames_per_s: float
+    rss_mb: float
+    peak_rss_mb: float
 
 
 def looped_clip(source: Path, target: Path, minutes: float) -> tuple[int, float]:
@@ -53,7 +65,7 @@ def video_length_benchmark(photos: Path, work: Path, marks_min: tuple[float, ...
     for count in marks:
         starts.setdefault(max(1, count - round(60 * fps)), []).append(count)
     started: dict[int, tuple[int, float]] = {}
-    measured: list[dict[str, Any]] = []
+    measured: list[VideoMark] = []
 
     def on_frame(record: dict[str, Any]) -> None:
         builder.add(record)
@@ -64,7 +76,7 @@ def video_length_benchmark(photos: Path, work: Path, marks_min: tuple[float, ...
             rss, peak = _memory_mb()
             first, since = started[count]
             speed = (count - first) / (time.perf_counter() - since)
-            measured.append({"minutes": marks[count], "frames_per_s": speed, "rss_mb": rss, "peak_rss_mb": peak})
+            measured.append(VideoMark(minutes=marks[count], frames_per_s=speed, rss_mb=rss, peak_rss_mb=peak))
 
     begun = time.perf_counter()
     frames = run_stream(recognizer, str(clip), output=work / "frames.csv", on_frame=on_frame)
@@ -74,13 +86,14 @@ def video_length_benchmark(photos: Path, work: Path, marks_min: tuple[float, ...
         "fps": fps,
         "frames": frames,
         "seconds": time.perf_counter() - begun,
-        "marks": measured,
+        "marks": [m.to_json() for m in measured],
     }
 
 
 def video_length_markdown(result: dict[str, Any]) -> str:
     part, cpu = result["video_length"], result["cpu"]
-    first, last = part["marks"][0], part["marks"][-1]
+    marks = [VideoMark.from_json(m) for m in part["marks"]]
+    first, last = marks[0], marks[-1]
     lines = [
         f"Long-video run of {result['date']}: {cpu['cpu']}, {cpu['cores']} cores. The shared clip looped to "
         f"{part['frames']:,} frames ({part['frames'] / part['fps'] / 60:.1f} min), labelled with a frames table "
@@ -88,22 +101,19 @@ def video_length_markdown(result: dict[str, Any]) -> str:
         "",
         *markdown_table(
             ("minutes of video", "frames/s (the minute before)", "resident MB", "peak MB"),
-            [
-                (f"{m['minutes']:g}", f"{m['frames_per_s']:.1f}", f"{m['rss_mb']:.0f}", f"{m['peak_rss_mb']:.0f}")
-                for m in part["marks"]
-            ],
+            [(f"{m.minutes:g}", f"{m.frames_per_s:.1f}", f"{m.rss_mb:.0f}", f"{m.peak_rss_mb:.0f}") for m in marks],
         ),
         "",
     ]
-    growth, speed = last["peak_rss_mb"] - first["peak_rss_mb"], last["frames_per_s"] / first["frames_per_s"]
+    growth, speed = last.peak_rss_mb - first.peak_rss_mb, last.frames_per_s / first.frames_per_s
     lines += goal_table(
         [
             (
-                f"peak memory at {last['minutes']:g} min within 50 MB of {first['minutes']:g} min",
+                f"peak memory at {last.minutes:g} min within 50 MB of {first.minutes:g} min",
                 f"{growth:+.1f} MB",
                 growth <= 50,
             ),
-            (f"frames/s at {last['minutes']:g} min >= 0.9x of {first['minutes']:g} min", f"{speed:.2f}x", speed >= 0.9),
+            (f"frames/s at {last.minutes:g} min >= 0.9x of {first.minutes:g} min", f"{speed:.2f}x", speed >= 0.9),
         ]
     )
     return "\n".join(lines)

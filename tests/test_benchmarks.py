@@ -266,3 +266,18 @@ def test_robustness_part_scores_every_model_under_every_shift(shared_data, tmp_p
     write_robustness_docs(part_result("robustness", part), tmp_path)
     assert (tmp_path / "robustness.png").stat().st_size > 10_000 and (tmp_path / "framing.png").is_file()
     assert "![Points lost" in (tmp_path / "robustness.md").read_text()
+
+
+def test_video_length_part_measures_each_mark_and_renders_its_goals(shared_data, tmp_path):
+    """`python -m benchmarks.measure_video_length`, on seconds of video rather than minutes: one mark per minute
+    asked for, in order, each with a positive rate and memory; the frames table and summary are written; the
+    markdown states both goals between the first mark and the last."""
+    from benchmarks.measure_video_length import video_length_benchmark, video_length_markdown
+
+    part = video_length_benchmark(shared_data / "photos", tmp_path, marks_min=(0.05, 0.1))
+    assert [m["minutes"] for m in part["marks"]] == [0.05, 0.1]
+    assert all(m["frames_per_s"] > 0 and 0 < m["rss_mb"] <= m["peak_rss_mb"] for m in part["marks"])
+    assert part["frames"] == part["clip_frames"] == round(0.1 * 60 * part["fps"])
+    assert (tmp_path / "frames.csv").is_file() and any(tmp_path.glob("summary*"))
+    markdown = video_length_markdown({"video_length": part, "date": "today", "cpu": {"cpu": "a CPU", "cores": 2}})
+    assert "peak memory at 0.1 min within 50 MB of 0.05 min" in markdown and "frames/s at 0.1 min" in markdown
