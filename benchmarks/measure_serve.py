@@ -9,15 +9,17 @@ import shutil
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import cv2
 import numpy as np
 
 from benchmarks.overload_run import KeptAliveProbe, Overload
+from benchmarks.serve_runs import BadInputs, InProcessRates
 from benchmarks.timing import measure
 from benchmarks.wrk_run import Latency, WrkRun, wrk
 from fer_runtime.inputs import read_image
@@ -83,7 +85,7 @@ BAD_INPUTS = {
 }
 
 
-def _bad_inputs_during(url: str, crop: bytes, stop: threading.Event, out: dict[str, Any], max_rounds: int = 50) -> None:
+def _bad_inputs_during(url: str, crop: bytes, stop: threading.Event, max_rounds: int = 50) -> BadInputs:
     """Each bad input in turn while the load runs (at most `max_rounds` rounds): its status, and /healthz after it."""
     statuses: dict[str, set[int]] = {name: set() for name in BAD_INPUTS}
     unhealthy = rounds = 0
@@ -94,9 +96,7 @@ def _bad_inputs_during(url: str, crop: bytes, stop: threading.Event, out: dict[s
             statuses[name].add(_post(url, payload, content_type)[0])
             unhealthy += not _healthy(url)
         stop.wait(0.05)
-    out.update(
-        {"statuses": {n: sorted(s) for n, s in statuses.items()}, "rounds": rounds, "unhealthy_after": unhealthy}
-    )
+    return BadInputs(statuses={n: sorted(s) for n, s in statuses.items()}, rounds=rounds, unhealthy_after=unhealthy)
 
 
 def _percentiles_ms(seconds: list[float]) -> Latency | None:
@@ -106,9 +106,9 @@ def _percentiles_ms(seconds: list[float]) -> Latency | None:
     return Latency(float(p50), float(p90), float(p99), 1000 * max(seconds))
 
 
-def _probe_during(url: str, crop: bytes, stop: threading.Event, out: dict[str, Any], max_probes: int = 5000) -> None:
+def _probe_during(url: str, crop: bytes, stop: threading.Event, max_probes: int = 5000) -> KeptAliveProbe:
     """One client among the crowd, on a kept-alive connection: a request every 10 ms, each answer's status
-    and latency (`out["probe"]`)."""
+    and latency."""
     host, port = url.removeprefix("http://").split(":")
     connection = http.client.HTTPConnection(host, int(port), timeout=30)
     samples: list[tuple[int, float]] = []
@@ -116,7 +116,7 @@ def _probe_during(url: str, crop: bytes, stop: threading.Event, out: dict[str, A
         samples.append(_post(url, crop, "image/png", connection))
         stop.wait(0.01)
     connection.close()
-    out["probe"] = KeptAliveProbe(
+    return KeptAliveProbe(
         probes=len(samples),
         turned_away=_percentiles_ms([s for code, s in samples if code == 503]),
         turned_away_count=sum(code == 503 for code, _ in samples),
@@ -126,22 +126,24 @@ def _probe_during(url: str, crop: bytes, stop: threading.Event, out: dict[str, A
     )
 
 
+Helped = TypeVar("Helped")  # what a helper thread measured beside a load
+
+
 def _with_helper(
-    helper: Callable[[str, bytes, threading.Event, dict[str, Any]], None],
+    helper: Callable[[str, bytes, threading.Event], Helped],
     url: str,
     crop: bytes,
     load: Callable[[], WrkRun],
-) -> tuple[WrkRun, dict[str, Any]]:
-    """Run `load()` while `helper` runs on a thread; both results."""
-    stop, out = threading.Event(), dict[str, Any]()
-    thread = threading.Thread(target=helper, args=(url, crop, stop, out))
-    thread.start()
-    try:
-        measured = load()
-    finally:
-        stop.set()
-        thread.join()
-    return measured, out
+) -> tuple[WrkRun, Helped]:
+    """Run `load()` while `helper` runs on a thread until told to stop; both results."""
+    stop = threading.Event()
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        helped = pool.submit(helper, url, crop, stop)
+        try:
+            measured = load()
+        finally:
+            stop.set()
+        return measured, helped.result()
 
 
 def photo_640x480(path: Path) -> np.ndarray:
@@ -155,13 +157,13 @@ def photo_640x480(path: Path) -> np.ndarray:
     return canvas
 
 
-def in_process(crops: np.ndarray, photo: np.ndarray, repeats: int) -> dict[str, float]:
+def in_process(crops: np.ndarray, photo: np.ndarray, repeats: int) -> InProcessRates:
     """The rates the service is held to: classify at batch 64 and analyze, in this process, all cores."""
     recognizer = Recognizer()
     batch = crops[:64]
     classify = measure(lambda: recognizer.classify(batch), repeats)
     analyze = measure(lambda: recognizer.analyze(photo), repeats)
-    return {"classify_per_s": len(batch) / classify["median_s"], "analyze_per_s": 1 / analyze["median_s"]}
+    return InProcessRates(classify_per_s=len(batch) / classify["median_s"], analyze_per_s=1 / analyze["median_s"])
 
 
 def serve_benchmark(work: Path, crops: np.ndarray, photo_path: Path, seconds: float) -> dict[str, Any]:
@@ -174,7 +176,8 @@ def serve_benchmark(work: Path, crops: np.ndarray, photo_path: Path, seconds: fl
     photo = photo_640x480(photo_path)
     cv2.imwrite(str(photo_file), photo)
     crop = crop_file.read_bytes()
-    result: dict[str, Any] = {"in_process": in_process(crops, photo, 10 if seconds < 5 else 40), "crops": {}}
+    rates = in_process(crops, photo, 10 if seconds < 5 else 40)
+    result: dict[str, Any] = {"in_process": rates.to_json(), "crops": {}}
     for name, options in {
         "micro-batching": [],
         "one call per request": ["--max-batch", "1"],
@@ -210,7 +213,7 @@ def _default_server_phases(url: str, crop_file: Path, crop: bytes, seconds: floa
         url, batch_file, content_type, connections=BATCH_CONNECTIONS, seconds=seconds, route="/v1/analyze/batch"
     )
     batch = replace(batch, crops_per_request=BATCH_CROPS)
-    return crops, {"bad_inputs": bad_inputs, "healthz": healthz.to_json(), "batch": batch.to_json()}
+    return crops, {"bad_inputs": bad_inputs.to_json(), "healthz": healthz.to_json(), "batch": batch.to_json()}
 
 
 def _overload(crop_file: Path, crop: bytes, capacity: float, seconds: float) -> Overload:
@@ -230,7 +233,7 @@ def _overload(crop_file: Path, crop: bytes, capacity: float, seconds: float) -> 
             seconds=duration,
             delay_ms=delay_ms,
         )
-        measured, helper = _with_helper(_probe_during, server.url, crop, load)
+        measured, probe = _with_helper(_probe_during, server.url, crop, load)
         rss_after = _rss_mb(server)
         alive = server.process.poll() is None and _healthy(server.url)
         exit_status = server.stop()[0]
@@ -239,7 +242,7 @@ def _overload(crop_file: Path, crop: bytes, capacity: float, seconds: float) -> 
         offered_per_s=2 * capacity,
         max_queue=OVERLOAD_QUEUE,
         delay_ms=delay_ms,
-        probe=helper["probe"],
+        probe=probe,
         rss_before_mb=rss_before,
         rss_growth_mb=rss_after - rss_before,
         alive_after=alive,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from benchmarks.overload_run import Overload
+from benchmarks.serve_runs import BadInputs, InProcessRates
 from benchmarks.wrk_run import Latency, WrkRun
 from fer_runtime.markdown import goal_table, markdown_table
 
@@ -15,12 +16,11 @@ def serve_goals(result: dict[str, Any]) -> list[tuple[str, str, bool]]:
     serve = result.get("serve", {})
     if "crops" not in serve:
         return []
-    base, over = serve["in_process"], Overload.from_json(serve["overload"])
+    base, over = InProcessRates.from_json(serve["in_process"]), Overload.from_json(serve["overload"])
     crops, photos = WrkRun.from_json(serve["crops"]["micro-batching"]), WrkRun.from_json(serve["photos"])
-    crop_share, photo_share = crops.per_s / base["classify_per_s"], photos.per_s / base["analyze_per_s"]
+    crop_share, photo_share = crops.per_s / base.classify_per_s, photos.per_s / base.analyze_per_s
     refused = None if over.probe.turned_away is None else over.probe.turned_away.p99
-    bad = serve["bad_inputs"]
-    all_4xx = all(400 <= s < 500 for statuses in bad["statuses"].values() for s in statuses)
+    bad = BadInputs.from_json(serve["bad_inputs"])
     return [
         *_roof_goals(serve, crops),
         (
@@ -44,8 +44,8 @@ def serve_goals(result: dict[str, Any]) -> list[tuple[str, str, bool]]:
         ),
         (
             "fer-serve: bad inputs under load all 4xx, healthy after each",
-            f"{bad['rounds']} rounds, {bad['unhealthy_after']} unhealthy",
-            all_4xx and bad["unhealthy_after"] == 0,
+            f"{bad.rounds} rounds, {bad.unhealthy_after} unhealthy",
+            bad.all_4xx and bad.unhealthy_after == 0,
         ),
     ]
 
@@ -57,7 +57,7 @@ def _roof_goals(serve: dict[str, Any], crops: WrkRun) -> list[tuple[str, str, bo
         return []
     healthz, batch = WrkRun.from_json(serve["healthz"]), WrkRun.from_json(serve["batch"])
     share = crops.per_s / healthz.per_s
-    batch_share = batch.crops_per_s / serve["in_process"]["classify_per_s"]
+    batch_share = batch.crops_per_s / InProcessRates.from_json(serve["in_process"]).classify_per_s
     return [
         (
             "fer-serve, crops one per request >= 0.7x of GET /healthz's rate (same server, connections and wrk)",
@@ -90,7 +90,7 @@ def serve_lines(result: dict[str, Any]) -> list[str]:
         return []
     if "skipped" in serve:
         return ["", f"`fer-serve` was not measured: {serve['skipped']}."]
-    base, over = serve["in_process"], Overload.from_json(serve["overload"])
+    base, over = InProcessRates.from_json(serve["in_process"]), Overload.from_json(serve["overload"])
     lines = [
         "",
         "`fer-serve` on this machine, driven by `wrk` on 127.0.0.1 (client and server share the cores):",
@@ -113,8 +113,8 @@ def serve_lines(result: dict[str, Any]) -> list[str]:
     lines += markdown_table(("load", "answered", "p50 ms", "p99 ms", "requests", "non-2xx"), rows)
     lines += [
         "",
-        f"- In process, same run: `Recognizer.classify` at batch 64 {base['classify_per_s']:,.0f} crops/s, "
-        f"`Recognizer.analyze` {base['analyze_per_s']:,.1f} photos/s.",
+        f"- In process, same run: `Recognizer.classify` at batch 64 {base.classify_per_s:,.0f} crops/s, "
+        f"`Recognizer.analyze` {base.analyze_per_s:,.1f} photos/s.",
         f"- Twice the capacity ({over.offered_per_s:,.0f} requests/s offered by {over.run.connections} connections, "
         f"the server letting {over.max_queue} faces wait): {over.run.statuses.get('200', 0):,} answered 200 and "
         f"{over.run.statuses.get('503', 0):,} answered 503 in {over.run.seconds:.1f} s. One more client among them, "
@@ -122,7 +122,9 @@ def serve_lines(result: dict[str, Any]) -> list[str]:
         f"{_spread(over.probe.accepted)}; resident memory {over.rss_before_mb:.0f} MB, "
         f"{over.rss_growth_mb:+.1f} MB after {over.run.requests:,} requests.",
         "- Bad inputs sent during the crops load: "
-        + ", ".join(f"{name} {'/'.join(map(str, s))}" for name, s in serve["bad_inputs"]["statuses"].items())
+        + ", ".join(
+            f"{name} {'/'.join(map(str, s))}" for name, s in BadInputs.from_json(serve["bad_inputs"]).statuses.items()
+        )
         + ".",
     ]
     return lines
