@@ -66,12 +66,12 @@ def benchmark_model(model: ModelUnderTest, test: FaceDataset, repeats: int, thre
             single = measure(partial(run, one), repeats * 10)
             full = measure(partial(run, many), repeats)
             speed[f"{runtime}/{threads}t"] = RuntimeSpeed(
-                batch1_ms=single["median_s"] * 1e3,
-                batch1_ms_min=single["min_s"] * 1e3,
-                batch1_ms_max=single["max_s"] * 1e3,
-                batch64_per_s=BATCH / full["median_s"],
-                batch64_per_s_min=BATCH / full["max_s"],
-                batch64_per_s_max=BATCH / full["min_s"],
+                batch1_ms=single.median_s * 1e3,
+                batch1_ms_min=single.min_s * 1e3,
+                batch1_ms_max=single.max_s * 1e3,
+                batch64_per_s=BATCH / full.median_s,
+                batch64_per_s_min=BATCH / full.max_s,
+                batch64_per_s_max=BATCH / full.min_s,
             )
     accuracy = balanced_accuracies(model, test, max(thread_counts))
     sizes = {kind: graph_stats(path) for kind, path in (("float", model.float_graph), ("int8", model.int8_graph))}

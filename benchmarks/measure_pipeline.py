@@ -52,13 +52,13 @@ def cold_start(image: Path, checkpoint: Path, repeats: int) -> ColdStart:
         lambda: _wall([sys.executable, "-c", PYTORCH_SCRIPT, str(checkpoint), str(image)]), repeats, warmup=1
     )
     return ColdStart(
-        fer_run_s=fer_run["median_s"],
-        fer_run_min_s=fer_run["min_s"],
-        fer_run_max_s=fer_run["max_s"],
-        pytorch_script_s=pytorch["median_s"],
-        pytorch_min_s=pytorch["min_s"],
-        pytorch_max_s=pytorch["max_s"],
-        ratio=fer_run["median_s"] / pytorch["median_s"],
+        fer_run_s=fer_run.median_s,
+        fer_run_min_s=fer_run.min_s,
+        fer_run_max_s=fer_run.max_s,
+        pytorch_script_s=pytorch.median_s,
+        pytorch_min_s=pytorch.min_s,
+        pytorch_max_s=pytorch.max_s,
+        ratio=fer_run.median_s / pytorch.median_s,
     )
 
 
@@ -75,13 +75,13 @@ def folder_rate(test: FaceDataset, folder: Path) -> FolderRate:
     crops = [read_image(p) for p in paths]
     pairs = [  # each repeat times both back to back, so that a slow spell of a shared machine hits both
         (
-            measure(lambda: run_images(recognizer, paths, output=folder.parent / "r.jsonl"), 1, 1)["median_s"],
-            measure(lambda: recognizer.classify(crops), 1, 1)["median_s"],
+            measure(lambda: run_images(recognizer, paths, output=folder.parent / "r.jsonl"), 1, 1).median_s,
+            measure(lambda: recognizer.classify(crops), 1, 1).median_s,
         )
         for _ in range(FOLDER_REPEATS)
     ]
     flipped = Recognizer(threads=2, tta="flip")
-    flip_s = measure(lambda: flipped.classify(crops), FOLDER_REPEATS, 1)["median_s"]
+    flip_s = measure(lambda: flipped.classify(crops), FOLDER_REPEATS, 1).median_s
     ray.init(include_dashboard=False, log_to_driver=False)
     try:
         on_ray = measure(lambda: run_ray(paths, output=folder.parent / "ray.jsonl"), 3, 1)
@@ -96,6 +96,6 @@ def folder_rate(test: FaceDataset, folder: Path) -> FolderRate:
         classify_per_s=len(test) / statistics.median(p[1] for p in pairs),
         classify_flip_per_s=len(test) / flip_s,
         in_process_share=statistics.median(c / r for r, c in pairs),
-        ray_per_s=len(test) / on_ray["median_s"],
+        ray_per_s=len(test) / on_ray.median_s,
         ray_actors=actors,
     )

@@ -163,7 +163,7 @@ def in_process(crops: np.ndarray, photo: np.ndarray, repeats: int) -> InProcessR
     batch = crops[:64]
     classify = measure(lambda: recognizer.classify(batch), repeats)
     analyze = measure(lambda: recognizer.analyze(photo), repeats)
-    return InProcessRates(classify_per_s=len(batch) / classify["median_s"], analyze_per_s=1 / analyze["median_s"])
+    return InProcessRates(classify_per_s=len(batch) / classify.median_s, analyze_per_s=1 / analyze.median_s)
 
 
 def serve_benchmark(work: Path, crops: np.ndarray, photo_path: Path, seconds: float) -> dict[str, Any]:

@@ -41,8 +41,8 @@ def python_side(photo_path: Path, repeats: int) -> dict[str, float]:
     photo = decode_image(photo_path.read_bytes())
     crop = recognizer.prepare(photo).crops[0]
     return {
-        "photo_ms": 1000 * measure(lambda: recognizer.analyze(photo), repeats)["median_s"],
-        "crop_ms": 1000 * measure(lambda: recognizer.classify([crop]), repeats)["median_s"],
+        "photo_ms": 1000 * measure(lambda: recognizer.analyze(photo), repeats).median_s,
+        "crop_ms": 1000 * measure(lambda: recognizer.classify([crop]), repeats).median_s,
     }
 
 

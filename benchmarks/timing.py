@@ -5,6 +5,7 @@ from __future__ import annotations
 import statistics
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
@@ -14,7 +15,17 @@ ROUNDS = 5  # every call is timed once per round, in turn, so a slow spell of th
 Timed = tuple[Callable[[np.ndarray], Any], np.ndarray]  # a model call and its batch of prepared faces
 
 
-def measure(run: Callable[[], Any], repeats: int, warmup: int = 3) -> dict[str, float]:
+@dataclass(frozen=True)
+class Timing:
+    """Seconds per call over `n` timed calls: the median, the fastest and the slowest."""
+
+    median_s: float
+    min_s: float
+    max_s: float
+    n: int
+
+
+def measure(run: Callable[[], Any], repeats: int, warmup: int = 3) -> Timing:
     """Seconds per call: median, min, max over `repeats` timed calls after `warmup` untimed ones."""
     for _ in range(warmup):
         run()
@@ -23,7 +34,7 @@ def measure(run: Callable[[], Any], repeats: int, warmup: int = 3) -> dict[str, 
         started = time.perf_counter()
         run()
         samples.append(time.perf_counter() - started)
-    return {"median_s": statistics.median(samples), "min_s": min(samples), "max_s": max(samples), "n": repeats}
+    return Timing(median_s=statistics.median(samples), min_s=min(samples), max_s=max(samples), n=repeats)
 
 
 def interleaved_speed(timed: dict[str, Timed], repeats: int) -> dict[str, dict[str, float]]:
@@ -32,8 +43,8 @@ def interleaved_speed(timed: dict[str, Timed], repeats: int) -> dict[str, dict[s
     rounds: dict[str, tuple[list[float], list[float]]] = {key: ([], []) for key in timed}
     for _ in range(ROUNDS):
         for key, (run, faces) in timed.items():
-            rounds[key][0].append(measure(partial(run, faces[:1]), repeats)["median_s"] * 1e3)
-            rounds[key][1].append(len(faces) / measure(partial(run, faces), max(2, repeats // 10))["median_s"])
+            rounds[key][0].append(measure(partial(run, faces[:1]), repeats).median_s * 1e3)
+            rounds[key][1].append(len(faces) / measure(partial(run, faces), max(2, repeats // 10)).median_s)
     return {
         key: {"batch1_ms": statistics.median(b1), "batch64_per_s": statistics.median(b64)}
         for key, (b1, b64) in rounds.items()
