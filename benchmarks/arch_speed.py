@@ -93,9 +93,11 @@ def arch_benchmark(data: Path, repeats: int) -> dict[str, Any]:
         speed = interleaved_speed(timed, repeats * 10)
     for index, row in enumerate(rows):
         del row["graph"]
-        row["speed"] = {f"{t}t": speed[f"{index}/{t}t"] for t in THREADS}
+        row["speed"] = {f"{t}t": speed[f"{index}/{t}t"].to_json() for t in THREADS}
     peer = (
-        {f"{t}t": speed[f"peer/{t}t"] for t in THREADS} if not isinstance(peer_model, str) else {"skipped": peer_model}
+        {f"{t}t": speed[f"peer/{t}t"].to_json() for t in THREADS}
+        if not isinstance(peer_model, str)
+        else {"skipped": peer_model}
     )
     return {"candidates": rows, "peer": peer}
 

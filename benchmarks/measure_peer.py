@@ -134,7 +134,7 @@ def peer_benchmark(
         accuracy[path.name] = _against(predictor.probabilities(test.pixels), test, votes, ferplus)
     return {
         "package": f"fer {importlib.metadata.version('fer')} ({model.name}, one face per invoke)",
-        "speed": {f"{t}t": speed[f"peer/{t}t"] for t in thread_counts},
-        "ours": {path.name: {f"{t}t": speed[f"{path.name}/{t}t"] for t in thread_counts} for path in ours},
+        "speed": {f"{t}t": speed[f"peer/{t}t"].to_json() for t in thread_counts},
+        "ours": {path.name: {f"{t}t": speed[f"{path.name}/{t}t"].to_json() for t in thread_counts} for path in ours},
         "accuracy": accuracy,
     }

@@ -162,7 +162,7 @@ def targets_benchmark(data: Path, quick: bool) -> dict[str, Any]:
         votes = match_votes(read_votes(data / "ferplus" / "votes.csv", description.classes), test.paths, test_file.name)
         targets, absent = _targets(description, files, batch[:1])
         in_process = {t.name: (t.run, batch[:BATCH]) for t in targets if t.run is not None}
-        speeds: dict[str, dict[str, float]] = interleaved_speed(in_process, repeats)
+        speeds = {name: speed.to_json() for name, speed in interleaved_speed(in_process, repeats).items()}
         logits: dict[str, np.ndarray] = {}
         for target in targets:
             if target.run is not None:

@@ -17,7 +17,7 @@ from typing import Any
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
-from benchmarks.report_peer import best_speed
+from benchmarks.timing import best_speed, read_speeds
 from fer_runtime.errors import FerError
 from fer_train.plots import save_figure
 
@@ -35,8 +35,8 @@ class Point:
 
 
 def _point(name: str, speed: dict[str, dict[str, float]], accuracy: dict[str, Any]) -> Point:
-    batch1_ms, batch64_per_s = best_speed(speed)
-    return Point(name, batch1_ms, 1000 / batch64_per_s, accuracy["crowd_balanced_accuracy"])
+    best = best_speed(read_speeds(speed))
+    return Point(name, best.batch1_ms, 1000 / best.batch64_per_s, accuracy["crowd_balanced_accuracy"])
 
 
 def tradeoff_points(result: dict[str, Any]) -> list[Point]:

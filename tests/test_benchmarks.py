@@ -156,7 +156,7 @@ def test_interleaved_speed_times_every_call_in_turn_round_after_round():
     faces = np.zeros((64, 1, 48, 48), np.float32)
     timed = {name: (lambda x, name=name: calls.append((name, len(x))), faces) for name in ("a", "b")}
     speed = interleaved_speed(timed, repeats=20)
-    assert set(speed) == {"a", "b"} and all(s["batch1_ms"] > 0 and s["batch64_per_s"] > 0 for s in speed.values())
+    assert set(speed) == {"a", "b"} and all(s.batch1_ms > 0 and s.batch64_per_s > 0 for s in speed.values())
     turns = [name for i, (name, _) in enumerate(calls) if i == 0 or calls[i - 1][0] != name]
     assert turns == ["a", "b"] * ROUNDS  # each round times a, then b: a slow spell falls on both
     batch1 = [n for name, n in calls if name == "a" and n == 1]
