@@ -57,7 +57,7 @@ def _models_part(args: argparse.Namespace, work: Path, test: FaceDataset, shippe
     return {
         "models": [benchmark_model(m, test, repeats, (1, 2)).to_json() for m in (shipped, seed)],
         "profile": [
-            {"graph": name, **op_profile(path, batch[:size], runs)}
+            op_profile(name, path, batch[:size], runs).to_json()
             for size, runs in ((1, 30 if args.quick else 500), (64, 3 if args.quick else 40))
             for name, path in graphs.items()
         ],

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.inference_runs import ColdStart, FolderRate, model_runs
+from benchmarks.profile_ops import OpProfile
 from benchmarks.report_peer import peer_goals, peer_lines
 from benchmarks.report_photos import photo_goals, photo_lines
 from benchmarks.report_serve import serve_goals, serve_lines
@@ -179,10 +180,6 @@ def markdown(result: dict[str, Any]) -> str:
     return "\n".join(lines + sections)
 
 
-def _conv_us(profile: dict[str, Any]) -> float:
-    return sum(us for op, us in profile["op_us"].items() if op in ("Conv", "QLinearConv"))
-
-
 def _profile_lines(result: dict[str, Any]) -> list[str]:
     lines = [
         "",
@@ -190,16 +187,15 @@ def _profile_lines(result: dict[str, Any]) -> list[str]:
         "",
     ]
     rows = []
-    for entry in result["profile"]:
-        others = [(op, us) for op, us in entry["op_us"].items() if op not in ("Conv", "QLinearConv")][:4]
+    for entry in map(OpProfile.from_json, result["profile"]):
         rows.append(
             (
-                entry["graph"],
-                entry["batch"],
-                f"{entry['run_us']:.0f}",
-                f"{_conv_us(entry):.0f}",
-                ", ".join(f"{op} {us:.0f}" for op, us in others),
-                ", ".join(f"`{node['node']}` {node['op']} {node['us']:.0f}" for node in entry["slowest_nodes"]),
+                entry.graph,
+                entry.batch,
+                f"{entry.run_us:.0f}",
+                f"{entry.conv_us:.0f}",
+                ", ".join(f"{op} {us:.0f}" for op, us in list(entry.other_us.items())[:4]),
+                ", ".join(f"`{node.node}` {node.op} {node.us:.0f}" for node in entry.slowest_nodes),
             )
         )
     header = ("graph", "batch", "run µs", "convolutions µs", "top other ops (µs)", "slowest nodes (µs)")
@@ -210,10 +206,10 @@ def _why_lines(result: dict[str, Any]) -> list[str]:
     """The measured reasons behind the two runtime-ratio goals, from figures of the same run."""
     shipped, measured = model_runs(result)[0], result["cpu"]["measured_float_gmacs"]
     rate = {e: shipped.on(e, 2).batch64_per_s * shipped.macs_per_image / 1e9 for e in ("pytorch", "ort_float")}
-    profile = {(p["graph"], p["batch"]): p for p in result["profile"]}
+    profile = {(p.graph, p.batch): p for p in map(OpProfile.from_json, result["profile"])}
     f1, q1 = profile[("float", 1)], profile[("int8", 1)]
-    conv_gain = _conv_us(f1) / max(_conv_us(q1), 1e-9)
-    rest = sum(q1["op_us"].values()) - _conv_us(q1)
+    conv_gain = f1.conv_us / max(q1.conv_us, 1e-9)
+    rest = sum(q1.other_us.values())
     one_thread, two_threads = (
         shipped.on("ort_float", t).batch1_ms / shipped.on("ort_int8", t).batch1_ms for t in (1, 2)
     )
@@ -232,15 +228,15 @@ def _why_lines(result: dict[str, Any]) -> list[str]:
         )
     if not met[INT8_VS_FLOAT]:
         lines.append(
-            f"- int8 vs float at batch 1: the int8 graph's convolutions (its float stem too) take {_conv_us(q1):.0f} µs "
-            f"against {_conv_us(f1):.0f} µs "
+            f"- int8 vs float at batch 1: the int8 graph's convolutions (its float stem too) take {q1.conv_us:.0f} µs "
+            f"against {f1.conv_us:.0f} µs "
             f"in float ({conv_gain:.1f}x, kernel time under the profiler); the other int8 kernels ("
-            + ", ".join([op for op in q1["op_us"] if op not in ("Conv", "QLinearConv")][:4])
-            + f") take {rest:.0f} µs more, the float ones {sum(f1['op_us'].values()) - _conv_us(f1):.0f}. "
+            + ", ".join(list(q1.other_us)[:4])
+            + f") take {rest:.0f} µs more, the float ones {sum(f1.other_us.values()):.0f}. "
             f"Unprofiled, int8 is {one_thread:.2f}x float at 1 thread and {two_threads:.2f}x at 2 (one image "
             "gives a second thread little to do)."
             + (
-                f" Quantizing only Conv/Gemm costs more ({only['run_us']:.0f} µs per run: float operators "
+                f" Quantizing only Conv/Gemm costs more ({only.run_us:.0f} µs per run: float operators "
                 "between quantize/dequantize pairs)."
                 if only
                 else ""
