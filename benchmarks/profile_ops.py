@@ -56,8 +56,8 @@ class OpProfile:
 
 
 def op_profile(name: str, graph: Path, batch: np.ndarray, runs: int, threads: int = 1) -> OpProfile:
-    """`graph` (called `name`) profiled: microseconds per run of each op type (kernel time, sum of per-node medians), of the slowest nodes and of
-    the whole run."""
+    """`graph` (called `name` in the result) profiled: microseconds per run of each op type (kernel time, sum of
+    per-node medians), of the slowest nodes and of the whole run."""
     options = ort.SessionOptions()
     options.enable_profiling = True
     options.intra_op_num_threads = threads
@@ -65,9 +65,9 @@ def op_profile(name: str, graph: Path, batch: np.ndarray, runs: int, threads: in
     with tempfile.TemporaryDirectory() as tmp:
         options.profile_file_prefix = str(Path(tmp) / "profile")
         session = ort.InferenceSession(str(graph), options, providers=["CPUExecutionProvider"])
-        name = session.get_inputs()[0].name
+        feed = {session.get_inputs()[0].name: batch}
         for _ in range(runs):
-            session.run(None, {name: batch})
+            session.run(None, feed)
         events = json.loads(Path(session.end_profiling()).read_text())
     per_node: dict[tuple[str, str], list[float]] = defaultdict(list)
     for event in events:
