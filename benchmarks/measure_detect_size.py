@@ -11,6 +11,7 @@ import cv2
 import numpy as np
 
 from benchmarks.measure_photos import PastedPhoto, _assign
+from benchmarks.photo_runs import SizeSweep
 from fer_runtime.detect import YuNetDetector
 from fer_runtime.preprocess import decode_image
 
@@ -47,7 +48,7 @@ def scene_photos(faces: np.ndarray, count: int, background: np.ndarray, kind: st
     return photos
 
 
-def _sweep(photos: list[PastedPhoto], size: int) -> dict[str, Any]:
+def _sweep(photos: list[PastedPhoto], size: int) -> SizeSweep:
     detector = YuNetDetector(detect_size=size)
     images = [decode_image(p.data) for p in photos]
     detector.detect(images[0])  # warm-up
@@ -60,18 +61,18 @@ def _sweep(photos: list[PastedPhoto], size: int) -> dict[str, Any]:
         matched = _assign(photo.boxes, detections)
         found, pasted = found + len(matched), pasted + len(photo.boxes)
         false_positives += len(detections) - len(matched)
-    return {
-        "size": size,
-        "recall": found / pasted,
-        "faces": pasted,
-        "false_positives": false_positives,
-        "detect_ms": 1000 * float(np.median(times)),
-    }
+    return SizeSweep(
+        size=size,
+        recall=found / pasted,
+        faces=pasted,
+        false_positives=false_positives,
+        detect_ms=1000 * float(np.median(times)),
+    )
 
 
 def detect_size_sweep(faces: np.ndarray, background: np.ndarray, count: int) -> dict[str, list[dict[str, Any]]]:
     """For each scene, each size's recall, false positives and median detection milliseconds."""
     return {
-        kind: [_sweep(photos, size) for size in SIZES]
+        kind: [_sweep(photos, size).to_json() for size in SIZES]
         for kind, photos in ((k, scene_photos(faces, count, background, k)) for k in SCENES)
     }

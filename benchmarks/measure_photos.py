@@ -11,7 +11,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from benchmarks.photo_runs import DetectorRun, VideoRate
+from benchmarks.photo_runs import Alignment, DetectorRun, TiltRow, VideoRate
 from fer_runtime.align import aligned_crop
 from fer_runtime.detect import Box, Detection, FaceDetector, YuNetDetector, create_detector, crop_with_margin
 from fer_runtime.inputs import read_image
@@ -133,7 +133,7 @@ def real_photos(detectors: list[FaceDetector], folder: Path) -> dict[str, dict[s
 
 def alignment_effect(
     recognizer: Recognizer, photos: list[PastedPhoto], faces: np.ndarray, labels: np.ndarray
-) -> dict[str, Any]:
+) -> Alignment:
     """Pasted faces that YuNet found, classified from a box-and-margin crop and from an aligned crop: how
     often each agrees with the model's answer on the untouched test face, and balanced accuracy on the
     labels, per tilt. The template is the model's own, or measured here on the test faces."""
@@ -153,21 +153,33 @@ def alignment_effect(
             for key, value in zip(rows, (abs(photo.angles[t]), photo.faces[t], box_p, aligned_p)):
                 rows[key].append(value)
     table = {k: np.asarray(v) for k, v in rows.items()}
-    result: dict[str, Any] = {"template": list(template), "faces": len(table["face"]), "by_angle": {}}
-    for angle in sorted(set(table["angle"].tolist())):
-        pick = table["angle"] == angle
-        result["by_angle"][str(angle)] = {
-            "faces": int(pick.sum()),
-            **{
-                f"{crop}_{what}": value
-                for crop in ("box", "aligned")
-                for what, value in (
-                    ("agreement", float((table[crop][pick] == reference[table["face"][pick]]).mean())),
-                    ("balanced_accuracy", _balanced(labels[table["face"][pick]], table[crop][pick], spec.classes)),
-                )
-            },
-        }
-    return result
+    by_angle = {
+        str(angle): _tilt_row(table, table["angle"] == angle, reference, labels, spec.classes)
+        for angle in sorted(set(table["angle"].tolist()))
+    }
+    return Alignment(template=list(template), faces=len(table["face"]), by_angle=by_angle)
+
+
+def _tilt_row(
+    table: dict[str, np.ndarray], pick: np.ndarray, reference: np.ndarray, labels: np.ndarray, classes: tuple[str, ...]
+) -> TiltRow:
+    """The faces `pick` of `table`: each crop's agreement with `reference` (the answers on the untouched faces) and
+    its balanced accuracy on `labels`."""
+    faces = table["face"][pick]
+
+    def agreement(crop: str) -> float:
+        return float((table[crop][pick] == reference[faces]).mean())
+
+    def balanced(crop: str) -> float:
+        return _balanced(labels[faces], table[crop][pick], classes)
+
+    return TiltRow(
+        faces=int(pick.sum()),
+        box_agreement=agreement("box"),
+        box_balanced_accuracy=balanced("box"),
+        aligned_agreement=agreement("aligned"),
+        aligned_balanced_accuracy=balanced("aligned"),
+    )
 
 
 def _balanced(labels: np.ndarray, predictions: np.ndarray, classes: tuple[str, ...]) -> float:
@@ -210,7 +222,7 @@ def photo_benchmark(
     return {
         "detectors": [detector_run(d, recognizer, photos).to_json() for d in detectors],
         "real_photos": real_photos(detectors, photos_dir),
-        "alignment": alignment_effect(recognizer, val_photos, *val),
+        "alignment": alignment_effect(recognizer, val_photos, *val).to_json(),
         "video": {
             name: [
                 video_rate(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from benchmarks.photo_runs import DetectorRun, VideoRate
+from benchmarks.photo_runs import Alignment, DetectorRun, SizeSweep, VideoRate
 from fer_runtime.markdown import markdown_table
 
 
@@ -15,6 +15,15 @@ def detector_runs(photos: dict[str, Any]) -> list[DetectorRun]:
 def video_rates(photos: dict[str, Any]) -> dict[str, list[VideoRate]]:
     """Each timed detector setting's runs, one per clip."""
     return {name: [VideoRate.from_json(v) for v in runs] for name, runs in photos["video"].items()}
+
+
+def alignment_of(photos: dict[str, Any]) -> Alignment:
+    return Alignment.from_json(photos["alignment"])
+
+
+def size_sweeps(result: dict[str, Any]) -> dict[str, list[SizeSweep]]:
+    """YuNet per `--detect-size`, by scene."""
+    return {scene: [SizeSweep.from_json(r) for r in rows] for scene, rows in result["detect_size"].items()}
 
 
 def _slowest_video(videos: dict[str, list[VideoRate]], detector: str) -> float:
@@ -79,37 +88,37 @@ def detector_table(photos: dict[str, Any]) -> list[str]:
     return markdown_table(header, rows)
 
 
-def crop_policy_table(alignment: dict[str, Any]) -> list[str]:
+def crop_policy_table(alignment: Alignment) -> list[str]:
     header = (
         "tilt", "faces", "box + margin: agreement", "aligned: agreement", "box + margin: bal. acc.", "aligned: bal. acc.",
     )  # fmt: skip
     rows = [
         (
             f"{angle}°",
-            row["faces"],
-            f"{row['box_agreement']:.3f}",
-            f"{row['aligned_agreement']:.3f}",
-            f"{row['box_balanced_accuracy']:.3f}",
-            f"{row['aligned_balanced_accuracy']:.3f}",
+            row.faces,
+            f"{row.box_agreement:.3f}",
+            f"{row.aligned_agreement:.3f}",
+            f"{row.box_balanced_accuracy:.3f}",
+            f"{row.aligned_balanced_accuracy:.3f}",
         )
-        for angle, row in alignment["by_angle"].items()
+        for angle, row in alignment.by_angle.items()
     ]
     return markdown_table(header, rows)
 
 
-def detect_size_table(sweep: dict[str, list[dict[str, Any]]]) -> list[str]:
+def detect_size_table(sweep: dict[str, list[SizeSweep]]) -> list[str]:
     """Per --detect-size: each scene's recall (found/pasted, false positives) and median detection ms."""
     scenes = list(sweep)
     header = ["--detect-size", *(f"{s}: {what}" for s in scenes for what in ("recall", "detect ms"))]
     table_rows = [
         [
-            rows[0]["size"],
+            rows[0].size,
             *(
                 cell
                 for r in rows
                 for cell in (
-                    f"{r['recall']:.2f} ({round(r['recall'] * r['faces'])}/{r['faces']}, {r['false_positives']} false)",
-                    f"{r['detect_ms']:.0f}",
+                    f"{r.recall:.2f} ({round(r.recall * r.faces)}/{r.faces}, {r.false_positives} false)",
+                    f"{r.detect_ms:.0f}",
                 )
             ),
         ]
@@ -130,10 +139,10 @@ def photo_lines(result: dict[str, Any]) -> list[str]:
         "",
         *detector_table(photos),
         "",
-        f"Crop policy ({photos['alignment']['faces']} validation faces pasted and found by YuNet): how often the "
+        f"Crop policy ({alignment_of(photos).faces} validation faces pasted and found by YuNet): how often the "
         "model's answer on the crop agrees with its answer on the untouched face, and balanced accuracy on the labels.",
         "",
-        *crop_policy_table(photos["alignment"]),
+        *crop_policy_table(alignment_of(photos)),
     ]
     if "detect_size" in result:
         lines += [
@@ -141,6 +150,6 @@ def photo_lines(result: dict[str, Any]) -> list[str]:
             "YuNet on 1920x1080 photos of validation faces, shrunk to each `--detect-size` first (group: six faces "
             "of 40-100 px; portrait: one of 300-500 px):",
             "",
-            *detect_size_table(result["detect_size"]),
+            *detect_size_table(size_sweeps(result)),
         ]
     return lines
