@@ -23,7 +23,8 @@ import numpy as np
 import onnxruntime as ort
 import torch
 
-from benchmarks.timing import interleaved_speed
+from benchmarks.records import JsonRecord
+from benchmarks.timing import CallSpeed, interleaved_speed
 from fer_runtime.model_files import DEFAULT_MODEL_NAME, ModelDescription, bundled_model_dir, read_description
 from fer_runtime.postprocess import reweight, softmax
 from fer_runtime.preprocess import model_input
@@ -44,6 +45,23 @@ MIN_NODE_RATIO = 0.8  # Node's crops/s against Python's on the same graph and th
 MIN_ORT_RATIO = 0.97  # .ort int8 against .onnx int8 at batch 1: the same kernels, within this machine's noise
 
 Run = Callable[[np.ndarray], np.ndarray]
+
+
+@dataclass(frozen=True)
+class TargetRow(JsonRecord):
+    """One deployment target against PyTorch (the first row): its graph and file size, top-1 agreement, the widest
+    probability difference, balanced accuracy against the raters, speed, and the first call (load + one crop)."""
+
+    target: str
+    graph: str
+    float32: bool
+    file_mb: float | None
+    top1_agreement: float
+    max_abs_dp: float
+    balanced_vs_raters: float
+    batch1_ms: float
+    batch64_per_s: float
+    first_call_ms: float
 
 
 @dataclass(frozen=True)
@@ -121,8 +139,8 @@ def _targets(
 
 def _node(
     target: Target, path: Path, batch: np.ndarray, work: Path, repeats: int
-) -> tuple[np.ndarray, dict[str, float]]:
-    """Logits and timings of a JavaScript target, in its own Node process."""
+) -> tuple[np.ndarray, CallSpeed, float]:
+    """Logits, speed and first-call milliseconds of a JavaScript target, in its own Node process."""
     faces, out = work / "faces.f32", work / "logits.f32"
     batch.astype(np.float32).tofile(faces)
     backend = "wasm" if target.name.startswith("WASM") else "node"
@@ -132,7 +150,9 @@ def _node(
          "--threads", str(THREADS), "--repeats", str(repeats)],
         capture_output=True, text=True, timeout=900, check=True,
     )  # fmt: skip
-    return np.fromfile(out, np.float32).reshape(len(batch), -1), json.loads(done.stdout)
+    timing = json.loads(done.stdout)
+    speed = CallSpeed(batch1_ms=timing["batch1_ms"], batch64_per_s=timing["batch64_per_s"])
+    return np.fromfile(out, np.float32).reshape(len(batch), -1), speed, float(timing["first_call_ms"])
 
 
 def _logits(run: Run, batch: np.ndarray) -> np.ndarray:
@@ -162,14 +182,16 @@ def targets_benchmark(data: Path, quick: bool) -> dict[str, Any]:
         votes = match_votes(read_votes(data / "ferplus" / "votes.csv", description.classes), test.paths, test_file.name)
         targets, absent = _targets(description, files, batch[:1])
         in_process = {t.name: (t.run, batch[:BATCH]) for t in targets if t.run is not None}
-        speeds = {name: speed.to_json() for name, speed in interleaved_speed(in_process, repeats).items()}
+        speeds = interleaved_speed(in_process, repeats)
         logits: dict[str, np.ndarray] = {}
+        first_call: dict[str, float] = {}
         for target in targets:
             if target.run is not None:
                 logits[target.name] = _logits(target.run, batch)
-                speeds[target.name]["first_call_ms"] = float(target.first_call_ms or 0.0)
+                first_call[target.name] = float(target.first_call_ms or 0.0)
             else:
-                logits[target.name], speeds[target.name] = _node(target, files[target.graph], batch, work, repeats)
+                node = _node(target, files[target.graph], batch, work, repeats)
+                logits[target.name], speeds[target.name], first_call[target.name] = node
         sizes = {kind: path.stat().st_size / 1e6 for kind, path in files.items()}
     shares = description.prior_shares()
     power = description.prior_reweighting(description.default_prior())
@@ -183,16 +205,18 @@ def targets_benchmark(data: Path, quick: bool) -> dict[str, Any]:
     for target in targets:
         p = probabilities(logits[target.name])
         rows.append(
-            {
-                "target": target.name,
-                "graph": target.graph,
-                "float32": target.float32,
-                "file_mb": sizes.get(target.graph),
-                "top1_agreement": float((p.argmax(1) == reference.argmax(1)).mean()),
-                "max_abs_dp": float(np.abs(p - reference).max()),
-                "balanced_vs_raters": crowd_metrics(p, votes, description.classes).majority.balanced_accuracy,
-                **speeds[target.name],
-            }
+            TargetRow(
+                target=target.name,
+                graph=target.graph,
+                float32=target.float32,
+                file_mb=sizes.get(target.graph),
+                top1_agreement=float((p.argmax(1) == reference.argmax(1)).mean()),
+                max_abs_dp=float(np.abs(p - reference).max()),
+                balanced_vs_raters=crowd_metrics(p, votes, description.classes).majority.balanced_accuracy,
+                batch1_ms=speeds[target.name].batch1_ms,
+                batch64_per_s=speeds[target.name].batch64_per_s,
+                first_call_ms=first_call[target.name],
+            ).to_json()
         )
     return {
         "model": description.name,
