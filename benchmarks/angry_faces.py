@@ -32,7 +32,7 @@ def angry_faces(data: Path) -> dict[str, Any]:
     val = load_with_votes(data / "fer2013" / "val.zip", description.spec, None, table)
     votes = match_votes(table, val.paths, "val")
     majority = votes.majority()
-    probabilities = Predictor(bundled_model_dir() / description.graphs["int8"]["file"]).probabilities(val.pixels)
+    probabilities = Predictor(bundled_model_dir() / description.graph_file("int8")).probabilities(val.pixels)
     angry = classes.index("angry")
     labelled = val.labels == angry  # FER2013's one rater said angry
     called = probabilities.argmax(1)

@@ -58,7 +58,7 @@ def contenders(folder: Path) -> list[Contender]:
     found = []
     for name in names:
         description = read_description(folder / f"{name}.json")
-        predictor = Predictor(folder / description.graphs["int8"]["file"], threads=THREADS)
+        predictor = Predictor(folder / description.graph_file("int8"), threads=THREADS)
         found.append(Contender(name, description.spec, predictor.probabilities))
     peer = peer_model_file()
     if not isinstance(peer, str) and all(c in PEER_CLASSES for c in found[0].spec.classes):

@@ -53,7 +53,7 @@ def measure(data: Path) -> list[dict[str, Any]]:
     rows = []
     for json_path in sorted(bundled_model_dir().glob("*.json")):
         description = read_description(json_path)
-        graph = json_path.with_name(description.graphs["int8"]["file"])
+        graph = json_path.with_name(description.graph_file("int8"))
         default = description.default_prior()
         val = data / "fer2013" / "val.zip"
         runs = [("val", val, prior, "none") for prior in (PRIORS if description.prior else [default])]

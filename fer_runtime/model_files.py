@@ -74,6 +74,14 @@ class ModelDescription:
     def classes(self) -> tuple[str, ...]:
         return self.spec.classes
 
+    def graph_file(self, kind: str) -> str:
+        """The file name of this model's `kind` graph (float, int8, ort, fp16, ...), as NAME.json lists it."""
+        entry = self.graphs.get(kind)
+        if entry is None:
+            listed = ", ".join(self.graphs) or "none"
+            raise FerError(f"{self.name}: no {kind} graph in its description (graphs: {listed})")
+        return str(entry["file"])
+
     def to_dict(self) -> dict[str, Any]:
         spec = self.spec
         data: dict[str, Any] = {

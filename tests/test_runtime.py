@@ -163,3 +163,13 @@ def test_flip_averages_each_face_with_its_mirror_image(recognizer):
     assert not np.allclose(flipping.classify(faces), Recognizer(threads=1, prior="uniform").classify(faces))
     with pytest.raises(FerError, match="test-time augmentation"):
         Recognizer(tta="rotate")
+
+
+def test_a_description_names_each_graph_file_and_refuses_one_it_lacks():
+    from fer_runtime.model_files import bundled_model_dir, read_description
+
+    description = read_description(bundled_model_dir() / "fer_default.json")
+    assert description.graph_file("int8") == "fer_default.int8.onnx"
+    assert all((bundled_model_dir() / description.graph_file(kind)).is_file() for kind in description.graphs)
+    with pytest.raises(FerError, match=r"fer_default: no fp16 graph in its description \(graphs: float, int8, ort\)"):
+        description.graph_file("fp16")

@@ -27,7 +27,7 @@ def load_float_graph(path: str | os.PathLike[str]) -> LoadedModel:
     description = read_sidecar(graph)
     if description is None:
         raise FerError(f"{graph}: no model description beside it ({graph.with_suffix('.json').name})")
-    if description.graphs.get("float", {}).get("file") != graph.name:
+    if "float" not in description.graphs or description.graph_file("float") != graph.name:
         raise FerError(f"{graph}: not {description.name}'s float graph; PyTorch reads only the float one")
     model = fold_batchnorm(
         rebuild_model(description.model["name"], description.spec.num_classes, description.model["options"])

@@ -25,5 +25,5 @@ def convert_command(export_dir: str, name: str, kinds: tuple[str, ...]) -> None:
     needed), each checked against its source, and update NAME.json."""
     description = convert(export_dir=export_dir, name=name, kinds=tuple(dict.fromkeys(kinds)))
     for kind in dict.fromkeys(kinds):
-        click.echo(f"wrote {export_dir}/{description.graphs[kind]['file']}")
+        click.echo(f"wrote {export_dir}/{description.graph_file(kind)}")
     click.echo(f"wrote {export_dir}/{name}.json")

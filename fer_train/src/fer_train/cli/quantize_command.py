@@ -37,6 +37,6 @@ def quantize_command(
         allow_int8_drop=allow_int8_drop,
         cache_dir=cache_dir,
     )
-    click.echo(f"wrote {export_dir}/{description.graphs['int8']['file']} and {export_dir}/{name}.json")
+    click.echo(f"wrote {export_dir}/{description.graph_file('int8')} and {export_dir}/{name}.json")
     if description.parity:
         click.echo(format_parity(description.parity))
