@@ -17,6 +17,7 @@ import numpy as np
 
 from benchmarks.container import MAX_IMAGE_MB, MAX_READY_S, MIN_HOST_RATIO, build_image, image_size_mb, podman, running
 from benchmarks.measure_serve import CONNECTIONS
+from benchmarks.part import run_heading
 from benchmarks.records import JsonRecord
 from benchmarks.wrk_run import wrk
 from fer_runtime.inputs import read_image
@@ -96,7 +97,7 @@ def container_benchmark(photos: list[Path], work: Path) -> ContainerRun:
 
 
 def container_markdown(result: dict[str, Any]) -> str:
-    part, cpu = ContainerRun.from_json(result["container"]), result["cpu"]
+    part = ContainerRun.from_json(result["container"])
     ratio = part.host_ratio
     rows = [
         (f"image <= {MAX_IMAGE_MB} MB", f"{part.image_mb:.0f} MB", part.image_mb <= MAX_IMAGE_MB),
@@ -118,7 +119,7 @@ def container_markdown(result: dict[str, Any]) -> str:
     ]
     return "\n".join(
         [
-            f"Container run of {result['date']}: {cpu['cpu']}, {cpu['cores']} cores; podman with runc, host network, "
+            run_heading(result, "Container run") + "; podman with runc, host network, "
             f"read-only root; the model on {part.threads} thread in both servers. Peak memory of the "
             f"container's server under that load: {part.peak_mb:.0f} MB.",
             "",

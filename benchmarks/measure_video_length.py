@@ -11,6 +11,7 @@ from typing import Any
 
 import cv2
 
+from benchmarks.part import run_heading
 from benchmarks.records import JsonRecord
 from fer_runtime.markdown import goal_table, markdown_table
 from fer_runtime.recognizer import Recognizer
@@ -91,11 +92,11 @@ def video_length_benchmark(photos: Path, work: Path, marks_min: tuple[float, ...
 
 
 def video_length_markdown(result: dict[str, Any]) -> str:
-    part, cpu = result["video_length"], result["cpu"]
+    part = result["video_length"]
     marks = [VideoMark.from_json(m) for m in part["marks"]]
     first, last = marks[0], marks[-1]
     lines = [
-        f"Long-video run of {result['date']}: {cpu['cpu']}, {cpu['cores']} cores. The shared clip looped to "
+        run_heading(result, "Long-video run") + ". The shared clip looped to "
         f"{part['frames']:,} frames ({part['frames'] / part['fps'] / 60:.1f} min), labelled with a frames table "
         f"and a summary in {part['seconds'] / 60:.1f} min:",
         "",

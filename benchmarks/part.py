@@ -36,6 +36,12 @@ def part_result(part: str, measured: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def run_heading(result: dict[str, Any], what: str) -> str:
+    """ "WHAT of DATE: CPU, N cores", how a part's markdown starts (the caller ends the sentence)."""
+    cpu = result["cpu"]
+    return f"{what} of {result['date']}: {cpu['cpu']}, {cpu['cores']} cores"
+
+
 def write_part(out: Path, part: str, measured: dict[str, Any], markdown: Callable[[dict[str, Any]], str]) -> str:
     """`part_result` as out/DATE-part.json, its markdown as .md (also printed and returned)."""
     return write_result(out, part, part_result(part, measured), markdown)

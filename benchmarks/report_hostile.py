@@ -6,17 +6,13 @@ from typing import Any
 
 from benchmarks.abuse_runs import KilledWorker, SlowClients
 from benchmarks.fuzz_runs import FolderRun, Uploads
+from benchmarks.part import run_heading
 from fer_runtime.markdown import goal_table, markdown_table
 
 FUZZ_GOAL = 10_000  # fuzzed uploads and files the goal asks for
 SLOW_RATE_SHARE = 0.8  # normal requests beside the slow clients keep this share of their rate
 SLOW_P99_FACTOR = 2.0  # and their p99 within this factor
 REPLACED_WITHIN_S = 5.0
-
-
-def _heading(result: dict[str, Any], what: str) -> str:
-    cpu = result["cpu"]
-    return f"{what} of {result['date']}: {cpu['cpu']}, {cpu['cores']} cores."
 
 
 def fuzz_goals(fuzz: dict[str, Any]) -> list[tuple[str, str, bool]]:
@@ -41,7 +37,7 @@ def fuzz_markdown(result: dict[str, Any]) -> str:
     mutations = sorted(uploads.by_mutation)
     statuses = sorted({s for counts in uploads.by_mutation.values() for s in counts})
     lines = [
-        _heading(result, "Fuzz run"),
+        run_heading(result, "Fuzz run") + ".",
         "",
         f"{fuzz['files']:,} mutated files (seed {fuzz['seed']}) posted to `fer-serve` in {uploads.seconds:.0f} s "
         f"(alive after: {'yes' if uploads.alive_after else 'no'}, exit {uploads.exit_status}), answers by mutation:",
@@ -98,7 +94,7 @@ def abuse_markdown(result: dict[str, Any]) -> str:
     slow, killed = SlowClients.from_json(abuse["slow_clients"]), KilledWorker.from_json(abuse["killed_worker"])
     rows = [("alone", slow.alone.run), (f"beside {slow.slow_clients:,} slow-header clients", slow.beside_slow.run)]
     lines = [
-        _heading(result, "Abuse run"),
+        run_heading(result, "Abuse run") + ".",
         "",
         f"One-crop POSTs from `wrk` on 127.0.0.1, alone and beside the slow clients in turn for "
         f"{len(slow.alone.rounds)} rounds; the round of median rate with the median p99 (client, slow "

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from benchmarks.overload_run import Overload
+from benchmarks.part import run_heading
 from benchmarks.serve_runs import BadInputs, InProcessRates
 from benchmarks.wrk_run import Latency, WrkRun
 from fer_runtime.markdown import goal_table, markdown_table
@@ -138,7 +139,6 @@ def _spread(latency: Latency | None) -> str:
 
 def serve_markdown(result: dict[str, Any]) -> str:
     """The service part alone (`python -m benchmarks.measure_serve`): what ran where, the tables, the goals."""
-    cpu = result["cpu"]
-    lines = [f"Service benchmark of {result['date']}: {cpu['cpu']}, {cpu['cores']} cores.", *serve_lines(result)]
+    lines = [run_heading(result, "Service benchmark") + ".", *serve_lines(result)]
     lines += ["", *goal_table(serve_goals(result))]
     return "\n".join(lines)

@@ -13,6 +13,7 @@ from benchmarks.measure_targets import (
     MIN_ORT_RATIO,
     TargetRow,
 )
+from benchmarks.part import run_heading
 from fer_runtime.markdown import goal_table, markdown_table
 
 
@@ -78,7 +79,7 @@ def targets_goals(part: dict[str, Any]) -> list[tuple[str, str, bool]]:
 def targets_markdown(result: dict[str, Any]) -> str:
     part, cpu = result["targets"], result["cpu"]
     lines = [
-        f"Targets run of {result['date']}: {cpu['cpu']}, {cpu['cores']} cores (AVX-512 {'yes' if cpu['avx512'] else 'no'}, "
+        run_heading(result, "Targets run") + f" (AVX-512 {'yes' if cpu['avx512'] else 'no'}, "
         f"VNNI {'yes' if cpu['vnni'] else 'no'}); `{part['model']}` on the {part['faces']} faces of {part['data']}, "
         f"{part['threads']} thread each; first call = load the graph and classify one crop. PyTorch is the "
         "architecture with the float graph's weights (BatchNorm folded). Not here: "
