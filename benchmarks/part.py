@@ -36,10 +36,11 @@ def part_result(part: str, measured: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def run_heading(result: dict[str, Any], what: str) -> str:
-    """ "WHAT of DATE: CPU, N cores", how a part's markdown starts (the caller ends the sentence)."""
+def run_heading(result: dict[str, Any], what: str, note: str = "") -> str:
+    """How a part's markdown starts: "WHAT of DATE NOTE: CPU, N cores" (`note`: a quick run's marker, say; the
+    caller ends the sentence)."""
     cpu = result["cpu"]
-    return f"{what} of {result['date']}: {cpu['cpu']}, {cpu['cores']} cores"
+    return f"{what} of {result['date']}{note}: {cpu['cpu']}, {cpu['cores']} cores"
 
 
 def write_part(out: Path, part: str, measured: dict[str, Any], markdown: Callable[[dict[str, Any]], str]) -> str:

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.inference_runs import ColdStart, FolderRate, model_runs
+from benchmarks.part import run_heading
 from benchmarks.profile_ops import OpProfile
 from benchmarks.report_peer import peer_goals, peer_lines
 from benchmarks.report_photos import photo_goals, photo_lines
@@ -160,12 +161,11 @@ def _folder_goal(folder: FolderRate) -> tuple[str, str, bool]:
 
 
 def markdown(result: dict[str, Any]) -> str:
-    cpu = result["cpu"]
     folder_goal = _folder_goal(FolderRate.from_json(result["folder"]))
     every_goal = goals(result) + [folder_goal] + peer_goals(result) + photo_goals(result)
     lines = [
-        f"Benchmark of {result['date']}{' (quick: smoke test only)' if result['quick'] else ''}: "
-        f"{cpu['cpu']}, {cpu['cores']} cores; torch {result['versions']['torch']}, "
+        run_heading(result, "Benchmark", " (quick: smoke test only)" if result["quick"] else "")
+        + f"; torch {result['versions']['torch']}, "
         f"onnxruntime {result['versions']['onnxruntime']}; accuracy on `{Path(result['test_data']).name}`.",
         "",
         *_speed_lines(result),

@@ -129,7 +129,7 @@ def detect_size_table(sweep: dict[str, list[SizeSweep]]) -> list[str]:
 
 def photo_lines(result: dict[str, Any]) -> list[str]:
     photos = result["photos"]
-    first = detector_runs(photos)[0]
+    first, alignment = detector_runs(photos)[0], alignment_of(photos)
     lines = [
         "",
         f"Photos: {first.photos} JPEGs of 640x480 with {first.faces_pasted} "
@@ -139,10 +139,10 @@ def photo_lines(result: dict[str, Any]) -> list[str]:
         "",
         *detector_table(photos),
         "",
-        f"Crop policy ({alignment_of(photos).faces} validation faces pasted and found by YuNet): how often the "
+        f"Crop policy ({alignment.faces} validation faces pasted and found by YuNet): how often the "
         "model's answer on the crop agrees with its answer on the untouched face, and balanced accuracy on the labels.",
         "",
-        *crop_policy_table(alignment_of(photos)),
+        *crop_policy_table(alignment),
     ]
     if "detect_size" in result:
         lines += [

@@ -9,6 +9,7 @@ from typing import Any
 from benchmarks.angry_faces import angry_markdown
 from benchmarks.framing import framing_markdown, plot_framing
 from benchmarks.measure_robustness import MAX_CHANGED, MAX_MEAN_DROP, MAX_WORST_DROP
+from benchmarks.part import run_heading
 from benchmarks.robustness_runs import PhotoRobustness, SplitRobustness, model_robustness
 from fer_runtime.atomic import write_text
 from fer_runtime.markdown import markdown_table
@@ -77,13 +78,13 @@ def robustness_goals(part: dict[str, Any]) -> list[str]:
 
 
 def robustness_markdown(result: dict[str, Any]) -> str:
-    part, cpu = result["robustness"], result["cpu"]
+    part = result["robustness"]
     models = model_robustness(part)
     first = next(iter(models.values()))
     faces = ", ".join(f"{split} {r.faces} faces" for split, r in first.items())
     lines = [
-        f"Robustness run of {result['date']}{' (quick)' if part['quick'] else ''}: {cpu['cpu']}, {cpu['cores']} cores; "
-        f"{faces}; each model's int8 graph under its default prior. Cells: points of balanced accuracy against "
+        run_heading(result, "Robustness run", " (quick)" if part["quick"] else "")
+        + f"; {faces}; each model's int8 graph under its default prior. Cells: points of balanced accuracy against "
         "the raters' majority lost at the moderate / strong severity, and the share of faces whose top-1 answer "
         "changed at the moderate one.",
     ]
