@@ -22,7 +22,7 @@ from benchmarks.measure_peer import peer_benchmark
 from benchmarks.measure_pipeline import cold_start, folder_rate
 from benchmarks.measure_serve import serve_benchmark
 from benchmarks.measure_training import training_speed
-from benchmarks.peak import cpu_peak, measured_roof
+from benchmarks.peak import CpuRoofs
 from benchmarks.photo_part import photo_part
 from benchmarks.profile_ops import op_profile
 from benchmarks.report import markdown, update_readme
@@ -95,11 +95,7 @@ def main() -> None:
             "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "quick": args.quick,
             "versions": {"fer": __version__, "torch": torch.__version__, "onnxruntime": onnxruntime.__version__},
-            "cpu": {
-                **cpu_peak(),
-                "measured_float_gmacs": {str(t): measured_roof(t) for t in (1, 2)},
-                "measured_int8_gmacs": {str(t): measured_roof(t, int8=True) for t in (1, 2)},
-            },
+            "cpu": CpuRoofs.measure().to_json(),
             "test_data": str(test_file),
             **_models_part(args, work, test, shipped),
             "cold_start": cold_start(image, shipped.checkpoint, 2 if args.quick else 7).to_json(),

@@ -5,12 +5,14 @@ brightness and contrast. A plot of both, no faces in it."""
 
 from __future__ import annotations
 
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 import cv2
 import numpy as np
 
+from benchmarks.records import JsonRecord
 from fer_runtime.detect import YuNetDetector
 from fer_runtime.markdown import markdown_table
 from fer_runtime.recognizer import Recognizer
@@ -36,32 +38,64 @@ def runtime_crops(recognizer: Recognizer, images: list[np.ndarray]) -> np.ndarra
     return np.stack(crops) if crops else np.zeros((0, spec.height, spec.width), np.uint8)
 
 
-def _summary(faces: np.ndarray, points: np.ndarray) -> dict[str, Any]:
-    return {
-        "crops": len(faces),
-        "found": len(points),
-        "landmarks_median": np.median(points, axis=0).round(4).tolist() if len(points) else [],
-        "landmarks": points.round(4).tolist(),
-        "brightness": (faces.mean(axis=(1, 2)) / 255).round(4).tolist(),
-        "contrast": (faces.std(axis=(1, 2)) / 255).round(4).tolist(),
-    }
+@dataclass(frozen=True)
+class CropFraming(JsonRecord):
+    """One kind of crop: how many, in how many YuNet found landmarks, where (each crop's five points, x and y as
+    shares of the side, and their median) and each crop's brightness and contrast (shares of 255)."""
+
+    crops: int
+    found: int
+    landmarks_median: list[float]
+    landmarks: list[list[float]]
+    brightness: list[float]
+    contrast: list[float]
 
 
-def framing_comparison(data: Path, images: list[np.ndarray]) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Framing:
+    """The training crops (validation faces) beside the runtime's crops of photos, and the landmark template."""
+
+    template: list[float]
+    training: CropFraming
+    runtime: CropFraming
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Framing:
+        return cls(data["template"], CropFraming.from_json(data["training"]), CropFraming.from_json(data["runtime"]))
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def kinds(self) -> tuple[tuple[str, CropFraming], ...]:
+        return (("training", self.training), ("runtime", self.runtime))
+
+
+def _framing(faces: np.ndarray, points: np.ndarray) -> CropFraming:
+    return CropFraming(
+        crops=len(faces),
+        found=len(points),
+        landmarks_median=np.median(points, axis=0).round(4).tolist() if len(points) else [],
+        landmarks=points.round(4).tolist(),
+        brightness=(faces.mean(axis=(1, 2)) / 255).round(4).tolist(),
+        contrast=(faces.std(axis=(1, 2)) / 255).round(4).tolist(),
+    )
+
+
+def framing_comparison(data: Path, images: list[np.ndarray]) -> Framing:
     """The validation faces (from `data`) and the runtime's crops of `images` (`photo_robustness.photos`)."""
     recognizer = Recognizer()
     detector = YuNetDetector()
     val = load_every_face(data / "fer2013" / "val.zip", recognizer.spec)
     training = val.pixels[np.random.default_rng(0).permutation(len(val.pixels))[:SAMPLE]]
     runtime = runtime_crops(recognizer, images)
-    return {
-        "template": list(recognizer.spec.landmark_template),
-        "training": _summary(training, landmarks_in(training, detector)),
-        "runtime": _summary(runtime, landmarks_in(runtime, detector)),
-    }
+    return Framing(
+        template=list(recognizer.spec.landmark_template),
+        training=_framing(training, landmarks_in(training, detector)),
+        runtime=_framing(runtime, landmarks_in(runtime, detector)),
+    )
 
 
-def plot_framing(part: dict[str, Any], path: Path) -> None:
+def plot_framing(part: Framing, path: Path) -> None:
     """Landmarks of both kinds of crop in the crop's frame, and their brightness and contrast."""
     import matplotlib
 
@@ -69,13 +103,13 @@ def plot_framing(part: dict[str, Any], path: Path) -> None:
     import matplotlib.pyplot as plt
 
     figure, (frame, light) = plt.subplots(1, 2, figsize=(10, 4.4), dpi=110)
-    for kind, color in (("training", "tab:blue"), ("runtime", "tab:orange")):
-        points = np.asarray(part[kind]["landmarks"]).reshape(-1, 5, 2)
-        label = f"{kind} crops ({part[kind]['found']} of {part[kind]['crops']} with landmarks)"
+    for (kind, crops), color in zip(part.kinds(), ("tab:blue", "tab:orange")):
+        points = np.asarray(crops.landmarks).reshape(-1, 5, 2)
+        label = f"{kind} crops ({crops.found} of {crops.crops} with landmarks)"
         if len(points):
             frame.scatter(points[..., 0].ravel(), points[..., 1].ravel(), s=4, alpha=0.35, color=color, label=label)
-        light.scatter(part[kind]["brightness"], part[kind]["contrast"], s=6, alpha=0.5, color=color, label=kind)
-    template = np.asarray(part["template"]).reshape(-1, 2)
+        light.scatter(crops.brightness, crops.contrast, s=6, alpha=0.5, color=color, label=kind)
+    template = np.asarray(part.template).reshape(-1, 2)
     if len(template):
         frame.scatter(template[:, 0], template[:, 1], marker="x", s=60, color="black", label="landmark template")
     frame.set(xlim=(0, 1), ylim=(1, 0), aspect="equal", title="Landmarks in the crop", xlabel="x / side")
@@ -90,18 +124,18 @@ def plot_framing(part: dict[str, Any], path: Path) -> None:
     tmp.replace(path)
 
 
-def framing_markdown(part: dict[str, Any]) -> list[str]:
+def framing_markdown(part: Framing) -> list[str]:
     """The median landmark of each kind of crop, and how far apart they are."""
-    train, run = (np.asarray(part[k]["landmarks_median"]).reshape(-1, 2) for k in ("training", "runtime"))
+    train, run = (np.asarray(crops.landmarks_median).reshape(-1, 2) for crops in (part.training, part.runtime))
     rows = [
         (name, f"{a[0]:.3f}, {a[1]:.3f}", f"{b[0]:.3f}, {b[1]:.3f}", f"{np.hypot(*(a - b)):.3f}")
         for name, a, b in zip(LANDMARKS, train, run)
     ]
-    brightness = {k: float(np.median(part[k]["brightness"])) for k in ("training", "runtime")}
-    contrast = {k: float(np.median(part[k]["contrast"])) for k in ("training", "runtime")}
+    brightness = {k: float(np.median(crops.brightness)) for k, crops in part.kinds()}
+    contrast = {k: float(np.median(crops.contrast)) for k, crops in part.kinds()}
     return [
-        f"YuNet's landmarks measured in {part['training']['found']} of {part['training']['crops']} validation "
-        f"faces and in {part['runtime']['found']} of {part['runtime']['crops']} crops the runtime made from the "
+        f"YuNet's landmarks measured in {part.training.found} of {part.training.crops} validation "
+        f"faces and in {part.runtime.found} of {part.runtime.crops} crops the runtime made from the "
         f"shared photos and video frames (medians); median brightness {brightness['training']:.2f} vs "
         f"{brightness['runtime']:.2f}, contrast {contrast['training']:.2f} vs {contrast['runtime']:.2f}.",
         "",

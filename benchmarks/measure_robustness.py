@@ -136,8 +136,8 @@ def robustness_benchmark(
         "severities": severities,
         "models": results,
         "photos": whole.to_json(),
-        "angry": angry_faces(data),
-        "framing": framing_comparison(data, images),
+        "angry": angry_faces(data).to_json(),
+        "framing": framing_comparison(data, images).to_json(),
     }
 
 

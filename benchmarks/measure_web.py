@@ -8,6 +8,8 @@ ms per photo end to end, ms per face crop at batch 1, the page's first result af
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +17,8 @@ import cv2
 
 from benchmarks.measure_serve import photo_640x480
 from benchmarks.part import part_parser, write_part
+from benchmarks.peak import CpuHeader
+from benchmarks.records import JsonRecord
 from benchmarks.timing import measure
 from fer_runtime.markdown import goal_table, markdown_table
 from fer_runtime.preprocess import decode_image
@@ -25,35 +29,84 @@ PHOTO_NAME = "photo-640x480.png"  # lossless, so the page and Python see the sam
 GRAPHS = ("float", "int8")  # the page's graphs, its default first
 
 
-def dist_sizes(site: Path) -> dict[str, int]:
+@dataclass(frozen=True)
+class DistBytes(JsonRecord):
     """Bytes of web/dist by part: the WASM runtime (ort/), the models, and the page and library."""
+
+    runtime: int
+    models: int
+    page: int
+
+    def mb(self) -> dict[str, float]:
+        return {k: v / 2**20 for k, v in asdict(self).items()}
+
+
+@dataclass(frozen=True)
+class PythonSide(JsonRecord):
+    """The Python runtime on the photo, every core: ms per photo (`analyze`) and per crop at batch 1 (`classify`)."""
+
+    photo_ms: float
+    crop_ms: float
+
+
+@dataclass(frozen=True)
+class PageRun(JsonRecord):
+    """The page with one graph: medians of `rounds` timed runs (app.js's `bench`), and a fresh browser's first
+    result after load."""
+
+    rounds: int
+    photo_ms: float
+    crop_ms: float
+    threads: int
+    first_result_ms: float
+    faces: int
+
+
+@dataclass(frozen=True)
+class WebPart:
+    python: PythonSide
+    pages: dict[str, PageRun]  # by graph, the page's default first
+    dist_bytes: DistBytes
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> WebPart:
+        pages = {graph: PageRun.from_json(page) for graph, page in data["pages"].items()}
+        return cls(PythonSide.from_json(data["python"]), pages, DistBytes.from_json(data["dist_bytes"]))
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def dist_sizes(site: Path) -> DistBytes:
+    """web/dist's bytes by part."""
     parts = {"runtime": 0, "models": 0, "page": 0}
     for path in site.rglob("*"):
         if path.is_file():
             top = path.relative_to(site).parts[0]
             parts["runtime" if top == "ort" else "models" if top == "models" else "page"] += path.stat().st_size
-    return parts
+    return DistBytes(**parts)
 
 
-def python_side(photo_path: Path, repeats: int) -> dict[str, float]:
-    """ms per photo (`Recognizer.analyze`) and per crop at batch 1 (`classify`), every core."""
+def python_side(photo_path: Path, repeats: int) -> PythonSide:
     recognizer = Recognizer()
     photo = decode_image(photo_path.read_bytes())
     crop = recognizer.prepare(photo).crops[0]
-    return {
-        "photo_ms": 1000 * measure(lambda: recognizer.analyze(photo), repeats).median_s,
-        "crop_ms": 1000 * measure(lambda: recognizer.classify([crop]), repeats).median_s,
-    }
+    return PythonSide(
+        photo_ms=1000 * measure(lambda: recognizer.analyze(photo), repeats).median_s,
+        crop_ms=1000 * measure(lambda: recognizer.classify([crop]), repeats).median_s,
+    )
 
 
-def _page(site: Path, photos: Path, repeats: int) -> dict[str, Any]:
+def _page(site: Path, photos: Path, repeats: int) -> PageRun:
     with page_server(site, photos) as base:
         first = page_result(f"{base}/index.html?image=/photos/{PHOTO_NAME}")  # a fresh browser: cold cache
         timed = page_result(f"{base}/index.html?image=/photos/{PHOTO_NAME}&bench={repeats}")
-    return {**timed["bench"], "first_result_ms": first["elapsed_ms"], "faces": len(first["result"]["faces"])}
+    return PageRun.from_json(
+        {**timed["bench"], "first_result_ms": first["elapsed_ms"], "faces": len(first["result"]["faces"])}
+    )
 
 
-def web_benchmark(data: Path, repeats: int = 30) -> dict[str, Any]:
+def web_benchmark(data: Path, repeats: int = 30) -> WebPart:
     """The Python runtime (its default int8 graph) and the page built with each graph, on the same photo."""
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
@@ -61,48 +114,47 @@ def web_benchmark(data: Path, repeats: int = 30) -> dict[str, Any]:
         python = python_side(folder / PHOTO_NAME, repeats)
         sites = {graph: build_page(graph, folder / f"site-{graph}") for graph in GRAPHS}
         pages = {graph: _page(site, folder, repeats) for graph, site in sites.items()}
-        sizes = dist_sizes(sites[GRAPHS[0]])
-    return {"python": python, "pages": pages, "dist_bytes": sizes}
+        return WebPart(python, pages, dist_sizes(sites[GRAPHS[0]]))
 
 
 def web_markdown(result: dict[str, Any]) -> str:
-    web = result["web"]
-    python, pages, sizes = web["python"], web["pages"], web["dist_bytes"]
+    web = WebPart.from_json(result["web"])
+    python, pages = web.python, web.pages
     page = pages[GRAPHS[0]]
-    mb = {k: v / 2**20 for k, v in sizes.items()}
+    mb = web.dist_bytes.mb()
     total = sum(mb.values())
-    ratio = page["photo_ms"] / python["photo_ms"]
+    ratio = page.photo_ms / python.photo_ms
 
-    def row(what: str, key: str) -> list[str]:
-        return [what, f"{python[key]:.1f}", *(f"{p[key]:.1f} ({p[key] / python[key]:.2f}x)" for p in pages.values())]
+    def row(what: str, ms: Callable[[PythonSide | PageRun], float]) -> list[str]:
+        base = ms(python)
+        return [what, f"{base:.1f}", *(f"{ms(p):.1f} ({ms(p) / base:.2f}x)" for p in pages.values())]
 
     goals = [
         ("photo in the page <= 2x the Python runtime's time", f"{ratio:.2f}x", ratio <= 2),
-        ("first result <= 3 s after load", f"{page['first_result_ms'] / 1000:.2f} s", page["first_result_ms"] <= 3000),
+        ("first result <= 3 s after load", f"{page.first_result_ms / 1000:.2f} s", page.first_result_ms <= 3000),
         (
             "web/dist <= 20 MB",
             f"{total:.1f} MB (WASM runtime {mb['runtime']:.1f}, models {mb['models']:.1f}, page {mb['page']:.2f})",
             total <= 20,
         ),
     ]
-    cpu = result["cpu"]
     lines = [
         f"# The web page in headless Chromium: {result['date'][:10]}",
         "",
-        f"CPU: {cpu['cpu']}, {cpu['cores']} cores, AVX-512 {cpu['avx512']}, VNNI {cpu['vnni']}. "
-        f"Page: ONNX Runtime Web (WASM), {page['threads']} thread(s); Python: ONNX Runtime with its default "
-        f"(int8) graph, every core. Medians of {page['rounds']} runs after a warm-up; "
+        f"{CpuHeader.from_json(result['cpu']).line()}. "
+        f"Page: ONNX Runtime Web (WASM), {page.threads} thread(s); Python: ONNX Runtime with its default "
+        f"(int8) graph, every core. Medians of {page.rounds} runs after a warm-up; "
         "`python -m benchmarks.measure_web`. The page ships the float graph (`npm run build`); both are timed.",
         "",
         *markdown_table(
             ("ms", "Python runtime", *(f"page, {g} graph (x Python)" for g in pages)),
             [
-                row("640x480 photo end to end", "photo_ms"),
-                row("face crop at batch 1", "crop_ms"),
+                row("640x480 photo end to end", lambda r: r.photo_ms),
+                row("face crop at batch 1", lambda r: r.crop_ms),
                 [
                     "first result after load (fresh browser)",
                     "",
-                    *(f"{p['first_result_ms']:.0f}" for p in pages.values()),
+                    *(f"{p.first_result_ms:.0f}" for p in pages.values()),
                 ],
             ],
         ),
@@ -117,7 +169,7 @@ def main() -> None:
     parser = part_parser("python -m benchmarks.measure_web", main.__doc__)
     parser.add_argument("--repeats", type=int, default=30)
     args = parser.parse_args()
-    write_part(args.out, "web", web_benchmark(args.data, args.repeats), web_markdown)
+    write_part(args.out, "web", web_benchmark(args.data, args.repeats).to_json(), web_markdown)
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from benchmarks.peak import cpu_peak
+from benchmarks.peak import CpuHeader, cpu_peak
 from fer_runtime.atomic import write_text
 from fer_train.data_root import data_root
 
@@ -28,10 +28,9 @@ def part_parser(prog: str, description: str | None) -> argparse.ArgumentParser:
 
 def part_result(part: str, measured: dict[str, Any]) -> dict[str, Any]:
     """{date, cpu, part: measured}: a part's result with the date and the CPU it was measured on."""
-    peak = cpu_peak()
     return {
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "cpu": {"cpu": peak["cpu"], "cores": peak["cores"], "avx512": peak["avx512"], "vnni": peak["vnni"]},
+        "cpu": cpu_peak().header.to_json(),
         part: measured,
     }
 
@@ -39,8 +38,8 @@ def part_result(part: str, measured: dict[str, Any]) -> dict[str, Any]:
 def run_heading(result: dict[str, Any], what: str, note: str = "") -> str:
     """How a part's markdown starts: "WHAT of DATE NOTE: CPU, N cores" (`note`: a quick run's marker, say; the
     caller ends the sentence)."""
-    cpu = result["cpu"]
-    return f"{what} of {result['date']}{note}: {cpu['cpu']}, {cpu['cores']} cores"
+    cpu = CpuHeader.from_json(result["cpu"])
+    return f"{what} of {result['date']}{note}: {cpu.cpu}, {cpu.cores} cores"
 
 
 def write_part(out: Path, part: str, measured: dict[str, Any], markdown: Callable[[dict[str, Any]], str]) -> str:

@@ -7,6 +7,7 @@ from typing import Any
 
 from benchmarks.inference_runs import ColdStart, FolderRate, model_runs
 from benchmarks.part import run_heading
+from benchmarks.peak import CpuRoofs
 from benchmarks.profile_ops import OpProfile
 from benchmarks.report_peer import peer_goals, peer_lines
 from benchmarks.report_photos import photo_goals, photo_lines
@@ -25,18 +26,6 @@ INT8_VS_FLOAT = (
 RUNTIMES = (("pytorch", "PyTorch eager"), ("ort_float", "ORT float"), ("ort_int8", "ORT int8"))
 
 
-def roof(cpu: dict[str, Any], threads: int, int8: bool = False) -> float:
-    """The measured ceiling on `threads` threads: a large matrix product's GMAC/s in ONNX Runtime, float32
-    `MatMul` or uint8 x int8 `MatMulInteger` (results before both were measured: the float one times the
-    instruction set's int8-to-float MACs per cycle)."""
-    measured = float(cpu["measured_float_gmacs"][str(threads)])
-    if not int8:
-        return measured
-    if "measured_int8_gmacs" in cpu:
-        return float(cpu["measured_int8_gmacs"][str(threads)])
-    return measured * cpu["int8_macs_per_cycle_per_core"] / cpu["float_macs_per_cycle_per_core"]
-
-
 def _fmt(value: float | None, pattern: str) -> str:
     return "n/a" if value is None else format(value, pattern)
 
@@ -47,7 +36,8 @@ def goals(result: dict[str, Any]) -> list[tuple[str, str, bool]]:
     int8 = shipped.on("ort_int8", 2)
     float_vs_torch = shipped.on("ort_float", 2).batch64_per_s / shipped.on("pytorch", 2).batch64_per_s
     int8_vs_float = shipped.on("ort_float", 2).batch1_ms / int8.batch1_ms
-    roof_ratio = roof(result["cpu"], 2, int8=True) / roof(result["cpu"], 2)
+    cpu = CpuRoofs.from_json(result["cpu"])
+    roof_ratio = cpu.roof(2, int8=True) / cpu.roof(2)
     drop = (acc["ort_float"] - acc["ort_int8"]) * 100  # type: ignore[operator]  # ORT's are always measured
     best_b1 = min(shipped.on("ort_int8", 1).batch1_ms, int8.batch1_ms)
     cold = ColdStart.from_json(result["cold_start"]).ratio
@@ -78,7 +68,7 @@ def goals(result: dict[str, Any]) -> list[tuple[str, str, bool]]:
 
 
 def _speed_lines(result: dict[str, Any]) -> list[str]:
-    cpu = result["cpu"]
+    cpu = CpuRoofs.from_json(result["cpu"])
     rows = []
     models = model_runs(result)
     for model in models:
@@ -86,7 +76,7 @@ def _speed_lines(result: dict[str, Any]) -> list[str]:
             for threads in (1, 2):
                 s = model.on(runtime, threads)
                 gmacs = s.batch64_per_s * model.macs_per_image / 1e9
-                peak_share = gmacs / roof(cpu, threads, int8=runtime == "ort_int8") * 100
+                peak_share = gmacs / cpu.roof(threads, int8=runtime == "ort_int8") * 100
                 size = model.file_bytes["checkpoint" if runtime == "pytorch" else runtime.removeprefix("ort_")]
                 rows.append(
                     (
@@ -110,7 +100,7 @@ def _speed_lines(result: dict[str, Any]) -> list[str]:
 
 def _run_lines(result: dict[str, Any]) -> list[str]:
     """Cold start, the folder, the roofs and training speed, a bullet each."""
-    cpu, train = result["cpu"], TrainingSpeed.from_json(result["training"])
+    cpu, train = CpuRoofs.from_json(result["cpu"]), TrainingSpeed.from_json(result["training"])
     cold, folder = ColdStart.from_json(result["cold_start"]), FolderRate.from_json(result["folder"])
     return [
         f"- Cold start (process start to first result, median): `fer-run` {cold.fer_run_s:.2f} s, "
@@ -123,10 +113,10 @@ def _run_lines(result: dict[str, Any]) -> list[str]:
         f"`--engine ray` on a local Ray ({folder.ray_actors} actor(s), pipeline start included) "
         f"{folder.ray_per_s:.0f} images/s.",
         f"- Roof (the % column): a large float32 MatMul in ONNX Runtime, measured in this run, reaches "
-        f"{cpu['measured_float_gmacs']['1']:.0f} GMAC/s on 1 thread and {cpu['measured_float_gmacs']['2']:.0f} "
-        f"on 2; the int8 roof ({'uint8 x int8 `MatMulInteger`' if 'measured_int8_gmacs' in cpu else 'derived'}) "
-        f"{roof(cpu, 1, int8=True):.0f} and {roof(cpu, 2, int8=True):.0f}. For reference, the nominal peak from "
-        f"the clock the OS reports ({cpu['derivation']}) is {cpu['float_peak_gmacs']:.0f} GMAC/s float.",
+        f"{cpu.roof(1):.0f} GMAC/s on 1 thread and {cpu.roof(2):.0f} "
+        f"on 2; the int8 roof ({'uint8 x int8 `MatMulInteger`' if cpu.int8_gmacs else 'derived'}) "
+        f"{cpu.roof(1, int8=True):.0f} and {cpu.roof(2, int8=True):.0f}. For reference, the nominal peak from "
+        f"the clock the OS reports ({cpu.peak.derivation}) is {cpu.peak.float_peak_gmacs:.0f} GMAC/s float.",
         f"- Training (`fit` with `{train.config}`, one epoch of `{train.data}`, {train.threads} threads, "
         "validation excluded): "
         + ", ".join(
@@ -162,7 +152,8 @@ def _folder_goal(folder: FolderRate) -> tuple[str, str, bool]:
 
 def markdown(result: dict[str, Any]) -> str:
     folder_goal = _folder_goal(FolderRate.from_json(result["folder"]))
-    every_goal = goals(result) + [folder_goal] + peer_goals(result) + photo_goals(result)
+    runtime_goals = goals(result)
+    every_goal = runtime_goals + [folder_goal] + peer_goals(result) + photo_goals(result)
     lines = [
         run_heading(result, "Benchmark", " (quick: smoke test only)" if result["quick"] else "")
         + f"; torch {result['versions']['torch']}, "
@@ -175,7 +166,11 @@ def markdown(result: dict[str, Any]) -> str:
         *goal_table(every_goal + serve_goals(result)),
     ]
     sections = (
-        peer_lines(result) + photo_lines(result) + serve_lines(result) + _profile_lines(result) + _why_lines(result)
+        peer_lines(result)
+        + photo_lines(result)
+        + serve_lines(result)
+        + _profile_lines(result)
+        + _why_lines(result, {goal: ok for goal, _, ok in runtime_goals})
     )
     return "\n".join(lines + sections)
 
@@ -202,9 +197,10 @@ def _profile_lines(result: dict[str, Any]) -> list[str]:
     return lines + markdown_table(header, rows)
 
 
-def _why_lines(result: dict[str, Any]) -> list[str]:
-    """The measured reasons behind the two runtime-ratio goals, from figures of the same run."""
-    shipped, measured = model_runs(result)[0], result["cpu"]["measured_float_gmacs"]
+def _why_lines(result: dict[str, Any], met: dict[str, bool]) -> list[str]:
+    """The measured reasons behind the two runtime-ratio goals (`met`: each goal of `goals` met or not), from
+    figures of the same run."""
+    shipped, cpu = model_runs(result)[0], CpuRoofs.from_json(result["cpu"])
     rate = {e: shipped.on(e, 2).batch64_per_s * shipped.macs_per_image / 1e9 for e in ("pytorch", "ort_float")}
     profile = {(p.graph, p.batch): p for p in map(OpProfile.from_json, result["profile"])}
     f1, q1 = profile[("float", 1)], profile[("int8", 1)]
@@ -214,16 +210,15 @@ def _why_lines(result: dict[str, Any]) -> list[str]:
         shipped.on("ort_float", t).batch1_ms / shipped.on("ort_int8", t).batch1_ms for t in (1, 2)
     )
     only = profile.get(("int8 (Conv/Gemm only)", 1))
-    met = {goal: ok for goal, _, ok in goals(result)}
     lines = ["", "Measured reasons behind the runtime ratios (same run):"]
     if not met[FLOAT_VS_TORCH]:
         lines.append(
             f"- ORT float vs PyTorch: a large float32 matrix product in ONNX Runtime (MLAS) sustains "
-            f"{measured['2']:.0f} GMAC/s on 2 threads ({measured['1']:.0f} on 1), the ceiling this CPU really "
+            f"{cpu.roof(2):.0f} GMAC/s on 2 threads ({cpu.roof(1):.0f} on 1), the ceiling this CPU really "
             f"sustains. At batch 64 ONNX Runtime float runs the model at {rate['ort_float']:.0f} GMAC/s "
-            f"({rate['ort_float'] / measured['2']:.0%} of it) and PyTorch eager at {rate['pytorch']:.0f} "
-            f"({rate['pytorch'] / measured['2']:.0%}); 1.5x PyTorch would need "
-            f"{1.5 * rate['pytorch'] / measured['2']:.0%} of a large matrix product's rate on this model's small "
+            f"({rate['ort_float'] / cpu.roof(2):.0%} of it) and PyTorch eager at {rate['pytorch']:.0f} "
+            f"({rate['pytorch'] / cpu.roof(2):.0%}); 1.5x PyTorch would need "
+            f"{1.5 * rate['pytorch'] / cpu.roof(2):.0%} of a large matrix product's rate on this model's small "
             f"convolutions ({shipped.macs_per_image / 1e6:.0f} M MACs per image)."
         )
     if not met[INT8_VS_FLOAT]:

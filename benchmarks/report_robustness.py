@@ -6,8 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from benchmarks.angry_faces import angry_markdown
-from benchmarks.framing import framing_markdown, plot_framing
+from benchmarks.angry_faces import AngryFaces, angry_markdown
+from benchmarks.framing import Framing, framing_markdown, plot_framing
 from benchmarks.measure_robustness import MAX_CHANGED, MAX_MEAN_DROP, MAX_WORST_DROP
 from benchmarks.part import run_heading
 from benchmarks.robustness_runs import PhotoRobustness, SplitRobustness, model_robustness
@@ -97,8 +97,13 @@ def robustness_markdown(result: dict[str, Any]) -> str:
     for split in first:
         lines += ["", *_split_table(models, split, part["severities"])]
     lines += ["", *_photo_table(PhotoRobustness.from_json(part["photos"]))]
-    lines += ["", "### Angry faces called neutral", "", *angry_markdown(part["angry"])]
-    lines += ["", "### The runtime's crops beside the training crops", "", *framing_markdown(part["framing"])]
+    lines += ["", "### Angry faces called neutral", "", *angry_markdown(AngryFaces.from_json(part["angry"]))]
+    lines += [
+        "",
+        "### The runtime's crops beside the training crops",
+        "",
+        *framing_markdown(Framing.from_json(part["framing"])),
+    ]
     lines += ["", *robustness_goals(part)]
     return "\n".join(lines)
 
@@ -133,7 +138,7 @@ def plot_robustness(part: dict[str, Any], path: Path) -> None:
 def write_robustness_docs(result: dict[str, Any], docs: Path) -> None:
     """docs/robustness.md (its tables from this run's result) and docs/robustness.png."""
     plot_robustness(result["robustness"], docs / PLOT)
-    plot_framing(result["robustness"]["framing"], docs / FRAMING_PLOT)
+    plot_framing(Framing.from_json(result["robustness"]["framing"]), docs / FRAMING_PLOT)
     body = robustness_markdown(result)
     text = "\n".join(
         [

@@ -14,6 +14,7 @@ from benchmarks.measure_targets import (
     TargetRow,
 )
 from benchmarks.part import run_heading
+from benchmarks.peak import CpuHeader
 from fer_runtime.markdown import goal_table, markdown_table
 
 
@@ -77,10 +78,10 @@ def targets_goals(part: dict[str, Any]) -> list[tuple[str, str, bool]]:
 
 
 def targets_markdown(result: dict[str, Any]) -> str:
-    part, cpu = result["targets"], result["cpu"]
+    part, cpu = result["targets"], CpuHeader.from_json(result["cpu"])
     lines = [
-        run_heading(result, "Targets run") + f" (AVX-512 {'yes' if cpu['avx512'] else 'no'}, "
-        f"VNNI {'yes' if cpu['vnni'] else 'no'}); `{part['model']}` on the {part['faces']} faces of {part['data']}, "
+        run_heading(result, "Targets run") + f" (AVX-512 {'yes' if cpu.avx512 else 'no'}, "
+        f"VNNI {'yes' if cpu.vnni else 'no'}); `{part['model']}` on the {part['faces']} faces of {part['data']}, "
         f"{part['threads']} thread each; first call = load the graph and classify one crop. PyTorch is the "
         "architecture with the float graph's weights (BatchNorm folded). Not here: "
         f"{'; '.join(part['absent']) or 'none'}. The page in Chromium: `python -m benchmarks.measure_web`.",

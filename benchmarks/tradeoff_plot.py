@@ -17,6 +17,7 @@ from typing import Any
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
+from benchmarks.peak import CpuHeader
 from benchmarks.timing import best_speed, read_speeds
 from fer_runtime.errors import FerError
 from fer_train.plots import save_figure
@@ -75,9 +76,9 @@ def plot_tradeoff(result: dict[str, Any], path: Path) -> list[Point]:
         )
         ax.grid(alpha=0.3)
         ax.legend(loc="lower right")
-    cpu = result["cpu"]
-    features = "AVX-512 with VNNI" if cpu.get("vnni") else "AVX-512" if cpu.get("avx512") else "no AVX-512"
-    where = f"{cpu['cpu']}, {cpu['cores']} cores, {features}"
+    cpu = CpuHeader.from_json(result["cpu"])
+    features = "AVX-512 with VNNI" if cpu.vnni else "AVX-512" if cpu.avx512 else "no AVX-512"
+    where = f"{cpu.cpu}, {cpu.cores} cores, {features}"
     fig.suptitle(f"{result['test_data'].rsplit('/', 1)[-1]}: {where}; benchmark of {result['date'][:10]}")
     save_figure(fig, path)
     return points
