@@ -31,7 +31,7 @@ def training_speed(config_file: Path, data: Path, full_data: Path, work: Path, t
     speed = {}
     for precision in PRECISIONS:
         run = fit(replace(one_epoch, precision=precision, out=str(work / f"train_{precision}")), progress=False)
-        per_s = run.history[0]["images_per_second"]
+        per_s = run.history[0].images_per_second
         speed[precision] = PrecisionSpeed(images_per_s=per_s, full_run_min=recipe.epochs * full_images / per_s / 60)
     processes = {str(n): _torchrun_epoch(one_epoch, n, threads, work / f"torchrun_{n}") for n in (1, 2)}
     return TrainingSpeed(

@@ -232,14 +232,15 @@ def test_compare_tables_recipe_differences_and_best_epochs(face_zip, tmp_path):
     (unfinished / "metrics.json").write_text(json.dumps(history[:1]))
     partly = tmp_path / "partly_recorded"  # epoch 1 unrecorded, then mixed's epochs 2 (1 thread) and 3 (2 threads)
     shutil.copytree(tmp_path / "mixed", partly)
-    (partly / "metrics.json").write_text(json.dumps([history[0], *results[1].history[1:]]))
+    (partly / "metrics.json").write_text(json.dumps([history[0], *(h.to_json() for h in results[1].history[1:])]))
     config = json.loads((unfinished / "config.json").read_text())
     del config["mixup_alpha"]  # a config written before the setting existed: read at its default
     (unfinished / "config.json").write_text(json.dumps(config))
 
     runs = run_compare([tmp_path / "base", tmp_path / "mixed", unfinished, partly], tmp_path / "cmp")
     for run, result in zip(runs, results):
-        assert (run.best["epoch"], run.best["val_balanced_accuracy"]) == (result.best_epoch, result.best_score)
+        epoch, best = run.best
+        assert (epoch, best.val_balanced_accuracy) == (result.best_epoch, result.best_score)
     assert [run.finished for run in runs] == [True, True, False, True]
     assert recipe_differences(runs[0].config, runs[1].config) == {"epochs": (2, 3), "mixup_alpha": (0.0, 0.2)}
     assert recipe_differences(runs[0].config, runs[2].config) == {}

@@ -45,7 +45,7 @@ def _config(face_zip, out, cache_dir, **overrides) -> FitConfig:
 def test_fit_checkpoint_eval_and_resume(face_zip, tmp_path, cache_dir):
     out = tmp_path / "run"
     first = fit(_config(face_zip, out, cache_dir), progress=False)
-    assert [h["epoch"] for h in first.history] == [1, 2]
+    assert [h.epoch for h in first.history] == [1, 2]
     for name in ("last.pt", "best.pt", "metrics.csv", "metrics.json", "curves.png", "config.json"):
         assert (out / name).is_file(), name
     payload = torch.load(out / "last.pt", weights_only=True)
@@ -57,7 +57,7 @@ def test_fit_checkpoint_eval_and_resume(face_zip, tmp_path, cache_dir):
     assert (out / "eval" / "confusion.png").is_file() and (out / "eval" / "metrics.json").is_file()
 
     resumed = fit(_config(face_zip, out, cache_dir, epochs=4), resume=True, progress=False)
-    assert [h["epoch"] for h in resumed.history] == [1, 2, 3, 4]
+    assert [h.epoch for h in resumed.history] == [1, 2, 3, 4]
     assert resumed.history[:2] == first.history
     with pytest.raises(FerError, match="already holds a run"):
         fit(_config(face_zip, out, cache_dir), progress=False)
@@ -180,7 +180,7 @@ def test_student_learns_from_teacher_alone_with_mixup(face_zip, tmp_path, cache_
             progress=False,
         )
         assert student.best_score >= 0.75, views
-        assert [h["epoch"] for h in student.history if "val_loss" in h] == [3, 6, 9, 12]
+        assert [h.epoch for h in student.history if h.validation is not None] == [3, 6, 9, 12]
         saved = load_model(tmp_path / views / "best.pt").checkpoint["config"]
         assert saved["teachers"] == [str(tmp_path / "teacher" / "best.pt")] and saved["mixup_alpha"] == 0.2
         assert saved["distill_views"] == views
@@ -229,3 +229,29 @@ def test_teachers_get_the_student_batch_in_their_own_normalisation():
     assert got.shape == (8, 4)
     assert torch.allclose(got, expected, atol=1e-5)
     assert torch.allclose(got.sum(1), torch.ones(8))
+
+
+def test_epoch_records_read_and_write_the_run_files_flat():
+    from fer_train.epoch_record import BestEpoch, EpochRecord
+
+    validated = {
+        "epoch": 3, "lr": 0.01, "train_loss": 1.2, "train_accuracy": 0.5, "train_seconds": 2.0,
+        "images_per_second": 100.0, "threads": 2, "world_size": 1, "device": "cpu", "val_loss": 1.0,
+        "val_accuracy": 0.6, "val_balanced_accuracy": 0.55, "val_recall": {"angry": 0.5, "happy": 0.6},
+        "val_crowd_balanced_accuracy": 0.7, "epoch_seconds": 3.0,
+    }  # fmt: skip
+    record = EpochRecord.from_json(validated)
+    assert list(record.to_json().items()) == list(validated.items())  # the same keys, in the same order
+    assert record.validation is not None and record.validation.val_recall == {"angry": 0.5, "happy": 0.6}
+    assert record.figure("val_crowd_balanced_accuracy") == 0.7 and record.figure("val_ferplus_accuracy") is None
+    written_before_threads = {k: validated[k] for k in ("epoch", "lr", "train_loss", "train_accuracy")} | {
+        "train_seconds": 5.0,
+        "images_per_second": 80.0,
+        "retired_figure": 1,
+    }
+    old = EpochRecord.from_json(written_before_threads)
+    assert old.validation is None and old.threads is None and old.epoch_seconds is None
+    assert "retired_figure" not in old.to_json() and old.figure("train_seconds") == 5.0
+    assert BestEpoch.from_json({"epoch": 4, "balanced_accuracy": 0.8}, "val_balanced_accuracy") == BestEpoch(
+        4, "val_balanced_accuracy", 0.8
+    )

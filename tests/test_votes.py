@@ -170,9 +170,10 @@ def test_fit_with_votes_records_them_and_selects_on_the_crowd(votes_run):
     assert record["path"] == config.votes and len(record["sha256"]) == 64
     assert (record["train_matched"], record["train_off_class"], record["val_matched"]) == (48, 2, 48)
     assert payload["provenance"]["data"]["images"] == 47  # 49 faces, the two mostly-unknown ones left out
-    assert all("val_crowd_balanced_accuracy" in h and "val_crowd_kl" in h for h in result.history)
-    assert all(0 <= h["val_ferplus_accuracy"] <= h["val_ferplus_class_accuracy"] <= 1 for h in result.history)
-    best = max(result.history, key=lambda h: h["val_crowd_balanced_accuracy"])
+    history = [h.to_json() for h in result.history]  # as metrics.json holds them
+    assert all("val_crowd_balanced_accuracy" in h and "val_crowd_kl" in h for h in history)
+    assert all(0 <= h["val_ferplus_accuracy"] <= h["val_ferplus_class_accuracy"] <= 1 for h in history)
+    best = max(history, key=lambda h: h["val_crowd_balanced_accuracy"])
     assert result.best_score == best["val_crowd_balanced_accuracy"] and result.score_name.endswith(
         "crowd balanced accuracy"
     )
@@ -193,7 +194,9 @@ def test_resume_with_votes_reproduces_the_history(votes_run, tmp_path, monkeypat
     monkeypatch.setattr(train_module, "_train_epoch", epoch)
     resumed = fit(replace(config, out=str(tmp_path / "run")), resume=True, progress=False)
     keys = ("train_loss", "train_accuracy", "val_crowd_balanced_accuracy", "val_crowd_kl", "val_balanced_accuracy")
-    assert [[h[k] for k in keys] for h in resumed.history] == [[h[k] for k in keys] for h in result.history]
+    assert [[h.figure(k) for k in keys] for h in resumed.history] == [
+        [h.figure(k) for k in keys] for h in result.history
+    ]
 
 
 def test_few_matched_faces_warn_with_the_count(face_zip, tmp_path, caplog):

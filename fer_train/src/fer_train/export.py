@@ -30,6 +30,7 @@ from fer_train.checkpoint import LoadedModel, load_model
 from fer_train.data import load_with_votes
 from fer_train.data_root import existing, record
 from fer_train.derived_graphs import stage_derived
+from fer_train.epoch_record import EpochRecord
 from fer_train.export_fits import fit_temperature_on, measure_framing_on
 from fer_train.fold import fold_batchnorm
 from fer_train.onnx_graph import INPUT_NAME, OPSET, OUTPUT_NAME, count_ops, embed_all, onnx_export, publish, simplify
@@ -100,17 +101,18 @@ def _calibration_pixels(
 
 
 def _provenance(loaded: LoadedModel, checkpoint: str | os.PathLike[str], probe_drift: float) -> dict[str, Any]:
-    history = loaded.checkpoint.get("history", [])
+    history = [EpochRecord.from_json(record) for record in loaded.checkpoint.get("history", [])]
     best = loaded.checkpoint.get("best", {})
+    kept = next((h for h in history if h.epoch == best.get("epoch")), None)
     return {
         **loaded.checkpoint.get("provenance", {}),
         "checkpoint": Path(checkpoint).name,
         "epochs_trained": loaded.checkpoint.get("epoch"),
-        "train_wall_seconds": round(sum(h.get("epoch_seconds", 0.0) for h in history), 1),
-        "train_threads": sorted({h["threads"] for h in history if "threads" in h}),
+        "train_wall_seconds": round(sum(h.epoch_seconds or 0.0 for h in history), 1),
+        "train_threads": sorted({h.threads for h in history if h.threads is not None}),
         "recipe": loaded.checkpoint.get("config"),
         "best_epoch": best.get("epoch"),
-        "validation": next((h for h in history if h["epoch"] == best.get("epoch")), None),
+        "validation": kept.to_json() if kept is not None else None,
         "exported_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "fer_version": __version__,
         "torch_version": torch.__version__,

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from typing import Any
 
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from fer_runtime.atomic import atomic_path
+from fer_train.epoch_record import EpochRecord
 from fer_train.metrics import Metrics, Reliability
 
 
@@ -21,25 +21,25 @@ def save_figure(fig: Figure, path: str | os.PathLike[str]) -> None:
         fig.savefig(tmp, dpi=110)
 
 
-def plot_curves(history: Sequence[dict[str, Any]], path: str | os.PathLike[str]) -> None:
+def plot_curves(history: Sequence[EpochRecord], path: str | os.PathLike[str]) -> None:
     """Loss and accuracy per epoch, training beside validation."""
-    epochs = [h["epoch"] for h in history]
+    epochs = [h.epoch for h in history]
     fig = Figure(figsize=(10, 4))
     ax_loss, ax_acc = fig.subplots(1, 2)
-    ax_loss.plot(epochs, [h["train_loss"] for h in history], label="train")
-    validated = [h for h in history if "val_loss" in h]
+    ax_loss.plot(epochs, [h.train_loss for h in history], label="train")
+    validated = [(h.epoch, h.validation) for h in history if h.validation is not None]
     if validated:
-        val_epochs = [h["epoch"] for h in validated]
-        ax_loss.plot(val_epochs, [h["val_loss"] for h in validated], label="validation")
-        ax_acc.plot(val_epochs, [h["val_accuracy"] for h in validated], label="validation accuracy")
-        ax_acc.plot(val_epochs, [h["val_balanced_accuracy"] for h in validated], label="validation balanced acc.")
-        if "val_crowd_balanced_accuracy" in validated[-1]:
+        val_epochs = [epoch for epoch, _ in validated]
+        ax_loss.plot(val_epochs, [v.val_loss for _, v in validated], label="validation")
+        ax_acc.plot(val_epochs, [v.val_accuracy for _, v in validated], label="validation accuracy")
+        ax_acc.plot(val_epochs, [v.val_balanced_accuracy for _, v in validated], label="validation balanced acc.")
+        if validated[-1][1].val_crowd_balanced_accuracy is not None:
             ax_acc.plot(
                 val_epochs,
-                [h.get("val_crowd_balanced_accuracy") for h in validated],
+                [v.val_crowd_balanced_accuracy for _, v in validated],
                 label="validation balanced acc. (crowd majority)",
             )
-    ax_acc.plot(epochs, [h["train_accuracy"] for h in history], label="train accuracy (augmented)")
+    ax_acc.plot(epochs, [h.train_accuracy for h in history], label="train accuracy (augmented)")
     ax_loss.set(xlabel="epoch", ylabel="cross-entropy", title="loss")
     ax_acc.set(xlabel="epoch", ylabel="accuracy", title="accuracy", ylim=(0, 1))
     for ax in (ax_loss, ax_acc):

@@ -14,31 +14,32 @@ from fer_runtime.atomic import TEMPORARIES, write_text
 from fer_runtime.errors import FerError
 from fer_train.checkpoint import read_checkpoint
 from fer_train.config import FitConfig
+from fer_train.epoch_record import EpochRecord
 from fer_train.plots import plot_curves
 
 log = logging.getLogger(__name__)
 
 
-def write_history(out: Path, history: list[dict[str, Any]]) -> None:
-    write_text(out / "metrics.json", json.dumps(history, indent=2))
-    columns = list(dict.fromkeys(k for record in history for k, v in record.items() if not isinstance(v, dict)))
+def write_history(out: Path, history: list[EpochRecord]) -> None:
+    rows = [record.to_json() for record in history]
+    write_text(out / "metrics.json", json.dumps(rows, indent=2))
+    columns = list(dict.fromkeys(k for row in rows for k, v in row.items() if not isinstance(v, dict)))
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=columns, extrasaction="ignore")
     writer.writeheader()
-    writer.writerows(history)
+    writer.writerows(rows)
     write_text(out / "metrics.csv", buffer.getvalue())
     plot_curves(history, out / "curves.png")
 
 
-def summary(record: dict[str, Any], epochs: int) -> str:
-    text = (
-        f"epoch {record['epoch']}/{epochs}  loss {record['train_loss']:.4f}  train acc {record['train_accuracy']:.4f}"
-    )
-    if "val_accuracy" in record:
-        text += f"  val acc {record['val_accuracy']:.4f}  val bal acc {record['val_balanced_accuracy']:.4f}"
-    if "val_crowd_balanced_accuracy" in record:
-        text += f"  crowd bal acc {record['val_crowd_balanced_accuracy']:.4f}  KL {record['val_crowd_kl']:.3f}"
-    return text + f"  {record['images_per_second']:.0f} img/s  {record['epoch_seconds']:.0f}s"
+def summary(record: EpochRecord, epochs: int) -> str:
+    text = f"epoch {record.epoch}/{epochs}  loss {record.train_loss:.4f}  train acc {record.train_accuracy:.4f}"
+    val = record.validation
+    if val is not None:
+        text += f"  val acc {val.val_accuracy:.4f}  val bal acc {val.val_balanced_accuracy:.4f}"
+        if val.val_crowd_balanced_accuracy is not None:
+            text += f"  crowd bal acc {val.val_crowd_balanced_accuracy:.4f}  KL {val.val_crowd_kl:.3f}"
+    return text + f"  {record.images_per_second:.0f} img/s  {record.epoch_seconds or 0:.0f}s"
 
 
 def restore(config: FitConfig, resume: bool) -> dict[str, Any] | None:

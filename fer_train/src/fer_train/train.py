@@ -6,7 +6,7 @@ import copy
 import json
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +17,7 @@ from torch import nn
 from tqdm import tqdm
 
 from fer_runtime.atomic import write_text
+from fer_runtime.errors import FerError
 from fer_runtime.preprocess import model_input
 from fer_runtime.spec import PreprocessSpec
 from fer_train.augment import augment_batch, camera_faces, mix_batch
@@ -36,11 +37,12 @@ from fer_train.distributed import (
     world_from_env,
     wrap,
 )
+from fer_train.epoch_record import BestEpoch, EpochRecord
 from fer_train.models import build_model, count_parameters
 from fer_train.optim import PlateauScale, build_optimizer, lr_factor, update_ema
 from fer_train.run_folder import restore, summary, write_history
 from fer_train.training_data import TrainingData, load_training_data
-from fer_train.validation import SCORE_NAMES, best_record, selection_metric, validate
+from fer_train.validation import SCORE_NAMES, selection_metric, validate
 
 log = logging.getLogger(__name__)
 
@@ -48,11 +50,19 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class FitResult:
     out: Path
-    history: list[dict[str, Any]]
+    history: list[EpochRecord]
     best_epoch: int
     best_score: float
     score_name: str  # what picked best.pt, e.g. "validation balanced accuracy"
     metric: str  # its key in the history, e.g. "val_balanced_accuracy"
+
+    @property
+    def final_score(self) -> float:
+        """The figure that picks best.pt at the last epoch (validated last on the main process)."""
+        score = self.history[-1].figure(self.metric)
+        if score is None:
+            raise FerError(f"the last epoch of {self.out} has no {self.metric}")
+        return score
 
 
 def class_weights(config: FitConfig, targets: np.ndarray) -> torch.Tensor | None:
@@ -109,7 +119,7 @@ class _Step:
 
 def _train_epoch(
     step: _Step, train: FaceDataset, spec: PreprocessSpec, config: FitConfig, epoch: int, progress: bool
-) -> dict[str, Any]:
+) -> EpochRecord:
     """One epoch of `train` (augmented, in `epoch_order`); returns the epoch's training figures."""
     step.model.train()
     order = shard(epoch_order(train.labels, config.sampling, step.generator), step.world)
@@ -149,17 +159,17 @@ def _train_epoch(
     seconds = time.perf_counter() - started
     loss_sum, correct_all, seen_all = summed([loss_sum, correct, seen], step.world, step.device)  # all processes
     correct, seen = int(correct_all), int(seen_all)
-    return {
-        "epoch": epoch,
-        "lr": step.optimizer.param_groups[0]["lr"],
-        "train_loss": loss_sum / seen,
-        "train_accuracy": correct / seen,
-        "train_seconds": round(seconds, 2),
-        "images_per_second": round(seen / seconds, 1),
-        "threads": torch.get_num_threads(),
-        "world_size": step.world.size,
-        "device": step.device.type,
-    }
+    return EpochRecord(
+        epoch=epoch,
+        lr=step.optimizer.param_groups[0]["lr"],
+        train_loss=loss_sum / seen,
+        train_accuracy=correct / seen,
+        train_seconds=round(seconds, 2),
+        images_per_second=round(seen / seconds, 1),
+        threads=torch.get_num_threads(),
+        world_size=step.world.size,
+        device=step.device.type,
+    )
 
 
 def _loss(
@@ -215,22 +225,22 @@ def _build_step(config: FitConfig, data: TrainingData, device: torch.device, wor
 
 def _epoch(
     step: _Step, data: TrainingData, config: FitConfig, epoch: int, progress: bool
-) -> tuple[dict[str, Any], float | None]:
+) -> tuple[EpochRecord, float | None]:
     """Train one epoch and validate when due: the epoch's record and the score that picks best.pt (None when
     the epoch was not validated)."""
     started = time.perf_counter()
     record = _train_epoch(step, data.train, data.spec, config, epoch, progress)
-    score: float | None = record["train_accuracy"]
+    score: float | None = record.train_accuracy
     if data.val is not None:
         score = None
         if (epoch % config.val_every == 0 or epoch == config.epochs) and step.world.main:
-            record.update(validate(step.evaluated, data.val, data.spec, data.val_votes, data.val_ferplus))
-            score = record[SELECTED_BY[config.select_on]]
+            validation = validate(step.evaluated, data.val, data.spec, data.val_votes, data.val_ferplus)
+            record = replace(record, validation=validation)
+            score = record.figure(SELECTED_BY[config.select_on])
         score = shared_score(score, step.world, step.device)
     if score is not None:
         step.plateau.step(score)
-    record["epoch_seconds"] = round(time.perf_counter() - started, 2)
-    return record, score
+    return replace(record, epoch_seconds=round(time.perf_counter() - started, 2)), score
 
 
 def fit(config: FitConfig, resume: bool = False, progress: bool = True) -> FitResult:
@@ -256,12 +266,13 @@ def _fit(config: FitConfig, out: Path, resume: bool, progress: bool, device: tor
     torch.manual_seed(config.seed)
     data = load_training_data(config, state)
     step = _build_step(config, data, device, world)
-    history: list[dict[str, Any]] = []
+    history: list[EpochRecord] = []
     metric = selection_metric(config)
-    best: dict[str, Any] = {"epoch": 0, "metric": metric, "value": -1.0}
+    best = BestEpoch(0, metric, -1.0)
     if state is not None:
         step.load_state_dict(state)
-        history, best = list(state["history"]), best_record(state["best"], metric)
+        history = [EpochRecord.from_json(record) for record in state["history"]]
+        best = BestEpoch.from_json(state["best"], metric)
         log.info("resuming %s at epoch %d of %d", out, len(history) + 1, config.epochs)
     provenance = {**data.provenance, "parameters": count_parameters(step.model)}
     if world.main:
@@ -271,9 +282,9 @@ def _fit(config: FitConfig, out: Path, resume: bool, progress: bool, device: tor
     for epoch in range(len(history) + 1, config.epochs + 1):
         record, score = _epoch(step, data, config, epoch, progress)
         history.append(record)
-        improved = score is not None and score > best["value"]
+        improved = score is not None and score > best.value
         if improved and score is not None:
-            best = {"epoch": epoch, "metric": metric, "value": score}
+            best = BestEpoch(epoch, metric, score)
         payload = {
             "model": {"name": config.model, "options": dict(config.model_options)},
             "spec": data.spec.to_dict(),
@@ -281,8 +292,8 @@ def _fit(config: FitConfig, out: Path, resume: bool, progress: bool, device: tor
             "provenance": provenance,
             **step.state_dict(),
             "epoch": epoch,
-            "best": best,
-            "history": history,
+            "best": best.to_json(),
+            "history": [record.to_json() for record in history],
         }
         if world.main:
             if improved:
@@ -291,4 +302,4 @@ def _fit(config: FitConfig, out: Path, resume: bool, progress: bool, device: tor
             write_history(out, history)
             log.info(summary(record, config.epochs) + ("  *best*" if improved else ""))
     barrier(world)
-    return FitResult(out, history, int(best["epoch"]), float(best["value"]), SCORE_NAMES[metric], metric)
+    return FitResult(out, history, best.epoch, best.value, SCORE_NAMES[metric], metric)

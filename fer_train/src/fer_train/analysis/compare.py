@@ -21,6 +21,7 @@ from matplotlib.figure import Figure
 from fer_runtime.atomic import write_text
 from fer_runtime.errors import FerError
 from fer_train.config import SELECTED_BY, FitConfig
+from fer_train.epoch_record import EpochRecord, Validation
 from fer_train.plots import save_figure
 
 # Settings that change where or how fast a run went, not what it learned.
@@ -31,7 +32,7 @@ _NOT_RECIPE = ("out", "threads", "cache_dir")
 class RunSummary:
     name: str
     config: dict[str, Any]
-    history: list[dict[str, Any]]
+    history: list[EpochRecord]
 
     @property
     def selector(self) -> str:
@@ -39,17 +40,23 @@ class RunSummary:
         return SELECTED_BY[self.config.get("select_on", "original")]
 
     @property
-    def validated(self) -> list[dict[str, Any]]:
-        return [h for h in self.history if self.selector in h]
+    def validated(self) -> list[tuple[int, Validation]]:
+        """(epoch, its validation figures) for every epoch whose selector figure was measured."""
+        return [
+            (h.epoch, h.validation)
+            for h in self.history
+            if h.validation is not None and h.figure(self.selector) is not None
+        ]
 
     @property
-    def best(self) -> dict[str, Any]:
+    def best(self) -> tuple[int, Validation]:
         """The epoch fit kept as best.pt: the first with the highest value of the run's selector."""
-        return max(self.validated, key=lambda h: h[self.selector])
+        scores = {h.epoch: h.figure(self.selector) or 0.0 for h in self.history}
+        return max(self.validated, key=lambda validated: scores[validated[0]])
 
     @property
     def minutes(self) -> float:
-        return sum(h.get("epoch_seconds", h["train_seconds"]) for h in self.history) / 60
+        return sum(h.epoch_seconds or h.train_seconds for h in self.history) / 60
 
     @property
     def finished(self) -> bool:
@@ -60,10 +67,10 @@ def read_run(path: str | os.PathLike[str], name: str | None = None) -> RunSummar
     folder = Path(path)
     try:
         config = json.loads((folder / "config.json").read_text())
-        history = json.loads((folder / "metrics.json").read_text())
+        history = [EpochRecord.from_json(record) for record in json.loads((folder / "metrics.json").read_text())]
     except FileNotFoundError as exc:
         raise FerError(f"{folder}: not a training run (no {Path(exc.filename).name})") from None
-    except json.JSONDecodeError as exc:
+    except (json.JSONDecodeError, KeyError, TypeError) as exc:
         raise FerError(f"{folder}: unreadable run files ({exc})") from None
     run = RunSummary(name or folder.name, config, history)
     if not run.validated:
@@ -116,7 +123,7 @@ def _threads(run: RunSummary) -> str:
     def text(n: int, unit: str = "thread") -> str:
         return f"{n} {unit}" + ("s" if n > 1 else "")
 
-    used = Counter(h.get("threads") for h in run.history)
+    used = Counter(h.threads for h in run.history)
     if len(used) > 1:
         return ", ".join(
             f"{text(n) if n else 'not recorded'}: {text(epochs, 'epoch')}"
@@ -126,20 +133,20 @@ def _threads(run: RunSummary) -> str:
     return text(threads) if threads else "all cores"
 
 
-def _crowd_cells(best: dict[str, Any], classes: list[str]) -> str:
-    if "val_crowd_balanced_accuracy" not in best:
+def _crowd_cells(best: Validation, classes: list[str]) -> str:
+    if best.val_crowd_balanced_accuracy is None or best.val_crowd_recall is None:
         return " – | – | – | – | – |"
-    recall = "/".join(f"{best['val_crowd_recall'].get(c, float('nan')):.2f}" for c in classes)
-    ferplus = f"{best['val_ferplus_accuracy']:.4f}" if "val_ferplus_accuracy" in best else "–"
+    recall = "/".join(f"{best.val_crowd_recall.get(c, float('nan')):.2f}" for c in classes)
+    ferplus = f"{best.val_ferplus_accuracy:.4f}" if best.val_ferplus_accuracy is not None else "–"
     return (
-        f" {ferplus} | {best['val_crowd_balanced_accuracy']:.4f} | {recall} | {best['val_crowd_kl']:.3f} | "
-        f"{best['val_crowd_ece']:.3f} |"
+        f" {ferplus} | {best.val_crowd_balanced_accuracy:.4f} | {recall} | {best.val_crowd_kl:.3f} | "
+        f"{best.val_crowd_ece:.3f} |"
     )
 
 
 def _markdown(runs: list[RunSummary]) -> str:
-    classes = list(runs[0].best.get("val_recall", {}))
-    crowd = any("val_crowd_balanced_accuracy" in run.best for run in runs)
+    classes = list(runs[0].best[1].val_recall or {})
+    crowd = any(run.best[1].val_crowd_balanced_accuracy is not None for run in runs)
     head = "| run | differences | val. bal. acc. (epoch) | " + " | ".join(f"{c} recall" for c in classes)
     if crowd:
         head += f" | FER+ top-1 | crowd bal. acc. | crowd recall ({'/'.join(classes)}) | KL | ECE"
@@ -162,13 +169,13 @@ def _markdown(runs: list[RunSummary]) -> str:
         "|" + "---|" * (len(classes) + 4 + 5 * crowd),
     ]
     for run in runs:
-        best = run.best
-        recalls = [f"{best.get('val_recall', {}).get(c, float('nan')):.3f}" for c in classes]
+        epoch, best = run.best
+        recalls = [f"{(best.val_recall or {}).get(c, float('nan')):.3f}" for c in classes]
         status = "" if run.finished else f", running: {len(run.history)}/{run.config['epochs']} epochs"
         described = "baseline" if run is runs[0] else _describe(recipe_differences(runs[0].config, run.config))
         lines.append(
             f"| {run.name} | {described} | "
-            f"{best['val_balanced_accuracy']:.4f} ({best['epoch']}) | "
+            f"{best.val_balanced_accuracy:.4f} ({epoch}) | "
             + " | ".join(recalls)
             + " |"
             + (_crowd_cells(best, classes) if crowd else "")
@@ -182,13 +189,15 @@ def _curves_figure(runs: list[RunSummary], path: Path) -> None:
     fig = Figure(figsize=(9, 4.5))
     ax = fig.subplots()
     for run in runs:
-        line = ax.plot(
-            [h["epoch"] for h in run.validated], [h["val_balanced_accuracy"] for h in run.validated], label=run.name
-        )[0]
-        if "val_crowd_balanced_accuracy" in run.validated[-1]:
+        epochs = [epoch for epoch, _ in run.validated]
+        line = ax.plot(epochs, [v.val_balanced_accuracy for _, v in run.validated], label=run.name)[0]
+        if run.validated[-1][1].val_crowd_balanced_accuracy is not None:
             ax.plot(
-                [h["epoch"] for h in run.validated],
-                [h["val_crowd_balanced_accuracy"] for h in run.validated],
+                epochs,
+                [
+                    np.nan if v.val_crowd_balanced_accuracy is None else v.val_crowd_balanced_accuracy
+                    for _, v in run.validated
+                ],
                 "--",
                 color=line.get_color(),
                 label=f"{run.name} (crowd)",
@@ -204,12 +213,12 @@ def _curves_figure(runs: list[RunSummary], path: Path) -> None:
 
 
 def _recall_figure(runs: list[RunSummary], path: Path) -> None:
-    classes = list(runs[0].best.get("val_recall", {}))
+    classes = list(runs[0].best[1].val_recall or {})
     fig = Figure(figsize=(max(6.0, 1.6 * len(classes) + 0.4 * len(runs)), 4))
     ax = fig.subplots()
     width = 0.8 / len(runs)
     for i, run in enumerate(runs):
-        recall = run.best.get("val_recall", {})
+        recall = run.best[1].val_recall or {}
         ax.bar(
             np.arange(len(classes)) + (i - (len(runs) - 1) / 2) * width,
             [recall.get(c, np.nan) for c in classes],

@@ -247,7 +247,7 @@ def run_sweep(
                 "selected_by": result.metric,
                 "best_score": round(result.best_score, 5),
                 "best_epoch": result.best_epoch,
-                "final_score": round(result.history[-1][result.metric], 5),
+                "final_score": round(result.final_score, 5),
                 "seconds": round(time.perf_counter() - started, 1),
             }
         )

@@ -18,11 +18,11 @@ from fer_train.cli import user_errors
 def compare_command(runs: tuple[str, ...], out: str, names: tuple[str, ...]) -> None:
     """Ablation table and curves of training runs: recipe differences, best val. score, per-class recall."""
     for run in run_compare(runs, out, names):
-        best = run.best
-        crowd = best.get("val_crowd_balanced_accuracy")
+        epoch, best = run.best
+        crowd = best.val_crowd_balanced_accuracy
         click.echo(
-            f"{run.name}: val balanced accuracy {best['val_balanced_accuracy']:.4f}"
+            f"{run.name}: val balanced accuracy {best.val_balanced_accuracy:.4f}"
             + (f", against the raters {crowd:.4f}" if crowd is not None else "")
-            + f" at epoch {best['epoch']}{'' if run.finished else ' (still running)'}"
+            + f" at epoch {epoch}{'' if run.finished else ' (still running)'}"
         )
     click.echo(f"comparison: {Path(out) / 'compare.md'}")
