@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
 from fer_runtime import __version__
+from fer_runtime.cli_engines import Labeler, RunOptions, labeler
 from fer_runtime.cli_errors import report_error, user_errors
 from fer_runtime.cli_options import prior_option, provider_option, request_option, tta_option
 from fer_runtime.cli_usage import check_summary, check_usage
@@ -22,8 +22,7 @@ from fer_runtime.defaults import BATCH_SIZE, DETECT_SIZE, DETECTORS, MIN_DETECT_
 from fer_runtime.request_options import DETECT_THRESHOLD_OPTION, MIN_CONFIDENCE, NO_DETECT, TOP_K
 
 if TYPE_CHECKING:
-    from fer_runtime.driver import ImageOutcome, ImagesSummary
-    from fer_runtime.recognizer import Recognizer
+    from fer_runtime.driver import ImageOutcome
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
@@ -175,41 +174,26 @@ def main(
     if stream is not None:
         from fer_runtime.cli_stream import run_stream_command
 
-        stream_options = {"detect": not no_detect, "top_k": top_k, "max_frames": max_frames, "smooth": smooth}
-        return run_stream_command(recognizer, stream, output, as_json, summary, **stream_options)
-    common: dict[str, Any] = {"output": _path(output), "detect": not no_detect, "top_k": top_k, "resume": resume}
-    label = _labeller(
-        engine, recognizer, common, address=address, actors=actors, batch_size=batch_size, annotate=annotate
+        return run_stream_command(
+            recognizer,
+            stream,
+            output=output,
+            as_json=as_json,
+            summary=summary,
+            detect=not no_detect,
+            top_k=top_k,
+            max_frames=max_frames,
+            smooth=smooth,
+        )
+    label = labeler(
+        engine,
+        recognizer,
+        RunOptions(output=_path(output), detect=not no_detect, top_k=top_k, resume=resume, batch_size=batch_size),
+        address=address,
+        actors=actors,
+        annotate=annotate,
     )
     _images(inputs, output, as_json, label)
-
-
-Labeler = Callable[[list[Path], Callable[["ImageOutcome"], None]], "ImagesSummary"]
-
-
-def _labeller(
-    engine: str,
-    recognizer: Recognizer,
-    common: dict[str, Any],
-    *,
-    address: str | None,
-    actors: int | None,
-    batch_size: int,
-    annotate: str | None,
-) -> Labeler:
-    """The engine's run over a list of paths: in this process, or on Ray (which builds its own recognizers)."""
-    if engine == "ray":
-        from fer_runtime.ray_engine import run_ray
-
-        ray: dict[str, Any] = {"address": address, "actors": actors, "classes": recognizer.classes}
-        return lambda paths, on_image: run_ray(
-            paths, on_image=on_image, batch_size=batch_size, settings=recognizer.settings, **ray, **common
-        )
-    from fer_runtime.images import run_images
-
-    return lambda paths, on_image: run_images(
-        recognizer, paths, annotate=_path(annotate), on_image=on_image, batch_size=batch_size, **common
-    )
 
 
 def _summarize(table: str, summary: str | None) -> None:

@@ -25,10 +25,19 @@ def _write(summary: dict[str, Any], prefix: str) -> None:
 
 
 def run_stream_command(
-    recognizer: Recognizer, source: str | int, output: str | None, as_json: bool, summary: str | None, **stream: Any
+    recognizer: Recognizer,
+    source: str | int,
+    *,
+    output: str | None,
+    as_json: bool,
+    summary: str | None,
+    detect: bool,
+    top_k: int | None,
+    max_frames: int | None,
+    smooth: float,
 ) -> None:
-    """Label a video or webcam frame by frame (`stream`: run_stream's detect, top_k, max_frames, smooth); with
-    `summary`, PREFIX.json/.md/.png of what was read, also when the video ends early (cut or corrupt)."""
+    """Label a video or webcam frame by frame (`video.run_stream`); with `summary`, PREFIX.json/.md/.png of what
+    was read, also when the video ends early (cut or corrupt)."""
     from fer_runtime.results import format_faces
     from fer_runtime.timeline import TimelineBuilder
     from fer_runtime.video import can_show, run_stream
@@ -45,7 +54,15 @@ def run_stream_command(
 
     try:
         frames = run_stream(
-            recognizer, source, output=Path(output) if output else None, show=can_show(), on_frame=report, **stream
+            recognizer,
+            source,
+            output=Path(output) if output else None,
+            detect=detect,
+            top_k=top_k,
+            max_frames=max_frames,
+            show=can_show(),
+            on_frame=report,
+            smooth=smooth,
         )
     finally:
         if summary is not None and builder is not None and builder.frames:
