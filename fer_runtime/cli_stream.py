@@ -11,13 +11,14 @@ import click
 
 if TYPE_CHECKING:
     from fer_runtime.recognizer import Recognizer
+    from fer_runtime.timeline import VideoSummary
 
 
-def _write(summary: dict[str, Any], prefix: str) -> None:
+def _write(summary: VideoSummary, prefix: str) -> None:
     from fer_runtime.timeline_plot import write_summary
 
     paths = write_summary(summary, prefix)
-    people = len(summary["people"])
+    people = len(summary.people)
     click.echo(
         f"wrote the summary of {people} {'person' if people == 1 else 'people'} to {', '.join(map(str, paths))}",
         err=True,

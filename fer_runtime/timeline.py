@@ -44,6 +44,72 @@ class Stretch:
         return self.end_s - self.start_s
 
 
+@dataclass(frozen=True)
+class Change:
+    """A moment of change: the label `to` held `min_stretch_s`, from `time_s` on, after `from_label`."""
+
+    time_s: float
+    from_label: str
+    to: str
+
+
+@dataclass(frozen=True)
+class PersonSummary:
+    """One tracked person: when seen, the share of frames per label (largest first), the longest stretch per
+    label (longest first), the moments of change, and mean probabilities per time bin of `bin_s` seconds."""
+
+    track: int
+    first_s: float
+    last_s: float
+    frames: int
+    shares: dict[str, float]
+    longest: dict[str, Stretch]
+    changes: list[Change]
+    bin_s: float
+    bins: list[tuple[float, list[float]]]  # (bin start in seconds, mean probabilities in class order)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "track": self.track,
+            "first_s": self.first_s,
+            "last_s": self.last_s,
+            "frames": self.frames,
+            "shares": self.shares,
+            "longest": {
+                label: {"start_s": s.start_s, "end_s": s.end_s, "seconds": s.seconds}
+                for label, s in self.longest.items()
+            },
+            "changes": [{"time_s": c.time_s, "from": c.from_label, "to": c.to} for c in self.changes],
+            "timeline": {"bin_s": self.bin_s, "bins": self.bins},
+        }
+
+
+@dataclass(frozen=True)
+class VideoSummary:
+    """What was seen in a video (`TimelineBuilder.summary`); `to_json` is the summary's file, the page's too."""
+
+    frames: int
+    seconds: float
+    classes: list[str]
+    rules: SummaryRules
+    dropped_people: int  # seen for under rules.min_person_s
+    people: list[PersonSummary]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "frames": self.frames,
+            "seconds": self.seconds,
+            "classes": self.classes,
+            "rules": {
+                "min_person_s": self.rules.min_person_s,
+                "min_stretch_s": self.rules.min_stretch_s,
+                "returning_face": RETURNING_FACE,
+            },
+            "dropped_people": self.dropped_people,
+            "people": [person.to_json() for person in self.people],
+        }
+
+
 @dataclass
 class _Bins:
     """Mean probabilities over fixed-width time bins; the width doubles when more than MAX_BINS are needed."""
@@ -139,21 +205,17 @@ class TimelineBuilder:
                 _keep_longest(person.longest, Stretch(person.settled, person.settled_since, stretch.start_s))
             person.settled, person.settled_since = label, stretch.start_s
 
-    def summary(self) -> dict[str, Any]:
-        """The summary as JSON-ready data (`format_markdown` writes it as text, `timeline_plot` draws it)."""
+    def summary(self) -> VideoSummary:
+        """What was seen so far (`format_markdown` writes it as text, `timeline_plot` draws it)."""
         kept = [p for p in self._people.values() if p.last_s - p.first_s >= self.rules.min_person_s]
-        return {
-            "frames": self.frames,
-            "seconds": self.last_s,
-            "classes": self.classes,
-            "rules": {
-                "min_person_s": self.rules.min_person_s,
-                "min_stretch_s": self.rules.min_stretch_s,
-                "returning_face": RETURNING_FACE,
-            },
-            "dropped_people": self._forgotten + len(self._people) - len(kept),
-            "people": [_person_summary(p) for p in sorted(kept, key=lambda p: p.track)],
-        }
+        return VideoSummary(
+            frames=self.frames,
+            seconds=self.last_s,
+            classes=self.classes,
+            rules=self.rules,
+            dropped_people=self._forgotten + len(self._people) - len(kept),
+            people=[_person_summary(p) for p in sorted(kept, key=lambda p: p.track)],
+        )
 
 
 def _keep_longest(longest: dict[str, Stretch], stretch: Stretch) -> None:
@@ -162,28 +224,26 @@ def _keep_longest(longest: dict[str, Stretch], stretch: Stretch) -> None:
         longest[stretch.label] = stretch
 
 
-def _person_summary(person: _Person) -> dict[str, Any]:
+def _person_summary(person: _Person) -> PersonSummary:
     longest = dict(person.longest)
     if person.settled is not None:  # the period still open at the end
         _keep_longest(longest, Stretch(person.settled, person.settled_since, person.last_s))
-    return {
-        "track": person.track,
-        "first_s": person.first_s,
-        "last_s": person.last_s,
-        "frames": person.frames,
-        "shares": {label: n / person.frames for label, n in sorted(person.labels.items(), key=lambda kv: -kv[1])},
-        "longest": {
-            label: {"start_s": s.start_s, "end_s": s.end_s, "seconds": s.seconds}
-            for label, s in sorted(longest.items(), key=lambda kv: -kv[1].seconds)
-        },
-        "changes": [{"time_s": t, "from": a, "to": b} for t, a, b in person.changes],
-        "timeline": {"bin_s": person.bins.width_s, "bins": person.bins.means()},
-    }
+    return PersonSummary(
+        track=person.track,
+        first_s=person.first_s,
+        last_s=person.last_s,
+        frames=person.frames,
+        shares={label: n / person.frames for label, n in sorted(person.labels.items(), key=lambda kv: -kv[1])},
+        longest=dict(sorted(longest.items(), key=lambda kv: -kv[1].seconds)),
+        changes=[Change(t, a, b) for t, a, b in person.changes],
+        bin_s=person.bins.width_s,
+        bins=person.bins.means(),
+    )
 
 
 def summarize(
     records: Iterable[dict[str, Any]], classes: Sequence[str], rules: SummaryRules | None = None
-) -> dict[str, Any]:
+) -> VideoSummary:
     """The summary of a stream of frame records (see `TimelineBuilder`)."""
     builder = TimelineBuilder(classes, rules)
     for record in records:
@@ -191,36 +251,34 @@ def summarize(
     return builder.summary()
 
 
-def format_markdown(summary: dict[str, Any]) -> str:
+def format_markdown(summary: VideoSummary) -> str:
     """The summary as Markdown: a table of shares per person, then each person's longest stretches and changes."""
-    classes = [*summary["classes"], "uncertain"]
-    rules = summary["rules"]
+    classes = [*summary.classes, "uncertain"]
+    people = summary.people
     lines = [
-        f"{summary['frames']:,} frames, {summary['seconds']:.1f} s; {len(summary['people'])} "
-        f"{'person' if len(summary['people']) == 1 else 'people'} "
-        f"({summary['dropped_people']} seen for under {rules['min_person_s']:g} s dropped; a face that leaves "
-        f"and returns is {rules['returning_face']}).",
+        f"{summary.frames:,} frames, {summary.seconds:.1f} s; {len(people)} "
+        f"{'person' if len(people) == 1 else 'people'} "
+        f"({summary.dropped_people} seen for under {summary.rules.min_person_s:g} s dropped; a face that leaves "
+        f"and returns is {RETURNING_FACE}).",
         "",
         *markdown_table(
             ("person", "seen", *classes),
             [
                 (
-                    f"#{person['track']}",
-                    f"{person['first_s']:.1f}-{person['last_s']:.1f} s",
-                    *(f"{person['shares'].get(c, 0):.0%}" for c in classes),
+                    f"#{person.track}",
+                    f"{person.first_s:.1f}-{person.last_s:.1f} s",
+                    *(f"{person.shares.get(c, 0):.0%}" for c in classes),
                 )
-                for person in summary["people"]
+                for person in people
             ],
         ),
     ]
-    for person in summary["people"]:
-        longest = ", ".join(
-            f"{label} {s['seconds']:.1f} s from {s['start_s']:.1f} s" for label, s in person["longest"].items()
-        )
-        changes = ", ".join(f"{c['from']} → {c['to']} at {c['time_s']:.1f} s" for c in person["changes"]) or "none"
+    for person in people:
+        longest = ", ".join(f"{label} {s.seconds:.1f} s from {s.start_s:.1f} s" for label, s in person.longest.items())
+        changes = ", ".join(f"{c.from_label} → {c.to} at {c.time_s:.1f} s" for c in person.changes) or "none"
         lines += [
             "",
-            f"- #{person['track']}: longest {longest}.",
-            f"  Changes (held {rules['min_stretch_s']:g} s): {changes}.",
+            f"- #{person.track}: longest {longest}.",
+            f"  Changes (held {summary.rules.min_stretch_s:g} s): {changes}.",
         ]
     return "\n".join(lines)

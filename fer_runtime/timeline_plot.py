@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 import cv2
 import numpy as np
@@ -14,7 +13,7 @@ import numpy as np
 from fer_runtime.annotate import COLORS
 from fer_runtime.atomic import atomic_path, write_text
 from fer_runtime.errors import FerError
-from fer_runtime.timeline import format_markdown
+from fer_runtime.timeline import PersonSummary, VideoSummary, format_markdown
 
 WIDTH, PANEL, LEFT, TOP, AXIS = 1000, 90, 70, 36, 28  # pixels
 FONT, INK, GRID = cv2.FONT_HERSHEY_SIMPLEX, (40, 40, 40), (225, 225, 225)
@@ -33,13 +32,13 @@ def _legend(canvas: np.ndarray, classes: list[str]) -> None:
         x += 30 + cv2.getTextSize(name, FONT, 0.5, 1)[0][0]
 
 
-def _panel(canvas: np.ndarray, top: int, person: dict[str, Any], seconds: float) -> None:
+def _panel(canvas: np.ndarray, top: int, person: PersonSummary, seconds: float) -> None:
     plot_w = WIDTH - LEFT - 20
     cv2.rectangle(canvas, (LEFT, top), (LEFT + plot_w, top + PANEL - 10), GRID, 1)
-    cv2.putText(canvas, f"#{person['track']}", (10, top + PANEL // 2), FONT, 0.6, INK, 1, cv2.LINE_AA)
-    width = person["timeline"]["bin_s"]
+    cv2.putText(canvas, f"#{person.track}", (10, top + PANEL // 2), FONT, 0.6, INK, 1, cv2.LINE_AA)
+    width = person.bin_s
     height = PANEL - 12
-    for start, means in person["timeline"]["bins"]:
+    for start, means in person.bins:
         x0 = LEFT + int(plot_w * start / seconds)
         x1 = max(x0 + 1, LEFT + int(plot_w * min(seconds, start + width) / seconds))
         bottom = float(top + PANEL - 11)
@@ -49,12 +48,12 @@ def _panel(canvas: np.ndarray, top: int, person: dict[str, Any], seconds: float)
             bottom = y
 
 
-def draw_timeline(summary: dict[str, Any]) -> np.ndarray:
+def draw_timeline(summary: VideoSummary) -> np.ndarray:
     """The summary's people as stacked-probability panels over the video's time (a BGR image)."""
-    people = summary["people"]
-    seconds = max(summary["seconds"], 1e-3)
+    people = summary.people
+    seconds = max(summary.seconds, 1e-3)
     canvas = np.full((TOP + PANEL * max(1, len(people)) + AXIS, WIDTH, 3), 255, np.uint8)
-    _legend(canvas, list(summary["classes"]))
+    _legend(canvas, list(summary.classes))
     for k, person in enumerate(people):
         _panel(canvas, TOP + k * PANEL, person, seconds)
     if not people:
@@ -67,11 +66,11 @@ def draw_timeline(summary: dict[str, Any]) -> np.ndarray:
     return canvas
 
 
-def write_summary(summary: dict[str, Any], prefix: str | Path) -> list[Path]:
+def write_summary(summary: VideoSummary, prefix: str | Path) -> list[Path]:
     """PREFIX.json, PREFIX.md and PREFIX.png (the timeline), each written atomically; the paths."""
     prefix = Path(prefix)
     paths = [prefix.with_name(prefix.name + suffix) for suffix in (".json", ".md", ".png")]
-    write_text(paths[0], json.dumps(summary) + "\n")  # for programs; PREFIX.md is for people
+    write_text(paths[0], json.dumps(summary.to_json()) + "\n")  # for programs; PREFIX.md is for people
     write_text(paths[1], format_markdown(summary) + "\n")
     with atomic_path(paths[2]) as tmp:
         if not cv2.imwrite(str(tmp), draw_timeline(summary)):

@@ -42,7 +42,7 @@ def test_shares_stretches_and_changes_follow_the_stated_rules():
     plan = [("happy", 2.0), ("neutral", 0.2), ("happy", 1.0), ("sad", 2.0), ("uncertain", 0.4), ("sad", 0.6)]
     labels = labels_of(plan)
     records = [frame(i, {0: label, **({7: "angry"} if i < FPS // 2 else {})}) for i, label in enumerate(labels)]
-    summary = summarize(records, CLASSES, SummaryRules(min_person_s=1.0, min_stretch_s=0.5))
+    summary = summarize(records, CLASSES, SummaryRules(min_person_s=1.0, min_stretch_s=0.5)).to_json()
     assert summary["dropped_people"] == 1  # track 7, seen for half a second
     [person] = summary["people"]
     assert person["shares"] == pytest.approx({k: n / len(labels) for k, n in Counter(labels).items()})
@@ -56,7 +56,7 @@ def test_memory_does_not_grow_with_the_video():
     builder = TimelineBuilder(CLASSES)
     for i in range(FPS * 60 * 30):  # 30 minutes
         builder.add(frame(i, {0: CLASSES[(i // 1000) % 4]}))
-    [person] = builder.summary()["people"]
+    [person] = builder.summary().to_json()["people"]
     bins = person["timeline"]["bins"]
     assert len(bins) <= MAX_BINS and person["timeline"]["bin_s"] * MAX_BINS >= 30 * 60
     assert all(sum(means) == pytest.approx(1) for _, means in bins)
@@ -67,13 +67,13 @@ def test_tracks_that_end_too_short_are_dropped_and_forgotten():
     for i in range(FPS * 120):  # two minutes: one person, and a new 0.2 s flicker of a face every 5 frames
         builder.add(frame(i, {0: "happy", 1000 + i // 5: "sad"}))
     summary = builder.summary()
-    assert [p["track"] for p in summary["people"]] == [0] and summary["dropped_people"] == FPS * 120 // 5
+    assert [p.track for p in summary.people] == [0] and summary.dropped_people == FPS * 120 // 5
     assert len(builder._people) < 100  # the ended ones hold no memory (a look inside: nothing else shows it)
 
 
 def test_no_face_is_an_empty_summary_and_a_blank_timeline(tmp_path):
     summary = summarize([frame(i, {}) for i in range(50)], CLASSES)
-    assert summary["people"] == [] and summary["frames"] == 50
+    assert summary.people == [] and summary.frames == 50
     json_file, markdown, picture = write_summary(summary, tmp_path / "empty")
     assert json.loads(json_file.read_text())["people"] == [] and "0 people" in markdown.read_text()
     assert cv2.imread(str(picture)) is not None

@@ -91,7 +91,7 @@ def write_timeline_case(data: Path, out: Path) -> dict[str, Any]:
     run_stream(
         recognizer, str(data / "photos" / "test.mp4"), output=out / "timeline_frames.jsonl", on_frame=builder.add
     )
-    summary = builder.summary()
+    summary = builder.summary().to_json()
     (out / "timeline.json").write_text(json.dumps(summary), encoding="utf-8")
     return summary
 
