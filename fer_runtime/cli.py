@@ -171,29 +171,16 @@ def main(
         prior=prior,
         tta=tta,
     )
+    run = RunOptions(output=_path(output), detect=not no_detect, top_k=top_k, resume=resume, batch_size=batch_size)
     if stream is not None:
         from fer_runtime.cli_stream import run_stream_command
 
         return run_stream_command(
-            recognizer,
-            stream,
-            output=output,
-            as_json=as_json,
-            summary=summary,
-            detect=not no_detect,
-            top_k=top_k,
-            max_frames=max_frames,
-            smooth=smooth,
+            recognizer, stream, run, as_json=as_json, summary=summary, max_frames=max_frames, smooth=smooth
         )
-    label = labeler(
-        engine,
-        recognizer,
-        RunOptions(output=_path(output), detect=not no_detect, top_k=top_k, resume=resume, batch_size=batch_size),
-        address=address,
-        actors=actors,
-        annotate=annotate,
+    _images(
+        inputs, output, as_json, labeler(engine, recognizer, run, address=address, actors=actors, annotate=annotate)
     )
-    _images(inputs, output, as_json, label)
 
 
 def _summarize(table: str, summary: str | None) -> None:

@@ -17,7 +17,8 @@ Labeler = Callable[[list[Path], Callable[["ImageOutcome"], None]], "ImagesSummar
 
 @dataclass(frozen=True)
 class RunOptions:
-    """What both engines take from the command line."""
+    """What a run of fer-run takes from the command line: both engines all of it, a stream `output`, `detect` and
+    `top_k` (frames come one at a time, and --resume is refused with a stream)."""
 
     output: Path | None
     detect: bool

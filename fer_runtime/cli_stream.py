@@ -4,12 +4,12 @@ come, and the per-person summary (`timeline`) of the frames or of a table an ear
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
 if TYPE_CHECKING:
+    from fer_runtime.cli_engines import RunOptions
     from fer_runtime.recognizer import Recognizer
     from fer_runtime.timeline import VideoSummary
 
@@ -28,12 +28,10 @@ def _write(summary: VideoSummary, prefix: str) -> None:
 def run_stream_command(
     recognizer: Recognizer,
     source: str | int,
+    run: RunOptions,
     *,
-    output: str | None,
     as_json: bool,
     summary: str | None,
-    detect: bool,
-    top_k: int | None,
     max_frames: int | None,
     smooth: float,
 ) -> None:
@@ -57,9 +55,9 @@ def run_stream_command(
         frames = run_stream(
             recognizer,
             source,
-            output=Path(output) if output else None,
-            detect=detect,
-            top_k=top_k,
+            output=run.output,
+            detect=run.detect,
+            top_k=run.top_k,
             max_frames=max_frames,
             show=can_show(),
             on_frame=report,
@@ -68,8 +66,8 @@ def run_stream_command(
     finally:
         if summary is not None and builder is not None and builder.frames:
             _write(builder.summary(), summary)
-    if output:
-        click.echo(f"wrote {frames} frame(s) to {output}", err=True)
+    if run.output is not None:
+        click.echo(f"wrote {frames} frame(s) to {run.output}", err=True)
 
 
 def summarize_command(table: str, summary: str | None) -> None:

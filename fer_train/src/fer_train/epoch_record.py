@@ -1,12 +1,16 @@
-"""What `fit` records of each epoch: its training figures and, when it was validated, the validation figures.
-A run's history is a list of these, kept in its checkpoints and written as metrics.json / metrics.csv; on
-disk each is one flat JSON object (the validation figures' keys start with "val_"), as runs have always
-written them, so older runs' files still read (a figure they did not record reads as None)."""
+"""What `fit` records of each epoch (its training figures and, when it was validated, the validation figures)
+and what it returns (`FitResult`). A run's history is a list of epoch records, kept in its checkpoints and
+written as metrics.json / metrics.csv; on disk each is one flat JSON object (the validation figures' keys
+start with "val_"), as runs have always written them, so older runs' files still read (a figure they did not
+record reads as None)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
+from pathlib import Path
 from typing import Any
+
+from fer_runtime.errors import FerError
 
 
 def _known(cls: type, data: dict[str, Any]) -> dict[str, Any]:
@@ -94,3 +98,23 @@ class BestEpoch:
 
     def to_json(self) -> dict[str, Any]:
         return {"epoch": self.epoch, "metric": self.metric, "value": self.value}
+
+
+@dataclass(frozen=True)
+class FitResult:
+    """A finished `fit`: where the run is, its history, and the epoch kept as best.pt."""
+
+    out: Path
+    history: list[EpochRecord]
+    best_epoch: int
+    best_score: float
+    score_name: str  # what picked best.pt, e.g. "validation balanced accuracy"
+    metric: str  # its key in the history, e.g. "val_balanced_accuracy"
+
+    @property
+    def final_score(self) -> float:
+        """The figure that picks best.pt at the last epoch (validated last on the main process)."""
+        score = self.history[-1].figure(self.metric)
+        if score is None:
+            raise FerError(f"the last epoch of {self.out} has no {self.metric}")
+        return score

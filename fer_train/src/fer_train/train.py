@@ -17,7 +17,6 @@ from torch import nn
 from tqdm import tqdm
 
 from fer_runtime.atomic import write_text
-from fer_runtime.errors import FerError
 from fer_runtime.preprocess import model_input
 from fer_runtime.spec import PreprocessSpec
 from fer_train.augment import augment_batch, camera_faces, mix_batch
@@ -37,7 +36,7 @@ from fer_train.distributed import (
     world_from_env,
     wrap,
 )
-from fer_train.epoch_record import BestEpoch, EpochRecord
+from fer_train.epoch_record import BestEpoch, EpochRecord, FitResult
 from fer_train.models import build_model, count_parameters
 from fer_train.optim import PlateauScale, build_optimizer, lr_factor, update_ema
 from fer_train.run_folder import restore, summary, write_history
@@ -45,24 +44,6 @@ from fer_train.training_data import TrainingData, load_training_data
 from fer_train.validation import SCORE_NAMES, selection_metric, validate
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class FitResult:
-    out: Path
-    history: list[EpochRecord]
-    best_epoch: int
-    best_score: float
-    score_name: str  # what picked best.pt, e.g. "validation balanced accuracy"
-    metric: str  # its key in the history, e.g. "val_balanced_accuracy"
-
-    @property
-    def final_score(self) -> float:
-        """The figure that picks best.pt at the last epoch (validated last on the main process)."""
-        score = self.history[-1].figure(self.metric)
-        if score is None:
-            raise FerError(f"the last epoch of {self.out} has no {self.metric}")
-        return score
 
 
 def class_weights(config: FitConfig, targets: np.ndarray) -> torch.Tensor | None:
