@@ -20,6 +20,7 @@ from benchmarks.framing import framing_comparison
 from benchmarks.measure_peer import PEER_CLASSES, PeerModel, peer_model_file, peer_probabilities
 from benchmarks.photo_robustness import photo_robustness, photos
 from benchmarks.robustness_runs import ShiftScore, SplitRobustness
+from fer_runtime.errors import FerError
 from fer_runtime.model_files import DEFAULT_MODEL_NAME, bundled_model_dir, read_description
 from fer_runtime.postprocess import softmax
 from fer_runtime.recognizer import Recognizer
@@ -50,16 +51,20 @@ class Contender:
     probabilities: Probabilities
 
 
-def contenders(folder: Path) -> list[Contender]:
-    """Every model exported in `folder` on its int8 graph (the one the runtime runs), the default first; the peer
-    last when it is installed (on the first model's classes)."""
+def contenders(folder: Path, flipped: tuple[str, ...] = ()) -> list[Contender]:
+    """Every model exported in `folder` on its int8 graph (the one the runtime runs), the default first; then the
+    models named in `flipped` with the test-time flip (`--tta flip`) as "NAME (flip)"; the peer last when it is
+    installed (on the first model's classes)."""
     names = sorted(p.stem for p in folder.glob("*.json"))
     names.sort(key=lambda name: name != DEFAULT_MODEL_NAME)
+    unknown = sorted(set(flipped) - set(names))
+    if unknown:
+        raise FerError(f"no model {', '.join(unknown)} in {folder} to measure with the flip")
     found = []
-    for name in names:
+    for name, tta in [*((n, "none") for n in names), *((n, "flip") for n in flipped)]:
         description = read_description(folder / f"{name}.json")
-        predictor = Predictor(folder / description.graph_file("int8"), threads=THREADS)
-        found.append(Contender(name, description.spec, predictor.probabilities))
+        predictor = Predictor(folder / description.graph_file("int8"), threads=THREADS, tta=tta)
+        found.append(Contender(name if tta == "none" else f"{name} (flip)", description.spec, predictor.probabilities))
     peer = peer_model_file()
     if not isinstance(peer, str) and all(c in PEER_CLASSES for c in found[0].spec.classes):
         model, spec = PeerModel(peer, THREADS), found[0].spec
@@ -111,14 +116,19 @@ def robustness_of(contender: Contender, dataset: FaceDataset, votes: FaceVotes) 
 
 
 def robustness_benchmark(
-    data: Path, quick: bool, models: Path | None = None, teacher_paths: list[Path] | None = None
+    data: Path,
+    quick: bool,
+    models: Path | None = None,
+    teacher_paths: list[Path] | None = None,
+    flipped: tuple[str, ...] = (),
 ) -> dict[str, Any]:
-    """Every model in `models` (default: the shipped ones) and teacher on both splits, and the whole-photo part."""
+    """Every model in `models` (default: the shipped ones; those in `flipped` also with the test-time flip) and
+    teacher on both splits, and the whole-photo part."""
     splits = {"val": data / "fer2013" / "val.zip", "Test_250": data / "seed" / "Test_250.zip"}
     votes_csv = data / "ferplus" / "votes.csv"
     limit = QUICK_FACES if quick else None
     results: dict[str, dict[str, Any]] = {}
-    everyone = contenders(models or bundled_model_dir())
+    everyone = contenders(models or bundled_model_dir(), flipped)
     everyone += teachers(teacher_paths or [], everyone[0].spec.classes)
     with tqdm(total=len(everyone) * len(splits), desc="robustness", unit="model x split") as bar:
         for contender in everyone:
@@ -157,8 +167,16 @@ def main(argv: list[str] | None = None) -> None:
         help="A checkpoint or face-api weights manifest measured beside them, in the default's classes "
         "(repeatable; default: face-api's expression net where `npm ci --prefix web` installed it).",
     )
+    parser.add_argument(
+        "--flip",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="Measure this model also with the test-time flip (`--tta flip`: the model runs twice); repeatable.",
+    )
     args = parser.parse_args(argv)
-    result = part_result("robustness", robustness_benchmark(args.data, args.quick, args.models, args.teacher))
+    measured = robustness_benchmark(args.data, args.quick, args.models, args.teacher, tuple(args.flip))
+    result = part_result("robustness", measured)
     write_result(args.out, "robustness", result, robustness_markdown)
     if args.update_docs:  # from the same result: the same date and figures as the JSON
         write_robustness_docs(result, REPO / "docs")

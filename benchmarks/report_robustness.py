@@ -88,6 +88,11 @@ def robustness_markdown(result: dict[str, Any]) -> str:
         "the raters' majority lost at the moderate / strong severity, and the share of faces whose top-1 answer "
         "changed at the moderate one.",
     ]
+    if any(name.endswith("(flip)") for name in part["models"]):
+        lines[-1] += (
+            " Columns marked (flip) are a shipped model with the test-time flip (`--tta flip`): each face's "
+            "probabilities averaged with its mirror image's, the model run twice."
+        )
     if any(name.endswith("(teacher)") for name in part["models"]):
         lines[-1] += (
             " Columns marked (teacher) are candidate teachers measured in PyTorch, never shipped: face-api's "

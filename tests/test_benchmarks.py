@@ -199,10 +199,11 @@ def test_fuzz_goals_fail_on_one_server_error_or_one_unanswered_file():
     assert not any(ok for _, _, ok in fuzz_goals(fuzz({"200": 5999, "400": 4000, "500": 1}, error_lines=3999)))
 
 
-def _quick_part(name: str, shared_data, tmp_path) -> tuple[dict, str]:
-    """`python -m benchmarks NAME --quick` into tmp_path: its result part and its markdown."""
+def _quick_part(name: str, shared_data, tmp_path, *options: str) -> tuple[dict, str]:
+    """`python -m benchmarks NAME --quick [OPTIONS]` into tmp_path: its result part and its markdown."""
     result = subprocess.run(
-        [sys.executable, "-m", "benchmarks", name, "--quick", "--out", str(tmp_path), "--data", str(shared_data)],
+        [sys.executable, "-m", "benchmarks", name, "--quick", "--out", str(tmp_path), "--data", str(shared_data)]
+        + list(options),
         cwd=REPO,
         capture_output=True,
         text=True,
@@ -231,17 +232,21 @@ def test_targets_part_holds_every_target_to_pytorch(shared_data, tmp_path):
 
 @pytest.mark.slow
 def test_robustness_part_scores_every_model_under_every_shift(shared_data, tmp_path):
-    """`python -m benchmarks robustness --quick`: each shipped model (the default first), and face-api's expression
-    net as a teacher, on both splits under each shift and severity; the drops are clean minus shifted, the goals
-    have a row per shipped model (not the peer, not the teacher); the docs page and its plot render from the result."""
+    """`python -m benchmarks robustness --quick --flip fer_robust`: each shipped model (the default first), then
+    `fer_robust` with the test-time flip, and face-api's expression net as a teacher, on both splits under each shift
+    and severity; the drops are clean minus shifted, the goals have a row per shipped model (not the peer, not the
+    teacher); the docs page and its plot render from the result."""
     from benchmarks.part import part_result
     from benchmarks.report_robustness import write_robustness_docs
     from benchmarks.robustness_runs import SplitRobustness
     from fer_train.shifts import SHIFTS
 
-    part, markdown = _quick_part("robustness", shared_data, tmp_path)
+    part, markdown = _quick_part("robustness", shared_data, tmp_path, "--flip", "fer_robust")
     names = list(part["models"])
     assert names[0] == "fer_default" and {"fer_7class", "fer_8class"} <= set(names)
+    assert names.index("fer_robust (flip)") > names.index("fer_robust")
+    flipped = part["models"]["fer_robust (flip)"]["val"]["shifts"]["flip"]["moderate"]
+    assert flipped["changed"] == 0 and flipped["drop"] == pytest.approx(0, abs=1e-9)  # a mirror changes no average
     assert names[-1] == "face-api expression (teacher)"  # CI installs web/node_modules
     for splits in part["models"].values():
         assert set(splits) == {"val", "Test_250"}
@@ -262,6 +267,7 @@ def test_robustness_part_scores_every_model_under_every_shift(shared_data, tmp_p
     framing = part["framing"]  # landmarks measured alike in the training crops and the runtime's
     assert framing["runtime"]["found"] > 0 and len(framing["training"]["landmarks_median"]) == 10
     assert "| `fer_default` val | " in markdown and "| `fer_default` Test_250 | " in markdown  # its goals' rows
+    assert "| `fer_robust (flip)` val | " in markdown and "Columns marked (flip)" in markdown
     assert "| `fer (peer)` val | " not in markdown and "| `face-api expression (teacher)` val | " not in markdown
     write_robustness_docs(part_result("robustness", part), tmp_path)
     assert (tmp_path / "robustness.png").stat().st_size > 10_000 and (tmp_path / "framing.png").is_file()
