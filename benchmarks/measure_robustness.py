@@ -40,6 +40,7 @@ FACE_API_EXPRESSION = (
 )
 QUICK_FACES = 200  # per split in a --quick run
 MAX_MEAN_DROP, MAX_WORST_DROP, MAX_CHANGED = 0.03, 0.08, 0.10  # the goals, at the moderate severity
+FLIPPED = " (flip)"  # the mark of a model measured with the test-time flip
 
 Probabilities = Callable[[np.ndarray], np.ndarray]  # uint8 faces [N, H, W] → [N, C]
 
@@ -64,7 +65,7 @@ def contenders(folder: Path, flipped: tuple[str, ...] = ()) -> list[Contender]:
     for name, tta in [*((n, "none") for n in names), *((n, "flip") for n in flipped)]:
         description = read_description(folder / f"{name}.json")
         predictor = Predictor(folder / description.graph_file("int8"), threads=THREADS, tta=tta)
-        found.append(Contender(name if tta == "none" else f"{name} (flip)", description.spec, predictor.probabilities))
+        found.append(Contender(name if tta == "none" else name + FLIPPED, description.spec, predictor.probabilities))
     peer = peer_model_file()
     if not isinstance(peer, str) and all(c in PEER_CLASSES for c in found[0].spec.classes):
         model, spec = PeerModel(peer, THREADS), found[0].spec

@@ -8,7 +8,7 @@ from typing import Any
 
 from benchmarks.angry_faces import AngryFaces, angry_markdown
 from benchmarks.framing import Framing, framing_markdown, plot_framing
-from benchmarks.measure_robustness import MAX_CHANGED, MAX_MEAN_DROP, MAX_WORST_DROP
+from benchmarks.measure_robustness import FLIPPED, MAX_CHANGED, MAX_MEAN_DROP, MAX_WORST_DROP
 from benchmarks.part import run_heading
 from benchmarks.robustness_runs import PhotoRobustness, SplitRobustness, model_robustness
 from fer_runtime.atomic import write_text
@@ -88,7 +88,7 @@ def robustness_markdown(result: dict[str, Any]) -> str:
         "the raters' majority lost at the moderate / strong severity, and the share of faces whose top-1 answer "
         "changed at the moderate one.",
     ]
-    if any(name.endswith("(flip)") for name in part["models"]):
+    if any(name.endswith(FLIPPED) for name in part["models"]):
         lines[-1] += (
             " Columns marked (flip) are a shipped model with the test-time flip (`--tta flip`): each face's "
             "probabilities averaged with its mirror image's, the model run twice."
@@ -146,7 +146,7 @@ def write_robustness_docs(result: dict[str, Any], docs: Path) -> None:
     plot_framing(Framing.from_json(result["robustness"]["framing"]), docs / FRAMING_PLOT)
     body = robustness_markdown(result)
     flips = "".join(
-        f" --flip {name.removesuffix(' (flip)')}" for name in result["robustness"]["models"] if name.endswith(" (flip)")
+        f" --flip {name.removesuffix(FLIPPED)}" for name in result["robustness"]["models"] if name.endswith(FLIPPED)
     )
     text = "\n".join(
         [
