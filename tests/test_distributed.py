@@ -23,7 +23,7 @@ GRADIENT_SCRIPT = textwrap.dedent(
     import numpy as np
     import torch
     from torch import nn
-    from fer_train.distributed import barrier, join_world, leave_world, shard, world_from_env, wrap
+    from fer_train.distributed import barrier, end_process, join_world, leave_world, shard, world_from_env, wrap
 
     device = torch.device("cpu")
     world = world_from_env()
@@ -39,6 +39,7 @@ GRADIENT_SCRIPT = textwrap.dedent(
         torch.save([p.grad for p in model.parameters()], sys.argv[1])
     barrier(world)  # as fit ends: no process closes its connections while another still uses them
     leave_world(world)
+    end_process(world)  # as `fer-train fit` ends under torchrun
     """
 )
 

@@ -21,6 +21,7 @@ from fer_train.config import (
     FitConfig,
     merge_options,
 )
+from fer_train.distributed import end_process, world_from_env
 from fer_train.train import fit
 
 
@@ -122,3 +123,4 @@ def fit_command(config_file: str | None, resume: bool, no_progress: bool, **opti
     click.echo(
         f"best {result.score_name} {result.best_score:.4f} at epoch {result.best_epoch}; checkpoints in {result.out}"
     )
+    end_process(world_from_env())
