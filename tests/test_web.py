@@ -129,6 +129,10 @@ def test_node_cli_prints_fer_runs_records(web_tools: None, shared_data: Path, tm
         f"fer.mjs: {tmp_path / 'absent.jpg'}: not a readable image"
     )
     assert "Error:" not in missing.stderr and "    at " not in missing.stderr  # one line and the usage, no stack
+    wrong = subprocess.run(
+        ["node", str(WEB / "bin" / "fer.mjs"), "--tta", "sideways", paths[0]], capture_output=True, text=True
+    )
+    assert wrong.returncode == 1 and wrong.stderr.startswith('fer.mjs: unknown test-time augmentation "sideways"')
 
 
 def test_page_reports_a_missing_image_as_an_error(web_tools: None, tmp_path: Path) -> None:

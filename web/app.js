@@ -1,7 +1,7 @@
 // The demo page: a photo or the webcam through the Recognizer, drawn as `fer-run --annotate` draws it.
 // URL contract (tests, embedding): ?image=URL analyses that image on load and writes its `fer-run --json`
-// record into <pre id="result" data-state="done">; ?prior=trained|uniform and ?min_confidence=P set those
-// options; ?bench=N also times N photo analyses and N single-crop classifications into <pre id="bench">. The
+// record into <pre id="result" data-state="done">; ?prior=trained|uniform, ?min_confidence=P and ?tta=none|flip
+// set those options; ?bench=N also times N photo analyses and N single-crop classifications into <pre id="bench">. The
 // webcam mode draws a timeline per tracked face; when it is stopped, its summary (`fer-run --summary`'s JSON)
 // is in <pre id="summary" data-state="done"> and the download button.
 
@@ -35,7 +35,8 @@ async function fetchJSON(name) {
 /** @param {string} [prior] */
 async function loadRecognizer(prior) {
   const minConfidence = Number(params.get("min_confidence") ?? $("min-confidence").value ?? 0);
-  return Recognizer.load({ ort, fetchJSON, modelSource: async (file) => MODELS + file, prior, minConfidence });
+  const tta = params.get("tta") ?? $("tta").value;
+  return Recognizer.load({ ort, fetchJSON, modelSource: async (file) => MODELS + file, prior, minConfidence, tta });
 }
 
 /**
@@ -174,6 +175,7 @@ async function main() {
   };
   $("prior").onchange = () => reload().catch(fail);
   $("min-confidence").onchange = () => reload().catch(fail);
+  $("tta").onchange = () => reload().catch(fail);
   $("file").onchange = () => {
     const file = $("file").files?.[0];
     if (file) analyzePhoto(recognizer, file, file.name).catch(fail);

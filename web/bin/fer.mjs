@@ -13,7 +13,7 @@ import { fromRGBA } from "../src/pixels.js";
 import { imageRecord } from "../src/recognizer.js";
 
 const USAGE = `usage: node web/bin/fer.mjs IMAGE... [--json] [--graph int8|float|ort] [--prior trained|uniform]
-                              [--min-confidence P] [--threads N]`;
+                              [--min-confidence P] [--tta none|flip] [--threads N]`;
 
 /** @param {string[]} argv */
 function options(argv) {
@@ -25,6 +25,7 @@ function options(argv) {
       graph: { type: "string", default: "int8" },
       prior: { type: "string" },
       "min-confidence": { type: "string", default: "0" },
+      tta: { type: "string" },
       threads: { type: "string", default: "1" },
       help: { type: "boolean", short: "h", default: false },
     },
@@ -68,6 +69,7 @@ async function main() {
     graph: args.graph,
     prior: args.prior,
     minConfidence: args.minConfidence,
+    tta: args.tta,
     sessionOptions,
   });
   const names = recognizer.runtime.detector.landmarks;

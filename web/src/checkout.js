@@ -18,7 +18,7 @@ export function checkoutFile(name) {
 /**
  * The Recognizer on the checkout's files.
  * @param {import("./yunet.js").Ort} ort  onnxruntime-node, or onnxruntime-web's WASM in Node
- * @param {{graph?: string, prior?: string, minConfidence?: number, sessionOptions?: any}} [options]
+ * @param {{graph?: string, prior?: string, minConfidence?: number, tta?: string, sessionOptions?: any}} [options]
  */
 export function loadFromCheckout(ort, options = {}) {
   return Recognizer.load({

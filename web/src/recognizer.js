@@ -1,6 +1,6 @@
 // The face pipeline of fer_runtime.Recognizer.analyze, driven by the exported model's description (spec,
 // temperature, class prior) and the runtime's defaults (runtime.json): detect, crop (landmark template or box
-// and margin), gray, resize, normalise, classify, calibrate, reweight, label.
+// and margin), gray, resize, normalise, classify (with "flip", beside the mirror image), calibrate, reweight, label.
 
 import { alignedCrop, cropWithMargin } from "./align.js";
 import { resizeArea, roundHalfEven, toGray } from "./pixels.js";
@@ -30,19 +30,26 @@ import { YuNet } from "./yunet.js";
  */
 
 /**
- * Probabilities [C] from logits [C] at temperature T, moved to another prior: multiplied by the class shares to
- * `power` and renormalised (fer_runtime.postprocess.softmax and reweight).
+ * Probabilities [C] from logits [C] at temperature T (fer_runtime.postprocess.softmax).
  * @param {ArrayLike<number>} logits
  * @param {number} temperature
+ */
+export function softmax(logits, temperature) {
+  const scaled = Array.from(logits, (v) => v / temperature);
+  const top = Math.max(...scaled);
+  const p = scaled.map((v) => Math.exp(v - top));
+  const total = p.reduce((s, v) => s + v, 0);
+  return p.map((v) => v / total);
+}
+
+/**
+ * Probabilities [C] moved to another prior: multiplied by the class shares to `power` and renormalised
+ * (fer_runtime.postprocess.reweight).
+ * @param {number[]} p
  * @param {number[] | null} shares
  * @param {number} power
  */
-export function probabilities(logits, temperature, shares, power) {
-  const scaled = Array.from(logits, (v) => v / temperature);
-  const top = Math.max(...scaled);
-  let p = scaled.map((v) => Math.exp(v - top));
-  const total = p.reduce((s, v) => s + v, 0);
-  p = p.map((v) => v / total);
+export function reweight(p, shares, power) {
   if (!shares || power === 0) return p;
   const weighted = p.map((v, i) => v * shares[i] ** power);
   const sum = weighted.reduce((s, v) => s + v, 0);
@@ -68,6 +75,19 @@ export function priorPower(prior, choice, powers) {
 }
 
 /**
+ * A batch [N, 1, H, W] (flattened) with every face mirrored left to right.
+ * @param {Float32Array} batch
+ * @param {number} width
+ */
+export function mirrored(batch, width) {
+  const out = new Float32Array(batch.length);
+  for (let row = 0; row < batch.length; row += width) {
+    for (let x = 0; x < width; x++) out[row + x] = batch[row + width - 1 - x];
+  }
+  return out;
+}
+
+/**
  * A face crop (RGBA or gray, any size) → the model's input pixels: gray at the input size, normalised.
  * @param {Raster} crop
  * @param {any} spec  the description's spec
@@ -89,8 +109,10 @@ export class Recognizer {
    * @param {any} parts.runtime  runtime.json
    * @param {string} [parts.prior]  "trained" or "uniform" (default: the description's choice)
    * @param {number} [parts.minConfidence]
+   * @param {string} [parts.tta]  "flip": each face's probabilities averaged with its mirror image's (the model runs
+   *   twice); default runtime.json's first choice, none
    */
-  constructor({ ort, session, detector, description, runtime, prior, minConfidence = 0 }) {
+  constructor({ ort, session, detector, description, runtime, prior, minConfidence = 0, tta }) {
     this.ort = ort;
     this.session = session;
     this.detector = detector;
@@ -105,6 +127,10 @@ export class Recognizer {
     this.temperature = Number(description.temperature ?? 1);
     if (!(minConfidence >= 0 && minConfidence <= 1)) throw new Error(`minConfidence must be in [0, 1]`);
     this.minConfidence = minConfidence;
+    this.tta = tta ?? runtime.tta[0];
+    if (!runtime.tta.includes(this.tta)) {
+      throw new Error(`unknown test-time augmentation ${JSON.stringify(this.tta)}; use one of ${runtime.tta.join(", ")}`);
+    }
   }
 
   /**
@@ -117,9 +143,10 @@ export class Recognizer {
    * @param {string} [options.graph]  a kind of graph the description lists ("float", "int8", "ort")
    * @param {string} [options.prior]
    * @param {number} [options.minConfidence]
+   * @param {string} [options.tta]
    * @param {import("onnxruntime-common").InferenceSession.SessionOptions} [options.sessionOptions]
    */
-  static async load({ ort, fetchJSON, modelSource, graph, prior, minConfidence, sessionOptions = {} }) {
+  static async load({ ort, fetchJSON, modelSource, graph, prior, minConfidence, tta, sessionOptions = {} }) {
     const runtime = await fetchJSON("runtime.json");
     const description = await fetchJSON(`${runtime.model}.json`);
     if (graph && !description.graphs?.[graph]) {
@@ -129,7 +156,7 @@ export class Recognizer {
     const session = await ort.InferenceSession.create(/** @type {any} */ (await modelSource(file)), sessionOptions);
     const yunet = await modelSource(runtime.detector.model);
     const detector = await YuNet.create(ort, yunet, runtime.detector, sessionOptions);
-    return new Recognizer({ ort, session, detector, description, runtime, prior, minConfidence });
+    return new Recognizer({ ort, session, detector, description, runtime, prior, minConfidence, tta });
   }
 
   /**
@@ -152,19 +179,32 @@ export class Recognizer {
   }
 
   /**
-   * Probabilities [N][C] for an input batch of `n` faces (`inputBatch`).
+   * Calibrated probabilities [N][C] for an input batch of `n` faces (`inputBatch`), before the prior.
+   * @param {Float32Array} batch
+   * @param {number} n
+   */
+  async calibrated(batch, n) {
+    const input = new this.ort.Tensor("float32", batch, [n, 1, this.spec.height, this.spec.width]);
+    const output = await this.session.run({ [this.description.input.name]: input });
+    const logits = /** @type {Float32Array} */ (output[this.description.output.name].data);
+    const c = this.classes.length;
+    return Array.from({ length: n }, (_, i) => softmax(logits.subarray(i * c, (i + 1) * c), this.temperature));
+  }
+
+  /**
+   * Probabilities [N][C] for an input batch of `n` faces (`inputBatch`): calibrated (with `tta` "flip", averaged
+   * with the mirrored faces'), under the recognizer's prior (Recognizer.probabilities).
    * @param {Float32Array} batch
    * @param {number} n
    */
   async probabilities(batch, n) {
     if (!n) return [];
-    const input = new this.ort.Tensor("float32", batch, [n, 1, this.spec.height, this.spec.width]);
-    const output = await this.session.run({ [this.description.input.name]: input });
-    const logits = /** @type {Float32Array} */ (output[this.description.output.name].data);
-    const c = this.classes.length;
-    return Array.from({ length: n }, (_, i) =>
-      probabilities(logits.subarray(i * c, (i + 1) * c), this.temperature, this.shares, this.power),
-    );
+    let probs = await this.calibrated(batch, n);
+    if (this.tta === "flip") {
+      const flipped = await this.calibrated(mirrored(batch, this.spec.width), n);
+      probs = probs.map((p, i) => p.map((v, k) => (v + flipped[i][k]) / 2));
+    }
+    return probs.map((p) => reweight(p, this.shares, this.power));
   }
 
   /** Small images (about the model's input size) are crops already. @param {number} height @param {number} width */

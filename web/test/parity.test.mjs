@@ -20,8 +20,9 @@ const MIN_IOU = 0.9;
 
 ort.env.wasm.numThreads = 1;
 
-/** The page's Recognizer on WASM, on the checkout's files. @param {{prior?: string, min_confidence?: number}} [options] */
-const load = (options = {}) => loadFromCheckout(ort, { prior: options.prior, minConfidence: options.min_confidence });
+/** The page's Recognizer on WASM, on the checkout's files. @param {{prior?: string, min_confidence?: number, tta?: string}} [options] */
+const load = (options = {}) =>
+  loadFromCheckout(ort, { prior: options.prior, minConfidence: options.min_confidence, tta: options.tta });
 
 test("the JavaScript pipeline gives the Python runtime's inputs, faces and probabilities", async () => {
   assert.ok(fixtures, "FER_WEB_FIXTURES is not set: run python -m pytest tests/test_web.py, which writes the cases");

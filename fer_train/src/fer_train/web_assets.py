@@ -55,6 +55,7 @@ def runtime_defaults() -> dict[str, Any]:
         "smallest_face_share": SMALLEST_FACE_SHARE,
         "uncertain": UNCERTAIN,
         "priors": dict(defaults.PRIORS),  # choice → the power of the training shares it divides out
+        "tta": list(defaults.TTA),  # test-time augmentations, the first the default
         "track": {"smooth": defaults.SMOOTH, "min_overlap": MIN_OVERLAP, "max_missed": MAX_MISSED},
         "summary": {
             "min_person_s": SummaryRules.min_person_s,
