@@ -63,12 +63,16 @@ def test_eda_counts_classes_blanks_and_cross_split_copies(tmp_path):
     cv2.imwrite(str(test / "sad" / "blank.png"), np.full((48, 48), 128, np.uint8))
 
     report = run_eda([train, test], tmp_path / "eda", cache_dir=tmp_path / "cache")
-    first, second = report["splits"]
-    assert first["name"] == "Train" and second["name"] == "Test"
-    assert first["counts"] == {"angry": 6, "happy": 7, "neutral": 6, "sad": 6}
-    assert second["blank"]["count"] == 1 and second["blank"]["files"] == ["sad/blank.png"]
-    cross = report["across"][0]
-    assert cross["exact"]["second"] == 1 and cross["near"]["second"] >= 1
+    first, second = report.splits
+    assert first.name == "Train" and second.name == "Test"
+    assert first.counts == {"angry": 6, "happy": 7, "neutral": 6, "sad": 6}
+    assert second.blank.count == 1 and second.blank.files == ("sad/blank.png",)
+    cross = report.across[0]
+    assert cross.exact.second == 1 and cross.near.second >= 1
+    assert json.loads((tmp_path / "eda" / "eda.json").read_text()) == json.loads(json.dumps(report.to_json()))
+    assert {"in", "and", "bits"} == set(
+        json.loads((tmp_path / "eda" / "eda.json").read_text())["across"][0]["examples"][0]
+    )
     written = {p.name for p in (tmp_path / "eda").iterdir()}
     assert {
         "report.md",
@@ -84,7 +88,7 @@ def test_eda_counts_classes_blanks_and_cross_split_copies(tmp_path):
         assert name in text
 
     no_faces = run_eda([train], tmp_path / "eda2", cache_dir=tmp_path / "cache", face_images=False)
-    assert no_faces["face_images_omitted"]
+    assert no_faces.face_images_omitted
     assert not list((tmp_path / "eda2").glob("samples_*")) and not list((tmp_path / "eda2").glob("mean_face_*"))
 
 

@@ -15,7 +15,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import combinations
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 from matplotlib.figure import Figure
@@ -25,6 +24,16 @@ from fer_runtime.errors import FerError
 from fer_runtime.spec import DEFAULT_CLASSES, PreprocessSpec
 from fer_train.analysis.duplicates import BLANK_MAX_STD, NEAR_MAX_BITS, exact_keys, near_pairs, phash
 from fer_train.analysis.eda_markdown import eda_markdown
+from fer_train.analysis.eda_report import (
+    AcrossDuplicates,
+    Blank,
+    BothSides,
+    ClassLight,
+    EdaReport,
+    NearPair,
+    SplitSummary,
+    WithinDuplicates,
+)
 from fer_train.data import FaceDataset, load_dataset, split_names
 from fer_train.plots import save_figure
 
@@ -59,7 +68,7 @@ def _split(name: str, data: FaceDataset, blank_max_std: float) -> Split:
     )
 
 
-def _duplicates_within(split: Split, max_distance: int) -> dict[str, Any]:
+def _duplicates_within(split: Split, max_distance: int) -> WithinDuplicates:
     copies = Counter(split.keys).values()
     exact_groups = sum(1 for n in copies if n > 1)
     exact_copies = sum(n - 1 for n in copies)
@@ -67,40 +76,47 @@ def _duplicates_within(split: Split, max_distance: int) -> dict[str, Any]:
     labels = split.kept_labels
     conflicts = int(np.sum(labels[pairs.first] != labels[pairs.second]))
     involved = np.unique(np.concatenate([pairs.first, pairs.second])) if len(pairs) else np.zeros(0, np.int64)
-    return {
-        "exact_duplicate_groups": exact_groups,
-        "exact_extra_copies": exact_copies,
-        "near_duplicate_pairs": len(pairs),
-        "images_in_near_pairs": int(len(involved)),
-        "near_pairs_with_different_labels": conflicts,
-    }
+    return WithinDuplicates(exact_groups, exact_copies, len(pairs), int(len(involved)), conflicts)
 
 
-def _duplicates_across(a: Split, b: Split, max_distance: int) -> dict[str, Any]:
+def _duplicates_across(a: Split, b: Split, max_distance: int) -> AcrossDuplicates:
     keys_a, keys_b = set(a.keys), set(b.keys)
     pairs = near_pairs(a.hashes, b.hashes, max_distance=max_distance)
     conflicts = int(np.sum(a.kept_labels[pairs.first] != b.kept_labels[pairs.second]))
-    examples = [
-        {"in": a.data.paths[a.kept[i]], "and": b.data.paths[b.kept[j]], "bits": int(d)}
+    examples = tuple(
+        NearPair(a.data.paths[a.kept[i]], b.data.paths[b.kept[j]], int(d))
         for i, j, d in list(zip(pairs.first, pairs.second, pairs.distance))[:10]
-    ]
-    return {
-        "first": a.name,
-        "second": b.name,
-        "exact": {
-            "first": sum(1 for key in a.keys if key in keys_b),
-            "second": sum(1 for key in b.keys if key in keys_a),
-        },
-        "near": {"first": int(len(np.unique(pairs.first))), "second": int(len(np.unique(pairs.second)))},
-        "near_duplicate_pairs": len(pairs),
-        "near_pairs_with_different_labels": conflicts,
-        "examples": examples,
-    }
+    )
+    return AcrossDuplicates(
+        first=a.name,
+        second=b.name,
+        exact=BothSides(sum(1 for key in a.keys if key in keys_b), sum(1 for key in b.keys if key in keys_a)),
+        near=BothSides(int(len(np.unique(pairs.first))), int(len(np.unique(pairs.second)))),
+        near_duplicate_pairs=len(pairs),
+        near_pairs_with_different_labels=conflicts,
+        examples=examples,
+    )
 
 
-def _blank(split: Split) -> dict[str, Any]:
+def _blank(split: Split) -> Blank:
     blank = np.nonzero(split.blank)[0]
-    return {"count": int(len(blank)), "files": [split.data.paths[i] for i in blank[:20]]}
+    return Blank(int(len(blank)), tuple(split.data.paths[i] for i in blank[:20]))
+
+
+def _summary(split: Split, path: str | os.PathLike[str], near_max_bits: int) -> SplitSummary:
+    per_class = {}
+    for k, name in enumerate(split.data.classes):
+        mask = split.data.labels == k
+        per_class[name] = ClassLight(float(np.median(split.brightness[mask])), float(np.median(split.contrast[mask])))
+    return SplitSummary(
+        name=split.name,
+        path=str(path),
+        images=len(split.data),
+        counts=split.data.counts(),
+        per_class=per_class,
+        blank=_blank(split),
+        duplicates=_duplicates_within(split, near_max_bits),
+    )
 
 
 def _class_figure(splits: Sequence[Split], path: Path) -> None:
@@ -206,7 +222,7 @@ def run_eda(
     face_images: bool = True,
     near_max_bits: int = NEAR_MAX_BITS,
     blank_max_std: float = BLANK_MAX_STD,
-) -> dict[str, Any]:
+) -> EdaReport:
     """Analyse each dataset in `paths`; write PNGs, report.md and eda.json to `out`; return the report."""
     if not paths:
         raise FerError("give at least one dataset (--data)")
@@ -216,35 +232,14 @@ def run_eda(
         data = load_dataset(path, PreprocessSpec(classes=tuple(classes)), cache_dir)
         log.info("%s: %d images", name, len(data))
         splits.append(_split(name, data, blank_max_std))
-    report: dict[str, Any] = {
-        "classes": list(classes),
-        "near_duplicate_max_bits": near_max_bits,
-        "blank_max_std": blank_max_std,
-        "face_images_omitted": not face_images,
-        "splits": [],
-        "across": [],
-    }
-    for split, path in zip(splits, paths):
-        per_class = {}
-        for k, name in enumerate(split.data.classes):
-            mask = split.data.labels == k
-            per_class[name] = {
-                "median_brightness": float(np.median(split.brightness[mask])),
-                "median_contrast": float(np.median(split.contrast[mask])),
-            }
-        report["splits"].append(
-            {
-                "name": split.name,
-                "path": str(path),
-                "images": len(split.data),
-                "counts": split.data.counts(),
-                "per_class": per_class,
-                "blank": _blank(split),
-                "duplicates": _duplicates_within(split, near_max_bits),
-            }
-        )
-    for a, b in combinations(splits, 2):
-        report["across"].append(_duplicates_across(a, b, near_max_bits))
+    report = EdaReport(
+        classes=tuple(classes),
+        near_duplicate_max_bits=near_max_bits,
+        blank_max_std=blank_max_std,
+        face_images_omitted=not face_images,
+        splits=tuple(_summary(split, path, near_max_bits) for split, path in zip(splits, paths)),
+        across=tuple(_duplicates_across(a, b, near_max_bits) for a, b in combinations(splits, 2)),
+    )
 
     figures = ["class_distribution.png", "intensity_histograms.png", "brightness_contrast.png"]
     _class_figure(splits, out_dir / figures[0])
@@ -255,6 +250,6 @@ def run_eda(
             _samples_figure(split, out_dir / f"samples_{split.name}.png")
             _mean_face_figure(split, out_dir / f"mean_face_{split.name}.png")
             figures += [f"samples_{split.name}.png", f"mean_face_{split.name}.png"]
-    write_text(out_dir / "eda.json", json.dumps(report, indent=2))
+    write_text(out_dir / "eda.json", json.dumps(report.to_json(), indent=2))
     write_text(out_dir / "report.md", eda_markdown(report, figures))
     return report

@@ -1,35 +1,29 @@
-"""`fer-train eda`'s report.md: one section per question, from the report dict `eda.run_eda` measured."""
+"""`fer-train eda`'s report.md: one section per question, from the report `eda.run_eda` measured."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from fer_runtime.markdown import markdown_table
+from fer_train.analysis.eda_report import EdaReport
 
 
-def _class_section(report: dict[str, Any]) -> list[str]:
-    classes = report["classes"]
+def _class_section(report: EdaReport) -> list[str]:
+    classes = report.classes
     rows = [
         (
-            split["name"],
-            *(f"{split['counts'][c]} ({split['counts'][c] / max(1, split['images']):.0%})" for c in classes),
-            split["images"],
+            split.name,
+            *(f"{split.counts[c]} ({split.counts[c] / max(1, split.images):.0%})" for c in classes),
+            split.images,
         )
-        for split in report["splits"]
+        for split in report.splits
     ]
     return ["## Class distribution", "", *markdown_table(("split", *classes, "total"), rows)]
 
 
-def _intensity_section(report: dict[str, Any]) -> list[str]:
+def _intensity_section(report: EdaReport) -> list[str]:
     rows = [
-        (
-            split["name"],
-            c,
-            f"{split['per_class'][c]['median_brightness']:.1f}",
-            f"{split['per_class'][c]['median_contrast']:.1f}",
-        )
-        for split in report["splits"]
-        for c in report["classes"]
+        (split.name, c, f"{split.per_class[c].median_brightness:.1f}", f"{split.per_class[c].median_contrast:.1f}")
+        for split in report.splits
+        for c in report.classes
     ]
     return [
         "## Brightness and contrast (median per class, gray levels 0-255)",
@@ -38,20 +32,19 @@ def _intensity_section(report: dict[str, Any]) -> list[str]:
     ]
 
 
-def _blank_section(report: dict[str, Any]) -> list[str]:
-    lines = [f"## Blank or near-constant images (pixel std <= {report['blank_max_std']})", ""]
-    for split in report["splits"]:
-        blank = split["blank"]
+def _blank_section(report: EdaReport) -> list[str]:
+    lines = [f"## Blank or near-constant images (pixel std <= {report.blank_max_std})", ""]
+    for split in report.splits:
+        blank = split.blank
         lines.append(
-            f"- `{split['name']}`: {blank['count']}"
-            + (f" (e.g. {', '.join(blank['files'][:3])})" if blank["files"] else "")
+            f"- `{split.name}`: {blank.count}" + (f" (e.g. {', '.join(blank.files[:3])})" if blank.files else "")
         )
     return lines
 
 
-def _within_section(report: dict[str, Any]) -> list[str]:
+def _within_section(report: EdaReport) -> list[str]:
     lines = [
-        f"## Duplicates within each split (near: perceptual hash within {report['near_duplicate_max_bits']} of 64 bits)",
+        f"## Duplicates within each split (near: perceptual hash within {report.near_duplicate_max_bits} of 64 bits)",
         "",
         "Blank images are left out of the duplicate checks (they all look alike).",
         "",
@@ -59,16 +52,22 @@ def _within_section(report: dict[str, Any]) -> list[str]:
     header = (
         "split", "exact groups", "extra exact copies", "near pairs", "images in near pairs", "pairs with different labels",
     )  # fmt: skip
-    keys = (
-        "exact_duplicate_groups", "exact_extra_copies", "near_duplicate_pairs", "images_in_near_pairs",
-        "near_pairs_with_different_labels",
-    )  # fmt: skip
-    rows = [(split["name"], *(split["duplicates"][k] for k in keys)) for split in report["splits"]]
+    rows = [
+        (
+            split.name,
+            split.duplicates.exact_duplicate_groups,
+            split.duplicates.exact_extra_copies,
+            split.duplicates.near_duplicate_pairs,
+            split.duplicates.images_in_near_pairs,
+            split.duplicates.near_pairs_with_different_labels,
+        )
+        for split in report.splits
+    ]
     return lines + markdown_table(header, rows)
 
 
-def _across_section(report: dict[str, Any]) -> list[str]:
-    if not report["across"]:
+def _across_section(report: EdaReport) -> list[str]:
+    if not report.across:
         return []
     lines = [
         "## Duplicates across splits",
@@ -82,16 +81,16 @@ def _across_section(report: dict[str, Any]) -> list[str]:
     )  # fmt: skip
     rows = [
         (
-            cross["first"],
-            cross["second"],
-            cross["exact"]["first"],
-            cross["exact"]["second"],
-            cross["near"]["first"],
-            cross["near"]["second"],
-            cross["near_duplicate_pairs"],
-            cross["near_pairs_with_different_labels"],
+            cross.first,
+            cross.second,
+            cross.exact.first,
+            cross.exact.second,
+            cross.near.first,
+            cross.near.second,
+            cross.near_duplicate_pairs,
+            cross.near_pairs_with_different_labels,
         )
-        for cross in report["across"]
+        for cross in report.across
     ]
     return (
         lines
@@ -104,9 +103,9 @@ def _across_section(report: dict[str, Any]) -> list[str]:
     )
 
 
-def _figure_section(report: dict[str, Any], figures: list[str]) -> list[str]:
+def _figure_section(report: EdaReport, figures: list[str]) -> list[str]:
     lines = ["## Figures", "", *(f"![{name}]({name})" for name in figures)]
-    if report["face_images_omitted"]:
+    if report.face_images_omitted:
         lines += [
             "",
             "Figures made of faces (sample grids, mean faces and variance maps) were not written "
@@ -115,8 +114,8 @@ def _figure_section(report: dict[str, Any], figures: list[str]) -> list[str]:
     return lines
 
 
-def eda_markdown(report: dict[str, Any], figures: list[str]) -> str:
-    splits = ", ".join(f"`{s['name']}` ({s['path']}, {s['images']} images)" for s in report["splits"])
+def eda_markdown(report: EdaReport, figures: list[str]) -> str:
+    splits = ", ".join(f"`{s.name}` ({s.path}, {s.images} images)" for s in report.splits)
     sections = [
         ["# Dataset analysis (`fer-train eda`)", "", f"Splits: {splits}"],
         _class_section(report),

@@ -63,15 +63,15 @@ def eda_command(
         near_max_bits=near_bits,
         blank_max_std=blank_std,
     )
-    for split in report["splits"]:
-        counts = ", ".join(f"{k} {v}" for k, v in split["counts"].items())
+    for split in report.splits:
+        counts = ", ".join(f"{k} {v}" for k, v in split.counts.items())
         click.echo(
-            f"{split['name']}: {split['images']} images ({counts}); blank {split['blank']['count']}; "
-            f"near-duplicate pairs inside {split['duplicates']['near_duplicate_pairs']}"
+            f"{split.name}: {split.images} images ({counts}); blank {split.blank.count}; "
+            f"near-duplicate pairs inside {split.duplicates.near_duplicate_pairs}"
         )
-    for cross in report["across"]:
+    for cross in report.across:
         click.echo(
-            f"{cross['second']} images with a near duplicate in {cross['first']}: {cross['near']['second']} "
-            f"(exact copies: {cross['exact']['second']})"
+            f"{cross.second} images with a near duplicate in {cross.first}: {cross.near.second} "
+            f"(exact copies: {cross.exact.second})"
         )
     click.echo(f"report: {Path(out) / 'report.md'}")
