@@ -165,10 +165,10 @@ def _graph_files(work: Path) -> tuple[ModelDescription, dict[str, Path]]:
     folder.mkdir()
     description = read_description(bundled_model_dir() / f"{DEFAULT_MODEL_NAME}.json")
     for entry in description.graphs.values():
-        shutil.copyfile(bundled_model_dir() / entry["file"], folder / entry["file"])
+        shutil.copyfile(bundled_model_dir() / entry.file, folder / entry.file)
     shutil.copyfile(bundled_model_dir() / f"{DEFAULT_MODEL_NAME}.json", folder / f"{DEFAULT_MODEL_NAME}.json")
     description = convert(export_dir=folder, name=DEFAULT_MODEL_NAME, kinds=("fp16",))
-    return description, {kind: folder / entry["file"] for kind, entry in description.graphs.items()}
+    return description, {kind: folder / entry.file for kind, entry in description.graphs.items()}
 
 
 def targets_benchmark(data: Path, quick: bool) -> dict[str, Any]:

@@ -30,6 +30,47 @@ GRAPH_SUITS: dict[str, tuple[str, ...]] = {
 }
 
 
+@dataclass(frozen=True)
+class Derivation:
+    """How a graph derived from another (ORT's format, fp16) was made: the kind of its source graph, their largest
+    logit difference on the export's probe batch, and (ORT's format) the operator list written beside it."""
+
+    source: str
+    probe_max_abs_logit_diff: float
+    operators: str | None = None
+
+
+@dataclass(frozen=True)
+class GraphEntry:
+    """One graph of a model as NAME.json lists it: its file, sha256, the execution providers it is made for
+    (`GRAPH_SUITS`) and, for a derived graph, how it was made."""
+
+    file: str
+    sha256: str
+    suits: tuple[str, ...] = ()
+    derived: Derivation | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"file": self.file, "sha256": self.sha256}
+        if self.derived is not None:
+            if self.derived.operators is not None:
+                data["operators"] = self.derived.operators
+            data |= {"source": self.derived.source, "probe_max_abs_logit_diff": self.derived.probe_max_abs_logit_diff}
+        return data | {"suits": list(self.suits)}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], origin: str) -> GraphEntry:
+        try:
+            derived = None
+            if "source" in data:
+                derived = Derivation(
+                    str(data["source"]), float(data["probe_max_abs_logit_diff"]), data.get("operators")
+                )
+            return cls(str(data["file"]), str(data["sha256"]), tuple(data.get("suits", ())), derived)
+        except (KeyError, TypeError, ValueError):
+            raise FerError(f"{origin}: a graph entry lacks its file, sha256 or derivation") from None
+
+
 @dataclass(frozen=True, kw_only=True)
 class ModelDescription:
     """An exported model: what the runtime needs (preprocessing, classes, I/O names, temperature) and
@@ -48,7 +89,7 @@ class ModelDescription:
     output_name: str = "logits"
     quantization: dict[str, Any] | None = None  # how the int8 graph was made; None: float graph only
     parity: dict[str, Any] | None = None  # the export's accuracy check on the --check data
-    graphs: dict[str, dict[str, Any]] = field(default_factory=dict)  # kind → {"file", "sha256", "suits", ...}
+    graphs: dict[str, GraphEntry] = field(default_factory=dict)  # kind (float, int8, ort, fp16) → its file
     graph: str | None = None  # in a graph's metadata: which graph this is
     temperature: float = 1.0  # probabilities = softmax(logits / temperature)
     temperature_fit: dict[str, Any] | None = None  # how the temperature was fitted, ECE before and after
@@ -80,7 +121,7 @@ class ModelDescription:
         if entry is None:
             listed = ", ".join(self.graphs) or "none"
             raise FerError(f"{self.name}: no {kind} graph in its description (graphs: {listed})")
-        return str(entry["file"])
+        return entry.file
 
     def to_dict(self) -> dict[str, Any]:
         spec = self.spec
@@ -101,7 +142,7 @@ class ModelDescription:
         optional = {
             "quantization": self.quantization,
             "parity": self.parity,
-            "graphs": self.graphs,
+            "graphs": {kind: entry.to_dict() for kind, entry in self.graphs.items()},
             "graph": self.graph,
             "temperature_fit": self.temperature_fit,
             "prior": None if self.prior is None else self.prior.to_dict(),
@@ -133,7 +174,7 @@ class ModelDescription:
             output_name=output_name,
             quantization=data.get("quantization"),
             parity=data.get("parity"),
-            graphs=data.get("graphs") or {},
+            graphs={kind: GraphEntry.from_dict(g, origin) for kind, g in (data.get("graphs") or {}).items()},
             graph=data.get("graph"),
             temperature=float(temperature),
             temperature_fit=data.get("temperature_fit"),
@@ -175,15 +216,15 @@ def read_sidecar(model_path: Path) -> ModelDescription | None:
     if not path.is_file():
         return None
     description = read_description(path)
-    graphs = {g["file"]: g for g in description.graphs.values()}
+    graphs = {g.file: g for g in description.graphs.values()}
     entry = graphs.get(model_path.name)
     if entry is None:
         raise FerError(f"{path} does not describe {model_path.name}")
     actual = sha256_file(model_path)
-    if entry.get("sha256") != actual:
+    if entry.sha256 != actual:
         raise FerError(
             f"{model_path}: sha256 {actual[:12]}… does not match {path.name} "
-            f"({str(entry.get('sha256'))[:12]}…); the graph or its JSON was changed"
+            f"({entry.sha256[:12]}…); the graph or its JSON was changed"
         )
     return description
 

@@ -199,12 +199,12 @@ def test_every_shipped_int8_graph_agrees_with_its_float_graph(json_path, shared_
     data = locate(description.parity["data"])
     dataset = load_every_face(data, description.spec)
     graphs = {
-        kind: Predictor(json_path.parent / g["file"]).logits(dataset.pixels) for kind, g in description.graphs.items()
+        kind: Predictor(json_path.parent / g.file).logits(dataset.pixels) for kind, g in description.graphs.items()
     }
     agreement = float((graphs["int8"].argmax(1) == graphs["float"].argmax(1)).mean())
     assert agreement >= INT8_MIN_AGREEMENT, f"{json_path.stem}: int8 agrees with float on {agreement:.2%}"
     if "ort" in graphs:  # the ORT format runs its source's kernels
-        assert np.abs(graphs["ort"] - graphs[description.graphs["ort"]["source"]]).max() <= 1e-4
+        assert np.abs(graphs["ort"] - graphs[description.graphs["ort"].derived.source]).max() <= 1e-4
 
 
 def test_a_checkpoint_without_its_recipe_exports_its_trained_posterior_only(tmp_path):

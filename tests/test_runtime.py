@@ -173,3 +173,19 @@ def test_a_description_names_each_graph_file_and_refuses_one_it_lacks():
     assert all((bundled_model_dir() / description.graph_file(kind)).is_file() for kind in description.graphs)
     with pytest.raises(FerError, match=r"fer_default: no fp16 graph in its description \(graphs: float, int8, ort\)"):
         description.graph_file("fp16")
+    ort = description.graphs["ort"]
+    assert ort.derived is not None and ort.derived.source == "int8" and ort.suits == ("cpu",)
+    assert ort.derived.operators == "fer_default.required_operators.config"
+    assert description.graphs["float"].derived is None
+
+
+def test_a_description_whose_graph_entry_lacks_its_sha256_is_a_one_line_error(tmp_path):
+    import json
+
+    from fer_runtime.model_files import bundled_model_dir, read_description
+
+    data = json.loads((bundled_model_dir() / "fer_default.json").read_text())
+    del data["graphs"]["int8"]["sha256"]
+    (tmp_path / "edited.json").write_text(json.dumps(data))
+    with pytest.raises(FerError, match=r"edited.json: a graph entry lacks its file, sha256 or derivation$"):
+        read_description(tmp_path / "edited.json")

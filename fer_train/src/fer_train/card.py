@@ -125,7 +125,7 @@ def _model_section(description: ModelDescription, graphs: dict[str, Path]) -> li
     classes, spec = description.classes, description.spec
     article = "An" if str(len(classes)).startswith("8") or len(classes) in (11, 18) else "A"  # eight, eleven, ...
     stats = {kind: graph_stats(path) for kind, path in graphs.items()}
-    derived = [g for kind, g in description.graphs.items() if kind not in graphs]
+    derived = [(g.file, g.derived.source, g.suits) for g in description.graphs.values() if g.derived is not None]
     return [
         f"# {description.name}: model card",
         "",
@@ -140,7 +140,7 @@ def _model_section(description: ModelDescription, graphs: dict[str, Path]) -> li
         f"- Parameters: {stats['float'].parameters:,} (BatchNorm folded); "
         f"MACs per image: {stats['float'].macs_per_image / 1e6:.1f} M",
         *(f"- `{graphs[k].name}`: {s.file_bytes / 1e6:.2f} MB" for k, s in stats.items()),
-        *(f"- `{g['file']}`: made from the {g['source']} graph for {', '.join(g['suits'])}" for g in derived),
+        *(f"- `{file}`: made from the {source} graph for {', '.join(suits)}" for file, source, suits in derived),
         f"- Preprocessing: `{json.dumps(spec.to_dict())}`",
     ]
 
@@ -195,7 +195,7 @@ def write_model_card(
     if not json_path.is_file():
         raise FerError(f"{json_path} not found: export the model first")
     description = read_description(json_path)
-    graphs = {kind: folder / g["file"] for kind, g in description.graphs.items() if kind in SOURCES}
+    graphs = {kind: folder / g.file for kind, g in description.graphs.items() if kind in SOURCES}
     table = read_votes(votes, description.classes) if votes else None
     predictors = {kind: Predictor(path) for kind, path in graphs.items()}
     results: dict[tuple[str, str], Evaluation] = {}

@@ -11,7 +11,6 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import onnx
@@ -20,7 +19,7 @@ from onnxruntime.tools.ort_format_model import create_config_from_models
 from onnxruntime.transformers.float16 import convert_float_to_float16
 
 from fer_runtime.errors import FerError
-from fer_runtime.model_files import ModelDescription
+from fer_runtime.model_files import Derivation, ModelDescription
 from fer_runtime.session import create_session
 from fer_train.onnx_graph import embed_all, publish, read_exported
 from fer_train.parity import FLOAT_TOLERANCE
@@ -98,11 +97,12 @@ def _probe_drift(source: Path, derived: Path, description: ModelDescription) -> 
 
 def stage_derived(
     description: ModelDescription, staged: dict[str, Path], kinds: tuple[str, ...]
-) -> dict[str, dict[str, Any]]:
+) -> dict[str, Derivation]:
     """Write each derived graph beside the `staged` graphs (which carry `description`), carrying it too, checked
-    on the probe batch; adds them to `staged` and returns each one's details for the description's graphs."""
-    details: dict[str, dict[str, Any]] = {}
+    on the probe batch; adds them to `staged` and returns how each was made, for the description's graphs."""
+    derivations: dict[str, Derivation] = {}
     for kind in kinds:
+        operators = None
         source_kind, file_name = derived_file(description.name, kind, staged)
         source, target = staged[source_kind], staged[source_kind].with_name(file_name)
         if kind == "ort":
@@ -113,7 +113,6 @@ def stage_derived(
             carrier.unlink()
             operators = target.with_name(description.name + OPERATORS_SUFFIX)
             _write_operators(target, operators)
-            details[kind] = {"operators": operators.name}
         else:
             _write_fp16(source, target)
             embed_all(description, {kind: target})
@@ -122,13 +121,13 @@ def stage_derived(
         if drift > limit:
             raise FerError(f"{file_name}: differs from {source.name} by {drift:.2e} on the probe batch (> {limit})")
         staged[kind] = target
-        details[kind] = {**details.get(kind, {}), "source": source_kind, "probe_max_abs_logit_diff": drift}
-    return details
+        derivations[kind] = Derivation(source_kind, drift, operators.name if operators else None)
+    return derivations
 
 
 def staged_sources(description: ModelDescription, folder: Path, tmp: Path) -> dict[str, Path]:
     """Copies in `tmp` of an export's float and int8 graphs (kind → path), to re-embed or derive from."""
-    staged = {kind: tmp / entry["file"] for kind, entry in description.graphs.items() if kind in SOURCES}
+    staged = {kind: tmp / entry.file for kind, entry in description.graphs.items() if kind in SOURCES}
     for path in staged.values():
         shutil.copyfile(folder / path.name, path)
     return staged

@@ -8,7 +8,6 @@ import os
 import warnings
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 import onnx
 import onnxsim
@@ -18,7 +17,15 @@ from torch import nn
 from fer_runtime import __version__
 from fer_runtime.atomic import write_text
 from fer_runtime.errors import FerError
-from fer_runtime.model_files import GRAPH_SUITS, METADATA_KEY, ModelDescription, read_sidecar, sha256_file
+from fer_runtime.model_files import (
+    GRAPH_SUITS,
+    METADATA_KEY,
+    Derivation,
+    GraphEntry,
+    ModelDescription,
+    read_sidecar,
+    sha256_file,
+)
 from fer_runtime.spec import PreprocessSpec
 
 INPUT_NAME, OUTPUT_NAME = "input", "logits"
@@ -80,21 +87,18 @@ def publish(
     folder: Path,
     description: ModelDescription,
     staged: dict[str, Path],
-    details: dict[str, dict[str, Any]] | None = None,
+    derived: dict[str, Derivation] | None = None,
 ) -> ModelDescription:
     """Move graphs that carry `description` (`embed_all`; staged inside `folder`) into `folder`, with the files
-    their `details` name (an `operators` config), and write NAME.json beside them: each graph's file, sha256,
-    the providers it suits (`GRAPH_SUITS`) and its details, over the graphs `description` already lists."""
-    details = details or {}
-    files = {
-        kind: {"file": path.name, "sha256": sha256_file(path), **details.get(kind, {})} for kind, path in staged.items()
-    }
-    graphs = {
-        kind: {**entry, "suits": list(GRAPH_SUITS[kind])} for kind, entry in {**description.graphs, **files}.items()
-    }
+    their derivations name (an `operators` config), and write NAME.json beside them: each graph's file, sha256,
+    the providers it suits (`GRAPH_SUITS`) and how it was derived, over the graphs `description` already lists."""
+    derived = derived or {}
+    files = {kind: GraphEntry(path.name, sha256_file(path), derived=derived.get(kind)) for kind, path in staged.items()}
+    graphs = {kind: replace(entry, suits=GRAPH_SUITS[kind]) for kind, entry in {**description.graphs, **files}.items()}
     published = replace(description, graphs=graphs)
     for kind, path in staged.items():
-        for name in (path.name, details.get(kind, {}).get("operators")):
+        made = derived.get(kind)
+        for name in (path.name, made and made.operators):
             if name:
                 os.replace(path.with_name(name), folder / name)
     write_text(folder / f"{description.name}.json", published.to_json())
