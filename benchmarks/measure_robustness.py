@@ -28,6 +28,7 @@ from fer_runtime.spec import PreprocessSpec
 from fer_train.checkpoint import LoadedModel
 from fer_train.crowd_metrics import crowd_metrics
 from fer_train.data import FaceDataset, load_with_votes
+from fer_train.faceapi.expression import CLASSES as EXPRESSION_CLASSES
 from fer_train.faceapi.expression import MANIFEST as EXPRESSION_MANIFEST
 from fer_train.graph_model import load_any_model
 from fer_train.predict import Predictor, predict_logits
@@ -88,6 +89,13 @@ def teachers(paths: list[Path], classes: tuple[str, ...]) -> list[Contender]:
     return found
 
 
+def default_teachers(classes: tuple[str, ...]) -> list[Path]:
+    """face-api's expression net where `npm ci --prefix web` installed it and it knows every class in `classes`
+    (it has no contempt, so an 8-class run measures no default teacher)."""
+    covered = set(classes) <= set(EXPRESSION_CLASSES)
+    return [FACE_API_EXPRESSION] if covered and FACE_API_EXPRESSION.is_file() else []
+
+
 def _faces(path: Path, spec: PreprocessSpec, table: VoteTable, limit: int | None) -> tuple[FaceDataset, FaceVotes]:
     dataset = load_with_votes(path, spec, None, table)
     if limit is not None:
@@ -124,13 +132,14 @@ def robustness_benchmark(
     flipped: tuple[str, ...] = (),
 ) -> dict[str, Any]:
     """Every model in `models` (default: the shipped ones; those in `flipped` also with the test-time flip) and
-    teacher on both splits, and the whole-photo part."""
+    teacher (default: `default_teachers`) on both splits, and the whole-photo part."""
     splits = {"val": data / "fer2013" / "val.zip", "Test_250": data / "seed" / "Test_250.zip"}
     votes_csv = data / "ferplus" / "votes.csv"
     limit = QUICK_FACES if quick else None
     results: dict[str, dict[str, Any]] = {}
     everyone = contenders(models or bundled_model_dir(), flipped)
-    everyone += teachers(teacher_paths or [], everyone[0].spec.classes)
+    classes = everyone[0].spec.classes
+    everyone += teachers(default_teachers(classes) if teacher_paths is None else teacher_paths, classes)
     with tqdm(total=len(everyone) * len(splits), desc="robustness", unit="model x split") as bar:
         for contender in everyone:
             table = read_votes(votes_csv, contender.spec.classes)
@@ -164,9 +173,9 @@ def main(argv: list[str] | None = None) -> None:
         "--teacher",
         type=Path,
         action="append",
-        default=[p for p in [FACE_API_EXPRESSION] if p.is_file()],
-        help="A checkpoint or face-api weights manifest measured beside them, in the default's classes "
-        "(repeatable; default: face-api's expression net where `npm ci --prefix web` installed it).",
+        help="A checkpoint or face-api weights manifest measured beside them, in the first model's classes "
+        "(repeatable; default: face-api's expression net where `npm ci --prefix web` installed it and it has "
+        "those classes).",
     )
     parser.add_argument(
         "--flip",

@@ -112,6 +112,19 @@ def test_training_projection_needs_every_recipe_class_in_the_full_data(face_fold
         training_speed(REPO / "configs" / "default.toml", face_folder, angry_only, tmp_path / "work")
 
 
+def test_robustness_measures_face_apis_expression_net_only_beside_models_in_its_classes(tmp_path, monkeypatch):
+    """It has no contempt: an 8-class run measures no default teacher instead of failing on it."""
+    from benchmarks import measure_robustness
+
+    manifest = tmp_path / "face_expression_model-weights_manifest.json"
+    monkeypatch.setattr(measure_robustness, "FACE_API_EXPRESSION", manifest)
+    four = ("angry", "happy", "neutral", "sad")
+    assert measure_robustness.default_teachers(four) == []  # not installed
+    manifest.write_text("[]")
+    assert measure_robustness.default_teachers(four) == [manifest]
+    assert measure_robustness.default_teachers((*four, "contempt")) == []
+
+
 def test_tradeoff_plot_takes_each_graphs_faster_thread_count(tmp_path):
     def speeds(b1_1t, b64_1t, b1_2t, b64_2t):
         return {
