@@ -122,6 +122,10 @@ def test_bad_forms_queries_methods_and_paths(client):
     assert text_field.status_code == 400 and "must be a file" in text_field.json()["error"]
     broken = client.post("/v1/analyze", content=b"--x\r\nnonsense", headers={"Content-Type": "multipart/form-data"})
     assert broken.status_code == 400 and "multipart" in broken.json()["error"]
+    two = client.post("/v1/analyze", files=[("file", ("a.png", CROP)), ("file", ("b.png", CROP))])
+    assert two.status_code == 400 and "more than 1 image(s)" in two.json()["error"]
+    many = client.post("/v1/analyze/batch", files=[("file", (f"{i}.png", CROP)) for i in range(65)])
+    assert many.status_code == 400 and "more than 64 image(s)" in many.json()["error"]
     for query, words in [
         ("top_k=two", "not an integer"),
         ("top_k=0", "at least 1"),

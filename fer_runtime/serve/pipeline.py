@@ -13,7 +13,7 @@ from fer_runtime.recognizer import Prepared, Recognizer
 from fer_runtime.results import face_record
 from fer_runtime.serve.batching import MicroBatcher, Ticket
 from fer_runtime.serve.errors import RequestError
-from fer_runtime.serve.uploads import decode_upload, read_header
+from fer_runtime.serve.uploads import ImageHeader, decode_upload, read_header
 
 
 @dataclass(frozen=True)
@@ -38,18 +38,18 @@ class FacePipeline:
         """The image's face records; `ticket` (one unit taken for the image) grows to its face count."""
         header = read_header(data)
         if self.recognizer.is_face_crop(header.height, header.width):
-            prepared = self._prepare(data, options)  # a crop: no detector, cheap to decode here
+            prepared = self._prepare(data, header, options)  # a crop: no detector, cheap to decode here
         else:
             loop = asyncio.get_running_loop()
-            prepared = await loop.run_in_executor(self._pool, self._prepare, data, options)
+            prepared = await loop.run_in_executor(self._pool, self._prepare, data, header, options)
         ticket.resize(max(1, len(prepared.detections)))
         probabilities = await self.batcher.submit(prepared.batch)
         faces = self.recognizer.finish(prepared, probabilities, min_confidence=options.min_confidence)
         return [face_record(face, options.top_k) for face in faces]
 
-    def _prepare(self, data: bytes, options: AnalyzeOptions) -> Prepared:
+    def _prepare(self, data: bytes, header: ImageHeader, options: AnalyzeOptions) -> Prepared:
         """The image's prepared faces; 422 for an image decoded but not analysable."""
-        image = decode_upload(data, self.max_pixels)
+        image = decode_upload(data, self.max_pixels, header=header)
         try:
             return self.recognizer.prepare(image, detect=options.detect, detect_threshold=options.detect_threshold)
         except FerError as exc:

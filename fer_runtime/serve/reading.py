@@ -1,23 +1,20 @@
 """What a request carries: its body (read in chunks and cut off at the size limit), the images in it
-(raw bytes, or multipart fields `file`) and its query options, each refused with a 4xx `RequestError`."""
+(raw bytes, or multipart fields `file`: `multipart.py`) and its query options, each refused with a 4xx `RequestError`."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
-from python_multipart.exceptions import FormParserError
-from starlette.datastructures import UploadFile
-from starlette.exceptions import HTTPException
-from starlette.formparsers import MultiPartException
 from starlette.requests import Request
-from starlette.types import Message
 
 from fer_runtime.request_options import REQUEST_OPTIONS, RequestOption
 from fer_runtime.serve.errors import RequestError
+from fer_runtime.serve.multipart import form_parts
 from fer_runtime.serve.pipeline import AnalyzeOptions
 
 FILE_FIELD = "file"
 MAX_FILES = 64  # images in one batch request
+MAX_FIELDS = 64  # other parts beside them
 IMAGE_TYPES = ("image/", "application/octet-stream")
 _TRUE, _FALSE = ("", "1", "true", "yes", "on"), ("0", "false", "no", "off")
 
@@ -49,7 +46,7 @@ async def image_bodies(request: Request, limit: int, *, many: bool) -> list[byte
     media_type = _media_type(request)
     body = await read_body(request, limit)
     if media_type == "multipart/form-data":
-        return await _form_files(request, body, many)
+        return _form_files(body, request.headers.get("content-type", ""), many)
     if many:
         raise RequestError(415, f"send multipart/form-data with the images in fields {FILE_FIELD!r}")
     if not media_type.startswith(IMAGE_TYPES):
@@ -57,26 +54,17 @@ async def image_bodies(request: Request, limit: int, *, many: bool) -> list[byte
     return [body]
 
 
-async def _form_files(request: Request, body: bytes, many: bool) -> list[bytes]:
-    async def replay() -> Message:
-        return {"type": "http.request", "body": body, "more_body": False}
-
-    parsed = Request(request.scope, replay)
-    try:
-        form = await parsed.form(max_files=MAX_FILES if many else 1, max_fields=MAX_FILES)
-    except HTTPException as exc:  # Starlette's word for a multipart body it could not parse
-        raise RequestError(400, f"bad multipart body: {exc.detail}") from None
-    except (MultiPartException, FormParserError) as exc:
-        raise RequestError(400, f"bad multipart body: {exc}") from None
-    try:
-        files = form.getlist(FILE_FIELD)
-        if not files:
-            raise RequestError(400, f"multipart body has no field {FILE_FIELD!r}")
-        if not all(isinstance(part, UploadFile) for part in files):
-            raise RequestError(400, f"field {FILE_FIELD!r} must be a file, not text")
-        return [await part.read() for part in files if isinstance(part, UploadFile)]
-    finally:
-        await form.close()
+def _form_files(body: bytes, content_type: str, many: bool) -> list[bytes]:
+    limit = MAX_FILES if many else 1
+    parts = form_parts(body, content_type, max_parts=MAX_FILES + MAX_FIELDS)
+    files = [part for part in parts if part.name == FILE_FIELD]
+    if not files:
+        raise RequestError(400, f"multipart body has no field {FILE_FIELD!r}")
+    if any(part.filename is None for part in files):
+        raise RequestError(400, f"field {FILE_FIELD!r} must be a file, not text")
+    if len(files) > limit:
+        raise RequestError(400, f"more than {limit} image(s) in field {FILE_FIELD!r}")
+    return [part.content for part in files]
 
 
 def _number(name: str, text: str, kind: type[float] | type[int]) -> float:
