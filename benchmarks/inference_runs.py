@@ -65,7 +65,7 @@ class ColdStart(JsonRecord):
 
 @dataclass(frozen=True)
 class FolderRate(JsonRecord):
-    """A folder of `images` crops: `fer-run` as a process, `run_images` in process, `Recognizer.classify` on the
+    """A folder of `images` crops: `fer-run` as a process beside a classify script's, `run_images` in process, `Recognizer.classify` on the
     decoded crops (and with the test-time flip), and `--engine ray`."""
 
     images: int
@@ -77,6 +77,8 @@ class FolderRate(JsonRecord):
     in_process_share: float  # of classify's rate, median of paired repeats
     ray_per_s: float
     ray_actors: int
+    script_seconds: float | None = None  # the classify script's process; None in results from before it
+    script_share: float | None = None  # fer-run's rate over the script's, median of paired repeats
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> FolderRate:

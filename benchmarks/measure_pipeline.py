@@ -20,7 +20,20 @@ from fer_runtime.ray_engine import default_actors, run_ray
 from fer_runtime.recognizer import Recognizer
 from fer_train.data import FaceDataset
 
-FOLDER_REPEATS = 5  # paired timings of the folder in process and of classify
+FOLDER_REPEATS = 5  # paired timings: the folder in process and classify; fer-run and the classify script
+CLASSIFY_SCRIPT = """
+import json, sys
+from pathlib import Path
+from fer_runtime import Recognizer
+from fer_runtime.inputs import read_image
+recognizer = Recognizer(threads=2)
+paths = sorted(Path(sys.argv[1]).iterdir())
+with open(sys.argv[2], "w") as out:
+    for start in range(0, len(paths), 64):
+        batch = paths[start : start + 64]
+        for path, row in zip(batch, recognizer.classify([read_image(p) for p in batch])):
+            out.write(json.dumps({"file": str(path), "label": recognizer.classes[int(row.argmax())]}) + "\\n")
+"""
 PYTORCH_SCRIPT = """
 import sys, cv2, torch
 from fer_runtime.preprocess import face_pixels, model_input
@@ -63,13 +76,21 @@ def cold_start(image: Path, checkpoint: Path, repeats: int) -> ColdStart:
 
 
 def folder_rate(test: FaceDataset, folder: Path) -> FolderRate:
-    """A folder of the test crops (PNG) through `fer-run` (process start included) and through
+    """A folder of the test crops (PNG) through `fer-run` against a classify script (`CLASSIFY_SCRIPT`: read,
+    decode, `Recognizer.classify` 64 at a time, a JSON line each), both whole processes; and through
     `run_images` in process, against `Recognizer.classify` at batch 64 on the same decoded crops (and its rate with
     the test-time flip, `tta="flip"`)."""
     folder.mkdir(parents=True, exist_ok=True)
     for i, pixels in enumerate(test.pixels):
         cv2.imwrite(str(folder / f"{i:05d}.png"), pixels)
-    seconds = _wall([_fer_run(), str(folder), "--output", str(folder.parent / "folder_results.jsonl")])
+    processes = [  # fer-run and a user's classify script, each a whole process, back to back
+        (
+            _wall([_fer_run(), str(folder), "--output", str(folder.parent / "folder_results.jsonl")]),
+            _wall([sys.executable, "-c", CLASSIFY_SCRIPT, str(folder), str(folder.parent / "script.jsonl")]),
+        )
+        for _ in range(FOLDER_REPEATS)
+    ]
+    seconds = statistics.median(p[0] for p in processes)
     recognizer = Recognizer(threads=2)
     paths = sorted(folder.iterdir())
     crops = [read_image(p) for p in paths]
@@ -96,6 +117,8 @@ def folder_rate(test: FaceDataset, folder: Path) -> FolderRate:
         classify_per_s=len(test) / statistics.median(p[1] for p in pairs),
         classify_flip_per_s=len(test) / flip_s,
         in_process_share=statistics.median(c / r for r, c in pairs),
+        script_seconds=statistics.median(p[1] for p in processes),
+        script_share=statistics.median(script / run for run, script in processes),
         ray_per_s=len(test) / on_ray.median_s,
         ray_actors=actors,
     )

@@ -89,6 +89,7 @@ def test_quick_benchmark_writes_json_and_table(shared_data, tmp_path):
     assert ("was not measured" if "skipped" in serve else "fer-serve at twice its capacity") in table
     assert "skipped" in serve or ("GET /healthz's rate" in table and "/v1/analyze/batch" in table)
     assert data["folder"]["classify_flip_per_s"] > 0 and 'with `tta="flip"`' in table
+    assert data["folder"]["script_seconds"] > 0 and "0.85x a classify script's rate" in table
     assert "one training run of the recipe" in table and "YuNet recall" in table and "torchrun" in table
     peer = data["peer"]  # the fer package is measured only where it is installed (not in CI)
     if "skipped" in peer:
