@@ -30,7 +30,7 @@ from fer_runtime.serve.batching import Admission, MicroBatcher, Ticket
 from fer_runtime.serve.errors import RequestError
 from fer_runtime.serve.metrics import Metrics
 from fer_runtime.serve.openapi import openapi_schema
-from fer_runtime.serve.pipeline import FacePipeline
+from fer_runtime.serve.pipeline import AnalyzeOptions, FacePipeline
 from fer_runtime.serve.reading import analyze_options, image_bodies
 from fer_runtime.serve.settings import TOKEN_VARIABLE, ServeSettings
 
@@ -129,7 +129,7 @@ class Service:
             answers = await asyncio.gather(*(self._one_of_many(data, options) for data in images))
         return JSONResponse({"images": answers})
 
-    async def _one_of_many(self, data: bytes, options: Any) -> dict[str, Any]:
+    async def _one_of_many(self, data: bytes, options: AnalyzeOptions) -> dict[str, Any]:
         with Ticket(self.admission, 1) as ticket:  # admitted with its request
             try:
                 return {"faces": await self.pipeline.analyze(data, options, ticket)}
