@@ -17,16 +17,16 @@ from fer_train.train import fit
 
 
 def training_speed(config_file: Path, data: Path, full_data: Path, work: Path, threads: int = 2) -> TrainingSpeed:
-    """Images/s of one training epoch over `data` (no validation) per precision, and what that makes of
-    the recipe's full run over `full_data` (its training set: the recipe's classes are counted there)."""
+    """Images/s of one training epoch over `data` (no validation, no teachers) per precision, and what that makes
+    of the recipe's full run over `full_data` (its training set: the recipe's classes are counted there)."""
     recipe = FitConfig.from_dict({**read_config_file(str(config_file)), "out": str(work), "data": str(data)})
     per_class = image_counts(full_data)
     missing = [name for name in recipe.classes if name not in per_class]
     if missing:  # counting them as 0 would project a full run that is too short
         raise FerError(f"{full_data} has no folder for the recipe's class(es) {', '.join(missing)}")
     full_images = sum(per_class[name] for name in recipe.classes)
-    one_epoch = replace(
-        recipe, val=None, select_on="original", epochs=1, threads=threads, cache_dir=str(work / "cache")
+    one_epoch = replace(  # teachers left out: their answers on the clean faces are computed once, not per epoch
+        recipe, val=None, select_on="original", epochs=1, threads=threads, cache_dir=str(work / "cache"), teachers=()
     )
     speed = {}
     for precision in PRECISIONS:
