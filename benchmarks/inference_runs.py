@@ -65,8 +65,8 @@ class ColdStart(JsonRecord):
 
 @dataclass(frozen=True)
 class FolderRate(JsonRecord):
-    """A folder of `images` crops: `fer-run` as a process beside a classify script's, `run_images` in process, `Recognizer.classify` on the
-    decoded crops (and with the test-time flip), and `--engine ray`."""
+    """A folder of `images` crops: `fer-run` as a process beside a classify script's, `run_images` in process,
+    `Recognizer.classify` on the decoded crops (and with the test-time flip), and `--engine ray`."""
 
     images: int
     seconds: float

@@ -106,8 +106,8 @@ def _run_lines(result: dict[str, Any]) -> list[str]:
         f"- Cold start (process start to first result, median): `fer-run` {cold.fer_run_s:.2f} s, "
         f"minimal PyTorch script {cold.pytorch_script_s:.2f} s (ratio {cold.ratio:.2f}).",
         f"- `fer-run` over a folder of {folder.images} crops: {folder.seconds:.2f} s, "
-        f"{folder.images_per_s:.0f} images/s (process start included){_script_rate(folder)}; in process (`run_images`, "
-        f"decoding a batch ahead) {folder.in_process_per_s:.0f} images/s, against "
+        f"{folder.images_per_s:.0f} images/s (process start included){_script_rate(folder)}; in process "
+        f"(`run_images`, decoding a batch ahead) {folder.in_process_per_s:.0f} images/s, against "
         f"{folder.classify_per_s:.0f}/s from `Recognizer.classify` at batch 64 on the same decoded crops"
         f"{_flip_rate(folder)}; "
         f"`--engine ray` on a local Ray ({folder.ray_actors} actor(s), pipeline start included) "

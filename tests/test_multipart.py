@@ -51,6 +51,7 @@ def test_form_parts_skips_the_preamble_and_the_epilogue_and_unquotes_parameters(
         (b'--XY\r\nContent-Disposition: form-data; name="file"\r\n\r\nx', XY, "closing"),
         (b"--XY\r\nContent-Type: image/png\r\n\r\nx\r\n--XY--", XY, "form-data with a name"),
         (b"--XY\r\nno colon here\r\n\r\nx\r\n--XY--", XY, "no colon"),
+        (b"--XY\r\n\r\nno headers at all\r\n--XY--", XY, "form-data with a name"),
         (b'--XYZ\r\nContent-Disposition: form-data; name="a"', XY, "runs on"),
         (b'--XY\r\nContent-Disposition: form-data; name="a"\r\nx', XY, "never end"),
         (b"nothing delimited at all", XY, "closing"),

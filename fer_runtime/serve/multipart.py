@@ -55,6 +55,8 @@ def _part(raw: bytes) -> FormPart:
     disposition = ""
     for line in raw[line_end + 2 : head_end].decode("latin-1").split("\r\n"):
         name, colon, value = line.partition(":")
+        if not line:  # a part with no headers at all
+            continue
         if not colon:
             raise _bad(f"header line {line[:40]!r} has no colon")
         if name.strip().lower() == "content-disposition":

@@ -1,5 +1,6 @@
-"""What a request carries: its body (read in chunks and cut off at the size limit), the images in it
-(raw bytes, or multipart fields `file`: `multipart.py`) and its query options, each refused with a 4xx `RequestError`."""
+"""What a request carries: its body (read in chunks and cut off at the size limit), the images in it (raw
+bytes, or multipart fields `file`: `multipart.py`) and its query options, each refused with a 4xx
+`RequestError`."""
 
 from __future__ import annotations
 
