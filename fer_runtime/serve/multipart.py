@@ -1,6 +1,7 @@
 """A multipart/form-data body already read into memory (its size checked) → its parts, in one pass of
-`bytes.split` and no copy beyond each part's content. RFC 7578 as browsers, curl and httpx send it; a part
-is a file when its Content-Disposition names a filename. (Starlette's streaming parser, python-multipart,
+`bytes.split` on the boundary; each part's bytes are copied three times on the way (joined to a leading CRLF,
+split, cut from their headers), all within the body's size limit. RFC 7578 as browsers, curl and httpx send it;
+a part is a file when its Content-Disposition names a filename. (Starlette's streaming parser, python-multipart,
 was the largest cost of a 64-image batch request in a profile.)"""
 
 from __future__ import annotations
@@ -54,9 +55,9 @@ def _part(raw: bytes) -> FormPart:
         raise _bad("a part's headers never end")
     disposition = ""
     for line in raw[line_end + 2 : head_end].decode("latin-1").split("\r\n"):
-        name, colon, value = line.partition(":")
         if not line:  # a part with no headers at all
             continue
+        name, colon, value = line.partition(":")
         if not colon:
             raise _bad(f"header line {line[:40]!r} has no colon")
         if name.strip().lower() == "content-disposition":

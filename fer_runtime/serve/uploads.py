@@ -88,7 +88,8 @@ def read_header(data: bytes) -> ImageHeader:
 def decode_upload(data: bytes, max_pixels: int, *, header: ImageHeader | None = None) -> np.ndarray:
     """Check the header (format, then width x height <= `max_pixels`, else 413), then decode. `header`:
     `read_header(data)` where the caller has it already."""
-    header = header or read_header(data)
+    if header is None:
+        header = read_header(data)
     if header.width * header.height > max_pixels:
         raise RequestError(
             413, f"image of {header.width}x{header.height} pixels is over this server's limit of {max_pixels:,}"
