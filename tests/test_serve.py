@@ -22,6 +22,7 @@ from fer_runtime.results import face_record  # noqa: E402
 from fer_runtime.serve import ServeSettings, create_app, settings  # noqa: E402
 from fer_runtime.serve.batching import Admission, MicroBatcher  # noqa: E402
 from fer_runtime.serve.errors import RequestError  # noqa: E402
+from fer_runtime.serve.shedding import LoadShedding  # noqa: E402
 from fer_runtime.serve.uploads import read_header  # noqa: E402
 
 
@@ -229,9 +230,9 @@ def test_the_models_threads_follow_a_containers_cpu_limit(tmp_path, monkeypatch)
     assert settings.cpu_quota((("/nonexistent/cpu.max",),)) is None
     monkeypatch.setattr(os, "sched_getaffinity", lambda _: set(range(16)))
     monkeypatch.setattr(settings, "cpu_quota", lambda: 2.5)  # `docker run --cpus 2.5` on a 16-core host
-    assert settings.usable_cores() == 3 and ServeSettings().model_threads() == 2
+    assert settings.usable_cores() == 3 and ServeSettings().model_threads() == 3
     monkeypatch.setattr(settings, "cpu_quota", lambda: None)
-    assert ServeSettings().model_threads() == 15 and ServeSettings(threads=4).model_threads() == 4
+    assert ServeSettings().model_threads() == 16 and ServeSettings(threads=4).model_threads() == 4
 
 
 @pytest.mark.parametrize("suffix", [".jpg", ".png", ".gif", ".bmp", ".webp"])
@@ -250,6 +251,44 @@ def test_admission_turns_requests_away_past_its_limit():
             admission.take()
         assert refused.value.status == 503 and refused.value.headers == {"Retry-After": "1"}
     assert admission.load == 0
+
+
+def test_a_full_service_turns_analyze_requests_away_before_routing():
+    with TestClient(create_app(ServeSettings(threads=1, max_queue=2))) as full:
+        service = full.app.state.service  # type: ignore[attr-defined]
+        service.admission.load = 2  # two faces admitted and not yet answered
+        for path in ("/v1/analyze", "/v1/analyze/batch"):
+            answer = full.post(path, content=CROP, headers={"Content-Type": "image/png"})
+            assert answer.status_code == 503 and answer.headers["retry-after"] == "1"
+            assert answer.json() == {"error": "busy: 2 faces waiting (limit 2)"}
+        assert full.get("/healthz").status_code == 200  # the probes still answer
+        assert full.get("/metrics").text.count('status="503"') >= 1  # counted as the endpoint's 503s were
+        service.admission.load = 0
+        assert full.post("/v1/analyze", content=CROP, headers={"Content-Type": "image/png"}).status_code == 200
+
+
+def test_load_shedding_answers_without_the_app_only_when_full():
+    admission, reached, sent = Admission(limit=1), [], []
+
+    async def app(scope, receive, send):
+        reached.append((scope["method"], scope["path"]))
+
+    async def send(message):
+        sent.append(message)
+
+    shedding = LoadShedding(app, admission, {"/v1/analyze"})
+
+    def call(method: str, path: str) -> None:
+        scope = {"type": "http", "method": method, "path": path}
+        asyncio.run(shedding(scope, None, send))  # type: ignore[arg-type]
+
+    call("POST", "/v1/analyze")
+    admission.load = 1
+    call("POST", "/v1/analyze")
+    call("GET", "/v1/analyze")  # not an analysis: the app answers (405)
+    call("POST", "/v1/other")
+    assert reached == [("POST", "/v1/analyze"), ("GET", "/v1/analyze"), ("POST", "/v1/other")]
+    assert [m.get("status") for m in sent] == [503, None] and sent[1]["body"].startswith(b'{"error":"busy: 1')
 
 
 def test_micro_batcher_runs_concurrent_requests_together():

@@ -33,6 +33,7 @@ from fer_runtime.serve.openapi import openapi_schema
 from fer_runtime.serve.pipeline import AnalyzeOptions, FacePipeline
 from fer_runtime.serve.reading import analyze_options, image_bodies
 from fer_runtime.serve.settings import TOKEN_VARIABLE, ServeSettings
+from fer_runtime.serve.shedding import LoadShedding
 
 log = logging.getLogger("uvicorn.error")  # uvicorn's own logger, so lines share its format and level
 READY_TIMEOUT_S = 2.0
@@ -234,6 +235,8 @@ def create_app(settings: ServeSettings | None = None) -> Starlette:
                 allow_headers=["Authorization", "Content-Type"],
             )
         )
+    shed = {"/v1/analyze", "/v1/analyze/batch"}
+    middleware.append(Middleware(LoadShedding, admission=service.admission, paths=shed))
     app = Starlette(
         routes=routes,
         middleware=middleware,

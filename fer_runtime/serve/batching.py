@@ -28,12 +28,19 @@ class Admission:
     def __init__(self, limit: int) -> None:
         self.limit, self.load = limit, 0
 
+    def refusal(self) -> RequestError | None:
+        """The 503 (with Retry-After) a new request gets when the service already holds its limit, else None."""
+        if self.load < self.limit:
+            return None
+        return RequestError(
+            503, f"busy: {self.load} faces waiting (limit {self.limit})", {"Retry-After": str(RETRY_AFTER_S)}
+        )
+
     def check(self) -> None:
-        """Raise 503 (with Retry-After) when the service already holds its limit."""
-        if self.load >= self.limit:
-            raise RequestError(
-                503, f"busy: {self.load} faces waiting (limit {self.limit})", {"Retry-After": str(RETRY_AFTER_S)}
-            )
+        """Raise `refusal()`, if any."""
+        refused = self.refusal()
+        if refused is not None:
+            raise refused
 
     def take(self, units: int = 1) -> Ticket:
         """Take on `units` more, or raise 503 (`check`)."""

@@ -42,8 +42,7 @@ SPARE_FILES = 64  # open files a process needs besides its connections (models, 
 @click.option(
     "--threads",
     type=click.IntRange(min=1),
-    help="ONNX Runtime and detection threads per process (default: all usable cores but one, kept for the HTTP "
-    "loop; a container's CPU limit counts).",
+    help="ONNX Runtime and detection threads per process (default: all usable cores; a container's CPU limit counts).",
 )
 @provider_option(
     "ONNX Runtime execution provider, e.g. cpu, cuda, tensorrt, openvino (full names too; repeatable, in order of preference; default: cpu). Face detection stays on OpenCV."
