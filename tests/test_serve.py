@@ -95,6 +95,15 @@ def test_batch_answers_each_image_in_order(client, photo):
     assert len(first["faces"]) == 1 and first["faces"][0]["label"] in ("angry", "happy", "neutral", "sad")
     assert second["status"] == 415 and "supported format" in second["error"]
     assert len(third["faces"]) == 1
+    alone = [
+        client.post("/v1/analyze", content=data, headers={"Content-Type": "image/png"}).json() for data in (photo, CROP)
+    ]
+    for together, one in zip((first, third), alone):  # classified together, answered as one by one
+        [a], [b] = together["faces"], one["faces"]
+        assert (a["box"], a["label"]) == (b["box"], b["label"])
+        assert a["scores"] == pytest.approx(b["scores"], abs=1e-5)
+    broken = client.post("/v1/analyze/batch", files=[("file", ("b.bin", b"no")), ("file", ("e.png", b""))]).json()
+    assert [image["status"] for image in broken["images"]] == [415, 400]  # no face to classify at all
     assert client.post("/v1/analyze/batch", content=photo, headers={"Content-Type": "image/jpeg"}).status_code == 415
 
 

@@ -11,7 +11,6 @@ import os
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Any
 
 import numpy as np
 from starlette.applications import Starlette
@@ -26,11 +25,11 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from fer_runtime.model_files import sha256_file
 from fer_runtime.preprocess import model_input
 from fer_runtime.recognizer import Recognizer
-from fer_runtime.serve.batching import Admission, MicroBatcher, Ticket
+from fer_runtime.serve.batching import Admission, MicroBatcher
 from fer_runtime.serve.errors import RequestError
 from fer_runtime.serve.metrics import Metrics
 from fer_runtime.serve.openapi import openapi_schema
-from fer_runtime.serve.pipeline import AnalyzeOptions, FacePipeline
+from fer_runtime.serve.pipeline import FacePipeline
 from fer_runtime.serve.reading import analyze_options, image_bodies
 from fer_runtime.serve.settings import TOKEN_VARIABLE, ServeSettings
 from fer_runtime.serve.shedding import LoadShedding
@@ -126,18 +125,16 @@ class Service:
         options = analyze_options(request.query_params.multi_items())
         self.admission.check()
         images = await image_bodies(request, self.settings.max_body_bytes, many=True)
-        with self.admission.take():
-            answers = await asyncio.gather(*(self._one_of_many(data, options) for data in images))
-        return JSONResponse({"images": answers})
-
-    async def _one_of_many(self, data: bytes, options: AnalyzeOptions) -> dict[str, Any]:
-        with Ticket(self.admission, 1) as ticket:  # admitted with its request
-            try:
-                return {"faces": await self.pipeline.analyze(data, options, ticket)}
-            except RequestError as exc:
-                if exc.status >= 500:
-                    raise
-                return {"error": str(exc), "status": exc.status}
+        with self.admission.take(len(images)) as ticket:
+            answers = await self.pipeline.analyze_many(images, options, ticket)
+        return JSONResponse(
+            {
+                "images": [
+                    {"error": str(a), "status": a.status} if isinstance(a, RequestError) else {"faces": a}
+                    for a in answers
+                ]
+            }
+        )
 
     async def healthz(self, request: Request) -> Response:
         return JSONResponse({"status": "alive"})

@@ -1,5 +1,6 @@
-"""One uploaded image → `fer-run --json`'s face records: decode, detect and crop on a pool of threads (the
-recognizer keeps a detector per thread), then classify in the shared micro-batches."""
+"""Uploaded images → `fer-run --json`'s face records: crops decoded on the event loop, photos decoded, searched
+and cropped on a pool of threads (the recognizer keeps a detector per thread), then the faces of a request's
+images classified together in the shared micro-batches (`Recognizer.prepare`, then `finish`)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ import asyncio
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
+
+import numpy as np
 
 from fer_runtime.errors import FerError
 from fer_runtime.recognizer import Prepared, Recognizer
@@ -26,6 +29,9 @@ class AnalyzeOptions:
     detect: bool = True
 
 
+FaceRecord = dict[str, Any]  # `fer-run --json`'s record of one face (`results.face_record`)
+
+
 class FacePipeline:
     def __init__(self, recognizer: Recognizer, batcher: MicroBatcher, *, threads: int, max_pixels: int) -> None:
         self.recognizer, self.batcher, self.max_pixels = recognizer, batcher, max_pixels
@@ -34,18 +40,56 @@ class FacePipeline:
     def close(self) -> None:
         self._pool.shutdown(wait=True)
 
-    async def analyze(self, data: bytes, options: AnalyzeOptions, ticket: Ticket) -> list[dict[str, Any]]:
-        """The image's face records; `ticket` (one unit taken for the image) grows to its face count."""
-        header = read_header(data)
-        if self.recognizer.is_face_crop(header.height, header.width):
-            prepared = self._prepare(data, header, options)  # a crop: no detector, cheap to decode here
-        else:
-            loop = asyncio.get_running_loop()
-            prepared = await loop.run_in_executor(self._pool, self._prepare, data, header, options)
-        ticket.resize(max(1, len(prepared.detections)))
-        probabilities = await self.batcher.submit(prepared.batch)
-        faces = self.recognizer.finish(prepared, probabilities, min_confidence=options.min_confidence)
-        return [face_record(face, options.top_k) for face in faces]
+    async def analyze(self, data: bytes, options: AnalyzeOptions, ticket: Ticket) -> list[FaceRecord]:
+        """The image's face records; `ticket` (a unit taken for the image) grows to its face count."""
+        [answer] = await self.analyze_many([data], options, ticket)
+        if isinstance(answer, RequestError):
+            raise answer
+        return answer
+
+    async def analyze_many(
+        self, images: list[bytes], options: AnalyzeOptions, ticket: Ticket
+    ) -> list[list[FaceRecord] | RequestError]:
+        """Each image's face records, or the 4xx `RequestError` that image alone gets; the faces of all of them
+        go to the batcher together. `ticket` (a unit taken for each image) becomes their face count."""
+        loop = asyncio.get_running_loop()
+        started = [self._start(data, options, loop) for data in images]
+        prepared = [await self._finished(p) if isinstance(p, asyncio.Future) else p for p in started]
+        ready = [p for p in prepared if isinstance(p, Prepared)]
+        ticket.resize(max(1, sum(len(p.detections) for p in ready)))
+        probabilities = (
+            await self.batcher.submit(np.concatenate([p.batch for p in ready])) if ready else np.zeros((0, 0))
+        )
+        bounds = np.cumsum([0, *(len(p.detections) for p in ready)]).tolist()
+        spans = iter(zip(bounds[:-1], bounds[1:]))
+        answers: list[list[FaceRecord] | RequestError] = []
+        for p in prepared:
+            if isinstance(p, RequestError):
+                answers.append(p)
+                continue
+            start, end = next(spans)
+            faces = self.recognizer.finish(p, probabilities[start:end], min_confidence=options.min_confidence)
+            answers.append([face_record(face, options.top_k) for face in faces])
+        return answers
+
+    def _start(
+        self, data: bytes, options: AnalyzeOptions, loop: asyncio.AbstractEventLoop
+    ) -> Prepared | RequestError | asyncio.Future[Prepared]:
+        """A crop prepared here (cheap to decode, no detector), a photo sent to the pool, or the image's 4xx."""
+        try:
+            header = read_header(data)
+            if self.recognizer.is_face_crop(header.height, header.width):
+                return self._prepare(data, header, options)
+        except RequestError as exc:
+            return exc
+        return loop.run_in_executor(self._pool, self._prepare, data, header, options)
+
+    @staticmethod
+    async def _finished(future: asyncio.Future[Prepared]) -> Prepared | RequestError:
+        try:
+            return await future
+        except RequestError as exc:
+            return exc
 
     def _prepare(self, data: bytes, header: ImageHeader, options: AnalyzeOptions) -> Prepared:
         """The image's prepared faces; 422 for an image decoded but not analysable."""
