@@ -26,7 +26,7 @@ from fer_runtime.model_files import sha256_file
 from fer_runtime.preprocess import model_input
 from fer_runtime.recognizer import Recognizer
 from fer_runtime.serve.batching import Admission, MicroBatcher
-from fer_runtime.serve.errors import RequestError
+from fer_runtime.serve.errors import RequestError, error_response
 from fer_runtime.serve.metrics import Metrics
 from fer_runtime.serve.openapi import openapi_schema
 from fer_runtime.serve.pipeline import FacePipeline
@@ -36,11 +36,8 @@ from fer_runtime.serve.shedding import LoadShedding
 
 log = logging.getLogger("uvicorn.error")  # uvicorn's own logger, so lines share its format and level
 READY_TIMEOUT_S = 2.0
+ANALYZE_PATHS = ("/v1/analyze", "/v1/analyze/batch")  # the routes that take images (and are shed when full)
 Endpoint = Callable[[Request], Awaitable[Response]]
-
-
-def error_response(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
-    return JSONResponse({"error": message}, status_code=status, headers=headers)
 
 
 class Service:
@@ -176,8 +173,8 @@ class Service:
     def routes(self) -> list[Route]:
         public, private = {"private": False, "timed": False}, {"private": True, "timed": False}
         return [
-            Route("/v1/analyze", self.guarded(self.analyze), methods=["POST"]),
-            Route("/v1/analyze/batch", self.guarded(self.analyze_batch), methods=["POST"]),
+            Route(ANALYZE_PATHS[0], self.guarded(self.analyze), methods=["POST"]),
+            Route(ANALYZE_PATHS[1], self.guarded(self.analyze_batch), methods=["POST"]),
             Route("/v1/model", self.guarded(self.model, **private), methods=["GET"]),
             Route("/healthz", self.guarded(self.healthz, **public), methods=["GET"]),
             Route("/readyz", self.guarded(self.readyz, **public), methods=["GET"]),
@@ -232,8 +229,7 @@ def create_app(settings: ServeSettings | None = None) -> Starlette:
                 allow_headers=["Authorization", "Content-Type"],
             )
         )
-    shed = {"/v1/analyze", "/v1/analyze/batch"}
-    middleware.append(Middleware(LoadShedding, admission=service.admission, paths=shed))
+    middleware.append(Middleware(LoadShedding, admission=service.admission, paths=set(ANALYZE_PATHS)))
     app = Starlette(
         routes=routes,
         middleware=middleware,

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from starlette.responses import JSONResponse
+
 from fer_runtime.errors import FerError
 
 
@@ -15,3 +17,8 @@ class RequestError(FerError):
         super().__init__(message)
         self.status = status
         self.headers = dict(headers or {})
+
+
+def error_response(status: int, message: str, headers: Mapping[str, str] | None = None) -> JSONResponse:
+    """The error contract's answer: `status`, `{"error": message}` and `headers`."""
+    return JSONResponse({"error": message}, status_code=status, headers=dict(headers or {}))

@@ -4,11 +4,10 @@ the endpoint would give (`Admission.refusal`), for less of the event loop's time
 
 from __future__ import annotations
 
-import json
-
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from fer_runtime.serve.batching import Admission
+from fer_runtime.serve.errors import error_response
 
 
 class LoadShedding:
@@ -20,8 +19,4 @@ class LoadShedding:
         if refused is None or scope["method"] != "POST":
             await self.app(scope, receive, send)
             return
-        body = json.dumps({"error": str(refused)}, separators=(",", ":")).encode()
-        headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
-        headers += [(name.lower().encode(), value.encode()) for name, value in refused.headers.items()]
-        await send({"type": "http.response.start", "status": refused.status, "headers": headers})
-        await send({"type": "http.response.body", "body": body})
+        await error_response(refused.status, str(refused), refused.headers)(scope, receive, send)
