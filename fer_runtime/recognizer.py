@@ -257,8 +257,7 @@ class Recognizer:
         prepared = [self.prepare(image, detect=detect) for image in images]
         batches = [p.batch for p in prepared]
         probs = self.probabilities(np.concatenate(batches)) if batches else np.zeros((0, self.spec.num_classes))
-        bounds = np.cumsum([0, *(len(p.detections) for p in prepared)])
-        return [self.finish(p, probs[a:b]) for p, a, b in zip(prepared, bounds[:-1], bounds[1:])]
+        return [self.finish(p, rows) for p, rows in zip(prepared, rows_of(prepared, probs))]
 
     def label(self, box: Box, probabilities: Sequence[float] | np.ndarray, min_confidence: float | None = None) -> str:
         """The top class, or `uncertain` when its probability is under `min_confidence` (default: the
@@ -269,6 +268,13 @@ class Recognizer:
         if too_small or probabilities[top] < floor:
             return UNCERTAIN
         return self.classes[top]
+
+
+def rows_of(prepared: Sequence[Prepared], probabilities: np.ndarray) -> list[np.ndarray]:
+    """The probabilities of the prepared images' faces, classified as one batch in order, cut back into each
+    image's rows."""
+    bounds = np.cumsum([0, *(len(p.detections) for p in prepared)]).tolist()
+    return [probabilities[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
 
 
 def whole_image(image: np.ndarray) -> Detection:

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from fer_runtime.errors import FerError
-from fer_runtime.recognizer import Prepared, Recognizer
+from fer_runtime.recognizer import Prepared, Recognizer, rows_of
 from fer_runtime.results import face_record
 from fer_runtime.serve.batching import MicroBatcher, Ticket
 from fer_runtime.serve.errors import RequestError
@@ -60,15 +60,13 @@ class FacePipeline:
         probabilities = (
             await self.batcher.submit(np.concatenate([p.batch for p in ready])) if ready else np.zeros((0, 0))
         )
-        bounds = np.cumsum([0, *(len(p.detections) for p in ready)]).tolist()
-        spans = iter(zip(bounds[:-1], bounds[1:]))
+        rows = iter(rows_of(ready, probabilities))
         answers: list[list[FaceRecord] | RequestError] = []
         for p in prepared:
             if isinstance(p, RequestError):
                 answers.append(p)
                 continue
-            start, end = next(spans)
-            faces = self.recognizer.finish(p, probabilities[start:end], min_confidence=options.min_confidence)
+            faces = self.recognizer.finish(p, next(rows), min_confidence=options.min_confidence)
             answers.append([face_record(face, options.top_k) for face in faces])
         return answers
 
