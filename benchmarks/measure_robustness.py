@@ -16,6 +16,7 @@ import numpy as np
 from tqdm import tqdm
 
 from benchmarks.angry_faces import angry_faces
+from benchmarks.drop_interval import drop_intervals
 from benchmarks.framing import framing_comparison
 from benchmarks.measure_peer import PEER_CLASSES, PeerModel, peer_model_file, peer_probabilities
 from benchmarks.photo_robustness import photo_robustness, photos
@@ -109,11 +110,13 @@ def _score(p: np.ndarray, votes: FaceVotes, classes: tuple[str, ...]) -> float:
 
 
 def robustness_of(contender: Contender, dataset: FaceDataset, votes: FaceVotes) -> SplitRobustness:
-    """Clean balanced accuracy against the raters, and per shift and severity: accuracy, drop, changed answers."""
+    """Clean balanced accuracy against the raters, and per shift and severity: accuracy, drop, changed answers;
+    and the intervals of the mean and worst drops at the moderate severity."""
     classes = contender.spec.classes
     clean = contender.probabilities(dataset.pixels)
     clean_score, clean_top = _score(clean, votes, classes), clean.argmax(1)
     shifts: dict[str, dict[str, ShiftScore]] = {}
+    moderate_tops = []
     for shift in SHIFTS:
         shifts[shift.name] = {}
         for severity in SEVERITIES if shift.moderate != shift.strong else SEVERITIES[:1]:
@@ -121,7 +124,10 @@ def robustness_of(contender: Contender, dataset: FaceDataset, votes: FaceVotes) 
             score = _score(p, votes, classes)
             changed = float((p.argmax(1) != clean_top).mean())
             shifts[shift.name][severity] = ShiftScore(balanced=score, drop=clean_score - score, changed=changed)
-    return SplitRobustness(clean=clean_score, faces=len(dataset.pixels), shifts=shifts)
+            if severity == SEVERITIES[0]:
+                moderate_tops.append(p.argmax(1))
+    intervals = drop_intervals(votes.majority(), clean_top, np.stack(moderate_tops), len(classes))
+    return SplitRobustness(clean=clean_score, faces=len(dataset.pixels), shifts=shifts, intervals=intervals)
 
 
 def robustness_benchmark(

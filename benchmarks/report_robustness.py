@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.angry_faces import AngryFaces, angry_markdown
+from benchmarks.drop_interval import RESAMPLES
 from benchmarks.framing import Framing, framing_markdown, plot_framing
 from benchmarks.measure_robustness import FLIPPED, MAX_CHANGED, MAX_MEAN_DROP, MAX_WORST_DROP
 from benchmarks.part import run_heading
@@ -22,6 +23,14 @@ def _points(drop: float) -> str:
     return f"{drop * 100:.1f}"
 
 
+def _intervals(r: SplitRobustness) -> tuple[str, str]:
+    """The mean and the worst drop's 95% intervals in points, to follow each figure; empty where the result has none."""
+    if r.intervals is None:
+        return "", ""
+    mean, worst = (f" ({low * 100:.1f} to {high * 100:.1f})" for low, high in (r.intervals.mean, r.intervals.worst))
+    return mean, worst
+
+
 def _split_table(models: dict[str, dict[str, SplitRobustness]], split: str, severities: dict[str, Any]) -> list[str]:
     scores = {name: splits[split] for name, splits in models.items()}
     rows = [["clean: balanced vs raters", *(f"{r.clean:.3f}" for r in scores.values())]]
@@ -33,7 +42,7 @@ def _split_table(models: dict[str, dict[str, SplitRobustness]], split: str, seve
             cells.append(f"{drops} ({by['moderate'].changed:.0%} changed)")
         levels = f"{about['moderate']:g}" + (f" / {about['strong']:g}" if about["strong"] != about["moderate"] else "")
         rows.append([f"{shift} ({about['what']}: {levels})", *cells])
-    means = (f"{_points(r.mean_drop)}, {r.mean_changed:.0%}" for r in scores.values())
+    means = (f"{_points(r.mean_drop)}{_intervals(r)[0]}, {r.mean_changed:.0%}" for r in scores.values())
     rows.append(["mean at moderate: points lost, answers changed", *means])
     return markdown_table([f"{split}: shift (moderate / strong)", *(f"`{n}`" for n in scores)], rows)
 
@@ -66,11 +75,12 @@ def robustness_goals(part: dict[str, Any]) -> list[str]:
         if name.endswith(("(peer)", "(teacher)")):
             continue
         for split, r in splits.items():
+            mean_interval, worst_interval = _intervals(r)
             rows.append(
                 (
                     f"`{name}` {split}",
-                    f"{r.mean_drop * 100:.1f}{mark[r.mean_drop <= MAX_MEAN_DROP]}",
-                    f"{r.worst_drop * 100:.1f} ({r.worst_shift}){mark[r.worst_drop <= MAX_WORST_DROP]}",
+                    f"{_points(r.mean_drop)}{mean_interval}{mark[r.mean_drop <= MAX_MEAN_DROP]}",
+                    f"{r.worst_shift} {_points(r.worst_drop)}{worst_interval}{mark[r.worst_drop <= MAX_WORST_DROP]}",
                     f"{r.mean_changed:.1%}{mark[r.mean_changed <= MAX_CHANGED]}",
                 )
             )
@@ -88,6 +98,12 @@ def robustness_markdown(result: dict[str, Any]) -> str:
         "the raters' majority lost at the moderate / strong severity, and the share of faces whose top-1 answer "
         "changed at the moderate one.",
     ]
+    if any(r.intervals for splits in models.values() for r in splits.values()):
+        lines[-1] += (
+            f" In brackets after a mean or worst drop: its 95% interval from {RESAMPLES:,} paired bootstrap resamples "
+            "of the split's faces (`benchmarks/drop_interval.py`): a balanced figure over a rare class moves with a "
+            "few of its faces."
+        )
     if any(name.endswith(FLIPPED) for name in part["models"]):
         lines[-1] += (
             " Columns marked (flip) are a shipped model with the test-time flip (`--tta flip`): each face's "

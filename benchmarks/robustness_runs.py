@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
+from benchmarks.drop_interval import DropIntervals
 from benchmarks.records import JsonRecord
 
 Score = TypeVar("Score", bound=JsonRecord)
@@ -34,11 +35,13 @@ class ShiftScore(JsonRecord):
 
 @dataclass(frozen=True)
 class SplitRobustness:
-    """One model on one split: clean balanced accuracy, and a `ShiftScore` per shift and severity."""
+    """One model on one split: clean balanced accuracy, a `ShiftScore` per shift and severity, and how sure the
+    moderate severity's mean and worst drops are (None in results from before the intervals were measured)."""
 
     clean: float
     faces: int
     shifts: dict[str, dict[str, ShiftScore]]
+    intervals: DropIntervals | None = None
 
     @property
     def _moderate(self) -> dict[str, ShiftScore]:
@@ -70,11 +73,14 @@ class SplitRobustness:
             "worst_drop": self.worst_drop,
             "worst_shift": self.worst_shift,
             "mean_changed": self.mean_changed,
+            "intervals": None if self.intervals is None else self.intervals.to_json(),
         }
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> SplitRobustness:
-        return cls(clean=data["clean"], faces=data["faces"], shifts=_read_shifts(data, ShiftScore))
+        found = data.get("intervals")
+        intervals = None if found is None else DropIntervals.from_json(found)
+        return cls(clean=data["clean"], faces=data["faces"], shifts=_read_shifts(data, ShiftScore), intervals=intervals)
 
 
 @dataclass(frozen=True)
