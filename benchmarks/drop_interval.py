@@ -1,16 +1,19 @@
 """How sure a robustness figure is: a paired bootstrap over the faces of a split. Each resample draws the faces
 with replacement, once for the clean and every shifted answer alike (the same faces, so what is shared cancels),
-and scores balanced accuracy against the raters' majority as `fer_train.metrics` does (mean recall over the
-classes the resample holds). On a split with a rare class (13 disgust faces in val) the balanced figures move
-with a few faces; the interval says by how much."""
+and scores balanced accuracy against the raters' majority with `fer_train.metrics` (mean recall over the classes
+the resample holds), as `fer-train report`'s intervals of one model's figures do. Where a class is rare
+(disgust, in the raters' majority on val) the balanced figures move with a few of its faces; the interval says
+by how much."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from benchmarks.records import JsonRecord
+from fer_train.metrics import compute_metrics
 
 RESAMPLES = 1000
 LEVEL = 0.95  # the central share of the resampled figures an interval spans
@@ -34,22 +37,16 @@ class DropIntervals(JsonRecord):
         return self.worst_low, self.worst_high
 
 
-def _balanced(truth: np.ndarray, predicted: np.ndarray, classes: int) -> np.ndarray:
+def _balanced(truth: np.ndarray, predicted: np.ndarray, classes: Sequence[str]) -> np.ndarray:
     """Balanced accuracy of each row of `predicted` [S, N] against `truth` [N]."""
-    support = np.bincount(truth, minlength=classes)
-    present = support > 0
-    scores = []
-    for row in predicted:
-        hits = np.bincount(truth[row == truth], minlength=classes)
-        scores.append(float(np.mean(hits[present] / support[present])))
-    return np.array(scores)
+    return np.array([compute_metrics(truth, row, classes).balanced_accuracy for row in predicted])
 
 
 def drop_intervals(
     truth: np.ndarray,
     clean: np.ndarray,
     shifted: np.ndarray,
-    classes: int,
+    classes: Sequence[str],
     resamples: int = RESAMPLES,
     seed: int = 0,
 ) -> DropIntervals:

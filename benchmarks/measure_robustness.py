@@ -126,7 +126,7 @@ def robustness_of(contender: Contender, dataset: FaceDataset, votes: FaceVotes) 
             shifts[shift.name][severity] = ShiftScore(balanced=score, drop=clean_score - score, changed=changed)
             if severity == SEVERITIES[0]:
                 moderate_tops.append(p.argmax(1))
-    intervals = drop_intervals(votes.majority(), clean_top, np.stack(moderate_tops), len(classes))
+    intervals = drop_intervals(votes.majority(), clean_top, np.stack(moderate_tops), classes)
     return SplitRobustness(clean=clean_score, faces=len(dataset.pixels), shifts=shifts, intervals=intervals)
 
 

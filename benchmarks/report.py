@@ -23,6 +23,9 @@ INT8_VS_FLOAT = (
     f"ORT int8 over ORT float at batch 1 (2 threads) >= {INT8_SHARE_OF_ROOF:.0%} of the CPU's measured int8/float "
     "roof ratio"
 )
+INT8_ROOF_SHARE = 0.75  # the int8 graph's rate at batch 64 against the int8 roof
+INT8_AT_ROOF = f"ORT int8 at batch 64 (2 threads) >= {INT8_ROOF_SHARE:.0%} of the measured int8 roof"
+STEM_HANDOFF = ("Conv", "ReorderOutput", "QuantizeLinear", "Transpose")  # the float stem and its way into int8
 RUNTIMES = (("pytorch", "PyTorch eager"), ("ort_float", "ORT float"), ("ort_int8", "ORT int8"))
 
 
@@ -38,6 +41,7 @@ def goals(result: dict[str, Any]) -> list[tuple[str, str, bool]]:
     int8_vs_float = shipped.on("ort_float", 2).batch1_ms / int8.batch1_ms
     cpu = CpuRoofs.from_json(result["cpu"])
     roof_ratio = cpu.roof(2, int8=True) / cpu.roof(2)
+    int8_share = _int8_roof_share(result)
     drop = (acc["ort_float"] - acc["ort_int8"]) * 100  # type: ignore[operator]  # ORT's are always measured
     best_b1 = min(shipped.on("ort_int8", 1).batch1_ms, int8.batch1_ms)
     cold = ColdStart.from_json(result["cold_start"]).ratio
@@ -50,6 +54,7 @@ def goals(result: dict[str, Any]) -> list[tuple[str, str, bool]]:
             f"{int8_vs_float:.2f}x (roofs {roof_ratio:.2f}x, goal {INT8_SHARE_OF_ROOF * roof_ratio:.2f}x)",
             int8_vs_float >= INT8_SHARE_OF_ROOF * roof_ratio,
         ),
+        (INT8_AT_ROOF, f"{int8_share:.0%}", int8_share >= INT8_ROOF_SHARE),
         ("int8 loses <= 1 point of balanced accuracy", f"{drop:+.2f} points", drop <= 1.0),
         ("fer-run cold start <= 1/4 of the PyTorch script's", f"{cold:.2f}", cold <= 0.25),
         (
@@ -210,7 +215,7 @@ def _profile_lines(result: dict[str, Any]) -> list[str]:
 
 
 def _why_lines(result: dict[str, Any], met: dict[str, bool]) -> list[str]:
-    """The measured reasons behind the two runtime-ratio goals (`met`: each goal of `goals` met or not), from
+    """The measured reasons behind the runtime-ratio and roof goals (`met`: each goal of `goals` met or not), from
     figures of the same run."""
     shipped, cpu = model_runs(result)[0], CpuRoofs.from_json(result["cpu"])
     rate = {e: shipped.on(e, 2).batch64_per_s * shipped.macs_per_image / 1e9 for e in ("pytorch", "ort_float")}
@@ -249,7 +254,33 @@ def _why_lines(result: dict[str, Any], met: dict[str, bool]) -> list[str]:
                 else ""
             )
         )
+    if not met[INT8_AT_ROOF]:
+        lines.append(_int8_roof_line(_int8_roof_share(result), shipped.macs_per_image, cpu, profile[("int8", 64)]))
     return lines if len(lines) > 2 else []
+
+
+def _int8_roof_share(result: dict[str, Any]) -> float:
+    """The shipped model's int8 rate at batch 64 on 2 threads as a share of the int8 roof."""
+    shipped = model_runs(result)[0]
+    gmacs = shipped.on("ort_int8", 2).batch64_per_s * shipped.macs_per_image / 1e9
+    return gmacs / CpuRoofs.from_json(result["cpu"]).roof(2, int8=True)
+
+
+def _int8_roof_line(share: float, macs_per_image: float, cpu: CpuRoofs, q64: OpProfile) -> str:
+    """Where the int8 graph's time at batch 64 goes against the int8 roof (`share` of it reached, 2 threads), from
+    its profile (one thread)."""
+    kernels = sum(q64.op_us.values())
+    handoff = sum(q64.op_us.get(op, 0.0) for op in STEM_HANDOFF)
+    conv_rate = macs_per_image * q64.batch / q64.op_us["QLinearConv"] / 1e3  # GMAC/s, the whole model's MACs
+    return (
+        f"- int8 at batch 64 against its roof: under the profiler (1 thread, {kernels:,.0f} µs of kernels a run), the "
+        f"float stem and its way into int8 ({', '.join(STEM_HANDOFF)}) take {handoff:,.0f} µs "
+        f"({handoff / kernels:.0%}) for one convolution over the gray channel; the int8 convolutions run the model's "
+        f"MACs at {conv_rate:.0f} GMAC/s ({conv_rate / cpu.roof(1, int8=True):.0%} of the 1-thread int8 roof). "
+        f"Without the hand-off the graph would run about {kernels / (kernels - handoff):.2f}x as fast, near "
+        f"{share * kernels / (kernels - handoff):.0%} of the roof; ONNX Runtime keeps the stem's output in float and "
+        'in its own layout until it is quantized, and an int8 stem is slower (docs/crowd.md, "The stem in float").'
+    )
 
 
 def fill_block(path: Path, start: str, end: str, body: str) -> None:
