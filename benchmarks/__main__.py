@@ -82,7 +82,17 @@ def main() -> None:
     parser.add_argument("--checkpoint", type=Path, help="The shipped model's PyTorch checkpoint (else random weights).")
     parser.add_argument("--seed-checkpoint", type=Path, help="A trained seed_cnn checkpoint (else random weights).")
     parser.add_argument("--update-readme", action="store_true", help="Put the table into README.md.")
+    parser.add_argument(
+        "--render",
+        type=Path,
+        metavar="RESULT.json",
+        help="Measure nothing: write a stored result's markdown again (beside it, and with --update-readme into "
+        "README.md), as the report code now renders it.",
+    )
     args = parser.parse_args()
+    if args.render:
+        _render(args.render, args.update_readme)
+        return
 
     test_file = args.data / "seed" / ("Test_100.zip" if args.quick else "Test_250.zip")
     with tempfile.TemporaryDirectory() as tmp:
@@ -116,6 +126,14 @@ def main() -> None:
     table = markdown(result)
     write_text(args.out / f"{stamp}.md", table + "\n")
     if args.update_readme:
+        update_readme(REPO / "README.md", table)
+    print(table)
+
+
+def _render(path: Path, readme: bool) -> None:
+    table = markdown(json.loads(path.read_text()))
+    write_text(path.with_suffix(".md"), table + "\n")
+    if readme:
         update_readme(REPO / "README.md", table)
     print(table)
 
