@@ -122,15 +122,13 @@ def main() -> None:
             ).to_json(),
         }
     stamp = result["date"][:10] + ("-quick" if args.quick else "")
-    write_text(args.out / f"{stamp}.json", json.dumps(result, indent=2) + "\n")
-    table = markdown(result)
-    write_text(args.out / f"{stamp}.md", table + "\n")
-    if args.update_readme:
-        update_readme(REPO / "README.md", table)
-    print(table)
+    path = args.out / f"{stamp}.json"
+    write_text(path, json.dumps(result, indent=2) + "\n")
+    _render(path, args.update_readme)
 
 
 def _render(path: Path, readme: bool) -> None:
+    """The result stored at `path` as markdown: beside it (.md), printed, and with `readme` into README.md."""
     table = markdown(json.loads(path.read_text()))
     write_text(path.with_suffix(".md"), table + "\n")
     if readme:

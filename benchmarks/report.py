@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from benchmarks.inference_runs import ColdStart, FolderRate, model_runs
+from benchmarks.inference_runs import ColdStart, FolderRate, ModelRun, model_runs
 from benchmarks.part import run_heading
 from benchmarks.peak import CpuRoofs
 from benchmarks.profile_ops import OpProfile
@@ -41,7 +41,7 @@ def goals(result: dict[str, Any]) -> list[tuple[str, str, bool]]:
     int8_vs_float = shipped.on("ort_float", 2).batch1_ms / int8.batch1_ms
     cpu = CpuRoofs.from_json(result["cpu"])
     roof_ratio = cpu.roof(2, int8=True) / cpu.roof(2)
-    int8_share = _int8_roof_share(result)
+    int8_share = _int8_roof_share(shipped, cpu)
     drop = (acc["ort_float"] - acc["ort_int8"]) * 100  # type: ignore[operator]  # ORT's are always measured
     best_b1 = min(shipped.on("ort_int8", 1).batch1_ms, int8.batch1_ms)
     cold = ColdStart.from_json(result["cold_start"]).ratio
@@ -255,15 +255,15 @@ def _why_lines(result: dict[str, Any], met: dict[str, bool]) -> list[str]:
             )
         )
     if not met[INT8_AT_ROOF]:
-        lines.append(_int8_roof_line(_int8_roof_share(result), shipped.macs_per_image, cpu, profile[("int8", 64)]))
+        lines.append(
+            _int8_roof_line(_int8_roof_share(shipped, cpu), shipped.macs_per_image, cpu, profile[("int8", 64)])
+        )
     return lines if len(lines) > 2 else []
 
 
-def _int8_roof_share(result: dict[str, Any]) -> float:
+def _int8_roof_share(shipped: ModelRun, cpu: CpuRoofs) -> float:
     """The shipped model's int8 rate at batch 64 on 2 threads as a share of the int8 roof."""
-    shipped = model_runs(result)[0]
-    gmacs = shipped.on("ort_int8", 2).batch64_per_s * shipped.macs_per_image / 1e9
-    return gmacs / CpuRoofs.from_json(result["cpu"]).roof(2, int8=True)
+    return shipped.on("ort_int8", 2).batch64_per_s * shipped.macs_per_image / 1e9 / cpu.roof(2, int8=True)
 
 
 def _int8_roof_line(share: float, macs_per_image: float, cpu: CpuRoofs, q64: OpProfile) -> str:
