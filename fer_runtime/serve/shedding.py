@@ -15,8 +15,9 @@ class LoadShedding:
         self.app, self.admission, self.paths = app, admission, paths
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        refused = self.admission.refusal() if scope["type"] == "http" and scope["path"] in self.paths else None
-        if refused is None or scope["method"] != "POST":
+        analyze = scope["type"] == "http" and scope["method"] == "POST" and scope["path"] in self.paths
+        refused = self.admission.refusal() if analyze else None
+        if refused is None:
             await self.app(scope, receive, send)
             return
         await error_response(refused.status, str(refused), refused.headers)(scope, receive, send)
