@@ -46,15 +46,16 @@ def drop_intervals(
     truth: np.ndarray,
     clean: np.ndarray,
     shifted: np.ndarray,
+    worst: int,
     classes: Sequence[str],
     resamples: int = RESAMPLES,
     seed: int = 0,
 ) -> DropIntervals:
     """Intervals of the drops from `clean` top-1 answers [N] to each row of `shifted` [S, N], against the raters'
-    majority `truth` [N] (-1 where they had none: left out); the worst shift is the one worst on all the faces."""
+    majority `truth` [N] (-1 where they had none: left out); `worst` is the row of the worst shift on all the faces
+    (`SplitRobustness.worst_shift`)."""
     keep = truth >= 0
     truth, answers = truth[keep], np.vstack([clean[keep], shifted[:, keep]])
-    worst = int(np.argmax(_balanced(truth, answers[:1], classes)[0] - _balanced(truth, answers[1:], classes)))
     rng = np.random.default_rng(seed)
     means, worsts = [], []
     for _ in range(resamples):

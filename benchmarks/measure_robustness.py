@@ -8,7 +8,7 @@ photos through the bundled model's pipeline (`benchmarks.photo_robustness`): fac
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -126,8 +126,12 @@ def robustness_of(contender: Contender, dataset: FaceDataset, votes: FaceVotes) 
             shifts[shift.name][severity] = ShiftScore(balanced=score, drop=clean_score - score, changed=changed)
             if severity == SEVERITIES[0]:
                 moderate_tops.append(p.argmax(1))
-    intervals = drop_intervals(votes.majority(), clean_top, np.stack(moderate_tops), classes)
-    return SplitRobustness(clean=clean_score, faces=len(dataset.pixels), shifts=shifts, intervals=intervals)
+    measured = SplitRobustness(clean=clean_score, faces=len(dataset.pixels), shifts=shifts, intervals=None)
+    worst = list(shifts).index(measured.worst_shift)  # the rows of moderate_tops are in the order of `shifts`
+    intervals = drop_intervals(
+        truth=votes.majority(), clean=clean_top, shifted=np.stack(moderate_tops), worst=worst, classes=classes
+    )
+    return replace(measured, intervals=intervals)
 
 
 def robustness_benchmark(

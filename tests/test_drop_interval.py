@@ -29,18 +29,18 @@ def _balanced(truth: np.ndarray, answers: np.ndarray) -> float:
 def test_intervals_hold_the_drops_measured_on_all_faces():
     truth, clean, shifted = _faces(3000)
     drops = [_balanced(truth, clean) - _balanced(truth, row) for row in shifted]
-    found = drop_intervals(truth, clean, shifted, CLASSES, resamples=300)
+    found = drop_intervals(truth, clean, shifted, 1, CLASSES, resamples=300)
     assert found.mean_low < np.mean(drops) < found.mean_high
     assert found.worst_low < max(drops) < found.worst_high  # the worst shift is the one that turned 20%
     assert found.worst_low > found.mean_high  # its drop is surely larger than the mean's
 
 
 def test_intervals_narrow_with_more_faces_and_vanish_without_a_change():
-    few = drop_intervals(*_faces(300), CLASSES, resamples=300)
-    many = drop_intervals(*_faces(3000), CLASSES, resamples=300)
+    few = drop_intervals(*_faces(300), 1, CLASSES, resamples=300)
+    many = drop_intervals(*_faces(3000), 1, CLASSES, resamples=300)
     assert many.mean_high - many.mean_low < 0.6 * (few.mean_high - few.mean_low)
     truth, clean, _ = _faces(500)
-    same = drop_intervals(truth, clean, np.stack([clean, clean]), CLASSES, resamples=50)
+    same = drop_intervals(truth, clean, np.stack([clean, clean]), 0, CLASSES, resamples=50)
     assert (same.mean_low, same.mean_high, same.worst_low, same.worst_high) == (0, 0, 0, 0)
 
 
@@ -48,4 +48,4 @@ def test_faces_without_a_majority_change_nothing():
     truth, clean, shifted = _faces(1000)
     other = shifted.copy()
     other[:, truth < 0] = 3 - other[:, truth < 0]  # other answers on the faces the raters split on
-    assert drop_intervals(truth, clean, shifted, CLASSES) == drop_intervals(truth, clean, other, CLASSES)
+    assert drop_intervals(truth, clean, shifted, 1, CLASSES) == drop_intervals(truth, clean, other, 1, CLASSES)
