@@ -5,6 +5,7 @@ micro-batching buys, an overload at twice the measured capacity, and bad inputs 
 from __future__ import annotations
 
 import http.client
+import io
 import shutil
 import threading
 import time
@@ -25,6 +26,7 @@ from benchmarks.wrk_run import Latency, WrkRun, wrk
 from fer_runtime.inputs import read_image
 from fer_runtime.preprocess import to_bgr
 from fer_runtime.recognizer import Recognizer
+from fer_runtime.serve.uploads import NPY_TYPE
 from harness.serve_process import Server, get_status, serving
 
 CONNECTIONS = 64  # crops: concurrent clients, as the goal states
@@ -186,7 +188,7 @@ def serve_benchmark(work: Path, crops: np.ndarray, photo_path: Path, seconds: fl
         with serving(options) as server:
             wrk(server.url, crop_file, "image/png", connections=CONNECTIONS, seconds=1)  # warm-up
             if name == "micro-batching":
-                run, phases = _default_server_phases(server.url, crop_file, crop, seconds)
+                run, phases = _default_server_phases(server.url, crop_file, crops[:BATCH_CROPS], seconds)
                 result.update(phases)
             else:
                 run = wrk(server.url, crop_file, "image/png", connections=CONNECTIONS, seconds=seconds)
@@ -199,21 +201,31 @@ def serve_benchmark(work: Path, crops: np.ndarray, photo_path: Path, seconds: fl
     return result
 
 
-def _default_server_phases(url: str, crop_file: Path, crop: bytes, seconds: float) -> tuple[WrkRun, dict[str, Any]]:
-    """On the server with default settings: crops one per request (bad inputs sent meanwhile), then the HTTP
-    stack's own rate (GET /healthz, same connections and wrk), then /v1/analyze/batch with BATCH_CROPS crops per
-    request. The crops run, and the other phases by name."""
+def _default_server_phases(
+    url: str, crop_file: Path, stack: np.ndarray, seconds: float
+) -> tuple[WrkRun, dict[str, Any]]:
+    """On the server with default settings: crops one per request (the crop in `crop_file`; bad inputs sent
+    meanwhile), then the HTTP stack's own rate (GET /healthz, same connections and wrk), then /v1/analyze/batch with
+    BATCH_CROPS crops per request, as multipart files (that crop each time) and as one .npy stack (`stack`, the
+    crops in-process classify is timed on). The crops run, and the other phases by name."""
+    crop = crop_file.read_bytes()
     load = partial(wrk, url, crop_file, "image/png", connections=CONNECTIONS, seconds=seconds)
     crops, bad_inputs = _with_helper(_bad_inputs_during, url, crop, load)
     healthz = wrk(url, None, connections=CONNECTIONS, seconds=seconds, route="/healthz")
-    body, content_type = multipart_crops(crop, BATCH_CROPS)
-    batch_file = crop_file.with_name("batch.multipart")
-    batch_file.write_bytes(body)
-    batch = wrk(
-        url, batch_file, content_type, connections=BATCH_CONNECTIONS, seconds=seconds, route="/v1/analyze/batch"
-    )
-    batch = replace(batch, crops_per_request=BATCH_CROPS)
-    return crops, {"bad_inputs": bad_inputs.to_json(), "healthz": healthz.to_json(), "batch": batch.to_json()}
+    stack_body = io.BytesIO()
+    np.save(stack_body, stack)
+    batches = {}
+    for name, (body, content_type) in {
+        "batch": multipart_crops(crop, BATCH_CROPS),
+        "batch_stack": (stack_body.getvalue(), NPY_TYPE),
+    }.items():
+        body_file = crop_file.with_name(f"{name}.body")
+        body_file.write_bytes(body)
+        run = wrk(
+            url, body_file, content_type, connections=BATCH_CONNECTIONS, seconds=seconds, route="/v1/analyze/batch"
+        )
+        batches[name] = replace(run, crops_per_request=BATCH_CROPS).to_json()
+    return crops, {"bad_inputs": bad_inputs.to_json(), "healthz": healthz.to_json(), **batches}
 
 
 def _overload(crop_file: Path, crop: bytes, capacity: float, seconds: float) -> Overload:

@@ -56,22 +56,33 @@ def _roof_goals(serve: dict[str, Any], crops: WrkRun) -> list[tuple[str, str, bo
     (results measured before 2026-12-03 lack both)."""
     if "healthz" not in serve:
         return []
-    healthz, batch = WrkRun.from_json(serve["healthz"]), WrkRun.from_json(serve["batch"])
+    healthz = WrkRun.from_json(serve["healthz"])
     share = crops.per_s / healthz.per_s
-    batch_share = batch.crops_per_s / InProcessRates.from_json(serve["in_process"]).classify_per_s
-    return [
+    goals = [
         (
             "fer-serve, crops one per request >= 0.7x of GET /healthz's rate (same server, connections and wrk)",
             f"{share:.2f}x ({healthz.per_s:,.0f} requests/s)",
             share >= 0.7,
-        ),
-        (
-            f"fer-serve, /v1/analyze/batch ({batch.crops_per_request} crops a request) >= 0.8x classify's "
-            "batch-64 rate, no non-2xx",
-            f"{batch_share:.2f}x, {batch.non_2xx} non-2xx",
-            batch_share >= 0.8 and batch.non_2xx == 0,
-        ),
+        )
     ]
+    classify = InProcessRates.from_json(serve["in_process"]).classify_per_s
+    for name, batch in _batch_runs(serve).items():
+        batch_share = batch.crops_per_s / classify
+        goals.append(
+            (
+                f"fer-serve, /v1/analyze/batch ({batch.crops_per_request} crops a request{name}) >= 0.8x "
+                "classify's batch-64 rate, no non-2xx",
+                f"{batch_share:.2f}x, {batch.non_2xx} non-2xx",
+                batch_share >= 0.8 and batch.non_2xx == 0,
+            )
+        )
+    return goals
+
+
+def _batch_runs(serve: dict[str, Any]) -> dict[str, WrkRun]:
+    """The batch route's runs by how their crops were sent (results measured before 2026-12-07 lack the stack)."""
+    kinds = {"batch": "", "batch_stack": ", as one .npy stack"}
+    return {name: WrkRun.from_json(serve[key]) for key, name in kinds.items() if key in serve}
 
 
 def _row(name: str, run: WrkRun, unit: str) -> tuple[object, ...]:
@@ -100,15 +111,11 @@ def serve_lines(result: dict[str, Any]) -> list[str]:
     runs = {name: WrkRun.from_json(run) for name, run in serve["crops"].items()}
     rows = [_row(f"crops, {run.connections} connections, {name}", run, "crops") for name, run in runs.items()]
     if "healthz" in serve:
-        healthz, batch = WrkRun.from_json(serve["healthz"]), WrkRun.from_json(serve["batch"])
+        healthz = WrkRun.from_json(serve["healthz"])
         rows.append(_row(f"GET /healthz, {healthz.connections} connections", healthz, "requests"))
-        rows.append(
-            _row(
-                f"crops, /v1/analyze/batch with {batch.crops_per_request} a request, {batch.connections} connections",
-                batch,
-                "crops",
-            )
-        )
+        for name, batch in _batch_runs(serve).items():
+            load = f"crops, /v1/analyze/batch with {batch.crops_per_request} a request{name}"
+            rows.append(_row(f"{load}, {batch.connections} connections", batch, "crops"))
     photos = WrkRun.from_json(serve["photos"])
     rows.append(_row(f"640x480 photos, {photos.connections} connections", photos, "photos"))
     lines += markdown_table(("load", "answered", "p50 ms", "p99 ms", "requests", "non-2xx"), rows)

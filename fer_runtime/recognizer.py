@@ -195,15 +195,21 @@ class Recognizer:
         """Face crops → probabilities [N, C]: one crop or a list of them (uint8 gray/BGR/BGRA, any size),
         or a stacked uint8 batch [N, H, W] of grayscale crops."""
         if isinstance(crops, np.ndarray) and crops.ndim == 3 and crops.shape[-1] not in (3, 4):
-            if crops.dtype == np.uint8 and crops.shape[1:] == (self.spec.height, self.spec.width):
-                return self.probabilities(model_input(crops, self.spec))  # already gray at the input size
-            crops = list(crops)
-        if isinstance(crops, np.ndarray):
-            crops = [crops]
+            stack: np.ndarray | None = crops
+        else:
+            stack, crops = None, [crops] if isinstance(crops, np.ndarray) else crops
         for crop in crops:
             if crop.size == 0:
                 raise FerError("empty face crop")
-        return self.probabilities(prepare_batch(list(crops), self.spec))
+        return self.probabilities(
+            self._stack_input(stack) if stack is not None else prepare_batch(list(crops), self.spec)
+        )
+
+    def _stack_input(self, stack: np.ndarray) -> np.ndarray:
+        """A stack of crops [N, H, W] (gray) or [N, H, W, C] → the model's input batch."""
+        if stack.ndim == 3 and stack.dtype == np.uint8 and stack.shape[1:] == (self.spec.height, self.spec.width):
+            return model_input(stack, self.spec)  # already gray at the input size
+        return prepare_batch(list(stack), self.spec)
 
     def is_face_crop(self, height: int, width: int) -> bool:
         """Small images (about the model's input size) are crops already: detection would miss them."""
@@ -237,6 +243,12 @@ class Recognizer:
             detections = (whole_image(image),)
         crops = tuple(self.crop(image, d) for d in detections)
         return Prepared(detections, crops, prepare_batch(list(crops), self.spec))
+
+    def prepare_crops(self, crops: np.ndarray) -> list[Prepared]:
+        """`prepare` for a stack of face crops [N, H, W] (gray) or [N, H, W, 3] (BGR), each one face filling it (no
+        detection), made ready as one batch: each image's `batch` is a view of it."""
+        batch = self._stack_input(crops)
+        return [Prepared((whole_image(crop),), (crop,), batch[i : i + 1]) for i, crop in enumerate(crops)]
 
     def finish(
         self, prepared: Prepared, probabilities: np.ndarray, *, min_confidence: float | None = None

@@ -30,9 +30,10 @@ from fer_runtime.serve.errors import RequestError, error_response
 from fer_runtime.serve.metrics import Metrics
 from fer_runtime.serve.openapi import openapi_schema
 from fer_runtime.serve.pipeline import FacePipeline
-from fer_runtime.serve.reading import analyze_options, image_bodies
+from fer_runtime.serve.reading import MAX_FILES, analyze_options, image_bodies, media_type, read_body
 from fer_runtime.serve.settings import TOKEN_VARIABLE, ServeSettings
 from fer_runtime.serve.shedding import LoadShedding
+from fer_runtime.serve.uploads import NPY_TYPE, read_crop_stack
 
 log = logging.getLogger("uvicorn.error")  # uvicorn's own logger, so lines share its format and level
 READY_TIMEOUT_S = 2.0
@@ -121,6 +122,12 @@ class Service:
     async def analyze_batch(self, request: Request) -> Response:
         options = analyze_options(request.query_params.multi_items())
         self.admission.check()
+        if media_type(request) == NPY_TYPE:
+            body = await read_body(request, self.settings.max_body_bytes)
+            crops = read_crop_stack(body, max_crops=MAX_FILES, max_pixels=self.settings.max_pixels)
+            with self.admission.take(len(crops)):
+                faces = await self.pipeline.analyze_crops(crops, options)
+            return JSONResponse({"images": [{"faces": f} for f in faces]})
         images = await image_bodies(request, self.settings.max_body_bytes, many=True)
         with self.admission.take(len(images)) as ticket:
             answers = await self.pipeline.analyze_many(images, options, ticket)

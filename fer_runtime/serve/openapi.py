@@ -6,6 +6,7 @@ from typing import Any
 
 from fer_runtime import __version__
 from fer_runtime.request_options import REQUEST_OPTIONS
+from fer_runtime.serve.uploads import NPY_TYPE
 
 _ERROR = {"description": "", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
 _MULTIPART = {"schema": {"type": "object", "properties": {"file": {"type": "string", "format": "binary"}}}}
@@ -80,9 +81,17 @@ def _analyze_paths(secured: dict[str, Any]) -> dict[str, Any]:
         },
         "/v1/analyze/batch": {
             "post": {
-                "summary": "Several images (multipart fields 'file'): an answer per image, in order.",
+                "summary": "Several images (multipart fields 'file'), or a stack of face crops as one NumPy .npy "
+                "array (uint8 [N, H, W] gray or [N, H, W, 3] BGR, each crop one face; no decoding, no detection): "
+                "an answer per image, in order.",
                 "parameters": query,
-                "requestBody": {"required": True, "content": {"multipart/form-data": _MULTIPART}},
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "multipart/form-data": _MULTIPART,
+                        NPY_TYPE: {"schema": {"type": "string", "format": "binary"}},
+                    },
+                },
                 "responses": {"200": _json("Per image: its faces, or its own error and status.", batch)}
                 | _errors(*_ANALYZE_ERRORS),
                 **secured,

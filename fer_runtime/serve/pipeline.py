@@ -1,12 +1,14 @@
 """Uploaded images → `fer-run --json`'s face records: crops decoded on the event loop, photos decoded, searched
 and cropped on a pool of threads (the recognizer keeps a detector per thread), then the faces of a request's
-images classified together in the shared micro-batches (`Recognizer.prepare`, then `finish`)."""
+images classified together in the shared micro-batches (`Recognizer.prepare`, then `finish`); a stack of crops
+sent as one array skips the decoding (`Recognizer.prepare_crops`)."""
 
 from __future__ import annotations
 
 import asyncio
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -57,18 +59,29 @@ class FacePipeline:
         prepared = [await self._finished(p) if isinstance(p, asyncio.Future) else p for p in started]
         ready = [p for p in prepared if isinstance(p, Prepared)]
         ticket.resize(max(1, sum(len(p.detections) for p in ready)))
+        records = iter(await self._records(ready, options))
+        return [p if isinstance(p, RequestError) else next(records) for p in prepared]
+
+    async def analyze_crops(self, crops: np.ndarray, options: AnalyzeOptions) -> list[list[FaceRecord]]:
+        """Each crop's face record, a list of one: a stack of face crops (`uploads.read_crop_stack`), each a face
+        that fills it, prepared as one batch (on the event loop when they are crop-sized, else on the pool)."""
+        if self.recognizer.is_face_crop(*crops.shape[1:3]):
+            prepared = self.recognizer.prepare_crops(crops)
+        else:
+            loop = asyncio.get_running_loop()
+            prepared = await loop.run_in_executor(self._pool, self.recognizer.prepare_crops, crops)
+        return await self._records(prepared, options)
+
+    async def _records(self, prepared: list[Prepared], options: AnalyzeOptions) -> list[list[FaceRecord]]:
+        """The prepared images' faces classified together in the shared micro-batches, as records."""
         probabilities = (
-            await self.batcher.submit(np.concatenate([p.batch for p in ready])) if ready else np.zeros((0, 0))
+            await self.batcher.submit(np.concatenate([p.batch for p in prepared])) if prepared else np.zeros((0, 0))
         )
-        rows = iter(rows_of(ready, probabilities))
-        answers: list[list[FaceRecord] | RequestError] = []
-        for p in prepared:
-            if isinstance(p, RequestError):
-                answers.append(p)
-                continue
-            faces = self.recognizer.finish(p, next(rows), min_confidence=options.min_confidence)
-            answers.append([face_record(face, options.top_k) for face in faces])
-        return answers
+        finish = partial(self.recognizer.finish, min_confidence=options.min_confidence)
+        return [
+            [face_record(face, options.top_k) for face in finish(p, rows)]
+            for p, rows in zip(prepared, rows_of(prepared, probabilities))
+        ]
 
     def _start(
         self, data: bytes, options: AnalyzeOptions, loop: asyncio.AbstractEventLoop

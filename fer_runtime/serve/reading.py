@@ -12,6 +12,7 @@ from fer_runtime.request_options import REQUEST_OPTIONS, RequestOption
 from fer_runtime.serve.errors import RequestError
 from fer_runtime.serve.multipart import form_parts
 from fer_runtime.serve.pipeline import AnalyzeOptions
+from fer_runtime.serve.uploads import NPY_TYPE
 
 FILE_FIELD = "file"
 MAX_FILES = 64  # images in one batch request
@@ -37,21 +38,25 @@ async def read_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def _media_type(request: Request) -> str:
+def media_type(request: Request) -> str:
     return request.headers.get("content-type", "application/octet-stream").split(";")[0].strip().lower()
 
 
 async def image_bodies(request: Request, limit: int, *, many: bool) -> list[bytes]:
     """The images a request carries: its raw body (`image/*`, `application/octet-stream`) or its multipart
     fields `file` (one, or with `many` up to `MAX_FILES`)."""
-    media_type = _media_type(request)
+    kind = media_type(request)
     body = await read_body(request, limit)
-    if media_type == "multipart/form-data":
+    if kind == "multipart/form-data":
         return _form_files(body, request.headers.get("content-type", ""), many)
     if many:
-        raise RequestError(415, f"send multipart/form-data with the images in fields {FILE_FIELD!r}")
-    if not media_type.startswith(IMAGE_TYPES):
-        raise RequestError(415, f"unsupported Content-Type {media_type!r}: send image/* bytes or multipart/form-data")
+        raise RequestError(
+            415, f"send multipart/form-data with the images in fields {FILE_FIELD!r}, or crops as {NPY_TYPE}"
+        )
+    if kind == NPY_TYPE:
+        raise RequestError(415, f"a stack of crops ({NPY_TYPE}) goes to /v1/analyze/batch")
+    if not kind.startswith(IMAGE_TYPES):
+        raise RequestError(415, f"unsupported Content-Type {kind!r}: send image/* bytes or multipart/form-data")
     return [body]
 
 

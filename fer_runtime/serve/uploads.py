@@ -1,8 +1,10 @@
 """Uploaded image bytes → a decoded image, after checking what their header declares (format and pixel
-count) so that a decompression bomb is refused before any pixel is decoded."""
+count) so that a decompression bomb is refused before any pixel is decoded; and a stack of face crops sent as
+one NumPy `.npy` array, read from the bytes its header declares."""
 
 from __future__ import annotations
 
+import io
 import struct
 from dataclasses import dataclass
 
@@ -12,6 +14,7 @@ from fer_runtime.errors import FerError
 from fer_runtime.preprocess import decode_image
 from fer_runtime.serve.errors import RequestError
 
+NPY_TYPE = "application/x-npy"  # a stack of crops, as `numpy.save` writes it
 FORMATS = ("jpeg", "png", "gif", "bmp", "webp")  # what the service decodes (its headers are checked)
 _JPEG_SIZE_MARKERS = {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF}
 
@@ -102,3 +105,41 @@ def decode_upload(data: bytes, max_pixels: int, *, header: ImageHeader | None = 
     if image.shape[:2] not in declared:
         raise RequestError(400, f"{header.format} image decodes to another size than its header declares")
     return image
+
+
+def _npy_header(data: bytes) -> tuple[tuple[int, ...], bool, np.dtype, int]:
+    """Shape, Fortran order, dtype and the pixels' offset from a `.npy` header (format 1.0 or 2.0), read without
+    reading the array: a header may declare more than its body holds."""
+    stream = io.BytesIO(data)
+    try:
+        version = np.lib.format.read_magic(stream)
+        if version not in ((1, 0), (2, 0)):
+            raise ValueError(f"format {version[0]}.{version[1]}")
+        read = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+        shape, fortran, dtype = read(stream)
+    except ValueError as exc:
+        raise RequestError(400, f"not a readable .npy array ({exc})") from None
+    return shape, fortran, dtype, stream.tell()
+
+
+def read_crop_stack(data: bytes, *, max_crops: int, max_pixels: int) -> np.ndarray:
+    """A `.npy` body → its face crops, uint8 [N, H, W] (gray) or [N, H, W, 3] (BGR), a view of the body's bytes;
+    400, 413 or 422 for a stack that is unreadable, too large or not crops."""
+    shape, fortran, dtype, offset = _npy_header(data)
+    if dtype != np.uint8 or fortran or len(shape) not in (3, 4) or (len(shape) == 4 and shape[3] != 3):
+        order = "Fortran-order " if fortran else ""
+        raise RequestError(
+            422, f"send crops as a C-order uint8 array [N, H, W] or [N, H, W, 3], not a {order}{dtype} {list(shape)}"
+        )
+    if 0 in shape:
+        raise RequestError(400, f"empty stack of crops {list(shape)}")
+    if shape[0] > max_crops:
+        raise RequestError(400, f"more than {max_crops} crops in the stack ({shape[0]})")
+    if shape[1] * shape[2] > max_pixels:
+        raise RequestError(413, f"crops of {shape[2]}x{shape[1]} pixels are over this server's limit of {max_pixels:,}")
+    count = int(np.prod(shape))
+    if len(data) - offset != count:
+        raise RequestError(
+            400, f".npy body holds {len(data) - offset:,} bytes of pixels where its header declares {count:,}"
+        )
+    return np.frombuffer(data, np.uint8, count, offset).reshape(shape)
