@@ -60,16 +60,16 @@ def get_status(url: str) -> int | None:
 
 
 def wait_for_waiting_faces(
-    url: str, count: int, *, headers: dict[str, str] | None = None, timeout_s: float = 10
+    url: str, count: int, *, rising: bool = True, headers: dict[str, str] | None = None, timeout_s: float = 10
 ) -> int:
-    """Polls /metrics until `fer_waiting_faces` (faces admitted, not yet answered) reaches `count` or
-    `timeout_s` passes; the last value read."""
+    """Polls /metrics until `fer_waiting_faces` (faces admitted, not yet answered) reaches `count` (from below when
+    `rising`, else from above) or `timeout_s` passes; the last value read."""
     deadline = time.monotonic() + timeout_s
     while True:
         with urllib.request.urlopen(urllib.request.Request(f"{url}/metrics", headers=headers or {}), timeout=5) as page:
             text = page.read().decode()
         waiting = int(next(line.split()[1] for line in text.splitlines() if line.startswith("fer_waiting_faces ")))
-        if waiting >= count or time.monotonic() > deadline:
+        if (waiting >= count if rising else waiting <= count) or time.monotonic() > deadline:
             return waiting
         time.sleep(0.02)
 
