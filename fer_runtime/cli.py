@@ -18,7 +18,7 @@ from fer_runtime.cli_engines import Labeler, RunOptions, labeler
 from fer_runtime.cli_errors import report_error, user_errors
 from fer_runtime.cli_options import prior_option, provider_option, request_option, tta_option
 from fer_runtime.cli_usage import check_summary, check_usage
-from fer_runtime.defaults import BATCH_SIZE, DETECT_SIZE, DETECTORS, MIN_DETECT_SIZE, SMOOTH
+from fer_runtime.defaults import BATCH_SIZE, DETECT_SIZE, DETECTORS, MIN_DETECT_SIZE, SMOOTH, prior_choices_help
 from fer_runtime.request_options import DETECT_THRESHOLD_OPTION, MIN_CONFIDENCE, NO_DETECT, TOP_K
 
 if TYPE_CHECKING:
@@ -37,11 +37,7 @@ if TYPE_CHECKING:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON: one object per input (a list for several).")
 @request_option(TOP_K)
 @request_option(MIN_CONFIDENCE)
-@prior_option(
-    "What the scores mean (default: the model's choice, in its card): 'trained', as the training targets "
-    "had the classes (for a crowd-trained model, the share of raters who would choose each); 'uniform', divided "
-    "by those class shares, every class equally likely a priori."
-)
+@prior_option("What the scores mean (default: the model's choice, in its card): " + prior_choices_help())
 @tta_option(
     "Test-time augmentation: 'flip' averages each face's scores with its mirror image's (the model runs "
     "twice; what it buys is in the model table of the README)."

@@ -15,7 +15,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def prior_option(help: str) -> Callable[[F], F]:
-    """`--prior trained|uniform`, None when not given (the model's recorded choice)."""
+    """`--prior` (a PRIORS choice), None when not given (the model's recorded choice)."""
     return click.option("--prior", type=click.Choice(list(PRIORS)), help=help)
 
 

@@ -10,7 +10,20 @@ YUNET_TOP_K = 5000  # candidates YuNet's non-maximum suppression considers
 SMOOTH = 0.6  # video: weight of a tracked face's past scores in each frame's (0: no smoothing)
 BATCH_SIZE = 64  # images (fer-run) or faces (Recognizer, fer-serve) in one model call
 TTA = ("none", "flip")  # test-time augmentation: "flip" averages a face's probabilities with its mirror image's
-PRIORS = {"trained": 0.0, "uniform": 1.0}  # what scores mean: the power of the training class shares divided out
+# What scores mean: each choice's power of the training class shares divided out of the trained posterior
+PRIORS = {"trained": 0.0, "halfway": 0.5, "uniform": 1.0}
+PRIOR_MEANINGS = {  # each PRIORS choice in words, for help text and cards
+    "trained": "as the training targets had the classes (for a crowd-trained model, the share of raters who would "
+    "choose each)",
+    "halfway": "divided by the square root of the training targets' class shares, halfway to uniform (rare "
+    "classes found more often, at some cost in top-1)",
+    "uniform": "divided by those shares, every class equally likely a priori",
+}
+
+
+def prior_choices_help() -> str:
+    """The PRIORS choices and what each means, as one sentence for help text."""
+    return "; ".join(f"'{name}', {PRIOR_MEANINGS[name]}" for name in PRIORS) + "."
 
 
 def detector_problem(detector: str, detect_size: int) -> str | None:

@@ -77,8 +77,9 @@ class Recognizer:
 
     `prior` picks what the probabilities mean (default: the model's recorded choice): "trained", what the
     training targets say (for a model trained on votes, the share of raters who would choose each class),
-    or "uniform", divided by the training class shares, as if every class were equally likely a priori
-    (rarer classes come out more often; a score is then no longer a share of raters).
+    "uniform", divided by the training class shares, as if every class were equally likely a priori
+    (rarer classes come out more often; a score is then no longer a share of raters), or "halfway", divided
+    by their square root (`defaults.PRIORS`).
 
     `tta="flip"` averages each face's probabilities with those of its mirror image (the model runs twice).
 

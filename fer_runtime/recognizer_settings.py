@@ -24,7 +24,7 @@ class RecognizerSettings:
     detector: str = DETECTORS[0]  # "yunet" or "haar"
     detect_threshold: float = DETECT_THRESHOLD  # YuNet drops faces scoring under this
     detect_size: int = DETECT_SIZE  # photos are shrunk to this longest side before detection
-    prior: str | None = None  # "trained" or "uniform" (None: the model's recorded default)
+    prior: str | None = None  # a defaults.PRIORS choice (None: the model's recorded default)
     tta: str = TTA[0]  # "flip": each face's probabilities averaged with its mirror image's
     spin_wait: bool = True  # ONNX Runtime's threads busy-wait between runs (off: they free the cores; a server's)
 

@@ -78,9 +78,10 @@ def page_result(
     screenshot: Path | None = None,
     webcam: tuple[Path, float] | None = None,
 ) -> dict[str, Any]:
-    """What the page at `url` wrote: {state, result, elapsed_ms, bench, page_errors}; with `screenshot`, a PNG
-    of the whole page is written there; with `webcam` (a .y4m clip, seconds), the clip is the camera, the webcam
-    mode runs that long, and the answer is {state, summary, page_errors}."""
+    """What the page at `url` wrote: {state, result, elapsed_ms, bench, priors (its prior menu's values),
+    page_errors}; with `screenshot`, a PNG of the whole page is written there; with `webcam` (a .y4m clip,
+    seconds), the clip is the camera, the webcam mode runs that long, and the answer is {state, summary,
+    page_errors}."""
     extra = ["--screenshot", str(screenshot)] if screenshot else []
     if webcam is not None:
         extra += ["--webcam", str(webcam[0]), "--webcam-ms", str(int(webcam[1] * 1000))]

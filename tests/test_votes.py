@@ -13,6 +13,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from fer_runtime.defaults import PRIORS
 from fer_runtime.errors import FerError
 from fer_runtime.model_files import bundled_model_dir, bundled_model_path
 from fer_runtime.postprocess import softmax
@@ -261,18 +262,25 @@ def test_export_records_the_training_shares_and_the_runtime_divides_by_them_on_r
     assert balanced.description.prior.in_graph == 1.0  # balanced class weights divide the shares out already
 
 
-def test_either_prior_whether_the_graph_divides_the_shares_out_or_not(tiny_export, tmp_path):
+def test_every_prior_whether_the_graph_divides_the_shares_out_or_not(tiny_export, tmp_path):
     """A graph that already divides the shares out (in_graph 1: fer_7class, trained with balanced class weights, as
     graphs exported with the division folded into the last layer) and one that does not (the bundled default) both
-    give either prior; a model that records no prior gives only its trained posterior."""
+    give every prior (the trained posterior divided by the shares to its power); a model that records no prior
+    gives only its trained posterior."""
     crops = np.random.default_rng(0).integers(0, 255, (6, 48, 48), dtype=np.uint8)
     graphs = {1.0: bundled_model_dir() / "fer_7class.int8.onnx", 0.0: bundled_model_path()}
     for in_graph, path in graphs.items():
-        uniform, trained = Recognizer(path, prior="uniform"), Recognizer(path, prior="trained")
-        prior = uniform.description.prior
+        trained = Recognizer(path, prior="trained")
+        prior = trained.description.prior
         assert prior is not None and prior.in_graph == in_graph and Recognizer(path).prior == prior.default
-        back = uniform.classify(crops) * np.array(list(prior.shares.values()))
-        assert np.allclose(trained.classify(crops), back / back.sum(1, keepdims=True), atol=1e-9)
+        shares = np.array(list(prior.shares.values()))
+        for choice, power in PRIORS.items():
+            divided = trained.classify(crops) / shares**power
+            expected = divided / divided.sum(1, keepdims=True)
+            assert np.allclose(Recognizer(path, prior=choice).classify(crops), expected, atol=1e-9), choice
+        halfway = Recognizer(path, prior="halfway").classify(crops)
+        assert not np.allclose(halfway, trained.classify(crops))
+        assert not np.allclose(halfway, Recognizer(path, prior="uniform").classify(crops))
     root, _ = tiny_export
     shutil.copytree(root / "out", tmp_path / "out")
     described = json.loads((tmp_path / "out" / "tiny.json").read_text())

@@ -14,6 +14,7 @@ from pathlib import Path
 import cv2
 import pytest
 
+from fer_runtime.defaults import PRIORS
 from fer_runtime.detect import bundled_yunet_path
 from fer_runtime.preprocess import decode_image
 from fer_runtime.recognizer import Recognizer
@@ -98,13 +99,17 @@ def _assert_same_faces(got: list[dict], expected: list[dict], faces: int, name: 
 
 
 def test_page_in_headless_chromium_gives_fer_runs_answer(web_tools: None, shared_data: Path, tmp_path: Path) -> None:
+    """Each photo as fer-run answers it, and one under another prior (`?prior=halfway`); the page's prior menu
+    lists the runtime's choices."""
     cases = _write_photo_cases(shared_data, tmp_path)
     recognizer = Recognizer(prefer_int8=False)  # the graph the page ships
+    halfway = (cases[0][0], cases[0][1], "&prior=halfway", Recognizer(prefer_int8=False, prior="halfway"))
     with page_server(build_page(), tmp_path) as base:
-        for name, faces in cases:
-            answer = page_result(f"{base}/index.html?image=/photos/{name}")
+        for name, faces, query, expected_by in [*((n, f, "", recognizer) for n, f in cases), halfway]:
+            answer = page_result(f"{base}/index.html?image=/photos/{name}{query}")
             assert answer["state"] == "done" and not answer["page_errors"], answer
-            expected = image_record(name, recognizer.analyze(decode_image((tmp_path / name).read_bytes())))
+            assert answer["priors"] == ["", *PRIORS]  # "": the model's default
+            expected = image_record(name, expected_by.analyze(decode_image((tmp_path / name).read_bytes())))
             _assert_same_faces(answer["result"]["faces"], expected["faces"], faces, name)
 
 

@@ -21,7 +21,7 @@ from fer_train.quantize import fixed_sample
 from tests.degenerate import degenerate_images
 
 CROPS = 100  # Test_250 face crops in the parity set
-OPTIONS = {"prior": "uniform", "min_confidence": 0.6, "tta": "flip"}  # a second recognizer's options, to hold those too
+OPTIONS = {"prior": "halfway", "min_confidence": 0.6, "tta": "flip"}  # a second recognizer's options, to hold those too
 
 
 def _rotated(image: np.ndarray, degrees: float) -> np.ndarray:

@@ -73,7 +73,7 @@ class ServeSettings:
     header_timeout_s: float = 10.0
     max_connections: int = 4096
     cors_origins: tuple[str, ...] = field(default_factory=tuple)
-    prior: str | None = None  # "trained" or "uniform" (None: the model's default; see Recognizer)
+    prior: str | None = None  # a defaults.PRIORS choice (None: the model's default; see Recognizer)
     tta: str = "none"  # "flip": each face's scores averaged with its mirror image's (see Recognizer)
 
     def __post_init__(self) -> None:

@@ -12,8 +12,9 @@ import { loadFromCheckout } from "../src/checkout.js";
 import { fromRGBA } from "../src/pixels.js";
 import { imageRecord } from "../src/recognizer.js";
 
-const USAGE = `usage: node web/bin/fer.mjs IMAGE... [--json] [--graph int8|float|ort] [--prior trained|uniform]
-                              [--min-confidence P] [--tta none|flip] [--threads N]`;
+const USAGE = `usage: node web/bin/fer.mjs IMAGE... [--json] [--graph int8|float|ort] [--prior CHOICE]
+                              [--min-confidence P] [--tta none|flip] [--threads N]
+(--prior: one of runtime.json's priors, as fer-run --prior)`;
 
 /** @param {string[]} argv */
 function options(argv) {

@@ -78,6 +78,7 @@ try {
       result: done ? JSON.parse(result.textContent || "null") : result.textContent,
       elapsed_ms: done ? Number(result.dataset.elapsedMs) : null,
       bench: bench.dataset.state === "done" ? JSON.parse(bench.textContent || "null") : null,
+      priors: [.../** @type {HTMLSelectElement} */ (document.getElementById("prior")).options].map((o) => o.value),
     };
   });
   if (values.screenshot) {

@@ -107,7 +107,7 @@ export class Recognizer {
    * @param {YuNet} parts.detector
    * @param {any} parts.description  the exported model's description (NAME.json)
    * @param {any} parts.runtime  runtime.json
-   * @param {string} [parts.prior]  "trained" or "uniform" (default: the description's choice)
+   * @param {string} [parts.prior]  one of runtime.json's priors (default: the description's choice)
    * @param {number} [parts.minConfidence]
    * @param {string} [parts.tta]  "flip": each face's probabilities averaged with its mirror image's (the model runs
    *   twice); default runtime.json's first choice, none

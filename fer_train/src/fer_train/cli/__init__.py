@@ -26,7 +26,7 @@ COMMANDS = {  # name: one-line help shown by `fer-train --help`
     "export": "Export a checkpoint to ONNX (float, int8) with its description and temperature.",
     "quantize": "Rebuild an exported model's int8 graph from its float graph.",
     "convert": "Add an exported model's graphs for other targets: ORT format (mobile), float16 (GPU).",
-    "prior": "Record an exported model's class prior and its default (trained or uniform).",
+    "prior": "Record an exported model's class prior and its default (trained, halfway or uniform).",
     "card": "Write the model card of an exported model.",
     "eda": "Explore datasets: balance, faces, intensities, blanks, duplicates.",
     "report": "Report a model on test splits with intervals, calibration and worst errors.",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from fer_runtime.defaults import PRIORS, prior_choices_help
 from fer_train.cli import user_errors, votes_option
 from fer_train.export import export_checkpoint, format_temperature
 from fer_train.parity import format_parity
@@ -33,12 +34,11 @@ from fer_train.parity import format_parity
 @votes_option("Fit the temperature against these crowd votes (default: the run's votes, if here), not the labels.")
 @click.option(
     "--default-prior",
-    type=click.Choice(["trained", "uniform"]),
+    type=click.Choice(list(PRIORS)),
     default="trained",
     show_default=True,
-    help="What the model's scores mean unless the runtime is told (fer-run --prior): 'trained', as the training "
-    "targets had the classes; 'uniform', divided by those class shares (recorded in the description), every "
-    "class equally likely a priori. The temperature is fitted for this choice.",
+    help="What the model's scores mean unless the runtime is told (fer-run --prior; the class shares are recorded "
+    "in the description): " + prior_choices_help() + " The temperature is fitted for this choice.",
 )
 @click.option(
     "--check",

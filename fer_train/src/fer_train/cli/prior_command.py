@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from fer_runtime.defaults import PRIORS, prior_choices_help
 from fer_train.cli import exported_model_options, user_errors
 from fer_train.prior import describe, set_prior
 
@@ -14,8 +15,8 @@ from fer_train.prior import describe, set_prior
     "--default",
     "default",
     required=True,
-    type=click.Choice(["trained", "uniform"]),
-    help="What the scores mean unless the runtime is told (fer-run --prior).",
+    type=click.Choice(list(PRIORS)),
+    help="What the scores mean unless the runtime is told (fer-run --prior): " + prior_choices_help(),
 )
 @click.option("--cache-dir", type=click.Path(file_okay=False))
 @user_errors
