@@ -7,6 +7,7 @@ photos through the bundled model's pipeline (`benchmarks.photo_robustness`): fac
 
 from __future__ import annotations
 
+import argparse
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -21,6 +22,7 @@ from benchmarks.framing import framing_comparison
 from benchmarks.measure_peer import PEER_CLASSES, PeerModel, peer_model_file, peer_probabilities
 from benchmarks.photo_robustness import photo_robustness, photos
 from benchmarks.robustness_runs import ShiftScore, SplitRobustness
+from fer_runtime.defaults import PRIORS
 from fer_runtime.errors import FerError
 from fer_runtime.model_files import DEFAULT_MODEL_NAME, bundled_model_dir, read_description
 from fer_runtime.postprocess import softmax
@@ -54,20 +56,33 @@ class Contender:
     probabilities: Probabilities
 
 
-def contenders(folder: Path, flipped: tuple[str, ...] = ()) -> list[Contender]:
+def prior_mark(choice: str) -> str:
+    """The mark of a model measured under prior `choice` rather than its default."""
+    return f" ({choice} prior)"
+
+
+def contenders(
+    folder: Path, flipped: tuple[str, ...] = (), priors: tuple[tuple[str, str], ...] = ()
+) -> list[Contender]:
     """Every model exported in `folder` on its int8 graph (the one the runtime runs), the default first; then the
-    models named in `flipped` with the test-time flip (`--tta flip`) as "NAME (flip)"; the peer last when it is
-    installed (on the first model's classes)."""
+    models named in `flipped` with the test-time flip (`--tta flip`) as "NAME (flip)", and each (name, choice) of
+    `priors` under that prior as "NAME (CHOICE prior)"; the peer last when it is installed (on the first model's
+    classes)."""
     names = sorted(p.stem for p in folder.glob("*.json"))
     names.sort(key=lambda name: name != DEFAULT_MODEL_NAME)
-    unknown = sorted(set(flipped) - set(names))
+    variants = [
+        *((n, "none", None, "") for n in names),
+        *((n, "flip", None, FLIPPED) for n in flipped),
+        *((n, "none", choice, prior_mark(choice)) for n, choice in priors),
+    ]
+    unknown = sorted({v[0] for v in variants} - set(names))
     if unknown:
-        raise FerError(f"no model {', '.join(unknown)} in {folder} to measure with the flip")
+        raise FerError(f"no model {', '.join(unknown)} in {folder} to measure")
     found = []
-    for name, tta in [*((n, "none") for n in names), *((n, "flip") for n in flipped)]:
+    for name, tta, prior, mark in variants:
         description = read_description(folder / f"{name}.json")
-        predictor = Predictor(folder / description.graph_file("int8"), threads=THREADS, tta=tta)
-        found.append(Contender(name if tta == "none" else name + FLIPPED, description.spec, predictor.probabilities))
+        predictor = Predictor(folder / description.graph_file("int8"), threads=THREADS, tta=tta, prior=prior)
+        found.append(Contender(name + mark, description.spec, predictor.probabilities))
     peer = peer_model_file()
     if not isinstance(peer, str) and all(c in PEER_CLASSES for c in found[0].spec.classes):
         model, spec = PeerModel(peer, THREADS), found[0].spec
@@ -140,14 +155,16 @@ def robustness_benchmark(
     models: Path | None = None,
     teacher_paths: list[Path] | None = None,
     flipped: tuple[str, ...] = (),
+    priors: tuple[tuple[str, str], ...] = (),
 ) -> dict[str, Any]:
-    """Every model in `models` (default: the shipped ones; those in `flipped` also with the test-time flip) and
-    teacher (default: `default_teachers`) on both splits, and the whole-photo part."""
+    """Every model in `models` (default: the shipped ones; those in `flipped` also with the test-time flip, those in
+    `priors` also under another prior) and teacher (default: `default_teachers`) on both splits, and the
+    whole-photo part."""
     splits = {"val": data / "fer2013" / "val.zip", "Test_250": data / "seed" / "Test_250.zip"}
     votes_csv = data / "ferplus" / "votes.csv"
     limit = QUICK_FACES if quick else None
     results: dict[str, dict[str, Any]] = {}
-    everyone = contenders(models or bundled_model_dir(), flipped)
+    everyone = contenders(models or bundled_model_dir(), flipped, priors)
     classes = everyone[0].spec.classes
     everyone += teachers(default_teachers(classes) if teacher_paths is None else teacher_paths, classes)
     with tqdm(total=len(everyone) * len(splits), desc="robustness", unit="model x split") as bar:
@@ -194,12 +211,29 @@ def main(argv: list[str] | None = None) -> None:
         metavar="NAME",
         help="Measure this model also with the test-time flip (`--tta flip`: the model runs twice); repeatable.",
     )
+    parser.add_argument(
+        "--prior",
+        action="append",
+        default=[],
+        type=_model_prior,
+        metavar="NAME=CHOICE",
+        help=f"Measure this model also under this class prior ({', '.join(PRIORS)}); repeatable.",
+    )
     args = parser.parse_args(argv)
-    measured = robustness_benchmark(args.data, args.quick, args.models, args.teacher, tuple(args.flip))
+    measured = robustness_benchmark(
+        args.data, args.quick, args.models, args.teacher, tuple(args.flip), tuple(args.prior)
+    )
     result = part_result("robustness", measured)
     write_result(args.out, "robustness", result, robustness_markdown)
     if args.update_docs:  # from the same result: the same date and figures as the JSON
         write_robustness_docs(result, REPO / "docs")
+
+
+def _model_prior(text: str) -> tuple[str, str]:
+    name, _, choice = text.partition("=")
+    if not name or choice not in PRIORS:
+        raise argparse.ArgumentTypeError(f"{text!r}: give NAME=CHOICE, CHOICE one of {', '.join(PRIORS)}")
+    return name, choice
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """`python -m benchmarks.model_table`: the README's table of the shipped models, every yardstick, generated.
 
-Each bundled model's int8 graph is scored with `fer-train eval`'s library call on FER2013 val under both
-class priors (the default is the one the model records: the measurement behind that choice) and under its
+Each bundled model's int8 graph is scored with `fer-train eval`'s library call on FER2013 val under every
+class prior (the default is the one the model records: the measurement behind that choice) and under its
 default with `--tta flip`, and on Test_250 (the final evaluation, 4-class models only: it has no other
 folders) under its default, plain and flipped. A model with a class no folder has (contempt) takes every
 face's class from the votes, so it has no original-label figure. The table goes between the README's

@@ -246,8 +246,9 @@ def test_targets_part_holds_every_target_to_pytorch(shared_data, tmp_path):
 
 @pytest.mark.slow
 def test_robustness_part_scores_every_model_under_every_shift(shared_data, tmp_path):
-    """`python -m benchmarks robustness --quick --flip fer_robust`: each shipped model (the default first), then
-    `fer_robust` with the test-time flip, and face-api's expression net as a teacher, on both splits under each shift
+    """`python -m benchmarks robustness --quick --flip fer_robust --prior fer_7class=halfway`: each shipped model
+    (the default first), then `fer_robust` with the test-time flip, `fer_7class` under the halfway prior (not its
+    default: other answers), and face-api's expression net as a teacher, on both splits under each shift
     and severity; the drops are clean minus shifted, the goals have a row per shipped model (not the peer, not the
     teacher); the docs page and its plot render from the result."""
     from benchmarks.part import part_result
@@ -255,10 +256,14 @@ def test_robustness_part_scores_every_model_under_every_shift(shared_data, tmp_p
     from benchmarks.robustness_runs import SplitRobustness
     from fer_train.shifts import SHIFTS
 
-    part, markdown = _quick_part("robustness", shared_data, tmp_path, "--flip", "fer_robust")
+    part, markdown = _quick_part(
+        "robustness", shared_data, tmp_path, "--flip", "fer_robust", "--prior", "fer_7class=halfway"
+    )
     names = list(part["models"])
     assert names[0] == "fer_default" and {"fer_7class", "fer_8class"} <= set(names)
     assert names.index("fer_robust (flip)") > names.index("fer_robust")
+    repriored, default = part["models"]["fer_7class (halfway prior)"]["val"], part["models"]["fer_7class"]["val"]
+    assert repriored["clean"] != default["clean"]
     flipped = part["models"]["fer_robust (flip)"]["val"]["shifts"]["flip"]["moderate"]
     assert flipped["changed"] == 0 and flipped["drop"] == pytest.approx(0, abs=1e-9)  # a mirror changes no average
     assert names[-1] == "face-api expression (teacher)"  # CI installs web/node_modules
@@ -282,10 +287,12 @@ def test_robustness_part_scores_every_model_under_every_shift(shared_data, tmp_p
     assert framing["runtime"]["found"] > 0 and len(framing["training"]["landmarks_median"]) == 10
     assert "| `fer_default` val | " in markdown and "| `fer_default` Test_250 | " in markdown  # its goals' rows
     assert "| `fer_robust (flip)` val | " in markdown and "Columns marked (flip)" in markdown
+    assert "| `fer_7class (halfway prior)` val | " in markdown and "Columns marked (CHOICE prior)" in markdown
     assert "| `fer (peer)` val | " not in markdown and "| `face-api expression (teacher)` val | " not in markdown
     write_robustness_docs(part_result("robustness", part), tmp_path)
     assert (tmp_path / "robustness.png").stat().st_size > 10_000 and (tmp_path / "framing.png").is_file()
-    assert "![Points lost" in (tmp_path / "robustness.md").read_text()
+    docs = (tmp_path / "robustness.md").read_text()
+    assert "![Points lost" in docs and "--update-docs --flip fer_robust --prior fer_7class=halfway`" in docs
 
 
 def test_video_length_part_measures_each_mark_and_renders_its_goals(shared_data, tmp_path):
