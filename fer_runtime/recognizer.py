@@ -12,14 +12,7 @@ import numpy as np
 
 from fer_runtime.align import aligned_crop
 from fer_runtime.defaults import BATCH_SIZE, DETECT_SIZE, DETECT_THRESHOLD
-from fer_runtime.detect import (
-    Box,
-    Detection,
-    FaceDetector,
-    Point,
-    create_detector,
-    crop_with_margin,
-)
+from fer_runtime.detect import Box, Detection, FaceDetector, Point, create_detector, crop_with_margin
 from fer_runtime.errors import FerError
 from fer_runtime.model_files import ModelDescription, bundled_model_path, parse_metadata, read_sidecar
 from fer_runtime.postprocess import reweight, softmax
@@ -265,12 +258,23 @@ class Recognizer:
         """A photo → faces, largest first. A face-sized image (or `detect=False`) is one face."""
         return self.analyze_many([image], detect)[0]
 
+    def finish_all(
+        self, prepared: Sequence[Prepared], probabilities: np.ndarray, *, min_confidence: float | None = None
+    ) -> list[list[Face]]:
+        """`finish` for images whose faces were classified together, in order (`joined_batch`): `probabilities`
+        cut back into each image's rows."""
+        bounds = np.cumsum([0, *(len(p.detections) for p in prepared)]).tolist()
+        return [
+            self.finish(p, probabilities[a:b], min_confidence=min_confidence)
+            for p, a, b in zip(prepared, bounds[:-1], bounds[1:])
+        ]
+
     def analyze_many(self, images: Sequence[np.ndarray], detect: bool = True) -> list[list[Face]]:
         """`analyze` for several images, their faces classified in one batch."""
         prepared = [self.prepare(image, detect=detect) for image in images]
-        batches = [p.batch for p in prepared]
-        probs = self.probabilities(np.concatenate(batches)) if batches else np.zeros((0, self.spec.num_classes))
-        return [self.finish(p, rows) for p, rows in zip(prepared, rows_of(prepared, probs))]
+        if not prepared:
+            return []
+        return self.finish_all(prepared, self.probabilities(joined_batch(prepared)))
 
     def label(self, box: Box, probabilities: Sequence[float] | np.ndarray, min_confidence: float | None = None) -> str:
         """The top class, or `uncertain` when its probability is under `min_confidence` (default: the
@@ -283,11 +287,10 @@ class Recognizer:
         return self.classes[top]
 
 
-def rows_of(prepared: Sequence[Prepared], probabilities: np.ndarray) -> list[np.ndarray]:
-    """The probabilities of the prepared images' faces, classified as one batch in order, cut back into each
-    image's rows."""
-    bounds = np.cumsum([0, *(len(p.detections) for p in prepared)]).tolist()
-    return [probabilities[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
+def joined_batch(prepared: Sequence[Prepared]) -> np.ndarray:
+    """The model inputs of the prepared images' faces as one batch, image after image (`Recognizer.finish_all`
+    cuts its probabilities back)."""
+    return np.concatenate([p.batch for p in prepared])
 
 
 def whole_image(image: np.ndarray) -> Detection:

@@ -8,13 +8,12 @@ from __future__ import annotations
 import asyncio
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from functools import partial
 from typing import Any
 
 import numpy as np
 
 from fer_runtime.errors import FerError
-from fer_runtime.recognizer import Prepared, Recognizer, rows_of
+from fer_runtime.recognizer import Prepared, Recognizer, joined_batch
 from fer_runtime.results import face_record
 from fer_runtime.serve.batching import MicroBatcher, Ticket
 from fer_runtime.serve.errors import RequestError
@@ -74,14 +73,11 @@ class FacePipeline:
 
     async def _records(self, prepared: list[Prepared], options: AnalyzeOptions) -> list[list[FaceRecord]]:
         """The prepared images' faces classified together in the shared micro-batches, as records."""
-        probabilities = (
-            await self.batcher.submit(np.concatenate([p.batch for p in prepared])) if prepared else np.zeros((0, 0))
-        )
-        finish = partial(self.recognizer.finish, min_confidence=options.min_confidence)
-        return [
-            [face_record(face, options.top_k) for face in finish(p, rows)]
-            for p, rows in zip(prepared, rows_of(prepared, probabilities))
-        ]
+        if not prepared:
+            return []
+        probabilities = await self.batcher.submit(joined_batch(prepared))
+        faces = self.recognizer.finish_all(prepared, probabilities, min_confidence=options.min_confidence)
+        return [[face_record(face, options.top_k) for face in image] for image in faces]
 
     def _start(
         self, data: bytes, options: AnalyzeOptions, loop: asyncio.AbstractEventLoop
