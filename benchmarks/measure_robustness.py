@@ -8,6 +8,7 @@ photos through the bundled model's pipeline (`benchmarks.photo_robustness`): fac
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -84,7 +85,9 @@ def contenders(
         predictor = Predictor(folder / description.graph_file("int8"), threads=THREADS, tta=tta, prior=prior)
         found.append(Contender(name + mark, description.spec, predictor.probabilities))
     peer = peer_model_file()
-    if not isinstance(peer, str) and all(c in PEER_CLASSES for c in found[0].spec.classes):
+    if isinstance(peer, str):
+        print(f"robustness: no column for the `fer` peer: {peer}", file=sys.stderr)
+    elif all(c in PEER_CLASSES for c in found[0].spec.classes):
         model, spec = PeerModel(peer, THREADS), found[0].spec
         found.append(Contender("fer (peer)", spec, lambda pixels: peer_probabilities(model, pixels, spec.classes)))
     return found
