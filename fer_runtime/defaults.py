@@ -21,9 +21,10 @@ PRIOR_MEANINGS = {  # each PRIORS choice in words, for help text and cards
 }
 
 
-def prior_choices_help() -> str:
-    """The PRIORS choices and what each means, as one sentence for help text."""
-    return "; ".join(f"'{name}', {PRIOR_MEANINGS[name]}" for name in PRIORS) + "."
+def prior_choices_help(quote: str = "'") -> str:
+    """The PRIORS choices and what each means, as one sentence for help text (each name in `quote`s; "`" for
+    markdown)."""
+    return "; ".join(f"{quote}{name}{quote}, {PRIOR_MEANINGS[name]}" for name in PRIORS) + "."
 
 
 def detector_problem(detector: str, detect_size: int) -> str | None:

@@ -1,7 +1,8 @@
 // The demo page: a photo or the webcam through the Recognizer, drawn as `fer-run --annotate` draws it.
 // URL contract (tests, embedding): ?image=URL analyses that image on load and writes its `fer-run --json`
 // record into <pre id="result" data-state="done">; ?prior=CHOICE (one of runtime.json's priors, which the prior
-// menu lists), ?min_confidence=P and ?tta=none|flip set those options; ?bench=N also times N photo analyses and N single-crop classifications into <pre id="bench">. The
+// menu lists), ?min_confidence=P and ?tta=none|flip set those options; ?bench=N also times N photo analyses and
+// N single-crop classifications into <pre id="bench">. The
 // webcam mode draws a timeline per tracked face; when it is stopped, its summary (`fer-run --summary`'s JSON)
 // is in <pre id="summary" data-state="done"> and the download button.
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from fer_runtime.atomic import write_text
 from fer_runtime.class_prior import ClassPrior
-from fer_runtime.defaults import PRIOR_MEANINGS, PRIORS
+from fer_runtime.defaults import prior_choices_help
 from fer_runtime.errors import FerError
 from fer_runtime.model_files import DEFAULT_MODEL_NAME, ModelDescription, read_description
 from fer_train.card_results import results_section
@@ -83,14 +83,13 @@ def _prior_lines(prior: ClassPrior | None) -> list[str]:
             "refused.",
         ]
     shares = ", ".join(f"{c} {p:.3f}" for c, p in prior.shares.items())
-    choices = "; ".join(f"`{name}`, {PRIOR_MEANINGS[name]}" for name in PRIORS)
     return [
         "",
         f"Class prior: the training targets' class shares were {shares}. Scores are `{prior.default}` by default "
-        f"(`fer-run --prior`, `Recognizer(prior=...)` choose): {choices}. Under `trained`, for a model trained on "
-        "votes a score is about the share of raters who would choose that class and `--min-confidence P` keeps "
-        "faces most raters would agree on; under the others rare classes are found more often and a score is no "
-        "longer a share of raters.",
+        f"(`fer-run --prior`, `Recognizer(prior=...)` choose): {prior_choices_help('`')} Under `trained`, for a "
+        "model trained on votes a score is about the share of raters who would choose that class and "
+        "`--min-confidence P` keeps faces most raters would agree on; under the others rare classes are found more "
+        "often and a score is no longer a share of raters.",
     ]
 
 
