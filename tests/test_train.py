@@ -9,16 +9,18 @@ import numpy as np
 import pytest
 import torch
 
+from fer_runtime.defaults import PRIORS
 from fer_runtime.errors import FerError
 from fer_runtime.preprocess import model_input
 from fer_runtime.spec import PreprocessSpec
 from fer_train.augment import AugmentConfig
 from fer_train.checkpoint import LoadedModel, load_model
-from fer_train.config import DISTILL_VIEWS, FitConfig
+from fer_train.config import CLASS_WEIGHT_POWERS, DISTILL_VIEWS, FitConfig
 from fer_train.distill import TeacherEnsemble
 from fer_train.evaluate import evaluate
 from fer_train.models import build_model
-from fer_train.train import fit
+from fer_train.prior import weighted_out
+from fer_train.train import class_weights, fit
 
 TINY = {"widths": [8, 16, 16, 16], "blocks": [1, 1, 1, 1], "stem": 8}
 
@@ -196,6 +198,25 @@ def test_student_learns_from_teacher_alone_with_mixup(face_zip, tmp_path, cache_
             ),
             progress=False,
         )
+
+
+def test_class_weights_divide_each_class_share_out_to_the_power_the_prior_records(tmp_path):
+    """Each class's weight is its mass in the targets to the power -p (none 0, halfway 0.5, balanced 1), the
+    weights average 1 over the images, and the exported prior records p as the power the graph divides out."""
+    targets = np.array([[1, 0, 0]] * 5 + [[0, 1, 0]] * 2 + [[0.2, 0.3, 0.5]], dtype=np.float32)
+    mass = targets.sum(0).astype(np.float64)
+    for choice, power in CLASS_WEIGHT_POWERS.items():
+        config = FitConfig(data="train.zip", out=str(tmp_path), class_weights=choice)
+        assert weighted_out(config) == power
+        weights = class_weights(config, targets)
+        if power == 0:
+            assert weights is None
+            continue
+        scaled = weights.double().numpy() * mass**power
+        assert np.allclose(scaled, scaled[0]), choice
+        assert (weights.double().numpy() * mass).sum() / len(targets) == pytest.approx(1.0), choice
+    # none, halfway and balanced weights divide out the powers of the trained, halfway and uniform priors
+    assert list(CLASS_WEIGHT_POWERS.values()) == list(PRIORS.values())
 
 
 def test_out_of_range_training_options_are_refused(face_zip, tmp_path, cache_dir):

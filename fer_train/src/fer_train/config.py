@@ -18,7 +18,9 @@ OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop")
 SCHEDULES = ("plateau", "cosine", "step", "none")
 PRECISIONS = ("fp32", "bf16")
 SAMPLINGS = ("shuffle", "balanced")
-CLASS_WEIGHTS = ("none", "balanced")
+# class weights: the power of each class's training share the loss divides out ("balanced": inverse frequency)
+CLASS_WEIGHT_POWERS = {"none": 0.0, "halfway": 0.5, "balanced": 1.0}
+CLASS_WEIGHTS = tuple(CLASS_WEIGHT_POWERS)
 DISTILL_VIEWS = ("clean", "augmented")
 OFF_CLASS = ("drop", "keep")  # faces whose raters mostly chose a class the model does not have
 DEVICES = ("auto", "cpu", "cuda")
@@ -53,7 +55,7 @@ class FitConfig:
     schedule: str = "plateau"
     warmup_epochs: float = 0.0
     label_smoothing: float = 0.0
-    class_weights: str = "none"  # "balanced": inverse frequency of each class in the training targets
+    class_weights: str = "none"  # "balanced": inverse frequency of each class in the targets; "halfway": its root
     sampling: str = "shuffle"  # "balanced": each epoch draws classes equally often (with replacement)
     ema_decay: float = 0.0  # > 0: evaluate and export an exponential moving average of the weights
     val_every: int = 1  # validate every N epochs (and after the last one)

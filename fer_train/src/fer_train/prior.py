@@ -24,7 +24,7 @@ from fer_runtime.errors import FerError
 from fer_runtime.model_files import ModelDescription
 from fer_runtime.spec import PreprocessSpec
 from fer_train.checkpoint import LoadedModel
-from fer_train.config import FitConfig
+from fer_train.config import CLASS_WEIGHT_POWERS, FitConfig
 from fer_train.data import load_dataset
 from fer_train.data_root import locate
 from fer_train.derived_graphs import derived_in, stage_derived, staged_sources
@@ -48,7 +48,7 @@ def training_shares(config: FitConfig, spec: PreprocessSpec, cache_dir: str | No
 def weighted_out(config: FitConfig) -> float:
     """The power of the training shares a run's loss already divided out of what the model learned: balanced
     class weights (inverse frequency) make it learn as if every class were equally likely (1); none (0)."""
-    return 1.0 if config.class_weights == "balanced" else 0.0
+    return CLASS_WEIGHT_POWERS[config.class_weights]
 
 
 def recorded_prior(

@@ -21,7 +21,7 @@ from fer_runtime.preprocess import model_input
 from fer_runtime.spec import PreprocessSpec
 from fer_train.augment import augment_batch, camera_faces, mix_batch
 from fer_train.checkpoint import save_checkpoint
-from fer_train.config import SELECTED_BY, FitConfig
+from fer_train.config import CLASS_WEIGHT_POWERS, SELECTED_BY, FitConfig
 from fer_train.data import FaceDataset, epoch_order
 from fer_train.distill import TeacherEnsemble, distillation
 from fer_train.distributed import (
@@ -47,11 +47,13 @@ log = logging.getLogger(__name__)
 
 
 def class_weights(config: FitConfig, targets: np.ndarray) -> torch.Tensor | None:
-    """Inverse frequency of each class in the training targets (their column sums), mean 1 over images."""
-    if config.class_weights == "none":
+    """Each class's frequency in the training targets (their column sums) to the power -p of the recipe's
+    `class_weights` (`CLASS_WEIGHT_POWERS`), scaled to mean 1 over images."""
+    power = CLASS_WEIGHT_POWERS[config.class_weights]
+    if not power:
         return None
-    mass = targets.sum(0).astype(np.float64)
-    return torch.tensor(mass.sum() / (len(mass) * np.maximum(mass, 1e-6)), dtype=torch.float32)
+    mass = np.maximum(targets.sum(0).astype(np.float64), 1e-6)
+    return torch.tensor(mass**-power * mass.sum() / (mass ** (1 - power)).sum(), dtype=torch.float32)
 
 
 @dataclass(kw_only=True)

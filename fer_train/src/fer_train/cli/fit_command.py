@@ -98,7 +98,11 @@ from fer_train.train import fit
     type=click.Choice(PRECISIONS),
     help="bf16: train in bfloat16 autocast (its speed-up on this CPU: `python -m benchmarks`).",
 )
-@click.option("--class-weights", type=click.Choice(CLASS_WEIGHTS))
+@click.option(
+    "--class-weights",
+    type=click.Choice(CLASS_WEIGHTS),
+    help="balanced: weigh each class by its inverse frequency in the targets; halfway: by its inverse root.",
+)
 @click.option(
     "--sampling",
     type=click.Choice(SAMPLINGS),
