@@ -202,12 +202,14 @@ def test_student_learns_from_teacher_alone_with_mixup(face_zip, tmp_path, cache_
 
 def test_class_weights_divide_each_class_share_out_to_the_power_the_prior_records(tmp_path):
     """Each class's weight is its mass in the targets to the power -p (none 0, halfway 0.5, balanced 1), the
-    weights average 1 over the images, and the exported prior records p as the power the graph divides out."""
+    weights average 1 over the images, and the exported prior records p as the power the graph divides out (1
+    more under balanced sampling)."""
     targets = np.array([[1, 0, 0]] * 5 + [[0, 1, 0]] * 2 + [[0.2, 0.3, 0.5]], dtype=np.float32)
     mass = targets.sum(0).astype(np.float64)
     for choice, power in CLASS_WEIGHT_POWERS.items():
         config = FitConfig(data="train.zip", out=str(tmp_path), class_weights=choice)
         assert weighted_out(config) == power
+        assert weighted_out(replace(config, sampling="balanced")) == power + 1  # each class drawn equally often
         weights = class_weights(config, targets)
         if power == 0:
             assert weights is None

@@ -46,9 +46,10 @@ def training_shares(config: FitConfig, spec: PreprocessSpec, cache_dir: str | No
 
 
 def weighted_out(config: FitConfig) -> float:
-    """The power of the training shares a run's loss already divided out of what the model learned: balanced
-    class weights (inverse frequency) make it learn as if every class were equally likely (1); none (0)."""
-    return CLASS_WEIGHT_POWERS[config.class_weights]
+    """The power of the training shares a run already divided out of what the model learned: balanced class
+    weights (inverse frequency) make it learn as if every class were equally likely (1), halfway weights 0.5,
+    none 0; balanced sampling (every class drawn equally often, by its folder label) adds about 1."""
+    return CLASS_WEIGHT_POWERS[config.class_weights] + (1.0 if config.sampling == "balanced" else 0.0)
 
 
 def recorded_prior(
