@@ -22,7 +22,7 @@ from benchmarks.drop_interval import drop_intervals
 from benchmarks.framing import framing_comparison
 from benchmarks.measure_peer import PEER_CLASSES, PeerModel, peer_model_file, peer_probabilities
 from benchmarks.photo_robustness import photo_robustness, photos
-from benchmarks.robustness_runs import ShiftScore, SplitRobustness
+from benchmarks.robustness_runs import Column, ShiftScore, SplitRobustness
 from fer_runtime.defaults import PRIORS
 from fer_runtime.errors import FerError
 from fer_runtime.model_files import DEFAULT_MODEL_NAME, bundled_model_dir, read_description
@@ -45,21 +45,19 @@ FACE_API_EXPRESSION = (
 )
 QUICK_FACES = 200  # per split in a --quick run
 MAX_MEAN_DROP, MAX_WORST_DROP, MAX_CHANGED = 0.03, 0.08, 0.10  # the goals, at the moderate severity
-FLIPPED = " (flip)"  # the mark of a model measured with the test-time flip
 
 Probabilities = Callable[[np.ndarray], np.ndarray]  # uint8 faces [N, H, W] → [N, C]
 
 
 @dataclass(frozen=True)
 class Contender:
-    name: str
+    column: Column  # what its column measures, and the column's name
     spec: PreprocessSpec  # its classes, and how its faces are loaded
     probabilities: Probabilities
 
-
-def prior_mark(choice: str) -> str:
-    """The mark of a model measured under prior `choice` rather than its default."""
-    return f" ({choice} prior)"
+    @property
+    def name(self) -> str:
+        return self.column.name
 
 
 def contenders(
@@ -71,25 +69,28 @@ def contenders(
     classes)."""
     names = sorted(p.stem for p in folder.glob("*.json"))
     names.sort(key=lambda name: name != DEFAULT_MODEL_NAME)
-    variants = [
-        *((n, "none", None, "") for n in names),
-        *((n, "flip", None, FLIPPED) for n in flipped),
-        *((n, "none", choice, prior_mark(choice)) for n, choice in priors),
+    columns = [
+        *(Column(kind="shipped", model=n) for n in names),
+        *(Column(kind="shipped", model=n, tta="flip") for n in flipped),
+        *(Column(kind="shipped", model=n, prior=choice) for n, choice in priors),
     ]
-    unknown = sorted({v[0] for v in variants} - set(names))
+    unknown = sorted({c.model for c in columns} - set(names))
     if unknown:
         raise FerError(f"no model {', '.join(unknown)} in {folder} to measure")
     found = []
-    for name, tta, prior, mark in variants:
-        description = read_description(folder / f"{name}.json")
-        predictor = Predictor(folder / description.graph_file("int8"), threads=THREADS, tta=tta, prior=prior)
-        found.append(Contender(name + mark, description.spec, predictor.probabilities))
+    for column in columns:
+        description = read_description(folder / f"{column.model}.json")
+        graph = folder / description.graph_file("int8")
+        predictor = Predictor(graph, threads=THREADS, tta=column.tta, prior=column.prior)
+        found.append(Contender(column, description.spec, predictor.probabilities))
     peer = peer_model_file()
     if isinstance(peer, str):
         print(f"robustness: no column for the `fer` peer: {peer}", file=sys.stderr)
     elif all(c in PEER_CLASSES for c in found[0].spec.classes):
         model, spec = PeerModel(peer, THREADS), found[0].spec
-        found.append(Contender("fer (peer)", spec, lambda pixels: peer_probabilities(model, pixels, spec.classes)))
+        found.append(
+            Contender(Column(kind="peer", model="fer"), spec, lambda p: peer_probabilities(model, p, spec.classes))
+        )
     return found
 
 
@@ -104,7 +105,7 @@ def teachers(paths: list[Path], classes: tuple[str, ...]) -> list[Contender]:
             return softmax(predict_logits(loaded.model, pixels, loaded.spec, batch_size=64).astype(np.float64))
 
         name = "face-api expression" if path.name == EXPRESSION_MANIFEST else f"{path.parent.name}/{path.name}"
-        found.append(Contender(f"{name} (teacher)", loaded.spec, probabilities))
+        found.append(Contender(Column(kind="teacher", model=name), loaded.spec, probabilities))
     return found
 
 
@@ -184,6 +185,7 @@ def robustness_benchmark(
         "quick": quick,
         "threads": THREADS,
         "severities": severities,
+        "columns": {c.name: c.column.to_json() for c in everyone},
         "models": results,
         "photos": whole.to_json(),
         "angry": angry_faces(data).to_json(),

@@ -9,11 +9,10 @@ from typing import Any
 from benchmarks.angry_faces import AngryFaces, angry_markdown
 from benchmarks.drop_interval import RESAMPLES
 from benchmarks.framing import Framing, framing_markdown, plot_framing
-from benchmarks.measure_robustness import FLIPPED, MAX_CHANGED, MAX_MEAN_DROP, MAX_WORST_DROP, prior_mark
+from benchmarks.measure_robustness import MAX_CHANGED, MAX_MEAN_DROP, MAX_WORST_DROP
 from benchmarks.part import run_heading
-from benchmarks.robustness_runs import PhotoRobustness, SplitRobustness, model_robustness
+from benchmarks.robustness_runs import PhotoRobustness, SplitRobustness, model_robustness, part_columns
 from fer_runtime.atomic import write_text
-from fer_runtime.defaults import PRIORS
 from fer_runtime.markdown import markdown_table
 
 PLOT, FRAMING_PLOT = "robustness.png", "framing.png"
@@ -72,8 +71,9 @@ def robustness_goals(part: dict[str, Any]) -> list[str]:
     )
     rows = []
     mark = {True: "", False: " **(no)**"}
+    columns = part_columns(part)
     for name, splits in model_robustness(part).items():
-        if name.endswith(("(peer)", "(teacher)")):
+        if columns[name].kind != "shipped":
             continue
         for split, r in splits.items():
             mean_interval, worst_interval = _intervals(r)
@@ -105,17 +105,18 @@ def robustness_markdown(result: dict[str, Any]) -> str:
             "of the split's faces (`benchmarks/drop_interval.py`): a balanced figure over a rare class moves with a "
             "few of its faces."
         )
-    if any(name.endswith(FLIPPED) for name in part["models"]):
+    columns = part_columns(part).values()
+    if any(c.tta == "flip" for c in columns):
         lines[-1] += (
             " Columns marked (flip) are a shipped model with the test-time flip (`--tta flip`): each face's "
             "probabilities averaged with its mirror image's, the model run twice."
         )
-    if _repriored(part):
+    if any(c.prior for c in columns):
         lines[-1] += (
             " Columns marked (CHOICE prior) are a shipped model under that class prior rather than its default "
             "(`--prior CHOICE`)."
         )
-    if any(name.endswith("(teacher)") for name in part["models"]):
+    if any(c.kind == "teacher" for c in columns):
         lines[-1] += (
             " Columns marked (teacher) are candidate teachers measured in PyTorch, never shipped: face-api's "
             "expression net as its npm package ships it, and checkpoints named by their run folder "
@@ -133,16 +134,6 @@ def robustness_markdown(result: dict[str, Any]) -> str:
     ]
     lines += ["", *robustness_goals(part)]
     return "\n".join(lines)
-
-
-def _repriored(part: dict[str, Any]) -> list[tuple[str, str]]:
-    """(model, prior) of each column measured under a prior other than its model's default."""
-    return [
-        (name.removesuffix(prior_mark(choice)), choice)
-        for name in part["models"]
-        for choice in PRIORS
-        if name.endswith(prior_mark(choice))
-    ]
 
 
 def plot_robustness(part: dict[str, Any], path: Path) -> None:
@@ -177,9 +168,9 @@ def write_robustness_docs(result: dict[str, Any], docs: Path) -> None:
     plot_robustness(result["robustness"], docs / PLOT)
     plot_framing(Framing.from_json(result["robustness"]["framing"]), docs / FRAMING_PLOT)
     body = robustness_markdown(result)
-    names = result["robustness"]["models"]
-    variants = "".join(f" --flip {name.removesuffix(FLIPPED)}" for name in names if name.endswith(FLIPPED))
-    variants += "".join(f" --prior {name}={choice}" for name, choice in _repriored(result["robustness"]))
+    columns = part_columns(result["robustness"]).values()
+    variants = "".join(f" --flip {c.model}" for c in columns if c.tta == "flip")
+    variants += "".join(f" --prior {c.model}={c.prior}" for c in columns if c.prior)
     text = "\n".join(
         [
             "# Robustness: faces as cameras bring them",

@@ -1,7 +1,8 @@
-"""The robustness part's records: `SplitRobustness` (one model on one split under every shift) and `PhotoRobustness`
-(the bundled pipeline on whole photos under the same shifts), written by benchmarks/measure_robustness.py and
-benchmarks/photo_robustness.py, read by benchmarks/report_robustness.py. In a result's JSON each is its fields,
-shifts keyed by name and then severity, so results written before the records existed read the same."""
+"""The robustness part's records: `Column` (what one column measured), `SplitRobustness` (one model on one split
+under every shift) and `PhotoRobustness` (the bundled pipeline on whole photos under the same shifts), written by
+benchmarks/measure_robustness.py and benchmarks/photo_robustness.py, read by benchmarks/report_robustness.py. In a
+result's JSON each is its fields, shifts keyed by name and then severity, so results written before the records
+existed read the same (the stored ones were given their columns once, from their headings)."""
 
 from __future__ import annotations
 
@@ -22,6 +23,24 @@ def _shifts_json(shifts: dict[str, dict[str, Score]]) -> dict[str, dict[str, dic
 
 def _read_shifts(data: dict[str, Any], score: type[Score]) -> dict[str, dict[str, Score]]:
     return {name: {severity: score.from_json(f) for severity, f in by.items()} for name, by in data["shifts"].items()}
+
+
+@dataclass(frozen=True)
+class Column(JsonRecord):
+    """What one column of the part measured: a shipped model (`kind` "shipped", with its test-time augmentation
+    and a prior other than its default, None for its default), the `fer` peer ("peer") or a teacher ("teacher")."""
+
+    kind: str
+    model: str
+    tta: str = "none"
+    prior: str | None = None
+
+    @property
+    def name(self) -> str:
+        """The column's heading: "NAME", "NAME (flip)", "NAME (CHOICE prior)", "fer (peer)", "NAME (teacher)"."""
+        if self.kind != "shipped":
+            return f"{self.model} ({self.kind})"
+        return self.model + (" (flip)" if self.tta == "flip" else "") + (f" ({self.prior} prior)" if self.prior else "")
 
 
 @dataclass(frozen=True)
@@ -105,6 +124,11 @@ class PhotoRobustness:
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> PhotoRobustness:
         return cls(photos=data["photos"], faces=data["faces"], shifts=_read_shifts(data, PhotoShift))
+
+
+def part_columns(part: dict[str, Any]) -> dict[str, Column]:
+    """What each of the part's columns measured, by its name, in the part's order."""
+    return {name: Column.from_json(column) for name, column in part["columns"].items()}
 
 
 def model_robustness(part: dict[str, Any]) -> dict[str, dict[str, SplitRobustness]]:
