@@ -4,6 +4,7 @@ the micro-batcher that runs concurrent requests' faces together."""
 from __future__ import annotations
 
 import asyncio
+import threading
 
 import numpy as np
 import pytest
@@ -88,3 +89,29 @@ def test_micro_batcher_runs_concurrent_requests_together():
     answers = asyncio.run(scenario())
     assert sizes == [4, 4]  # whole requests, at most 4 faces: [1, 2, 1] and [3, 1]
     assert [a.ravel().tolist() for a in answers] == [[0], [2, 2], [4], [6, 6, 6], [8]]
+
+
+@pytest.mark.parametrize("in_flight", [1, 2])
+def test_micro_batcher_runs_up_to_in_flight_batches_at_once(in_flight):
+    """Two full batches, each of whose model calls waits (0.5 s at most) for the other to be running too:
+    they meet only when two may run at once; one at a time, each call gives up waiting and its request gets
+    the model's failure (500)."""
+    meeting = threading.Barrier(2, timeout=0.5)
+
+    def run(batch: np.ndarray) -> np.ndarray:
+        meeting.wait()
+        return batch.reshape(len(batch), -1)[:, :1]
+
+    async def scenario() -> list[np.ndarray | BaseException]:
+        batcher = MicroBatcher(run, max_batch=2, max_wait_s=0.01, in_flight=in_flight)
+        batcher.start()
+        requests = [np.full((2, 1, 2, 2), i, np.float32) for i in range(2)]
+        answers = await asyncio.gather(*(batcher.submit(r) for r in requests), return_exceptions=True)
+        await batcher.stop()
+        return answers
+
+    answers = asyncio.run(scenario())
+    if in_flight == 2:
+        assert [a.ravel().tolist() for a in answers] == [[0, 0], [1, 1]]  # type: ignore[union-attr]
+    else:
+        assert all(isinstance(a, RequestError) and a.status == 500 for a in answers)

@@ -55,6 +55,7 @@ class Service:
             self.recognizer.probabilities,
             max_batch=settings.max_batch,
             max_wait_s=settings.max_wait_ms / 1000,
+            in_flight=settings.batches_in_flight,
             on_batch=self.metrics.batch,
         )
         self.pipeline = FacePipeline(

@@ -2,8 +2,9 @@
 
 Requests `submit` their prepared faces and await their own probabilities. One task cuts the queue into
 batches of at most `max_batch` faces, as soon as a batch is full or its first face has waited
-`max_wait_s`, and runs each on one worker thread, off the event loop (the idea of Ray Serve's
-`@serve.batch` and Triton's dynamic batching). `Admission` bounds the faces admitted and not yet
+`max_wait_s`, and runs each on a worker thread, off the event loop, with up to `in_flight` batches running at
+once: the next batch is cut and started while the loop hands out the last one's answers (the idea of Ray
+Serve's `@serve.batch` and Triton's dynamic batching). `Admission` bounds the faces admitted and not yet
 answered: past the bound a request is turned away at once instead of queueing without end.
 """
 
@@ -84,12 +85,15 @@ class MicroBatcher:
         *,
         max_batch: int,
         max_wait_s: float,
+        in_flight: int = 1,
         on_batch: Callable[[int], None] | None = None,
     ) -> None:
         self._run, self.max_batch, self.max_wait_s, self._on_batch = run, max_batch, max_wait_s, on_batch
         self._queue: deque[_Waiting] = deque()
         self._arrived = asyncio.Event()
-        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="fer-classify")
+        self._worker = ThreadPoolExecutor(max_workers=in_flight, thread_name_prefix="fer-classify")
+        self._free = asyncio.Semaphore(in_flight)  # places for batches running
+        self._running: set[asyncio.Task[None]] = set()
         self._task: asyncio.Task[None] | None = None
 
     @property
@@ -102,7 +106,7 @@ class MicroBatcher:
     async def stop(self) -> None:
         if self._task is not None:
             self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+            await asyncio.gather(self._task, *self._running, return_exceptions=True)
         self._worker.shutdown(wait=True)
 
     async def submit(self, batch: np.ndarray) -> np.ndarray:
@@ -120,25 +124,35 @@ class MicroBatcher:
     async def _serve(self) -> None:
         loop = asyncio.get_running_loop()
         while True:
+            await self._free.acquire()  # a batch may start: fewer than `in_flight` are running
             await self._next_batch_ready(loop)
             taken = self._take()
             if not taken:
+                self._free.release()
                 continue
             batch = np.concatenate([w.batch for w in taken]) if len(taken) > 1 else taken[0].batch
             if self._on_batch is not None:
                 self._on_batch(len(batch))
-            try:
-                probabilities = await loop.run_in_executor(self._worker, self._run, batch)
-            except Exception as exc:  # a model failure answers the requests of this batch, not the server
-                for w in taken:
-                    if not w.future.done():
-                        w.future.set_exception(RequestError(500, f"the model failed: {exc}"))
-                continue
-            start = 0
+            answering = loop.create_task(self._answer(taken, batch))
+            self._running.add(answering)
+            answering.add_done_callback(self._running.discard)
+
+    async def _answer(self, taken: list[_Waiting], batch: np.ndarray) -> None:
+        """Run `batch` on a worker thread and give each request its rows (or the model's failure)."""
+        try:
+            probabilities = await asyncio.get_running_loop().run_in_executor(self._worker, self._run, batch)
+        except Exception as exc:  # a model failure answers the requests of this batch, not the server
             for w in taken:
-                if not w.future.done():  # a request that timed out has gone
-                    w.future.set_result(probabilities[start : start + len(w.batch)])
-                start += len(w.batch)
+                if not w.future.done():
+                    w.future.set_exception(RequestError(500, f"the model failed: {exc}"))
+            return
+        finally:
+            self._free.release()
+        start = 0
+        for w in taken:
+            if not w.future.done():  # a request that timed out has gone
+                w.future.set_result(probabilities[start : start + len(w.batch)])
+            start += len(w.batch)
 
     async def _next_batch_ready(self, loop: asyncio.AbstractEventLoop) -> None:
         """Wait for a first face, then until `max_batch` are queued or the first has waited `max_wait_s`."""

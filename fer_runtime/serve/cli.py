@@ -65,6 +65,13 @@ SPARE_FILES = 64  # open files a process needs besides its connections (models, 
     help="Longest a face waits for others to share its model call.",
 )
 @click.option(
+    "--batches-in-flight",
+    type=click.IntRange(min=1),
+    default=DEFAULTS.batches_in_flight,
+    show_default=True,
+    help="Model calls that may run at once: the next batch starts while the last one's answers go out.",
+)
+@click.option(
     "--max-queue",
     type=click.IntRange(min=1),
     default=DEFAULTS.max_queue,
@@ -133,6 +140,7 @@ def main(
     workers: int,
     max_batch: int,
     max_wait_ms: float,
+    batches_in_flight: int,
     max_queue: int,
     max_body_mb: float,
     max_pixels: int,
@@ -159,6 +167,7 @@ def main(
         providers=providers,
         max_batch=max_batch,
         max_wait_ms=max_wait_ms,
+        batches_in_flight=batches_in_flight,
         max_queue=max_queue,
         max_body_mb=max_body_mb,
         max_pixels=max_pixels,

@@ -54,7 +54,7 @@ class ServeSettings:
     """A service's settings; the defaults are `fer-serve`'s.
 
     Faces of concurrent requests are classified together, up to `max_batch` at a time, the first waiting
-    at most `max_wait_ms` for others. Past `max_queue` faces admitted and not yet answered, a new request
+    at most `max_wait_ms` for others, and up to `batches_in_flight` such model calls run at once. Past `max_queue` faces admitted and not yet answered, a new request
     is answered 503 at once; one that takes longer than `timeout_s` is answered 504. Bodies over
     `max_body_mb` and images declaring more than `max_pixels` pixels are refused (413) before decoding.
     A connection that has not sent a request's headers within `header_timeout_s` is answered 408 and closed;
@@ -66,6 +66,7 @@ class ServeSettings:
     providers: tuple[str, ...] = ()  # ONNX Runtime execution providers, in order (empty: the CPU's)
     max_batch: int = BATCH_SIZE
     max_wait_ms: float = 2.0
+    batches_in_flight: int = 2  # model calls that may run at once (the next starts while one's answers go out)
     max_queue: int = 256
     max_body_mb: float = 10.0
     max_pixels: int = 40_000_000
@@ -80,6 +81,7 @@ class ServeSettings:
         checks = {
             "max_batch": self.max_batch >= 1,
             "max_wait_ms": self.max_wait_ms >= 0,
+            "batches_in_flight": self.batches_in_flight >= 1,
             "max_queue": self.max_queue >= 1,
             "max_body_mb": self.max_body_mb > 0,
             "max_pixels": self.max_pixels >= 1,
