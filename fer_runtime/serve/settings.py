@@ -54,11 +54,12 @@ class ServeSettings:
     """A service's settings; the defaults are `fer-serve`'s.
 
     Faces of concurrent requests are classified together, up to `max_batch` at a time, the first waiting
-    at most `max_wait_ms` for others, and up to `batches_in_flight` such model calls run at once. Past `max_queue` faces admitted and not yet answered, a new request
-    is answered 503 at once; one that takes longer than `timeout_s` is answered 504. Bodies over
-    `max_body_mb` and images declaring more than `max_pixels` pixels are refused (413) before decoding.
-    A connection that has not sent a request's headers within `header_timeout_s` is answered 408 and closed;
-    past `max_connections` open connections (or requests in progress), new requests are answered 503.
+    at most `max_wait_ms` for others, and up to `batches_in_flight` such model calls run at once. Past
+    `max_queue` faces admitted and not yet answered, a new request is answered 503 at once; one that takes
+    longer than `timeout_s` is answered 504. Bodies over `max_body_mb` and images declaring more than
+    `max_pixels` pixels are refused (413) before decoding. A connection that has not sent a request's headers
+    within `header_timeout_s` is answered 408 and closed; past `max_connections` open connections (or requests
+    in progress), new requests are answered 503.
     """
 
     model: str | None = None  # an exported .onnx graph; None: the bundled model's int8 graph
