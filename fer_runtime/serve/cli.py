@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import sys
+from collections.abc import Callable
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
@@ -12,7 +13,7 @@ import click
 
 from fer_runtime import __version__
 from fer_runtime.cli_errors import user_errors
-from fer_runtime.cli_options import prior_option, provider_option, tta_option
+from fer_runtime.cli_options import F, prior_option, provider_option, tta_option
 from fer_runtime.serve.settings import ENVIRONMENT_PREFIX, PORT, SETTINGS_VARIABLE, TOKEN_VARIABLE, ServeSettings
 
 if TYPE_CHECKING:
@@ -23,6 +24,12 @@ if TYPE_CHECKING:
 DEFAULTS = ServeSettings()
 GRACE_S = 5  # on SIGTERM, how long past the request time limit the last answers may take
 SPARE_FILES = 64  # open files a process needs besides its connections (models, logs, the listening socket)
+
+
+def _setting_option(flag: str, kind: click.ParamType, help: str, name: str | None = None) -> Callable[[F], F]:
+    """A `ServeSettings` field as an option: `name` (default: the flag's) and its default from the settings."""
+    name = name or flag.removeprefix("--").replace("-", "_")
+    return click.option(flag, name, type=kind, default=getattr(DEFAULTS, name), show_default=True, help=help)
 
 
 @click.command(
@@ -50,70 +57,33 @@ SPARE_FILES = 64  # open files a process needs besides its connections (models, 
 @click.option(
     "--workers", type=click.IntRange(min=1), default=1, show_default=True, help="Processes, each with its own model."
 )
-@click.option(
-    "--max-batch",
-    type=click.IntRange(min=1),
-    default=DEFAULTS.max_batch,
-    show_default=True,
-    help="Most faces in one model call.",
-)
-@click.option(
-    "--max-wait-ms",
-    type=click.FloatRange(min=0),
-    default=DEFAULTS.max_wait_ms,
-    show_default=True,
-    help="Longest a face waits for others to share its model call.",
-)
-@click.option(
+@_setting_option("--max-batch", click.IntRange(min=1), "Most faces in one model call.")
+@_setting_option("--max-wait-ms", click.FloatRange(min=0), "Longest a face waits for others to share its model call.")
+@_setting_option(
     "--batches-in-flight",
-    type=click.IntRange(min=1),
-    default=DEFAULTS.batches_in_flight,
-    show_default=True,
-    help="Model calls that may run at once: the next batch starts while the last one's answers go out.",
+    click.IntRange(min=1),
+    "Model calls that may run at once: the next batch starts while the last one's answers go out.",
 )
-@click.option(
-    "--max-queue",
-    type=click.IntRange(min=1),
-    default=DEFAULTS.max_queue,
-    show_default=True,
-    help="Faces that may wait per process; past it, requests are answered 503 at once.",
+@_setting_option(
+    "--max-queue", click.IntRange(min=1), "Faces that may wait per process; past it, requests are answered 503 at once."
 )
-@click.option(
-    "--max-body-mb",
-    type=click.FloatRange(min=0, min_open=True),
-    default=DEFAULTS.max_body_mb,
-    show_default=True,
-    help="Largest request body (413 past it).",
-)
-@click.option(
+@_setting_option("--max-body-mb", click.FloatRange(min=0, min_open=True), "Largest request body (413 past it).")
+@_setting_option(
     "--max-pixels",
-    type=click.IntRange(min=1),
-    default=DEFAULTS.max_pixels,
-    show_default=True,
-    help="Largest image, in pixels its header declares (413 past it, before decoding).",
+    click.IntRange(min=1),
+    "Largest image, in pixels its header declares (413 past it, before decoding).",
 )
-@click.option(
-    "--timeout",
-    "timeout_s",
-    type=click.FloatRange(min=0, min_open=True),
-    default=DEFAULTS.timeout_s,
-    show_default=True,
-    help="Seconds before a request is answered 504.",
+@_setting_option(
+    "--timeout", click.FloatRange(min=0, min_open=True), "Seconds before a request is answered 504.", name="timeout_s"
 )
-@click.option(
+@_setting_option(
     "--header-timeout",
-    "header_timeout_s",
-    type=click.FloatRange(min=0, min_open=True),
-    default=DEFAULTS.header_timeout_s,
-    show_default=True,
-    help="Seconds a connection has to send a request's headers (408 and closed past it).",
+    click.FloatRange(min=0, min_open=True),
+    "Seconds a connection has to send a request's headers (408 and closed past it).",
+    name="header_timeout_s",
 )
-@click.option(
-    "--max-connections",
-    type=click.IntRange(min=1),
-    default=DEFAULTS.max_connections,
-    show_default=True,
-    help="Open connections per process; past it, new requests are answered 503.",
+@_setting_option(
+    "--max-connections", click.IntRange(min=1), "Open connections per process; past it, new requests are answered 503."
 )
 @click.option(
     "--cors-origin",
